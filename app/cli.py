@@ -1,0 +1,62 @@
+"""`artha` command line: no arguments opens the desktop app; subcommands work headless."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from collections.abc import Sequence
+
+from app.version import __version__
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1600x1000, not {text!r}") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise argparse.ArgumentTypeError(f"size {text} is outside 200x200..8000x8000")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="artha",
+        description="Artha: algorithmic trading station for NSE/BSE. "
+        "Run without arguments to open the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"artha {__version__}")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="data folder to use (default: $ARTHA_HOME, else the per-user data folder)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="build the main window offscreen, save it as a PNG at PATH and exit",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=(1600, 1000),
+        metavar="WxH",
+        help="window size for --screenshot (default 1600x1000)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    args = build_parser().parse_args(argv)
+    # Imported late so `artha --version` and headless subcommands never load Qt.
+    from app.gui.launch import run_gui, take_screenshot
+
+    if args.screenshot:
+        return take_screenshot(args.screenshot, size=args.size, workspace=args.workspace)
+    return run_gui(workspace=args.workspace)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

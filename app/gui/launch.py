@@ -1,0 +1,125 @@
+"""Starting the desktop app: QApplication + qasync loop, workspace lock, main window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.gui.context import AppContext
+from app.gui.main_window import MainWindow
+from app.gui.ui_settings import UiSettings
+from app.logging_setup import configure_logging
+from app.version import __version__
+from engine.bus import EventBus
+from engine.workspace import Workspace, WorkspaceBusyError
+from resources import resource_path
+
+log = logging.getLogger(__name__)
+SCREENSHOT_SETTLE_SECONDS = 0.6
+
+
+def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings go to our log (panel and file) instead of a bare stderr."""
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+    }.get(mode, logging.ERROR)
+    if "propagateSizeHints" in message:  # offscreen plugin noise, says nothing about Artha
+        level = logging.DEBUG
+    logging.getLogger("qt").log(level, "%s", message)
+
+
+def _application() -> QApplication:
+    qInstallMessageHandler(_qt_message)
+    QApplication.setApplicationName("Artha")
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setOrganizationName("Artha")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setWindowIcon(QIcon(str(resource_path("artha.svg"))))
+    return app
+
+
+def _context(workspace: Workspace, loop: asyncio.AbstractEventLoop) -> AppContext:
+    settings = UiSettings(workspace.settings_dir / "ui.ini")
+    return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings)
+
+
+def _tell_busy(error: WorkspaceBusyError) -> None:
+    print(f"artha: {error}", file=sys.stderr)
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return  # nobody would see a dialog
+    _application()
+    QMessageBox.critical(None, "Artha is already running", str(error))
+
+
+def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
+    """Open the station; returns the process exit code."""
+    ws = Workspace.resolve(workspace).ensure()
+    try:
+        lock = ws.lock()
+    except WorkspaceBusyError as error:
+        _tell_busy(error)
+        return 1
+    try:
+        configure_logging(ws)
+        log.info("Artha %s starting on workspace %s", __version__, ws.root)
+        app = _application()
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        ctx = _context(ws, loop)
+        window = MainWindow(ctx)
+        window.show()
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        with loop:
+            loop.run_until_complete(closed.wait())
+            loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
+        log.info("Artha closed")
+        return 0
+    finally:
+        lock.release()
+
+
+def take_screenshot(
+    path: str | os.PathLike[str],
+    size: tuple[int, int] = (1600, 1000),
+    workspace: str | os.PathLike[str] | None = None,
+) -> int:
+    """Render the main window offscreen to a PNG; reads the workspace, never writes its layout."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        print(f"artha: folder {target.parent} does not exist", file=sys.stderr)
+        return 2
+    ws = Workspace.resolve(workspace).ensure()
+    app = _application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow(_context(ws, loop), persist_layout=False)
+    window.resize(*size)
+    window.show()
+
+    async def shoot() -> bool:
+        await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
+        image = window.grab()
+        saved = not image.isNull() and image.save(str(target), "PNG")
+        window.close()
+        return saved
+
+    with loop:
+        saved = loop.run_until_complete(shoot())
+    if not saved:
+        print(f"artha: could not write the screenshot to {target}", file=sys.stderr)
+        return 1
+    print(f"artha: saved {size[0]}x{size[1]} screenshot to {target}")
+    return 0

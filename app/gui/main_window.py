@@ -1,0 +1,185 @@
+"""The main window: registered panels as docks, menus, toolbar, status bar, saved layout."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar
+
+from app.gui.about import AboutDialog
+from app.gui.context import AppContext
+from app.gui.market_clock import MarketClock
+from app.gui.panels.registry import PanelSpec, panel_specs
+from app.gui.themes import apply_theme
+from app.gui.ui_settings import THEMES
+from app.version import __version__
+
+log = logging.getLogger(__name__)
+
+_VERTICAL_AREAS = (Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
+_HORIZONTAL_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+
+# Bump when panels change in a way that makes old saved dock states meaningless.
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, persist_layout: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.persist_layout = persist_layout
+        self.setObjectName("arthaMainWindow")
+        self.setWindowTitle(f"Artha {__version__} — {ctx.workspace.root}")
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.resize(1400, 900)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._specs = panel_specs()
+        for spec in self._specs:
+            self._add_panel(spec)
+        self._default_geometry = self.saveGeometry()
+        self._default_state: QByteArray | None = None  # captured at first show, when sizes exist
+        self.set_theme(ctx.settings.theme)
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        self.view_menu = bar.addMenu("&View")
+        self.panels_menu = self.view_menu.addMenu("&Panels")
+        theme_menu = self.view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name in THEMES:
+            action = theme_menu.addAction(name.capitalize())
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self.view_menu.addSeparator()
+        self.reset_layout_action = self.view_menu.addAction("&Reset layout")
+        self.reset_layout_action.triggered.connect(self.reset_layout)
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = help_menu.addAction("&About Artha")
+        self.about_action.triggered.connect(self.show_about)
+
+    def _build_toolbar(self) -> None:
+        self.toolbar = QToolBar("Main")
+        self.toolbar.setObjectName("toolbar.main")
+        self.toolbar.setMovable(True)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.broker_label = QLabel("Broker: not connected")
+        self.broker_label.setObjectName("brokerState")
+        self.market_clock = MarketClock(self.ctx.now)
+        status.addPermanentWidget(self.broker_label)
+        status.addPermanentWidget(self.market_clock)
+
+    def _add_panel(self, spec: PanelSpec) -> None:
+        dock = QDockWidget(spec.title, self)
+        dock.setObjectName(f"dock.{spec.panel_id}")  # saveState/restoreState key
+        try:
+            dock.setWidget(spec.factory(self.ctx))
+        except Exception:
+            # One broken panel must not take the whole station down.
+            log.exception("panel %r failed to build", spec.panel_id)
+            dock.setWidget(QLabel(f"The {spec.title} panel failed to load; see the log."))
+        self.addDockWidget(spec.area, dock)
+        if spec.tab_with and spec.tab_with in self.docks:
+            self.tabifyDockWidget(self.docks[spec.tab_with], dock)
+        dock.setVisible(spec.visible)
+        toggle = dock.toggleViewAction()
+        if spec.shortcut:
+            toggle.setShortcut(QKeySequence(spec.shortcut))
+        self.panels_menu.addAction(toggle)
+        self.toolbar.addAction(toggle)
+        self.docks[spec.panel_id] = dock
+
+    def _apply_default_sizes(self, specs: list[PanelSpec]) -> None:
+        """Give panels with a default_size that many pixels; the others share what is left.
+
+        QMainWindow.resizeDocks scales the sizes it is given to the space they share, so every
+        visible dock is passed, with sizes that add up to what the docks have now.
+        """
+        for orientation, along in (
+            (Qt.Orientation.Vertical, _VERTICAL_AREAS),
+            (Qt.Orientation.Horizontal, _HORIZONTAL_AREAS),
+        ):
+            sized = [s for s in specs if s.default_size and s.area in along and s.visible]
+            if not sized:
+                continue
+            docks = [self.docks[s.panel_id] for s in specs if s.visible]
+            vertical = orientation is Qt.Orientation.Vertical
+            total = sum(d.height() if vertical else d.width() for d in docks)
+            fixed = {s.panel_id: int(s.default_size or 0) for s in sized}
+            rest = max(len(docks) - len(fixed), 1)
+            share = max((total - sum(fixed.values())) // rest, 100)
+            sizes = [fixed.get(s.panel_id, share) for s in specs if s.visible]
+            self.resizeDocks(docks, sizes, orientation)
+
+    # -- behaviour --------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.ctx.settings.theme = name
+        self.theme_actions[name].setChecked(True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._default_state is None:
+            # Dock sizes only mean something once the window has a size: settle them now,
+            # remember that as the default layout, then put back the user's saved one.
+            self._apply_default_sizes(self._specs)
+            self._default_state = self.saveState(LAYOUT_VERSION)
+            self._restore_layout()
+
+    def reset_layout(self) -> None:
+        self.restoreGeometry(self._default_geometry)
+        if self._default_state is not None:
+            self.restoreState(self._default_state, LAYOUT_VERSION)
+        log.info("layout reset to the default")
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.ctx.workspace, self)
+        dialog.open()
+        return dialog
+
+    def _restore_layout(self) -> None:
+        saved = self.ctx.settings.window_layout(LAYOUT_VERSION)
+        if saved is None:
+            return
+        geometry, state = saved
+        if not (self.restoreGeometry(geometry) and self.restoreState(state, LAYOUT_VERSION)):
+            log.warning("saved window layout could not be restored; using the default")
+            self.reset_layout()
+
+    def save_layout(self) -> None:
+        if self._default_state is None:
+            return  # never shown: nothing the user arranged
+        geometry: QByteArray = self.saveGeometry()
+        self.ctx.settings.save_window_layout(
+            LAYOUT_VERSION, geometry, self.saveState(LAYOUT_VERSION)
+        )
+        self.ctx.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.persist_layout:
+            self.save_layout()
+        super().closeEvent(event)

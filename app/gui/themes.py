@@ -1,0 +1,56 @@
+"""Dark and light themes: Fusion style with a palette, so every widget follows without QSS."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+_DARK = {
+    QPalette.ColorRole.Window: "#1e2127",
+    QPalette.ColorRole.WindowText: "#d7dae0",
+    QPalette.ColorRole.Base: "#16181d",
+    QPalette.ColorRole.AlternateBase: "#22262e",
+    QPalette.ColorRole.ToolTipBase: "#2b2f38",
+    QPalette.ColorRole.ToolTipText: "#e6e6e6",
+    QPalette.ColorRole.Text: "#d7dae0",
+    QPalette.ColorRole.Button: "#2a2e36",
+    QPalette.ColorRole.ButtonText: "#d7dae0",
+    QPalette.ColorRole.BrightText: "#ff6b6b",
+    QPalette.ColorRole.Highlight: "#3d7bd9",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#6aa7ff",
+    QPalette.ColorRole.PlaceholderText: "#7d8490",
+}
+_DARK_DISABLED = "#6b7280"
+
+_STYLE = """
+QFrame#card { border: 1px solid palette(mid); border-radius: 6px; }
+QDockWidget::title { padding: 4px 6px; }
+"""
+
+
+def apply_theme(app: QApplication, name: str) -> None:
+    """Switch the whole application to 'dark' or 'light'."""
+    app.setStyle("Fusion")
+    if name == "dark":
+        palette = QPalette()
+        for role, colour in _DARK.items():
+            palette.setColor(role, QColor(colour))
+        for role in (
+            QPalette.ColorRole.WindowText,
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+        ):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(_DARK_DISABLED))
+    elif name == "light":
+        palette = app.style().standardPalette()
+    else:
+        raise ValueError(f"unknown theme {name!r}")
+    app.setPalette(palette)
+    app.setStyleSheet(_STYLE)
+    app.setProperty("arthaTheme", name)
+
+
+def current_theme(app: QApplication) -> str:
+    value = app.property("arthaTheme")
+    return value if isinstance(value, str) else "light"

@@ -1,0 +1,77 @@
+"""Typed messages on the engine's bus: a handler's signature says what it receives.
+
+`topic` is what topic subscriptions match against; for market and trading events it is the
+instrument key ("NSE:RELIANCE"), so a chart can listen to one symbol only.
+"""
+
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from engine.domain import Bar, Fill, Order, Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every bus message; subscribing to it receives everything."""
+
+    @property
+    def topic(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BarEvent(Event):
+    bar: Bar
+
+    @property
+    def topic(self) -> str | None:
+        return self.bar.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class TickEvent(Event):
+    tick: Tick
+
+    @property
+    def topic(self) -> str | None:
+        return self.tick.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent(Event):
+    """An order changed (placed, acknowledged, filled, cancelled, ...); carries its new state."""
+
+    order: Order
+
+    @property
+    def topic(self) -> str | None:
+        return self.order.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class FillEvent(Event):
+    fill: Fill
+
+    @property
+    def topic(self) -> str | None:
+        return self.fill.symbol
+
+
+NoticeLevel = Literal["info", "warning", "error"]
+NOTICE_LEVELS: Final = frozenset(get_args(NoticeLevel))
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """A message meant for the user (status bar, toast, log panel), not for other components.
+
+    `source` names who speaks ("risk", "zerodha", a strategy id) so the UI can say it.
+    """
+
+    level: NoticeLevel
+    message: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.level not in NOTICE_LEVELS:
+            raise ValueError(f"level must be one of {sorted(NOTICE_LEVELS)}, got {self.level!r}")

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from app.gui.context import AppContext
+from app.gui.ui_settings import UiSettings
+from engine.bus import EventBus
+from engine.calendar import IST
+
+
+def ist(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=IST)
+
+
+@pytest.fixture
+def make_ctx(workspace, aloop) -> Callable[..., AppContext]:
+    """An AppContext on the temp workspace; `now` pins the clock the panels see."""
+
+    def factory(now: datetime | None = None) -> AppContext:
+        ctx = AppContext(
+            workspace=workspace,
+            bus=EventBus(aloop),
+            settings=UiSettings(workspace.settings_dir / "ui.ini"),
+        )
+        if now is not None:
+            ctx.now = lambda: now
+        return ctx
+
+    return factory
+
+
+@pytest.fixture
+def make_window(make_ctx, qtbot):
+    from app.gui.main_window import MainWindow
+
+    def factory(now: datetime | None = None, **kwargs: object) -> MainWindow:
+        window = MainWindow(make_ctx(now), **kwargs)
+        qtbot.addWidget(window)
+        return window
+
+    return factory

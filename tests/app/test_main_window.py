@@ -1,0 +1,123 @@
+"""The main window built for real, offscreen: docks from the registry, layout, themes, About."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+from app.gui.panels.registry import PanelSpec, panel_specs, register_panel, unregister_panel
+from app.gui.ui_settings import UiSettings
+from app.version import __version__
+from tests.app.conftest import ist
+
+
+def test_every_registered_panel_becomes_a_dock_with_a_view_toggle(make_window):
+    window = make_window()
+    window.show()
+    ids = [spec.panel_id for spec in panel_specs()]
+    assert {"home", "log"} <= set(ids)
+    assert list(window.docks) == ids
+    toggles = [a.text() for a in window.panels_menu.actions()]
+    assert toggles == [spec.title for spec in panel_specs()]
+    assert window.docks["log"].objectName() == "dock.log"
+    assert window.dockWidgetArea(window.docks["log"]) == Qt.DockWidgetArea.BottomDockWidgetArea
+    window.docks["log"].toggleViewAction().trigger()
+    assert window.docks["log"].isHidden()
+    window.docks["log"].toggleViewAction().trigger()
+    assert window.docks["log"].isVisible()
+
+
+def test_a_new_panel_plugs_in_through_the_registry(make_window):
+    spec = PanelSpec("probe", "Probe", lambda ctx: QLabel(f"ws={ctx.workspace.root.name}"))
+    register_panel(spec)
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            register_panel(spec)
+        window = make_window()
+        widget = window.docks["probe"].widget()
+        assert isinstance(widget, QLabel) and widget.text() == "ws=workspace"
+        assert "Probe" in [a.text() for a in window.panels_menu.actions()]
+    finally:
+        unregister_panel("probe")
+
+
+def test_a_panel_that_fails_to_build_does_not_take_the_window_down(make_window, caplog):
+    def explode(ctx) -> QWidget:
+        raise RuntimeError("boom")
+
+    register_panel(PanelSpec("broken", "Broken", explode))
+    try:
+        with caplog.at_level(logging.ERROR):
+            window = make_window()
+    finally:
+        unregister_panel("broken")
+    placeholder = window.docks["broken"].widget()
+    assert isinstance(placeholder, QLabel) and "failed to load" in placeholder.text()
+    assert "panel 'broken' failed to build" in caplog.text
+    assert "home" in window.docks
+
+
+def test_layout_is_saved_on_close_restored_on_start_and_resettable(make_window, workspace):
+    first = make_window()
+    first.show()
+    first.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["log"])
+    first.docks["home"].hide()
+    first.close()
+
+    second = make_window()
+    second.show()
+    assert second.dockWidgetArea(second.docks["log"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert second.docks["home"].isHidden()
+
+    second.reset_layout()
+    assert second.dockWidgetArea(second.docks["log"]) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert not second.docks["home"].isHidden()
+
+
+def test_layout_saved_by_another_layout_version_is_ignored(make_window, workspace):
+    window = make_window()
+    window.show()
+    window.close()
+    settings = UiSettings(workspace.settings_dir / "ui.ini")
+    assert settings.window_layout(1) is not None
+    assert settings.window_layout(2) is None
+
+
+def test_screenshot_windows_do_not_overwrite_the_saved_layout(make_window, workspace):
+    window = make_window(persist_layout=False)
+    window.show()
+    window.close()
+    assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(1) is None
+
+
+def test_theme_switch_applies_and_persists(make_window, workspace):
+    window = make_window()
+    app = QApplication.instance()
+    assert window.theme_actions["dark"].isChecked()
+    dark_bg = app.palette().window().color().lightness()
+    window.theme_actions["light"].trigger()
+    assert app.palette().window().color().lightness() > dark_bg + 100
+    assert UiSettings(workspace.settings_dir / "ui.ini").theme == "light"
+    window.theme_actions["dark"].trigger()
+    assert app.palette().window().color().lightness() == dark_bg
+
+
+def test_status_bar_shows_market_clock_and_broker_state(make_window):
+    window = make_window(now=ist(2026, 1, 16, 10, 0, 5))
+    clock = window.market_clock
+    assert clock.phase_label.text() == "OPEN"
+    assert clock.detail_label.text() == "closes 15:30"
+    assert clock.time_label.text() == "10:00:05 IST"
+    assert window.broker_label.text() == "Broker: not connected"
+
+
+def test_about_dialog_names_the_version(make_window, qtbot):
+    window = make_window()
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible()
+    assert f"Artha {__version__}" in dialog.text_label.text()
+    assert str(window.ctx.workspace.root) in dialog.text_label.text()

@@ -1,0 +1,350 @@
+"""Market calendar against the real exchange-calendars data (no mocks of our code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from engine.calendar import (
+    IST,
+    OVERRIDES,
+    CalendarCoverageError,
+    MarketCalendar,
+    MarketPhase,
+    SessionKind,
+    SessionOverride,
+    get_calendar,
+)
+from engine.domain.enums import Exchange
+
+UTC = dt.UTC
+
+
+def ist(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, ss, tzinfo=IST)
+
+
+@pytest.fixture(scope="module")
+def nse() -> MarketCalendar:
+    return get_calendar(Exchange.NSE)
+
+
+def test_import_does_not_load_the_calendar_package() -> None:
+    code = "import sys, engine.calendar; print('exchange_calendars' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_coverage_is_pinned_to_the_package_range(nse: MarketCalendar) -> None:
+    first, last = nse.coverage
+    assert first <= dt.date(2006, 11, 22)
+    assert last == dt.date(2026, 12, 31)
+
+
+def test_adhoc_closure_2026_01_15_is_a_holiday(nse: MarketCalendar) -> None:
+    day = dt.date(2026, 1, 15)
+    assert not nse.is_session(day)
+    assert nse.session(day) is None
+    assert nse.status(ist(2026, 1, 15, 11)).phase is MarketPhase.HOLIDAY
+    assert day in nse.holidays(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+
+
+def test_muharram_2026_06_26_closed(nse: MarketCalendar) -> None:
+    assert not nse.is_session(dt.date(2026, 6, 26))
+    assert nse.status(ist(2026, 6, 26, 10)).phase is MarketPhase.HOLIDAY
+
+
+def test_new_year_2026_is_a_regular_session(nse: MarketCalendar) -> None:
+    s = nse.session(dt.date(2026, 1, 1))
+    assert s is not None
+    assert s.kind is SessionKind.REGULAR
+    assert s.exchange is Exchange.NSE
+    assert s.pre_open == ist(2026, 1, 1, 9, 0)
+    assert s.open == ist(2026, 1, 1, 9, 15)
+    assert s.close == ist(2026, 1, 1, 15, 30)
+    assert s.open.tzinfo is IST
+
+
+def test_saturday_is_closed_not_holiday(nse: MarketCalendar) -> None:
+    saturday = dt.date(2026, 1, 3)
+    assert saturday.weekday() == 5
+    assert not nse.is_session(saturday)
+    status = nse.status(ist(2026, 1, 3, 11))
+    assert status.phase is MarketPhase.CLOSED
+    assert status.session is None
+    assert saturday not in nse.holidays(dt.date(2026, 1, 1), dt.date(2026, 1, 10))
+
+
+def test_muhurat_2025_session_and_phases(nse: MarketCalendar) -> None:
+    day = dt.date(2025, 10, 21)
+    s = nse.session(day)
+    assert s is not None
+    assert s.kind is SessionKind.MUHURAT
+    assert "Muhurat" in s.note
+    assert (s.pre_open, s.open, s.close) == (
+        ist(2025, 10, 21, 13, 30),
+        ist(2025, 10, 21, 13, 45),
+        ist(2025, 10, 21, 14, 45),
+    )
+    assert nse.status(ist(2025, 10, 21, 14)).phase is MarketPhase.OPEN
+    assert nse.status(ist(2025, 10, 21, 13, 35)).phase is MarketPhase.PRE_OPEN
+    assert nse.status(ist(2025, 10, 21, 15)).phase is MarketPhase.CLOSED
+    # Outside the muhurat hour the day is closed, but it is not a holiday.
+    assert nse.status(ist(2025, 10, 21, 10)).phase is MarketPhase.CLOSED
+    assert day not in nse.holidays(dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    assert dt.date(2025, 10, 22) in nse.holidays(dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+
+
+def test_sunday_muhurat_2023(nse: MarketCalendar) -> None:
+    day = dt.date(2023, 11, 12)
+    assert day.weekday() == 6
+    s = nse.session(day)
+    assert s is not None
+    assert s.kind is SessionKind.MUHURAT
+    assert (s.pre_open, s.open, s.close) == (
+        ist(2023, 11, 12, 18, 0),
+        ist(2023, 11, 12, 18, 15),
+        ist(2023, 11, 12, 19, 15),
+    )
+    assert nse.status(ist(2023, 11, 12, 18, 30)).phase is MarketPhase.OPEN
+    # Friday evening's next open is the Sunday muhurat, not Monday.
+    assert nse.next_open(ist(2023, 11, 10, 16)) == s
+
+
+def test_other_muhurat_rows_apply(nse: MarketCalendar) -> None:
+    for day, open_ in [
+        (dt.date(2021, 11, 4), dt.time(18, 15)),
+        (dt.date(2024, 11, 1), dt.time(18, 0)),
+    ]:
+        s = nse.session(day)
+        assert s is not None and s.kind is SessionKind.MUHURAT
+        assert s.open.time() == open_
+        assert s.pre_open == s.open - dt.timedelta(minutes=15)
+
+
+def test_2026_muhurat_unknown_so_not_a_session(nse: MarketCalendar) -> None:
+    assert not nse.is_session(dt.date(2026, 11, 8))
+
+
+def test_coverage_error_for_2027(nse: MarketCalendar) -> None:
+    day = dt.date(2027, 1, 15)
+    with pytest.raises(CalendarCoverageError) as info:
+        nse.session(day)
+    msg = str(info.value)
+    assert "NSE" in msg
+    assert "2027-01-15" in msg
+    assert "2026-12-31" in msg
+    assert "Upgrade Artha" in msg
+    assert "exchange-calendars" in msg
+    assert info.value.day == day
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(CalendarCoverageError):
+        nse.is_session(day)
+    with pytest.raises(CalendarCoverageError):
+        nse.status(ist(2027, 1, 15, 10))
+    with pytest.raises(CalendarCoverageError):
+        nse.sessions(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
+    with pytest.raises(CalendarCoverageError):
+        nse.holidays(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
+    with pytest.raises(CalendarCoverageError):
+        nse.next_open(ist(2027, 1, 1, 10))
+    with pytest.raises(CalendarCoverageError):
+        nse.session(dt.date(1990, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("hh", "mm", "ss", "phase"),
+    [
+        (8, 59, 0, MarketPhase.CLOSED),
+        (9, 0, 0, MarketPhase.PRE_OPEN),
+        (9, 5, 0, MarketPhase.PRE_OPEN),
+        (9, 15, 0, MarketPhase.OPEN),
+        (15, 29, 59, MarketPhase.OPEN),
+        (15, 30, 0, MarketPhase.CLOSED),
+        (20, 0, 0, MarketPhase.CLOSED),
+    ],
+)
+def test_phases_through_a_normal_day(
+    nse: MarketCalendar, hh: int, mm: int, ss: int, phase: MarketPhase
+) -> None:
+    status = nse.status(ist(2026, 1, 2, hh, mm, ss))
+    assert status.phase is phase
+    assert status.session is not None and status.session.date == dt.date(2026, 1, 2)
+
+
+def test_next_open_same_day_and_after_close(nse: MarketCalendar) -> None:
+    assert nse.next_open(ist(2026, 1, 2, 8)).open == ist(2026, 1, 2, 9, 15)
+    # At exactly the open, the next open is strictly later: Monday.
+    assert nse.next_open(ist(2026, 1, 2, 9, 15)).open == ist(2026, 1, 5, 9, 15)
+    assert nse.status(ist(2026, 1, 2, 9, 5)).next_open == nse.session(dt.date(2026, 1, 2))
+
+
+def test_next_open_across_weekend_and_republic_day(nse: MarketCalendar) -> None:
+    s = nse.next_open(ist(2026, 1, 23, 16))
+    assert s.date == dt.date(2026, 1, 27)
+    assert s.open == ist(2026, 1, 27, 9, 15)
+    assert nse.status(ist(2026, 1, 26, 10)).phase is MarketPhase.HOLIDAY
+    assert nse.status(ist(2026, 1, 24, 10)).next_open == s
+
+
+def test_next_open_none_after_last_covered_close(nse: MarketCalendar) -> None:
+    status = nse.status(ist(2026, 12, 31, 17))
+    assert status.phase is MarketPhase.CLOSED
+    assert status.session is not None
+    assert status.next_open is None
+    with pytest.raises(CalendarCoverageError):
+        nse.next_open(ist(2026, 12, 31, 17))
+
+
+def test_utc_input_is_converted_to_ist(nse: MarketCalendar) -> None:
+    status = nse.status(dt.datetime(2026, 1, 2, 4, 0, tzinfo=UTC))
+    assert status.at == ist(2026, 1, 2, 9, 30)
+    assert status.at.tzinfo is IST
+    assert status.phase is MarketPhase.OPEN
+    # 2026-01-01 20:00 UTC is already 2 Jan 01:30 IST: the IST date decides the session.
+    late = nse.status(dt.datetime(2026, 1, 1, 20, 0, tzinfo=UTC))
+    assert late.session is not None and late.session.date == dt.date(2026, 1, 2)
+
+
+def test_naive_datetime_rejected(nse: MarketCalendar) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        nse.status(dt.datetime(2026, 1, 2, 10, 0))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        nse.next_open(dt.datetime(2026, 1, 2, 10, 0))
+
+
+def test_datetime_passed_as_date_rejected(nse: MarketCalendar) -> None:
+    with pytest.raises(TypeError, match="not a datetime"):
+        nse.session(ist(2026, 1, 2, 10))
+
+
+def test_get_calendar_by_name_and_cache() -> None:
+    bse = get_calendar("BSE")
+    assert bse.exchange is Exchange.BSE
+    assert bse is get_calendar(Exchange.BSE)
+    assert get_calendar("nse") is get_calendar(Exchange.NSE)
+    assert bse.is_session(dt.date(2026, 1, 2))
+    assert not bse.is_session(dt.date(2026, 1, 15))
+    s = bse.session(dt.date(2026, 1, 2))
+    assert s is not None and s.exchange is Exchange.BSE
+
+
+def test_fo_segments_use_cash_exchange_calendar() -> None:
+    assert get_calendar(Exchange.NFO) is get_calendar(Exchange.NSE)
+    assert get_calendar("BFO") is get_calendar(Exchange.BSE)
+
+
+def test_get_calendar_unknown_exchange() -> None:
+    with pytest.raises(ValueError, match="XYZ") as info:
+        get_calendar("XYZ")
+    assert "NSE" in str(info.value) and "BSE" in str(info.value)
+
+
+def test_sessions_january_2026(nse: MarketCalendar) -> None:
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 1, 31)
+    weekdays = [
+        start + dt.timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if (start + dt.timedelta(days=i)).weekday() < 5
+    ]
+    expected = [d for d in weekdays if d not in {dt.date(2026, 1, 15), dt.date(2026, 1, 26)}]
+    assert len(weekdays) == 22
+    assert len(expected) == 20
+    sessions = nse.sessions(start, end)
+    assert [s.date for s in sessions] == expected
+    assert nse.holidays(start, end) == [dt.date(2026, 1, 15), dt.date(2026, 1, 26)]
+    assert nse.sessions(end, start) == []
+
+
+def test_holidays_2026_match_domain_notes(nse: MarketCalendar) -> None:
+    expected = [
+        dt.date(2026, m, d)
+        for m, d in [
+            (1, 15), (1, 26), (3, 3), (3, 26), (3, 31), (4, 3), (4, 14), (5, 1),
+            (5, 28), (6, 26), (9, 14), (10, 2), (10, 20), (11, 10), (11, 24), (12, 25),
+        ]
+    ]  # fmt: skip
+    assert nse.holidays(dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == expected
+
+
+def test_override_can_add_a_closure() -> None:
+    closure = SessionOverride(
+        exchange=Exchange.NSE,
+        date=dt.date(2026, 1, 2),
+        open=None,
+        close=None,
+        pre_open=None,
+        kind=SessionKind.SPECIAL,
+        note="test closure",
+    )
+    nse = MarketCalendar(Exchange.NSE, (*OVERRIDES, closure))
+    assert not nse.is_session(dt.date(2026, 1, 2))
+    assert nse.status(ist(2026, 1, 2, 10)).phase is MarketPhase.HOLIDAY
+    assert nse.next_open(ist(2026, 1, 1, 16)).date == dt.date(2026, 1, 5)
+    # An NSE-only row leaves BSE alone.
+    bse = MarketCalendar(Exchange.BSE, (*OVERRIDES, closure))
+    assert bse.is_session(dt.date(2026, 1, 2))
+
+
+def test_override_can_add_a_special_session_but_not_extend_coverage() -> None:
+    rows = (
+        SessionOverride(
+            exchange=None,
+            date=dt.date(2026, 1, 3),  # a Saturday
+            open=dt.time(10, 0),
+            close=dt.time(11, 0),
+            pre_open=None,
+            kind=SessionKind.SPECIAL,
+            note="test special session",
+        ),
+        SessionOverride(
+            exchange=None,
+            date=dt.date(2027, 1, 4),
+            open=dt.time(9, 15),
+            close=dt.time(15, 30),
+            pre_open=None,
+            kind=SessionKind.REGULAR,
+            note="past coverage",
+        ),
+    )
+    cal = MarketCalendar(Exchange.BSE, rows)
+    s = cal.session(dt.date(2026, 1, 3))
+    assert s is not None and s.kind is SessionKind.SPECIAL
+    assert s.pre_open == ist(2026, 1, 3, 9, 45)
+    assert cal.coverage[1] == dt.date(2026, 12, 31)
+    with pytest.raises(CalendarCoverageError):
+        cal.session(dt.date(2027, 1, 4))
+    # Without the default table the muhurat day falls back to the package: closed.
+    assert not cal.is_session(dt.date(2025, 10, 21))
+
+
+def test_override_validation() -> None:
+    with pytest.raises(ValueError, match="close"):
+        SessionOverride(None, dt.date(2026, 1, 2), dt.time(10), None, None, SessionKind.SPECIAL, "")
+    with pytest.raises(ValueError, match="before close"):
+        SessionOverride(
+            None, dt.date(2026, 1, 2), dt.time(11), dt.time(10), None, SessionKind.SPECIAL, ""
+        )
+    dup = SessionOverride(None, dt.date(2026, 1, 2), None, None, None, SessionKind.SPECIAL, "")
+    with pytest.raises(ValueError, match="two overrides"):
+        MarketCalendar(Exchange.NSE, (dup, dup))
+
+
+def test_queries_emit_no_warnings(nse: MarketCalendar) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MarketCalendar(Exchange.NSE)
+        nse.status(ist(2026, 1, 2, 10))
+        nse.sessions(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+
+
+def test_first_load_emits_no_warnings() -> None:
+    code = (
+        "import warnings; warnings.simplefilter('error');"
+        "from engine.calendar import get_calendar; get_calendar('NSE')"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
