@@ -7,6 +7,7 @@ import multiprocessing
 import sys
 from collections.abc import Sequence
 
+from app.commands import register_all
 from app.version import __version__
 
 
@@ -44,12 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WxH",
         help="window size for --screenshot (default 1600x1000)",
     )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register_all(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
+    if args.command is not None:
+        code: int = args.func(args)
+        return code
     # Imported late so `artha --version` and headless subcommands never load Qt.
     from app.gui.launch import run_gui, take_screenshot
 

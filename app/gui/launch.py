@@ -79,6 +79,7 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         ctx = _context(ws, loop)
         window = MainWindow(ctx)
         window.show()
+        log.info("Artha %s ready — workspace %s", __version__, ws.root)
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         with loop:

@@ -1,0 +1,250 @@
+"""`artha charges`: what a round trip costs at Zerodha, as a contract note would show it.
+
+One buy order and one sell order of the same quantity, in one contract note, priced with the
+schedule in force on --date. Bad input is reported against the argument it came from, exit
+code 2, and no JSON file is left behind (the file is written to a temp name, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from engine.calendar import IST
+from engine.costs import (
+    DEFAULT_DP_CHARGE,
+    ChargeBreakdown,
+    ChargeSegment,
+    ScheduleCoverageError,
+    ZerodhaCostModel,
+    normalise_bse_group,
+    round_trip,
+)
+
+PROG_ERROR = "artha charges: error:"
+
+
+def _quantity(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _number(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _price(text: str) -> Decimal:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a price > 0, got {text!r}")
+    return value
+
+
+def _amount(text: str) -> Decimal:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _group(text: str) -> str:
+    try:
+        return normalise_bse_group(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "charges",
+        help="Zerodha charges of a round trip (contract-note breakdown)",
+        description="Charges of one buy and one sell of QUANTITY in one contract note, "
+        "with the Zerodha schedule in force on --date (india-domain §1 rules).",
+    )
+    parser.add_argument("--segment", required=True, choices=[s.value for s in ChargeSegment])
+    parser.add_argument("--exchange", required=True, type=str.upper, choices=["NSE", "BSE"])
+    parser.add_argument(
+        "--quantity", required=True, type=_quantity, help="shares, or units (lots x lot size)"
+    )
+    parser.add_argument(
+        "--buy", required=True, type=_price, metavar="PRICE", help="buy price (premium)"
+    )
+    parser.add_argument(
+        "--sell", required=True, type=_price, metavar="PRICE", help="sell price (premium)"
+    )
+    parser.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="trade date (default: today, IST)"
+    )
+    parser.add_argument(
+        "--bse-group", type=_group, metavar="GROUP", help="BSE scrip group for BSE cash trades"
+    )
+    parser.add_argument(
+        "--stamp-rounding",
+        choices=["rupee", "paisa"],
+        default="rupee",
+        help="round stamp duty to the rupee (Zerodha calculator, default) or the paisa",
+    )
+    parser.add_argument(
+        "--dp-charge",
+        type=_amount,
+        default=DEFAULT_DP_CHARGE,
+        metavar="RUPEES",
+        help=f"DP charge per scrip per day on delivery sells (default {DEFAULT_DP_CHARGE})",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write the breakdown as JSON to PATH; '-' prints only the JSON to stdout",
+    )
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG_ERROR} {message}", file=sys.stderr)
+    return 2
+
+
+def _money(value: Decimal) -> str:
+    """Thousands separators, two decimals unless the exact amount needs more."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return f"{value:,f}"
+    return f"{value:,.2f}"
+
+
+def _payload(args: argparse.Namespace, note: ChargeBreakdown, label: str) -> dict[str, Any]:
+    gross = note.sell_value - note.buy_value
+    data: dict[str, Any] = {
+        key: format(getattr(note, key), "f")
+        for key in ("brokerage", "stt", "exchange_txn", "sebi", "stamp_duty", "gst", "dp")
+    }
+    data["total"] = format(note.total, "f")
+    data.update(
+        buy_value=format(note.buy_value, "f"),
+        sell_value=format(note.sell_value, "f"),
+        turnover=format(note.turnover, "f"),
+        gross_pnl=format(gross, "f"),
+        net_pnl=format(gross - note.total, "f"),
+        schedule=label.split(" ", 1)[0],
+        schedule_label=label,
+        segment=args.segment,
+        exchange=args.exchange,
+        date=args.date.isoformat(),
+        quantity=args.quantity,
+        buy_price=format(args.buy, "f"),
+        sell_price=format(args.sell, "f"),
+        stamp_rounding=args.stamp_rounding,
+    )
+    return data
+
+
+def _table(args: argparse.Namespace, note: ChargeBreakdown, label: str) -> str:
+    gross = note.sell_value - note.buy_value
+    group = f" group {args.bse_group}" if args.bse_group else ""
+    rows: list[tuple[str, str] | None] = [
+        ("Quantity", f"{args.quantity:,}"),
+        ("Buy price", _money(args.buy)),
+        ("Sell price", _money(args.sell)),
+        None,
+        ("Buy value", _money(note.buy_value)),
+        ("Sell value", _money(note.sell_value)),
+        ("Turnover", _money(note.turnover)),
+        None,
+        ("Brokerage", _money(note.brokerage)),
+        ("STT", _money(note.stt)),
+        ("Exchange txn charge", _money(note.exchange_txn)),
+        ("SEBI fee", _money(note.sebi)),
+        (f"Stamp duty (to the {args.stamp_rounding})", _money(note.stamp_duty)),
+        ("GST", _money(note.gst)),
+        ("DP charge", _money(note.dp)),
+        None,
+        ("Total charges", _money(note.total)),
+        ("Gross P&L", _money(gross)),
+        ("Net P&L", _money(gross - note.total)),
+    ]
+    cells = [row for row in rows if row is not None]
+    left = max(len(name) for name, _ in cells)
+    right = max(len(value) for _, value in cells)
+    rule = "-" * (left + 2 + right)
+    lines = [
+        f"Contract note: {args.exchange}{group} {args.segment}, {args.date.isoformat()}",
+        rule,
+    ]
+    for row in rows:
+        lines.append(rule if row is None else f"{row[0]:<{left}}  {row[1]:>{right}}")
+    lines += [rule, f"Schedule: Zerodha {label}"]
+    return "\n".join(lines)
+
+
+def _write_json_atomically(path: Path, text: str) -> None:
+    """Temp file in the same folder + os.replace: readers see the old file or the new one."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.date is None:
+        args.date = datetime.now(IST).date()
+    cash = args.segment in (ChargeSegment.DELIVERY, ChargeSegment.INTRADAY)
+    if args.bse_group and not (args.exchange == "BSE" and cash):
+        return _fail("argument --bse-group: applies only to BSE delivery/intraday trades")
+    model = ZerodhaCostModel(stamp_rounding=args.stamp_rounding, dp_charge=args.dp_charge)
+    try:
+        schedule = model.schedule_for(args.date)
+    except ScheduleCoverageError as exc:
+        return _fail(f"argument --date: {exc}")
+    note = round_trip(
+        args.segment,
+        args.exchange,
+        args.quantity,
+        args.buy,
+        args.sell,
+        args.date,
+        bse_group=args.bse_group or "A",
+        model=model,
+    )
+    if args.json is not None:
+        text = json.dumps(_payload(args, note, schedule.label), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return 0
+        target = Path(args.json)
+        if not target.parent.is_dir():
+            return _fail(f"argument --json: folder {target.parent} does not exist")
+        try:
+            _write_json_atomically(target, text)
+        except OSError as exc:
+            return _fail(f"argument --json: cannot write {target}: {exc.strerror or exc}")
+    print(_table(args, note, schedule.label))
+    return 0
