@@ -9,7 +9,7 @@ TEST_ENV := QT_QPA_PLATFORM=offscreen QT_API=pyside6 PYTEST_QT_API=pyside6 \
             PYQTGRAPH_QT_LIB=PySide6 PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format bench package clean
+.PHONY: setup run test lint format bench package screenshot clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ package: setup
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath dist --workpath build packaging/artha.spec
 	@echo "Frozen app: dist/artha/artha"
+
+# The README's picture, made by the app itself on a throw-away workspace.
+screenshot: setup
+	ARTHA_HOME=$$(mktemp -d) $(BIN)/artha --screenshot docs/images/main-window.png --size 1600x1000
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache
