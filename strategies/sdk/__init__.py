@@ -1,0 +1,29 @@
+"""Everything a strategy author imports: `from strategies.sdk import Strategy, Param, sma`."""
+
+from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.strategy.base import BarView, PositionView, Strategy, StrategyError
+from engine.strategy.params import Param, ParamError
+from engine.strategy.requests import FillReport, OrderUpdate
+from engine.strategy.series import LookAheadError, Series
+from strategies.sdk.indicators import crossed_above, crossed_below, ema, sma
+
+__all__ = [
+    "BarView",
+    "FillReport",
+    "LookAheadError",
+    "OrderType",
+    "OrderUpdate",
+    "Param",
+    "ParamError",
+    "PositionView",
+    "Product",
+    "Series",
+    "Side",
+    "Strategy",
+    "StrategyError",
+    "Validity",
+    "crossed_above",
+    "crossed_below",
+    "ema",
+    "sma",
+]

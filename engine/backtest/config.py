@@ -1,0 +1,77 @@
+"""How a backtest fills orders and charges for them; every choice is written down here.
+
+Bar fill model (the documented contract):
+- MARKET orders fill at the next bar's open (`fill="next-open"`, default) or at the close of
+  the bar they were placed on (`fill="close"`).
+- LIMIT/SL/SL-M orders trigger when the bar's high-low range reaches them. A bar that OPENS
+  beyond the price (a gap) fills at the open: better than the limit for limits, worse than
+  the trigger for stops. Otherwise limits fill at their price and stops at their trigger.
+- SL (stop-limit): once triggered it fills at max(trigger, open) for buys (min for sells) if
+  that is within the limit; otherwise it rests as a limit from the next bar.
+- When a bracket's stop and target are both inside one bar, the stop is assumed to have
+  traded first (`stop_first=True`), the pessimistic reading; set False for the target.
+- Slippage: none, `slippage_bps` (market and stop fills move against you, rounded to the
+  tick), and/or `participation` (at most that fraction of a bar's volume per order per bar;
+  the rest fills on later bars or expires with the order: partial fills).
+- DAY orders expire at the end of the session they first become active in; IOC orders get
+  one bar. Bracket exits and trailing stops stay until they fill or the position is closed.
+- MIS positions are squared off at the open of the first bar at or after 15:20 IST (at the
+  session's last close if no such bar exists, e.g. daily bars). Equity shorts are MIS only.
+- Margin (simple, documented rule): an order is rejected when the cash left after blocking
+  margin for open positions cannot cover it. Margin = notional x rate: CNC 100%, equity MIS
+  20% (5x), futures 15%, long options 100% of premium, short options 15% of strike x qty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+
+from engine.domain.enums import Exchange, Product
+
+
+class FillTiming(StrEnum):
+    NEXT_OPEN = "next-open"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class MarginRates:
+    delivery: Decimal = Decimal("1")
+    equity_intraday: Decimal = Decimal("0.20")
+    futures: Decimal = Decimal("0.15")
+    short_options: Decimal = Decimal("0.15")
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    capital: Decimal = Decimal("10000000")
+    costs: str = "zerodha"  # "zerodha", "bps" or "none"
+    cost_bps: Decimal | None = None  # for costs="bps"
+    slippage_bps: Decimal = Decimal("0")
+    participation: float | None = None  # max share of a bar's volume per order per bar
+    fill: FillTiming = FillTiming.NEXT_OPEN
+    stop_first: bool = True
+    product: Product = Product.CNC  # for orders that do not name one
+    exchange: Exchange = Exchange.NSE  # for symbols without instrument data
+    squareoff: time = time(15, 20)
+    margin: MarginRates = field(default_factory=MarginRates)
+    check_margin: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capital", Decimal(self.capital))
+        object.__setattr__(self, "slippage_bps", Decimal(self.slippage_bps))
+        object.__setattr__(self, "fill", FillTiming(self.fill))
+        object.__setattr__(self, "product", Product(self.product))
+        if self.capital <= 0:
+            raise ValueError(f"capital must be > 0, got {self.capital}")
+        if self.costs not in ("zerodha", "bps", "none"):
+            raise ValueError(f"costs must be zerodha, bps or none, got {self.costs!r}")
+        if self.costs == "bps" and self.cost_bps is None:
+            raise ValueError("costs='bps' needs cost_bps")
+        if self.slippage_bps < 0:
+            raise ValueError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
+        if self.participation is not None and not 0 < self.participation <= 1:
+            raise ValueError(f"participation must be in (0, 1], got {self.participation}")

@@ -1,0 +1,143 @@
+"""What a backtest returns: exact trades, the equity curve, and metrics computed on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from engine.backtest.config import BacktestConfig
+from engine.backtest.ledger import TradeRecord
+from engine.calendar import IST
+from engine.domain.enums import Product
+from engine.metrics import (
+    EquityCurve,
+    Metrics,
+    TradeArrays,
+    WeeklyReport,
+    WeeklyTarget,
+    compute_metrics,
+    evaluate_weekly,
+)
+
+
+
+def _rupees(paise: int) -> Decimal:
+    return Decimal(paise).scaleb(-2)  # exact, two decimals: 99040 -> 990.40
+
+
+def _time(ts_ns: int) -> datetime:
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz=IST).replace(microsecond=nanos // 1000)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One round trip (FIFO-matched): prices and money in exact rupees, times in IST."""
+
+    symbol: str
+    side: str  # "long" or "short"
+    product: Product
+    quantity: int
+    entry_bar: int
+    entry_time: datetime
+    entry_price: Decimal
+    exit_bar: int
+    exit_time: datetime
+    exit_price: Decimal
+    gross_pnl: Decimal
+    charges: Decimal
+    net_pnl: Decimal
+
+    @classmethod
+    def from_record(cls, r: TradeRecord) -> Trade:
+        return cls(
+            r.symbol, "long" if r.long else "short", r.product, r.quantity, r.entry_bar,
+            _time(r.entry_ts), _rupees(r.entry_price), r.exit_bar, _time(r.exit_ts),
+            _rupees(r.exit_price), _rupees(r.gross_pnl), _rupees(r.charges), _rupees(r.net_pnl),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "side": self.side,
+            "product": str(self.product),
+            "quantity": self.quantity,
+            "entry_time": self.entry_time.isoformat(),
+            "entry_price": str(self.entry_price),
+            "exit_time": self.exit_time.isoformat(),
+            "exit_price": str(self.exit_price),
+            "gross_pnl": str(self.gross_pnl),
+            "charges": str(self.charges),
+            "net_pnl": str(self.net_pnl),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    strategy: str
+    params: dict[str, Any]
+    config: BacktestConfig
+    symbols: list[str]
+    trades: list[Trade]
+    curve: EquityCurve
+    final_equity_paise: int
+    total_charges_paise: int
+    traded_value_paise: int
+    bars: int
+    orders: int
+    rejections: list[str]
+    open_positions: dict[str, int]
+    run_seconds: float
+    weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
+
+    @property
+    def final_equity(self) -> Decimal:
+        return _rupees(self.final_equity_paise)
+
+    @property
+    def total_charges(self) -> Decimal:
+        return _rupees(self.total_charges_paise)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        trades = TradeArrays.from_decimals(
+            [t.gross_pnl for t in self.trades],
+            [t.charges for t in self.trades],
+            [int(t.entry_time.timestamp() * 1e9) for t in self.trades],
+            [int(t.exit_time.timestamp() * 1e9) for t in self.trades],
+        )
+        return compute_metrics(
+            self.curve, trades, self.config.capital,
+            traded_value=_rupees(self.traded_value_paise),
+        )
+
+    @cached_property
+    def weekly(self) -> WeeklyReport:
+        return evaluate_weekly(self.curve, self.config.capital, self.weekly_target)
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented report; identical for identical input except `run_seconds`."""
+        return {
+            "strategy": self.strategy,
+            "params": {k: str(v) if isinstance(v, Decimal) else v for k, v in self.params.items()},
+            "symbols": self.symbols,
+            "config": {
+                "capital": str(self.config.capital),
+                "costs": self.config.costs,
+                "slippage_bps": str(self.config.slippage_bps),
+                "fill": str(self.config.fill),
+            },
+            "trades": [t.as_json() for t in self.trades],
+            "metrics": self.metrics.as_json(),
+            "weekly": self.weekly.as_json(),
+            "final_equity": str(self.final_equity),
+            "total_charges": str(self.total_charges),
+            "open_positions": self.open_positions,
+            "orders": self.orders,
+            "rejections": self.rejections,
+            "bars": self.bars,
+            "run_seconds": round(self.run_seconds, 6),
+        }

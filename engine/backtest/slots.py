@@ -1,0 +1,69 @@
+"""One instrument inside a run: its arrays (paise), its place on the merged timeline, its
+session facts and the strategy instance trading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.backtest.sessions import SessionIndex
+from engine.costs import ChargeSegment
+from engine.data.bar_series import BarSeries
+from engine.domain.enums import Exchange, Product, Segment
+from engine.domain.instrument import Instrument
+from engine.strategy.base import BarData, Strategy
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(eq=False)
+class Slot:
+    index: int
+    series: BarSeries
+    instrument: Instrument
+    strategy: Strategy
+    sessions: SessionIndex
+    gidx: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    squareoff_days: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.symbol = self.series.symbol
+        self.tick = int(self.instrument.tick_size * 100)
+        if Decimal(self.tick) != self.instrument.tick_size * 100:
+            raise ValueError(f"{self.symbol}: tick size {self.instrument.tick_size} is finer "
+                             "than a paisa")
+        self.lot = self.instrument.lot_size
+        self.freeze = self.instrument.freeze_quantity
+        self.ts = self.series.ts
+        self.open = self.series.open
+        self.high = self.series.high
+        self.low = self.series.low
+        self.close = self.series.close
+        self.volume = self.series.volume
+        self.last = len(self.ts) - 1
+        exchange = self.instrument.exchange
+        self.cost_exchange = Exchange.NSE if exchange in (Exchange.NSE, Exchange.NFO) else (
+            Exchange.BSE
+        )
+
+    def bar_data(self) -> BarData:
+        s = self.series
+        return BarData(
+            s.symbol, self.strategy._clock, s.ts,
+            s.open / 100.0, s.high / 100.0, s.low / 100.0, s.close / 100.0, s.volume,
+        )
+
+    def charge_segment(self, product: Product) -> ChargeSegment:
+        return ChargeSegment.of(self.instrument.segment, product)
+
+    @property
+    def is_equity(self) -> bool:
+        return self.instrument.segment is Segment.EQUITY
+
+
+def default_instrument(symbol: str, exchange: Exchange) -> Instrument:
+    """Bars without instrument data are treated as an equity with tick 0.05 and lot 1."""
+    return Instrument(exchange=exchange, segment=Segment.EQUITY, symbol=symbol)

@@ -1,0 +1,299 @@
+"""The Strategy base class every strategy extends (re-exported by strategies.sdk).
+
+A strategy's whole surface: declare `Param`s, compute indicators in `init()` with `self.I`,
+say which bars matter with `self.on(condition, handler)` (or override `on_bar` to see every
+bar), and place orders with `buy`/`sell`/`target_position`/`close_position`. The same class
+runs in a backtest and live; only the host behind `self._host` differs.
+
+Speed: indicators are computed once over the full arrays, and the engine calls handlers only
+on bars where their condition holds, so a backtest costs Python time per signal, not per bar.
+Safety: handlers see Series clipped to the current bar (see series.py), so they cannot look
+ahead; conditions are computed from causal indicators before the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.strategy.params import ParamSpec, declared_params, resolve_params
+from engine.strategy.requests import (
+    FillReport,
+    OrderRequest,
+    OrderUpdate,
+    PriceInput,
+    StrategyHost,
+)
+from engine.strategy.series import Clock, Series
+
+IST_OFFSET_NS = 19_800 * 1_000_000_000
+
+
+class StrategyError(RuntimeError):
+    """A strategy used the SDK wrongly (bad condition length, order outside a run, ...)."""
+
+
+class BarView:
+    """The bar a handler is called on (prices in rupees), read from the arrays on access so
+    that calling a handler costs no conversions it does not use."""
+
+    __slots__ = ("_data", "index")
+
+    def __init__(self, data: BarData, index: int) -> None:
+        self._data = data
+        self.index = index
+
+    @property
+    def symbol(self) -> str:
+        return self._data.symbol
+
+    @property
+    def ts_ns(self) -> int:
+        return int(self._data.ts.full()[self.index])
+
+    @property
+    def time(self) -> datetime:
+        from engine.calendar import IST
+
+        return datetime.fromtimestamp(self.ts_ns / 1e9, tz=IST)
+
+    @property
+    def open(self) -> float:
+        return float(self._data.open.full()[self.index])
+
+    @property
+    def high(self) -> float:
+        return float(self._data.high.full()[self.index])
+
+    @property
+    def low(self) -> float:
+        return float(self._data.low.full()[self.index])
+
+    @property
+    def close(self) -> float:
+        return float(self._data.close.full()[self.index])
+
+    @property
+    def volume(self) -> int:
+        return int(self._data.volume.full()[self.index])
+
+    def __repr__(self) -> str:
+        return (f"BarView({self.symbol} #{self.index} {self.time:%Y-%m-%d %H:%M} "
+                f"O={self.open} H={self.high} L={self.low} C={self.close} V={self.volume})")
+
+
+class BarData:
+    """One instrument's history as Series: open/high/low/close (rupees), volume, ts (UTC ns)."""
+
+    def __init__(
+        self,
+        symbol: str,
+        clock: Clock,
+        ts: npt.NDArray[np.int64],
+        open_: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        volume: npt.NDArray[np.int64],
+    ) -> None:
+        self.symbol = symbol
+        self.ts = Series(ts, clock, "ts")
+        self.open = Series(open_, clock, "open")
+        self.high = Series(high, clock, "high")
+        self.low = Series(low, clock, "low")
+        self.close = Series(close, clock, "close")
+        self.volume = Series(volume, clock, "volume")
+        self.size = len(ts)
+
+    def bar(self, index: int) -> BarView:
+        return BarView(self, index)
+
+
+class PositionView:
+    """The strategy's position in its instrument (all products together)."""
+
+    __slots__ = ("_host", "quantity", "symbol")
+
+    def __init__(self, host: StrategyHost, symbol: str) -> None:
+        self._host = host
+        self.symbol = symbol
+        self.quantity = host.position_quantity(symbol)
+
+    @property
+    def average_price(self) -> Decimal:
+        return self._host.position_average_price(self.symbol)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.quantity == 0
+
+    @property
+    def is_long(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def is_short(self) -> bool:
+        return self.quantity < 0
+
+
+Handler = Callable[[BarView], None]
+
+
+class Strategy:
+    """Extend this; see the module docstring for the whole API."""
+
+    name: ClassVar[str] = ""  # shown in reports; defaults to the class name
+
+    def __init__(self, params: Mapping[str, object] | None = None) -> None:
+        self.__dict__["_param_values"] = resolve_params(type(self), params)
+        self._clock = Clock()
+        self._host: StrategyHost | None = None
+        self._conditions: list[tuple[npt.NDArray[np.bool_], Handler]] = []
+        self.data: BarData
+
+    # -- declared parameters --------------------------------------------------------------
+    @classmethod
+    def parameters(cls) -> list[ParamSpec]:
+        return [p.spec() for p in declared_params(cls).values()]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.__dict__["_param_values"])
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.name or cls.__name__
+
+    # -- hooks the author overrides -----------------------------------------------------------
+    def init(self) -> None:
+        """Compute indicators and register conditions; runs once, before the first bar."""
+
+    def on_bar(self, bar: BarView) -> None:
+        """Called on EVERY bar when overridden (slower); prefer `self.on(...)` conditions."""
+
+    def on_fill(self, fill: FillReport) -> None:
+        """One of this strategy's orders traded."""
+
+    def on_order(self, update: OrderUpdate) -> None:
+        """One of this strategy's orders changed state (open, rejected, cancelled, filled)."""
+
+    # -- tools for init() -----------------------------------------------------------------
+    def I(  # noqa: N802 - the short name strategy authors know from backtesting.py
+        self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any
+    ) -> Series:
+        """Compute an indicator over the whole history once; read it as a clipped Series."""
+        unwrapped = [a.full() if isinstance(a, Series) else a for a in args]
+        values = np.asarray(fn(*unwrapped, **kwargs))
+        if values.shape != (self.data.size,):
+            raise StrategyError(
+                f"indicator {name or getattr(fn, '__name__', '?')} returned shape "
+                f"{values.shape}; expected one value per bar ({self.data.size})"
+            )
+        return Series(values, self._clock, name or getattr(fn, "__name__", "indicator"))
+
+    def on(self, condition: Series | npt.ArrayLike, handler: Handler) -> None:
+        """Call `handler(bar)` at the close of every bar where `condition` is true."""
+        mask = condition.full() if isinstance(condition, Series) else np.asarray(condition)
+        if mask.shape != (self.data.size,):
+            raise StrategyError(
+                f"condition for {getattr(handler, '__name__', 'handler')} has shape "
+                f"{mask.shape}; expected one value per bar ({self.data.size})"
+            )
+        self._conditions.append((mask.astype(bool, copy=False), handler))
+
+    # -- state during a run -----------------------------------------------------------------
+    @property
+    def bar_index(self) -> int:
+        return self._clock.index
+
+    @property
+    def position(self) -> PositionView:
+        return PositionView(self._require_host(), self.data.symbol)
+
+    def open_orders(self) -> list[str]:
+        return self._require_host().open_order_ids(self.data.symbol)
+
+    # -- orders -------------------------------------------------------------------------------
+    def buy(self, quantity: int, **options: Any) -> str:
+        return self._order(Side.BUY, quantity, **options)
+
+    def sell(self, quantity: int, **options: Any) -> str:
+        return self._order(Side.SELL, quantity, **options)
+
+    def target_position(self, quantity: int, **options: Any) -> str | None:
+        """Trade whatever moves the position to `quantity` (negative = short)."""
+        delta = quantity - self.position.quantity
+        if delta == 0:
+            return None
+        side = Side.BUY if delta > 0 else Side.SELL
+        return self._order(side, abs(delta), **options)
+
+    def close_position(self, **options: Any) -> str | None:
+        return self.target_position(0, **options)
+
+    def cancel(self, order_id: str) -> None:
+        self._require_host().cancel(order_id)
+
+    def _order(
+        self,
+        side: Side,
+        quantity: int,
+        *,
+        order_type: OrderType | str | None = None,
+        price: PriceInput | None = None,
+        trigger: PriceInput | None = None,
+        product: Product | str | None = None,
+        validity: Validity | str = Validity.DAY,
+        stop_loss: PriceInput | None = None,
+        target: PriceInput | None = None,
+        trail: PriceInput | None = None,
+        tag: str = "",
+    ) -> str:
+        if order_type is None:
+            order_type = _infer_type(price, trigger)
+        request = OrderRequest(
+            symbol=self.data.symbol,
+            side=side,
+            quantity=quantity,
+            order_type=order_type if type(order_type) is OrderType else OrderType(order_type),
+            product=None if product is None else (
+                product if type(product) is Product else Product(product)),
+            validity=validity if type(validity) is Validity else Validity(validity),
+            price=price,
+            trigger=trigger,
+            stop_loss=stop_loss,
+            target=target,
+            trail=trail,
+            tag=tag,
+        )
+        return self._require_host().submit(request)
+
+    def _require_host(self) -> StrategyHost:
+        if self._host is None:
+            raise StrategyError("orders and positions exist only while the strategy runs")
+        return self._host
+
+    # -- engine side ------------------------------------------------------------------------
+    def _attach(self, host: StrategyHost, data: BarData) -> None:
+        """Bind to a run; `init()` then sees the full history (the clock at the last bar)."""
+        self._host = host
+        self.data = data
+        self._clock.index = data.size - 1
+        self._conditions.clear()
+
+    @property
+    def _wants_every_bar(self) -> bool:
+        return type(self).on_bar is not Strategy.on_bar
+
+
+def _infer_type(price: PriceInput | None, trigger: PriceInput | None) -> OrderType:
+    if trigger is not None:
+        return OrderType.SL if price is not None else OrderType.SL_M
+    return OrderType.LIMIT if price is not None else OrderType.MARKET
