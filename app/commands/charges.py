@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import tempfile
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
+from app.commands.output import emit_json, fail, inr
 from engine.calendar import IST
 from engine.costs import (
     DEFAULT_DP_CHARGE,
@@ -125,16 +122,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG_ERROR} {message}", file=sys.stderr)
-    return 2
+    return fail("charges", message)
 
 
 def _money(value: Decimal) -> str:
-    """Thousands separators, two decimals unless the exact amount needs more."""
+    """Indian grouping, two decimals unless the exact amount needs more."""
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return f"{value:,f}"
-    return f"{value:,.2f}"
+    places = -exponent if isinstance(exponent, int) and exponent < -2 else 2
+    return inr(value, places)
 
 
 def _payload(args: argparse.Namespace, note: ChargeBreakdown, label: str) -> dict[str, Any]:
@@ -201,18 +196,6 @@ def _table(args: argparse.Namespace, note: ChargeBreakdown, label: str) -> str:
     return "\n".join(lines)
 
 
-def _write_json_atomically(path: Path, text: str) -> None:
-    """Temp file in the same folder + os.replace: readers see the old file or the new one."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     if args.date is None:
         args.date = datetime.now(IST).date()
@@ -236,15 +219,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json is not None:
         text = json.dumps(_payload(args, note, schedule.label), indent=2) + "\n"
+        failed = emit_json("charges", args.json, text)
+        if failed is not None:
+            return failed
         if args.json == "-":
-            sys.stdout.write(text)
             return 0
-        target = Path(args.json)
-        if not target.parent.is_dir():
-            return _fail(f"argument --json: folder {target.parent} does not exist")
-        try:
-            _write_json_atomically(target, text)
-        except OSError as exc:
-            return _fail(f"argument --json: cannot write {target}: {exc.strerror or exc}")
     print(_table(args, note, schedule.label))
     return 0

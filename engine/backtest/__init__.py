@@ -1,7 +1,7 @@
 """Backtesting: one strategy over historical bars with the live order model and exact costs.
 
-    result = run_backtest(SmaCrossover, {"fast": 10}, [bars], BacktestConfig(costs="zerodha"))
-    result.trades, result.metrics, result.weekly, result.as_json()
+result = run_backtest(SmaCrossover, {"fast": 10}, [bars], BacktestConfig(costs="zerodha"))
+result.trades, result.metrics, result.weekly, result.as_json()
 """
 
 from engine.backtest.config import BacktestConfig, FillTiming, MarginRates

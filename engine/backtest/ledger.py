@@ -138,15 +138,26 @@ class Ledger:
         while remaining and book.quantity and (book.quantity > 0) != (signed > 0):
             lot = book.lots[0]
             matched = min(remaining, lot.quantity)
-            entry_share = lot.charges if matched == lot.quantity else (
-                lot.charges * matched // lot.quantity
+            entry_share = (
+                lot.charges if matched == lot.quantity else (lot.charges * matched // lot.quantity)
             )
-            exit_share = remaining_charges if matched == remaining else (
-                remaining_charges * matched // remaining
+            exit_share = (
+                remaining_charges
+                if matched == remaining
+                else (remaining_charges * matched // remaining)
             )
             trade = TradeRecord(
-                symbol, product, book.quantity > 0, matched, lot.bar, lot.ts, lot.price,
-                bar, ts, price, entry_share + exit_share,
+                symbol,
+                product,
+                book.quantity > 0,
+                matched,
+                lot.bar,
+                lot.ts,
+                lot.price,
+                bar,
+                ts,
+                price,
+                entry_share + exit_share,
             )
             self.trades.append(trade)
             book.realized += trade.gross_pnl

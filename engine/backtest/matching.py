@@ -12,8 +12,6 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 
 
-
-
 def first_at_or_above(values: IntArray, start: int, stop: int, level: int) -> int:
     """First j in [start, stop] with values[j] >= level, or -1."""
     chunk = 64

@@ -44,12 +44,13 @@ def prices(slot: Slot, request: OrderRequest) -> tuple[int | None, int | None, B
     bracket = None
     if request.stop_loss is not None or request.target is not None or request.trail is not None:
         bracket = Bracket(
-            None if request.stop_loss is None else price_to_paise(
-                request.stop_loss, t, "nearest", "stop_loss"),
-            None if request.target is None else price_to_paise(
-                request.target, t, "nearest", "target"),
-            None if request.trail is None else price_to_paise(request.trail, t, "nearest",
-                                                              "trail"),
+            None
+            if request.stop_loss is None
+            else price_to_paise(request.stop_loss, t, "nearest", "stop_loss"),
+            None
+            if request.target is None
+            else price_to_paise(request.target, t, "nearest", "target"),
+            None if request.trail is None else price_to_paise(request.trail, t, "nearest", "trail"),
         )
     return limit, trigger, bracket
 
@@ -76,8 +77,9 @@ def check_account(
     """Equity shorts only intraday; enough free equity for the margin (config.py's rule).
 
     Free equity = cash + marked value of positions - margin they block, which treats stock,
-    futures and options alike under cash-flow accounting. `marks` holds each symbol's last
-    close in paise, computed only when margin is checked. Orders that only reduce a position always pass.
+    futures and options alike under cash-flow accounting. `marks_of` gives each symbol's
+    last close in paise (computed only when margin is checked). Orders that only reduce a
+    position always pass.
     """
     book = ledger.position(slot.symbol, product)
     after = book.quantity + (quantity if side is Side.BUY else -quantity)
@@ -106,8 +108,9 @@ def check_account(
         )
 
 
-def margin(slot: Slot, config: BacktestConfig, product: Product, quantity: int, price: int,
-           short: bool) -> int:
+def margin(
+    slot: Slot, config: BacktestConfig, product: Product, quantity: int, price: int, short: bool
+) -> int:
     rates = config.margin
     segment = slot.instrument.segment
     notional = quantity * price
@@ -126,8 +129,16 @@ def margin(slot: Slot, config: BacktestConfig, product: Product, quantity: int, 
 
 
 def new_order(
-    order_id: str, slot: Slot, request: OrderRequest, quantity: int, product: Product,
-    limit: int | None, trigger: int | None, bracket: Bracket | None, bar: int, active_from: int,
+    order_id: str,
+    slot: Slot,
+    request: OrderRequest,
+    quantity: int,
+    product: Product,
+    limit: int | None,
+    trigger: int | None,
+    bracket: Bracket | None,
+    bar: int,
+    active_from: int,
 ) -> SimOrder:
     if request.validity is Validity.IOC:
         expires = active_from
@@ -136,8 +147,19 @@ def new_order(
         if active_from > slot.last:
             expires = GTC  # placed on the last bar: never fills; cancelled when data ends
     return SimOrder(
-        order_id=order_id, slot=slot.index, side=request.side, quantity=quantity,
-        order_type=request.order_type, product=product, validity=request.validity,
-        limit=limit, trigger=trigger, placed_bar=bar, active_from=active_from,
-        expires_at=expires, strategy=slot.strategy, tag=request.tag, bracket=bracket,
+        order_id=order_id,
+        slot=slot.index,
+        side=request.side,
+        quantity=quantity,
+        order_type=request.order_type,
+        product=product,
+        validity=request.validity,
+        limit=limit,
+        trigger=trigger,
+        placed_bar=bar,
+        active_from=active_from,
+        expires_at=expires,
+        strategy=slot.strategy,
+        tag=request.tag,
+        bracket=bracket,
     )

@@ -23,7 +23,6 @@ from engine.metrics import (
 )
 
 
-
 def _rupees(paise: int) -> Decimal:
     return Decimal(paise).scaleb(-2)  # exact, two decimals: 99040 -> 990.40
 
@@ -54,9 +53,19 @@ class Trade:
     @classmethod
     def from_record(cls, r: TradeRecord) -> Trade:
         return cls(
-            r.symbol, "long" if r.long else "short", r.product, r.quantity, r.entry_bar,
-            _time(r.entry_ts), _rupees(r.entry_price), r.exit_bar, _time(r.exit_ts),
-            _rupees(r.exit_price), _rupees(r.gross_pnl), _rupees(r.charges), _rupees(r.net_pnl),
+            r.symbol,
+            "long" if r.long else "short",
+            r.product,
+            r.quantity,
+            r.entry_bar,
+            _time(r.entry_ts),
+            _rupees(r.entry_price),
+            r.exit_bar,
+            _time(r.exit_ts),
+            _rupees(r.exit_price),
+            _rupees(r.gross_pnl),
+            _rupees(r.charges),
+            _rupees(r.net_pnl),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -110,7 +119,9 @@ class BacktestResult:
             [int(t.exit_time.timestamp() * 1e9) for t in self.trades],
         )
         return compute_metrics(
-            self.curve, trades, self.config.capital,
+            self.curve,
+            trades,
+            self.config.capital,
             traded_value=_rupees(self.traded_value_paise),
         )
 

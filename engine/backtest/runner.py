@@ -30,7 +30,7 @@ from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot, default_instrument
 from engine.costs import CostModel, make_cost_model
 from engine.data.bar_series import BarSeries, ist_iso
-from engine.domain.enums import OrderType, Side
+from engine.domain.enums import OrderType
 from engine.domain.instrument import Instrument
 from engine.domain.orders import OrderStatus
 from engine.strategy.base import Handler, Strategy
@@ -59,8 +59,16 @@ def run_backtest(
     started = time.perf_counter()
     run = _Run(strategy, params, data, config or BacktestConfig(), instruments or {})
     run.loop()
-    return build_result(run.slots, run.sim, run.ledger, run.config, run.timeline, strategy,
-                        run.params, time.perf_counter() - started)
+    return build_result(
+        run.slots,
+        run.sim,
+        run.ledger,
+        run.config,
+        run.timeline,
+        strategy,
+        run.params,
+        time.perf_counter() - started,
+    )
 
 
 class _Run:
@@ -88,11 +96,16 @@ class _Run:
         for index, series in enumerate(data):
             strategy = strategy_cls(params)
             instrument = instruments.get(series.symbol) or default_instrument(
-                series.symbol, config.exchange)
-            slot = Slot(index, series, instrument, strategy,
-                        SessionIndex(series.ts, config.squareoff))
-            slot.gidx = (np.arange(len(series), dtype=np.int64) if len(data) == 1
-                         else np.searchsorted(self.timeline, series.ts).astype(np.int64))
+                series.symbol, config.exchange
+            )
+            slot = Slot(
+                index, series, instrument, strategy, SessionIndex(series.ts, config.squareoff)
+            )
+            slot.gidx = (
+                np.arange(len(series), dtype=np.int64)
+                if len(data) == 1
+                else np.searchsorted(self.timeline, series.ts).astype(np.int64)
+            )
             self.slots.append(slot)
         self.params = self.slots[0].strategy.params
         self.by_symbol = {slot.symbol: slot for slot in self.slots}
@@ -109,8 +122,17 @@ class _Run:
             product = request.product or self.config.product
             limit, trigger, bracket = prices(slot, request)
             estimate = limit or trigger or int(slot.close[bar])
-            check_account(slot, self.ledger, self.config, request.side, product, quantity,
-                          estimate, self.by_symbol, self._marks)
+            check_account(
+                slot,
+                self.ledger,
+                self.config,
+                request.side,
+                product,
+                quantity,
+                estimate,
+                self.by_symbol,
+                self._marks,
+            )
         except (OrderRejected, ValueError, TypeError) as exc:
             message = exc.message if isinstance(exc, OrderRejected) else str(exc)
             self._reject(slot, request, order_id, message, bar)
@@ -121,10 +143,21 @@ class _Run:
             part = min(chunk, quantity - offset)
             oid = order_id if first else self.sim.next_id()
             first = False
-            close_fill = (self.config.fill is FillTiming.CLOSE
-                          and request.order_type is OrderType.MARKET)
-            order = new_order(oid, slot, request, part, product, limit, trigger, bracket, bar,
-                              bar if close_fill else bar + 1)
+            close_fill = (
+                self.config.fill is FillTiming.CLOSE and request.order_type is OrderType.MARKET
+            )
+            order = new_order(
+                oid,
+                slot,
+                request,
+                part,
+                product,
+                limit,
+                trigger,
+                bracket,
+                bar,
+                bar if close_fill else bar + 1,
+            )
             self.sim.orders[oid] = order
             self.sim.set_status(order, OrderStatus.OPEN)
             if close_fill:
@@ -152,15 +185,25 @@ class _Run:
     def open_order_ids(self, symbol: str) -> list[str]:
         return list(self.sim.open_orders[self.by_symbol[symbol].index])
 
-    def _reject(self, slot: Slot, request: OrderRequest, order_id: str, message: str,
-                bar: int) -> None:
+    def _reject(
+        self, slot: Slot, request: OrderRequest, order_id: str, message: str, bar: int
+    ) -> None:
         text = f"{slot.symbol} bar {bar}: {request.side} {request.quantity} rejected: {message}"
         if len(self.sim.rejections) < MAX_REJECTIONS_KEPT:
             self.sim.rejections.append(text)
         log.debug("%s", text)
-        order = new_order(order_id, slot, request, max(int(request.quantity), 1)
-                          if isinstance(request.quantity, int) else 1,
-                          request.product or self.config.product, None, None, None, bar, GTC)
+        order = new_order(
+            order_id,
+            slot,
+            request,
+            max(int(request.quantity), 1) if isinstance(request.quantity, int) else 1,
+            request.product or self.config.product,
+            None,
+            None,
+            None,
+            bar,
+            GTC,
+        )
         self.sim.orders[order_id] = order
         self.sim.set_status(order, OrderStatus.REJECTED, message)
 
@@ -199,8 +242,9 @@ class _Run:
             for order in list(still_open.values()):
                 self.sim.finish(order, OrderStatus.CANCELLED, "data ended before it filled")
 
-    def _conditions(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                   npt.NDArray[np.int64], list[Handler]]:
+    def _conditions(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Handler]]:
         """Every (bar, handler) pair the strategies asked for, merged in time order."""
         parts_g, parts_slot, parts_local, parts_rank, handlers = [], [], [], [], []
         rank = 0
@@ -230,8 +274,12 @@ class _Run:
         order = np.lexsort((ranks, g))
         by_rank = [h for h, _ in handlers]
         ordered_handlers: list[Handler] = [by_rank[r] for r in ranks[order].tolist()]
-        return (g[order], np.concatenate(parts_slot)[order],
-                np.concatenate(parts_local)[order], ordered_handlers)
+        return (
+            g[order],
+            np.concatenate(parts_slot)[order],
+            np.concatenate(parts_local)[order],
+            ordered_handlers,
+        )
 
 
 def _cost_model(config: BacktestConfig) -> CostModel | None:
@@ -242,8 +290,9 @@ def _cost_model(config: BacktestConfig) -> CostModel | None:
     return make_cost_model("zerodha")
 
 
-def _strategy_error(strategy: Strategy, slot: Slot, bar: int | None,
-                    exc: Exception) -> StrategyRuntimeError:
+def _strategy_error(
+    strategy: Strategy, slot: Slot, bar: int | None, exc: Exception
+) -> StrategyRuntimeError:
     """Name the strategy, the bar and the deepest line of the author's code that raised."""
     frames = traceback.extract_tb(exc.__traceback__)
     engine_files = ("/engine/", "\\engine\\")
@@ -255,6 +304,5 @@ def _strategy_error(strategy: Strategy, slot: Slot, bar: int | None,
         location = f" at {where.filename}:{where.lineno} ({code})"
     when = "in init()" if bar is None else f"on {slot.symbol} bar {bar} ({ist_iso(slot.ts[bar])})"
     return StrategyRuntimeError(
-        f"strategy {strategy.display_name()} raised {type(exc).__name__}: {exc} "
-        f"{when}{location}"
+        f"strategy {strategy.display_name()} raised {type(exc).__name__}: {exc} {when}{location}"
     )

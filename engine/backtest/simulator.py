@@ -58,8 +58,17 @@ class Simulator:
         self._ids += 1
         return f"BT{self._ids:07d}"
 
-    def push(self, slot: Slot, j: int, phase: int, prio: int, kind: int, obj: Any,
-             version: int = 0, extra: int = 0) -> None:
+    def push(
+        self,
+        slot: Slot,
+        j: int,
+        phase: int,
+        prio: int,
+        kind: int,
+        obj: Any,
+        version: int = 0,
+        extra: int = 0,
+    ) -> None:
         self._seq += 1
         heapq.heappush(
             self.heap, (int(slot.gidx[j]), phase, prio, self._seq, kind, obj, version, j, extra)
@@ -85,13 +94,19 @@ class Simulator:
             phase, prio = INTRABAR, 0
         elif order.order_type is OrderType.LIMIT or order.triggered:
             assert order.limit is not None
-            j = (first_at_or_below(slot.low, start, end, order.limit) if buy
-                 else first_at_or_above(slot.high, start, end, order.limit))
+            j = (
+                first_at_or_below(slot.low, start, end, order.limit)
+                if buy
+                else first_at_or_above(slot.high, start, end, order.limit)
+            )
             phase, prio = INTRABAR, 0 if self.config.stop_first is False else 1
         else:
             assert order.trigger is not None
-            j = (first_at_or_above(slot.high, start, end, order.trigger) if buy
-                 else first_at_or_below(slot.low, start, end, order.trigger))
+            j = (
+                first_at_or_above(slot.high, start, end, order.trigger)
+                if buy
+                else first_at_or_below(slot.low, start, end, order.trigger)
+            )
             phase, prio = INTRABAR, 0 if self.config.stop_first else 1
         if j >= 0:
             self.push(slot, j, phase, prio, FILL, order, order.version, extra)
@@ -105,8 +120,9 @@ class Simulator:
         bps = self.config.slippage_bps
         opening = int(slot.open[j])
         if order.trail is not None:
-            price = slipped(min(opening, extra) if not buy else max(opening, extra),
-                            order.side, bps, slot.tick)
+            price = slipped(
+                min(opening, extra) if not buy else max(opening, extra), order.side, bps, slot.tick
+            )
         elif order.order_type is OrderType.MARKET:
             price = slipped(opening, order.side, bps, slot.tick)
         elif order.order_type is OrderType.LIMIT or order.triggered:
@@ -144,18 +160,27 @@ class Simulator:
         if order.is_open and order.remaining > 0:
             self.schedule(order, j + 1)
 
-    def execute(self, order: SimOrder, slot: Slot, j: int, quantity: int, price: int,
-                at_open: bool) -> None:
+    def execute(
+        self, order: SimOrder, slot: Slot, j: int, quantity: int, price: int, at_open: bool
+    ) -> None:
         charges = 0
         if self.ledger.charges_on:
             charges = self.ledger.charge(
-                slot.symbol, slot.charge_segment(order.product), slot.cost_exchange,
-                slot.sessions.trade_date(j), order.side, quantity, price)
+                slot.symbol,
+                slot.charge_segment(order.product),
+                slot.cost_exchange,
+                slot.sessions.trade_date(j),
+                order.side,
+                quantity,
+                price,
+            )
         signed = quantity if order.side is Side.BUY else -quantity
-        held = self.ledger.fill(slot.symbol, order.product, order.side, quantity, price, j,
-                                int(slot.ts[j]), charges)
-        self.deltas.append((int(slot.gidx[j]), slot.index, signed, -signed * price - charges,
-                            charges))
+        held = self.ledger.fill(
+            slot.symbol, order.product, order.side, quantity, price, j, int(slot.ts[j]), charges
+        )
+        self.deltas.append(
+            (int(slot.gidx[j]), slot.index, signed, -signed * price - charges, charges)
+        )
         self.traded_value += quantity * price
         order.filled += quantity
         order.fills.append((quantity, price))
@@ -163,8 +188,17 @@ class Simulator:
         self.set_status(order, status)
         strategy = order.strategy
         if self._notify_fill[id(strategy)]:
-            strategy.on_fill(FillReport(order.order_id, slot.symbol, order.side, quantity,
-                                        slot.series.price(price), j, order.tag))
+            strategy.on_fill(
+                FillReport(
+                    order.order_id,
+                    slot.symbol,
+                    order.side,
+                    quantity,
+                    slot.series.price(price),
+                    j,
+                    order.tag,
+                )
+            )
         if order.sibling is not None and order.sibling.is_open:
             sibling = order.sibling
             sibling.quantity -= quantity
@@ -177,8 +211,9 @@ class Simulator:
         elif order.product is Product.MIS:
             self.schedule_squareoff(slot, j)
 
-    def attach_exits(self, entry: SimOrder, slot: Slot, j: int, quantity: int, price: int,
-                     at_open: bool) -> None:
+    def attach_exits(
+        self, entry: SimOrder, slot: Slot, j: int, quantity: int, price: int, at_open: bool
+    ) -> None:
         """Bracket legs for the quantity just filled: stop and target cancel each other."""
         assert entry.bracket is not None
         exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
@@ -193,11 +228,13 @@ class Simulator:
                 leg.trail = min(b.trail, gap) if gap > 0 else b.trail
             legs.append(leg)
         elif b.stop_loss is not None:
-            legs.append(self._leg(entry, slot, exit_side, quantity, OrderType.SL_M, None,
-                                  b.stop_loss, j))
+            legs.append(
+                self._leg(entry, slot, exit_side, quantity, OrderType.SL_M, None, b.stop_loss, j)
+            )
         if b.target is not None:
-            legs.append(self._leg(entry, slot, exit_side, quantity, OrderType.LIMIT, b.target,
-                                  None, j))
+            legs.append(
+                self._leg(entry, slot, exit_side, quantity, OrderType.LIMIT, b.target, None, j)
+            )
         if len(legs) == 2:
             legs[0].sibling, legs[1].sibling = legs[1], legs[0]
         for leg in legs:
@@ -205,13 +242,33 @@ class Simulator:
             self.set_status(leg, OrderStatus.OPEN)
             self.schedule(leg, start)
 
-    def _leg(self, entry: SimOrder, slot: Slot, side: Side, quantity: int, kind: OrderType,
-             limit: int | None, trigger: int | None, j: int) -> SimOrder:
+    def _leg(
+        self,
+        entry: SimOrder,
+        slot: Slot,
+        side: Side,
+        quantity: int,
+        kind: OrderType,
+        limit: int | None,
+        trigger: int | None,
+        j: int,
+    ) -> SimOrder:
         return SimOrder(
-            order_id=self.next_id(), slot=slot.index, side=side, quantity=quantity,
-            order_type=kind, product=entry.product, validity=Validity.DAY, limit=limit,
-            trigger=trigger, placed_bar=j, active_from=j, expires_at=GTC,
-            strategy=entry.strategy, tag=entry.tag, exit_leg=True,
+            order_id=self.next_id(),
+            slot=slot.index,
+            side=side,
+            quantity=quantity,
+            order_type=kind,
+            product=entry.product,
+            validity=Validity.DAY,
+            limit=limit,
+            trigger=trigger,
+            placed_bar=j,
+            active_from=j,
+            expires_at=GTC,
+            strategy=entry.strategy,
+            tag=entry.tag,
+            exit_leg=True,
         )
 
     def cancel_exit_legs(self, slot: Slot, product: Product) -> None:
@@ -227,8 +284,9 @@ class Simulator:
         k, at_open = slot.sessions.squareoff_index(j)
         if at_open and k <= j:  # opened at/after the cut-off: square off at this bar's close
             k, at_open = j, False
-        self.push(slot, k, SQUAREOFF if at_open else CLOSE_EVENTS, 0, SQUARE, slot, 0,
-                  1 if at_open else 0)
+        self.push(
+            slot, k, SQUAREOFF if at_open else CLOSE_EVENTS, 0, SQUARE, slot, 0, 1 if at_open else 0
+        )
 
     def on_squareoff(self, slot: Slot, j: int, at_open: bool) -> None:
         slot.squareoff_days.discard(int(slot.sessions.day[j]))
@@ -240,15 +298,31 @@ class Simulator:
             return
         side = Side.SELL if held > 0 else Side.BUY
         order = SimOrder(
-            order_id=self.next_id(), slot=slot.index, side=side, quantity=abs(held),
-            order_type=OrderType.MARKET, product=Product.MIS, validity=Validity.DAY,
-            limit=None, trigger=None, placed_bar=j, active_from=j, expires_at=j,
-            strategy=slot.strategy, tag="squareoff",
+            order_id=self.next_id(),
+            slot=slot.index,
+            side=side,
+            quantity=abs(held),
+            order_type=OrderType.MARKET,
+            product=Product.MIS,
+            validity=Validity.DAY,
+            limit=None,
+            trigger=None,
+            placed_bar=j,
+            active_from=j,
+            expires_at=j,
+            strategy=slot.strategy,
+            tag="squareoff",
         )
         self.orders[order.order_id] = order
         price = int(slot.open[j]) if at_open else int(slot.close[j])
-        self.execute(order, slot, j, abs(held), slipped(price, side, self.config.slippage_bps,
-                                                        slot.tick), at_open)
+        self.execute(
+            order,
+            slot,
+            j,
+            abs(held),
+            slipped(price, side, self.config.slippage_bps, slot.tick),
+            at_open,
+        )
 
     # -- state changes --------------------------------------------------------------------
     def set_status(self, order: SimOrder, status: OrderStatus, message: str = "") -> None:
@@ -260,9 +334,18 @@ class Simulator:
             self.open_orders[order.slot].pop(order.order_id, None)
         if self._notify_order[id(order.strategy)]:
             slot = self.slots[order.slot]
-            order.strategy.on_order(OrderUpdate(
-                order.order_id, slot.symbol, order.side, order.quantity, order.filled, status,
-                message, order.tag))
+            order.strategy.on_order(
+                OrderUpdate(
+                    order.order_id,
+                    slot.symbol,
+                    order.side,
+                    order.quantity,
+                    order.filled,
+                    status,
+                    message,
+                    order.tag,
+                )
+            )
 
     def finish(self, order: SimOrder, status: OrderStatus, message: str) -> None:
         order.version += 1  # events already queued for it are now stale

@@ -33,8 +33,9 @@ class Slot:
         self.symbol = self.series.symbol
         self.tick = int(self.instrument.tick_size * 100)
         if Decimal(self.tick) != self.instrument.tick_size * 100:
-            raise ValueError(f"{self.symbol}: tick size {self.instrument.tick_size} is finer "
-                             "than a paisa")
+            raise ValueError(
+                f"{self.symbol}: tick size {self.instrument.tick_size} is finer than a paisa"
+            )
         self.lot = self.instrument.lot_size
         self.freeze = self.instrument.freeze_quantity
         self.ts = self.series.ts
@@ -45,15 +46,21 @@ class Slot:
         self.volume = self.series.volume
         self.last = len(self.ts) - 1
         exchange = self.instrument.exchange
-        self.cost_exchange = Exchange.NSE if exchange in (Exchange.NSE, Exchange.NFO) else (
-            Exchange.BSE
+        self.cost_exchange = (
+            Exchange.NSE if exchange in (Exchange.NSE, Exchange.NFO) else (Exchange.BSE)
         )
 
     def bar_data(self) -> BarData:
         s = self.series
         return BarData(
-            s.symbol, self.strategy._clock, s.ts,
-            s.open / 100.0, s.high / 100.0, s.low / 100.0, s.close / 100.0, s.volume,
+            s.symbol,
+            self.strategy._clock,
+            s.ts,
+            s.open / 100.0,
+            s.high / 100.0,
+            s.low / 100.0,
+            s.close / 100.0,
+            s.volume,
         )
 
     def charge_segment(self, product: Product) -> ChargeSegment:

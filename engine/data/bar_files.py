@@ -34,7 +34,7 @@ REQUIRED: Final = ("timestamp", *PRICE_FIELDS, "volume")
 # x*100 this close to an integer is whole paise: absorbs float-printing noise
 # (101.22999999999999) while any real third decimal is caught.
 _PAISE_TOLERANCE: Final = 1e-6
-_FLOAT_EXACT: Final = 1e13  # beyond this float64 cannot hold paise: settle by Decimal
+_FLOAT_EXACT: Final = 1e15  # float64 holds whole numbers exactly up to here; beyond: Decimal
 _NS_RANGE: Final = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 _OFFSET: Final = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 _COMPRESSED: Final = (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -52,16 +52,13 @@ def to_int64(
     """Floats -> exact int64: rupees to paise (scale 100) or whole volumes (scale 1).
 
     `text(i)` is row i as written: quoted in messages and settled by Decimal when in doubt.
+    Suspect rows go in file order, so the first one raised is the earliest bad row.
     """
     finite = np.isfinite(values)
-    if not finite.all():
-        i = int(np.argmin(finite))
-        raw = text(i).strip()
-        raise RowProblem(i, f"{name} is empty" if raw == "" else f"{name} {raw!r} is not a number")
-    scaled = values * scale
+    scaled = np.where(finite, values, 0.0) * scale
     rounded = np.rint(scaled)
     tolerance = _PAISE_TOLERANCE if scale == 100 else 0.0
-    suspect = (np.abs(scaled - rounded) > tolerance) | (np.abs(values) >= _FLOAT_EXACT)
+    suspect = ~finite | (np.abs(scaled - rounded) > tolerance) | (np.abs(scaled) >= _FLOAT_EXACT)
     result = np.where(suspect, 0.0, rounded).astype(np.int64)
     for j in np.flatnonzero(suspect).tolist():  # none for clean data: the path stays vectorised
         result[j] = exact_int(text(j).strip(), name, j, scale)
@@ -69,6 +66,8 @@ def to_int64(
 
 
 def exact_int(raw: str, name: str, i: int, scale: int = 100) -> int:
+    if raw == "":
+        raise RowProblem(i, f"{name} is empty")
     try:
         value = Decimal(raw) * scale
     except InvalidOperation:
@@ -159,7 +158,7 @@ def _parse_csv(path: Path, columns: list[str], as_text: bool) -> _Bars:
     try:
         frame = pd.read_csv(
             path,
-            usecols=columns,
+            index_col=False,  # a row with extra fields is an error, not silently shifted
             dtype=str if as_text else {columns[0]: str},
             keep_default_na=False,
             na_values=[] if as_text else [""],

@@ -14,7 +14,6 @@ ahead; conditions are computed from causal indicators before the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -85,8 +84,10 @@ class BarView:
         return int(self._data.volume.full()[self.index])
 
     def __repr__(self) -> str:
-        return (f"BarView({self.symbol} #{self.index} {self.time:%Y-%m-%d %H:%M} "
-                f"O={self.open} H={self.high} L={self.low} C={self.close} V={self.volume})")
+        return (
+            f"BarView({self.symbol} #{self.index} {self.time:%Y-%m-%d %H:%M} "
+            f"O={self.open} H={self.high} L={self.low} C={self.close} V={self.volume})"
+        )
 
 
 class BarData:
@@ -185,7 +186,7 @@ class Strategy:
         """One of this strategy's orders changed state (open, rejected, cancelled, filled)."""
 
     # -- tools for init() -----------------------------------------------------------------
-    def I(  # noqa: N802 - the short name strategy authors know from backtesting.py
+    def I(  # noqa: E743 - the short name strategy authors know from backtesting.py
         self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any
     ) -> Series:
         """Compute an indicator over the whole history once; read it as a clipped Series."""
@@ -263,8 +264,9 @@ class Strategy:
             side=side,
             quantity=quantity,
             order_type=order_type if type(order_type) is OrderType else OrderType(order_type),
-            product=None if product is None else (
-                product if type(product) is Product else Product(product)),
+            product=None
+            if product is None
+            else (product if type(product) is Product else Product(product)),
             validity=validity if type(validity) is Validity else Validity(validity),
             price=price,
             trigger=trigger,

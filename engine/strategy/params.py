@@ -43,11 +43,11 @@ class Param(Generic[T]):
         self,
         default: T,
         *,
-        min: T | None = None,  # noqa: A002 - reads naturally in declarations
-        max: T | None = None,  # noqa: A002
+        min: T | None = None,
+        max: T | None = None,
         step: T | None = None,
         choices: Sequence[T] | None = None,
-        help: str = "",  # noqa: A002
+        help: str = "",
     ) -> None:
         self.kind: type = type(default)
         self.default: T = default
@@ -75,8 +75,14 @@ class Param(Generic[T]):
 
     def spec(self) -> ParamSpec:
         return ParamSpec(
-            self.name, self.kind, self.default, self.minimum, self.maximum, self.step,
-            self.choices, self.help,
+            self.name,
+            self.kind,
+            self.default,
+            self.minimum,
+            self.maximum,
+            self.step,
+            self.choices,
+            self.help,
         )
 
     def coerce(self, value: object) -> T:

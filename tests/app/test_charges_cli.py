@@ -52,9 +52,9 @@ def test_prints_an_aligned_contract_note(tmp_path):
             continue
         name, value = line.rsplit("  ", 1)
         rows[name.strip()] = value.strip()
-    assert rows["Buy value"] == "100,000.00"
-    assert rows["Sell value"] == "101,000.00"
-    assert rows["Turnover"] == "201,000.00"
+    assert rows["Buy value"] == "1,00,000.00"  # Indian grouping, as contract notes print
+    assert rows["Sell value"] == "1,01,000.00"
+    assert rows["Turnover"] == "2,01,000.00"
     assert rows["Brokerage"] == "40.00"
     assert rows["STT"] == "25.00"
     assert rows["Exchange txn charge"] == "6.17"
