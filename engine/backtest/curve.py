@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from engine.backtest.config import BacktestConfig
 from engine.backtest.ledger import Ledger
-from engine.backtest.result import BacktestResult, Trade
+from engine.backtest.result import BacktestResult, OrderRecord, Trade
 from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot
 from engine.metrics import EquityCurve
@@ -97,4 +97,11 @@ def build_result(
         rejections=list(sim.rejections),
         open_positions=open_positions,
         run_seconds=seconds,
+        order_log=[
+            OrderRecord(
+                o.order_id, slots[o.slot].symbol, o.placed_bar, str(o.side), o.quantity,
+                str(o.order_type), str(o.product), str(o.status), o.filled, o.message, o.tag,
+            )
+            for o in sim.orders.values()
+        ],
     )

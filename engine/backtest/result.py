@@ -84,6 +84,23 @@ class Trade:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """Every order the run saw, as it ended: what was asked, when, and what became of it."""
+
+    order_id: str
+    symbol: str
+    placed_bar: int
+    side: str
+    quantity: int
+    order_type: str
+    product: str
+    status: str
+    filled: int
+    message: str
+    tag: str
+
+
 @dataclass(frozen=True, eq=False)
 class BacktestResult:
     strategy: str
@@ -100,6 +117,7 @@ class BacktestResult:
     rejections: list[str]
     open_positions: dict[str, int]
     run_seconds: float
+    order_log: list[OrderRecord] = field(default_factory=list)
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
 
     @property

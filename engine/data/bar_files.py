@@ -36,7 +36,7 @@ REQUIRED: Final = ("timestamp", *PRICE_FIELDS, "volume")
 _PAISE_TOLERANCE: Final = 1e-6
 _FLOAT_EXACT: Final = 1e15  # float64 holds whole numbers exactly up to here; beyond: Decimal
 _NS_RANGE: Final = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
-_OFFSET: Final = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+_OFFSET: Final = r"[T ][^+-]*(?:Z|[+-]\d\d(?::?\d\d)?)$"  # after the time: a bare date has none
 _COMPRESSED: Final = (".gz", ".bz2", ".zip", ".xz", ".zst")
 _INTEGERS: Final = {u + t for u in ("", "U") for t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")}
 
