@@ -76,7 +76,7 @@ def build_result(
         gross_equity=gross_equity / 100.0,
         exposure=exposure.astype(np.float64),
     )
-    trades = [Trade.from_record(t) for t in ledger.trades]
+    records = ledger.trades
     open_positions = {
         f"{symbol}/{product}": book.quantity
         for (symbol, product), book in ledger.positions.items()
@@ -87,7 +87,7 @@ def build_result(
         params=dict(params),
         config=config,
         symbols=[slot.symbol for slot in slots],
-        trades=trades,
+        trade_source=lambda: [Trade.from_record(t) for t in records],
         curve=curve,
         final_equity_paise=int(equity[-1]),
         total_charges_paise=ledger.total_charges,
@@ -97,10 +97,19 @@ def build_result(
         rejections=list(sim.rejections),
         open_positions=open_positions,
         run_seconds=seconds,
-        order_log=[
+        order_source=lambda: [
             OrderRecord(
-                o.order_id, slots[o.slot].symbol, o.placed_bar, str(o.side), o.quantity,
-                str(o.order_type), str(o.product), str(o.status), o.filled, o.message, o.tag,
+                o.order_id,
+                slots[o.slot].symbol,
+                o.placed_bar,
+                str(o.side),
+                o.quantity,
+                str(o.order_type),
+                str(o.product),
+                str(o.status),
+                o.filled,
+                o.message,
+                o.tag,
             )
             for o in sim.orders.values()
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -107,7 +108,7 @@ class BacktestResult:
     params: dict[str, Any]
     config: BacktestConfig
     symbols: list[str]
-    trades: list[Trade]
+    trade_source: Callable[[], list[Trade]]  # built on first use: the run itself stays lean
     curve: EquityCurve
     final_equity_paise: int
     total_charges_paise: int
@@ -117,8 +118,18 @@ class BacktestResult:
     rejections: list[str]
     open_positions: dict[str, int]
     run_seconds: float
-    order_log: list[OrderRecord] = field(default_factory=list)
+    order_source: Callable[[], list[OrderRecord]] = list
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
+
+    @cached_property
+    def trades(self) -> list[Trade]:
+        """Closed round trips in the order they closed."""
+        return self.trade_source()
+
+    @cached_property
+    def order_log(self) -> list[OrderRecord]:
+        """Every order, as it ended (rejected ones included)."""
+        return self.order_source()
 
     @property
     def final_equity(self) -> Decimal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 import linecache
 import logging
@@ -58,7 +59,15 @@ def run_backtest(
     """One strategy instance per instrument, all sharing one account; results are exact."""
     started = time.perf_counter()
     run = _Run(strategy, params, data, config or BacktestConfig(), instruments or {})
-    run.loop()
+    # The run allocates many small acyclic records; the cyclic collector scanning them over
+    # and over cost ~15% of the run. Collection resumes (and catches up) right after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        run.loop()
+    finally:
+        if collecting:
+            gc.enable()
     return build_result(
         run.slots,
         run.sim,

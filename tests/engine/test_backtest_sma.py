@@ -25,8 +25,14 @@ NO_COSTS = BacktestConfig(costs="none")
 
 def series(bars: dict[str, np.ndarray], symbol: str = "SYNTH") -> BarSeries:
     return BarSeries.from_arrays(
-        symbol=symbol, ts=bars["ts"], open=bars["open"], high=bars["high"], low=bars["low"],
-        close=bars["close"], volume=bars["volume"], prices_in_paise=True,
+        symbol=symbol,
+        ts=bars["ts"],
+        open=bars["open"],
+        high=bars["high"],
+        low=bars["low"],
+        close=bars["close"],
+        volume=bars["volume"],
+        prices_in_paise=True,
     )
 
 
@@ -61,8 +67,9 @@ def artha_trades(result) -> list[tuple[int, int, int, int]]:
 @pytest.mark.parametrize(("seed", "fast", "slow"), [(7, 10, 30), (11, 3, 8), (5, 20, 50)])
 def test_trades_match_the_independent_reading(seed, fast, slow):
     bars = make_bars(20_000, seed=seed)
-    result = run_backtest(SmaCrossover, {"fast": fast, "slow": slow, "quantity": 100},
-                          [series(bars)], NO_COSTS)
+    result = run_backtest(
+        SmaCrossover, {"fast": fast, "slow": slow, "quantity": 100}, [series(bars)], NO_COSTS
+    )
     expected = reference_trades(bars["close"], bars["open"], fast, slow)
     assert len(expected) > 50
     assert artha_trades(result) == expected
@@ -138,13 +145,17 @@ def test_several_instruments_trade_independently_on_one_account():
 
 
 def artha_trades_of(trades) -> list[tuple[int, int, int, int]]:
-    return [(t.entry_bar, t.exit_bar, int(t.entry_price * 100), int(t.exit_price * 100))
-            for t in trades]
+    return [
+        (t.entry_bar, t.exit_bar, int(t.entry_price * 100), int(t.exit_price * 100)) for t in trades
+    ]
 
 
 def _placed_up_to(result, t: int) -> list[tuple[int, str, int, str]]:
-    return [(o.placed_bar, o.side, o.quantity, o.order_type)
-            for o in result.order_log if o.placed_bar <= t]
+    return [
+        (o.placed_bar, o.side, o.quantity, o.order_type)
+        for o in result.order_log
+        if o.placed_bar <= t
+    ]
 
 
 @settings(max_examples=60, deadline=None)

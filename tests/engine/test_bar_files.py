@@ -216,6 +216,14 @@ def test_missing_offset_says_how_to_write_it(tmp_path):
     )
 
 
+def test_bare_date_has_no_offset_either(tmp_path):
+    err = load_error(write(tmp_path, ["2024-01-01,100,101,99,100.5,10"]), timeframe="1d")
+    assert str(err).endswith(
+        "prices.csv:2: timestamp 2024-01-01 has no UTC offset; "
+        "write it as 2024-01-01T00:00:00+05:30"
+    )
+
+
 def test_unsorted_names_line_and_previous_timestamp(tmp_path):
     row = "2024-01-01T09:16:30+05:30,105,105.50,104.50,105.25,10"
     err = load_error(write(tmp_path, with_row(5, row)))
@@ -242,7 +250,7 @@ def test_blank_lines_keep_line_numbers_exact(tmp_path):
 
 def test_row_with_too_many_fields(tmp_path):
     err = load_error(write(tmp_path, with_row(2, rows()[2] + ",1,2")))
-    assert "prices.csv:4: 8 fields, the header has 6" in str(err)
+    assert "prices.csv:4: malformed CSV: C error: Expected 6 fields in line 4, saw 8" in str(err)
 
 
 def test_earliest_bad_line_is_reported_across_columns(tmp_path):
