@@ -71,6 +71,7 @@ class SimOrder:
     message: str = ""
     version: int = 0
     triggered: bool = False  # an SL that has triggered and now rests as a limit
+    stop_hit: bool = False  # a stop/trailing stop partly filled: the rest goes at market
     bracket: Bracket | None = None
     trail: int | None = None  # this order IS a trailing stop (distance in paise)
     trail_anchor: int = 0

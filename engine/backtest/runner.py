@@ -8,6 +8,7 @@ import linecache
 import logging
 import time
 import traceback
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -146,7 +147,11 @@ class _Run:
             message = exc.message if isinstance(exc, OrderRejected) else str(exc)
             self._reject(slot, request, order_id, message, bar)
             return order_id
-        chunk = slot.freeze or quantity
+        chunk = (slot.freeze // slot.lot) * slot.lot if slot.freeze else quantity
+        if chunk <= 0:
+            self._reject(slot, request, order_id,
+                         f"freeze quantity {slot.freeze} is smaller than a lot ({slot.lot})", bar)
+            return order_id
         first = True
         for offset in range(0, quantity, chunk):  # exchange freeze limit: slice the order
             part = min(chunk, quantity - offset)
@@ -299,13 +304,22 @@ def _cost_model(config: BacktestConfig) -> CostModel | None:
     return make_cost_model("zerodha")
 
 
+_ENGINE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _is_engine_file(filename: str) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(_ENGINE_DIR)
+    except OSError:
+        return False
+
+
 def _strategy_error(
     strategy: Strategy, slot: Slot, bar: int | None, exc: Exception
 ) -> StrategyRuntimeError:
     """Name the strategy, the bar and the deepest line of the author's code that raised."""
     frames = traceback.extract_tb(exc.__traceback__)
-    engine_files = ("/engine/", "\\engine\\")
-    own = [f for f in frames if not any(p in f.filename for p in engine_files)]
+    own = [f for f in frames if not _is_engine_file(f.filename)]
     where = own[-1] if own else (frames[-1] if frames else None)
     location = ""
     if where is not None:

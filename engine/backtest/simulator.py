@@ -13,6 +13,7 @@ Within one bar on the merged timeline, events run in this order:
 from __future__ import annotations
 
 import heapq
+import math
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -85,13 +86,15 @@ class Simulator:
             return  # past the data: stays open until the run ends
         buy = order.side is Side.BUY
         extra = 0
-        if order.order_type is OrderType.MARKET and order.trail is None:
+        stop_prio = 0 if self.config.stop_first else 1
+        level: int | None = None  # the price the bar must reach; None for market-like
+        if (order.order_type is OrderType.MARKET and order.trail is None) or order.stop_hit:
             j, phase, prio = start, OPEN, 0
         elif order.trail is not None:
             j, extra = first_trailing_hit(
                 slot.high, slot.low, start, end, not buy, order.trail_anchor, order.trail
             )
-            phase, prio = INTRABAR, 0
+            phase, prio, level = INTRABAR, stop_prio, extra
         elif order.order_type is OrderType.LIMIT or order.triggered:
             assert order.limit is not None
             j = (
@@ -99,7 +102,7 @@ class Simulator:
                 if buy
                 else first_at_or_above(slot.high, start, end, order.limit)
             )
-            phase, prio = INTRABAR, 0 if self.config.stop_first is False else 1
+            phase, prio, level = INTRABAR, 1 - stop_prio, order.limit
         else:
             assert order.trigger is not None
             j = (
@@ -107,7 +110,13 @@ class Simulator:
                 if buy
                 else first_at_or_below(slot.low, start, end, order.trigger)
             )
-            phase, prio = INTRABAR, 0 if self.config.stop_first else 1
+            phase, prio, level = INTRABAR, stop_prio, order.trigger
+        if j >= 0 and level is not None:
+            opening = int(slot.open[j])
+            limit_like = order.order_type is OrderType.LIMIT or order.triggered
+            through = (opening <= level) if buy == limit_like else (opening >= level)
+            if through:
+                prio = -1  # the open is the bar's first trade: it beats stop_first
         if j >= 0:
             self.push(slot, j, phase, prio, FILL, order, order.version, extra)
         elif order.expires_at < GTC:
@@ -119,7 +128,9 @@ class Simulator:
         buy = order.side is Side.BUY
         bps = self.config.slippage_bps
         opening = int(slot.open[j])
-        if order.trail is not None:
+        if order.stop_hit:
+            price = slipped(opening, order.side, bps, slot.tick)
+        elif order.trail is not None:
             price = slipped(
                 min(opening, extra) if not buy else max(opening, extra), order.side, bps, slot.tick
             )
@@ -153,11 +164,15 @@ class Simulator:
             quantity = min(quantity, closable)
         cap = self.config.participation
         if cap is not None:
-            allowed = int(int(slot.volume[j]) * cap) // slot.lot * slot.lot
+            allowed = math.floor(int(slot.volume[j]) * cap + 1e-9) // slot.lot * slot.lot
             quantity = min(quantity, allowed)
         if quantity > 0:
             self.execute(order, slot, j, quantity, price, at_open)
         if order.is_open and order.remaining > 0:
+            if order.trail is not None or order.order_type is OrderType.SL_M:
+                order.stop_hit = True  # triggered: the rest trades at the next open
+            elif order.order_type is OrderType.SL:
+                order.triggered = True  # triggered: the rest rests as a limit
             self.schedule(order, j + 1)
 
     def execute(

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from synthetic_bars import check_bars, make_bars  # noqa: E402
+from synthetic_bars import check_bars, make_bars
 
 ARTHA = str(Path(sys.executable).with_name("artha"))
 REPO = Path(__file__).resolve().parents[2]
@@ -285,7 +285,7 @@ def test_json_has_the_documented_keys_and_trades(default_report):
     trades = report["trades"]
     assert trades
     for t in trades:
-        assert TRADE_KEYS <= set(t), set(t) ^ TRADE_KEYS
+        assert set(t) >= TRADE_KEYS, TRADE_KEYS - set(t)
         assert ISO_IST.match(t["entry_time"]), t["entry_time"]
         assert ISO_IST.match(t["exit_time"]), t["exit_time"]
         charges, gross, net = (Decimal(t[k]) for k in ("charges", "gross_pnl", "net_pnl"))
@@ -320,7 +320,7 @@ def test_two_runs_give_identical_json_except_run_seconds(tmp_path, csv_file):
         return [line for line in text.splitlines() if '"run_seconds"' not in line]
 
     assert without_seconds(texts[0]) == without_seconds(texts[1])  # same bytes, same order
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json", "home"]
+    assert sorted(p.name for p in tmp_path.glob("*.json*")) == ["a.json", "b.json"]
 
 
 def test_json_to_stdout_prints_only_json(tmp_path, csv_file, default_report):
@@ -710,3 +710,17 @@ def test_a_failed_run_leaves_an_existing_json_untouched(tmp_path):
     assert out.returncode == 2
     assert f"nan.csv:{BAD_LINE}" in out.stderr
     assert target.read_text(encoding="utf-8") == "old\n"
+
+
+@pytest.mark.xfail(
+    sys.version_info < (3, 12),
+    strict=True,
+    reason="BUG (Python 3.11): type() wraps the ParamError from Param.__set_name__ in "
+    "RuntimeError('Error calling __set_name__ ...'), and app/strategy_loader.py _from_file "
+    "reports only that, so the reason (must be >= 1) never reaches the author",
+)
+def test_bad_default_in_a_strategy_file_says_why(tmp_path, csv_file):
+    source = write_strategy(tmp_path / "bad_default.py", BAD_DEFAULT)
+    out = artha("--strategy", str(source), "--data", str(csv_file), home=tmp_path / "home")
+    assert out.returncode == 2
+    assert "lookback=0" in out.stderr and ">= 1" in out.stderr

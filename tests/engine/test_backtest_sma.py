@@ -18,7 +18,7 @@ from engine.data import BarSeries
 from strategies.reference.sma_crossover import SmaCrossover
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from synthetic_bars import make_bars  # noqa: E402
+from synthetic_bars import make_bars
 
 NO_COSTS = BacktestConfig(costs="none")
 
