@@ -47,6 +47,8 @@ def _from_file(path: Path, class_name: str) -> type[Strategy]:
     except Exception as exc:
         sys.modules.pop(module_name, None)
         line = _line_in(path, exc)
+        if isinstance(exc.__cause__, ValueError) and "__set_name__" in str(exc):
+            exc = exc.__cause__  # Python 3.11 wraps errors from Param.__set_name__
         raise StrategyLoadError(
             f"{path}:{line}: importing the strategy raised {type(exc).__name__}: {exc}"
         ) from None

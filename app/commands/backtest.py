@@ -144,6 +144,7 @@ def render(result: BacktestResult, report: dict[str, object]) -> str:
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     gross = sum((t.gross_pnl for t in result.trades), Decimal(0))
+    closed_charges = sum((t.charges for t in result.trades), Decimal(0))
     net_pnl = sum((t.net_pnl for t in result.trades), Decimal(0))
     lines = [
         f"Backtest: {result.strategy} ({params})",
@@ -155,7 +156,8 @@ def render(result: BacktestResult, report: dict[str, object]) -> str:
         f"Capital            Rs {inr(result.config.capital)}",
         f"Final equity       Rs {inr(result.final_equity)}",
         f"Closed trades      {len(result.trades)}  (gross Rs {inr(gross)}, "
-        f"charges Rs {inr(result.total_charges)}, net Rs {inr(net_pnl)})",
+        f"charges Rs {inr(closed_charges)}, net Rs {inr(net_pnl)})",
+        f"All charges paid   Rs {inr(result.total_charges)}  (incl. positions still open)",
         f"Total return       {_pct(net.total_return)}   CAGR {_pct(net.cagr)}",
         f"Sharpe / Sortino   {_num(net.sharpe)} / {_num(net.sortino)}   Calmar {_num(net.calmar)}",
         f"Max drawdown       {_pct(net.drawdowns.deepest.depth)}   "

@@ -74,9 +74,11 @@ def locate(ts_ns: Int64Array, table: SessionTable) -> tuple[Int64Array, npt.NDAr
     The index is that of the last session opening at or before the bar; a bar is inside
     when it is also before that session's close. Outside bars get index -1.
     """
+    if len(table.opens) == 0:
+        return np.full(len(ts_ns), -1, dtype=np.int64), np.zeros(len(ts_ns), dtype=bool)
     index = np.searchsorted(table.opens, ts_ns, side="right").astype(np.int64) - 1
-    inside = index >= 0
-    inside[inside] = ts_ns[inside] < table.closes[index[inside]]
+    inside = ts_ns < table.closes[np.maximum(index, 0)]
+    inside &= index >= 0
     index[~inside] = -1
     return index, inside
 
@@ -139,22 +141,20 @@ def resample(series: BarSeries, timeframe: str, exchange: str = "NSE") -> Resamp
     change[:1] = True
     np.not_equal(starts_ns[1:], starts_ns[:-1], out=change[1:])
     first = np.flatnonzero(change)
-    last = np.append(first[1:], len(ts)) - 1
+    last = np.append(first[1:], len(ts))[: len(first)] - 1
 
     def pick(values: Int64Array) -> Int64Array:
         return values[inside] if dropped else values
 
-    high, low, volume = pick(series.high), pick(series.low), pick(series.volume)
-    empty = len(first) == 0
     out = BarSeries(
         series.symbol,
         timeframe,
         starts_ns[first],
         pick(series.open)[first],
-        high if empty else np.maximum.reduceat(high, first),
-        low if empty else np.minimum.reduceat(low, first),
+        np.maximum.reduceat(pick(series.high), first),
+        np.minimum.reduceat(pick(series.low), first),
         pick(series.close)[last],
-        volume if empty else np.add.reduceat(volume, first),
+        np.add.reduceat(pick(series.volume), first),
     )
     return ResampleResult(out, dropped, note)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -151,6 +151,7 @@ class Strategy:
     """Extend this; see the module docstring for the whole API."""
 
     name: ClassVar[str] = ""  # shown in reports; defaults to the class name
+    _condition_sources: list[object]  # what on() was given, aligned with _conditions
 
     def __init__(self, params: Mapping[str, object] | None = None) -> None:
         self.__dict__["_param_values"] = resolve_params(type(self), params)
@@ -187,9 +188,21 @@ class Strategy:
 
     # -- tools for init() -----------------------------------------------------------------
     def I(  # noqa: E743 - the short name strategy authors know from backtesting.py
-        self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "",
+        lookback: int | Literal["full"] | None = None,
+        **kwargs: Any,
     ) -> Series:
-        """Compute an indicator over the whole history once; read it as a clipped Series."""
+        """Compute an indicator over the whole history once; read it as a clipped Series.
+
+        The Series also remembers how it was made (fn, args, kwargs), so live trading can
+        extend it one bar at a time (engine/strategy/incremental.py). `lookback=N` says the
+        value at a bar depends on the last N bars of the inputs only (`"full"`: on all of
+        them); without it the function's own declaration is used, else one more than its
+        largest int argument, else the full history.
+        """
         unwrapped = [a.full() if isinstance(a, Series) else a for a in args]
         values = np.asarray(fn(*unwrapped, **kwargs))
         if values.shape != (self.data.size,):
@@ -197,7 +210,8 @@ class Strategy:
                 f"indicator {name or getattr(fn, '__name__', '?')} returned shape "
                 f"{values.shape}; expected one value per bar ({self.data.size})"
             )
-        return Series(values, self._clock, name or getattr(fn, "__name__", "indicator"))
+        label = name or getattr(fn, "__name__", "indicator")
+        return self._with_recipe(values, label, fn, args, kwargs, lookback)
 
     def on(self, condition: Series | npt.ArrayLike, handler: Handler) -> None:
         """Call `handler(bar)` at the close of every bar where `condition` is true."""
@@ -208,6 +222,29 @@ class Strategy:
                 f"{mask.shape}; expected one value per bar ({self.data.size})"
             )
         self._conditions.append((mask.astype(bool, copy=False), handler))
+        self._keep_condition_source(condition)
+
+    def _with_recipe(
+        self,
+        values: npt.NDArray[Any],
+        label: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        lookback: int | Literal["full"] | None,
+    ) -> Series:
+        """The indicator as a Series that also keeps its recipe (see I())."""
+        from engine.strategy.incremental import Recipe, make_derived
+
+        return make_derived(values, self._clock, label, Recipe(fn, args, kwargs, lookback, label))
+
+    def _keep_condition_source(self, condition: object) -> None:
+        """Remember what on() was given (a DerivedSeries keeps its recipe), index-aligned with
+        _conditions, so an incremental evaluator can follow a condition back to its inputs.
+        _attach() clears _conditions: the first condition after it starts a new list."""
+        if len(self._conditions) == 1:
+            self._condition_sources = []
+        self._condition_sources.append(condition)
 
     # -- state during a run -----------------------------------------------------------------
     @property
@@ -257,6 +294,7 @@ class Strategy:
         trail: PriceInput | None = None,
         tag: str = "",
     ) -> str:
+        host = self._require_host()
         if order_type is None:
             order_type = _infer_type(price, trigger)
         request = OrderRequest(
@@ -275,7 +313,7 @@ class Strategy:
             trail=trail,
             tag=tag,
         )
-        return self._require_host().submit(request)
+        return host.submit(request)
 
     def _require_host(self) -> StrategyHost:
         if self._host is None:

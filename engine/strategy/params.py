@@ -7,6 +7,7 @@ parameter form (type, range, help) and the optimiser's search space. Values arri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -120,6 +121,8 @@ class Param(Generic[T]):
         return value
 
     def validate(self, value: Any) -> None:
+        if isinstance(value, float | Decimal) and not _finite(value):
+            raise ParamError(f"parameter {self.name}={value!r}: must be a finite number")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise ParamError(f"parameter {self.name}={value!r}: must be one of {allowed}")
@@ -127,6 +130,10 @@ class Param(Generic[T]):
             raise ParamError(f"parameter {self.name}={value!r}: must be >= {self.minimum}")
         if self.maximum is not None and value > self.maximum:
             raise ParamError(f"parameter {self.name}={value!r}: must be <= {self.maximum}")
+
+
+def _finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
 
 
 def declared_params(cls: type) -> dict[str, Param[Any]]:

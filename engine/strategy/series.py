@@ -46,7 +46,7 @@ class Series:
 
     @property
     def last(self) -> Any:
-        return self._values[self._clock.index]
+        return self[-1]
 
     def __len__(self) -> int:
         return self._clock.index + 1
@@ -72,7 +72,13 @@ class Series:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
         history = self.values
-        return history if dtype is None else history.astype(dtype)
+        if dtype is not None:
+            return history.astype(dtype)
+        if copy:
+            return history.copy()
+        view = history.view()
+        view.flags.writeable = False  # a strategy must not rewrite its indicators' history
+        return view
 
     def full(self) -> npt.NDArray[Any]:
         """The whole array, for the engine only (it needs future bars to schedule fills)."""

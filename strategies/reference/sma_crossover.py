@@ -4,6 +4,9 @@ Semantics (fixed, the benchmark checks them against backtesting.py): SMA of clos
 up at bar t is fast[t] > slow[t] and fast[t-1] <= slow[t-1] (first possible at t = slow);
 a cross up while flat buys `quantity`, a cross down while long sells everything; orders fill
 at the next bar's open.
+
+The conditions are built from the Series `self.I` returns (not their `.full()` arrays), so the
+same class runs bar by bar live and in replay (engine/replay) with identical orders.
 """
 
 from strategies.sdk import BarView, Param, Strategy, crossed_above, crossed_below, sma
@@ -21,8 +24,8 @@ class SmaCrossover(Strategy):
             raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
         fast = self.I(sma, self.data.close, self.fast, name=f"sma{self.fast}")
         slow = self.I(sma, self.data.close, self.slow, name=f"sma{self.slow}")
-        self.on(crossed_above(fast.full(), slow.full()), self.enter)
-        self.on(crossed_below(fast.full(), slow.full()), self.exit)
+        self.on(crossed_above(fast, slow), self.enter)  # Series in: the condition keeps its
+        self.on(crossed_below(fast, slow), self.exit)  # recipe, so it also runs bar by bar
 
     def enter(self, bar: BarView) -> None:
         if self.position.is_flat:

@@ -4,12 +4,23 @@ Prices on the paisa grid are averaged from EXACT integer-paise window sums, so t
 that are mathematically equal compare equal (float rolling means drift and break ties, which
 flips crossovers). Division of exact integers is correctly rounded, so equal sums give equal
 floats and unequal ones keep their order at price scales up to crores.
+
+Every indicator here also works live: `@indicator` declares how its value at a new bar is
+computed from the last few bars (sma: `length` bars, crossings: 2) or recursively (ema), and
+makes it accept Series: `crossed_above(fast, slow)` with the Series `self.I` returns gives a
+DerivedSeries that keeps its recipe, so `self.on(...)` conditions can be evaluated bar by bar
+(engine/strategy/incremental.py). Given arrays, each returns the same array as always.
 """
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 import numpy.typing as npt
+
+from engine.strategy.incremental import DerivedSeries, indicator
+from engine.strategy.series import Series
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -26,7 +37,16 @@ def _as_paise(values: npt.ArrayLike) -> npt.NDArray[np.int64] | None:
     return None
 
 
-def sma(values: npt.ArrayLike, length: int) -> FloatArray:
+def _length(values: object, length: int) -> int:
+    return length
+
+
+@overload
+def sma(values: Series, length: int) -> DerivedSeries: ...
+@overload
+def sma(values: npt.ArrayLike, length: int) -> FloatArray: ...
+@indicator(lookback=_length)
+def sma(values: Any, length: int) -> Any:
     """Simple moving average; NaN for the first length-1 bars."""
     if length < 1:
         raise ValueError(f"sma length must be >= 1, got {length}")
@@ -48,7 +68,24 @@ def sma(values: npt.ArrayLike, length: int) -> FloatArray:
     return out
 
 
-def ema(values: npt.ArrayLike, length: int) -> FloatArray:
+def _ema_step(previous: FloatArray, values: npt.NDArray[Any], length: int) -> float:
+    """ema's value at the newest bar from its earlier values: the same arithmetic as ema()."""
+    n = values.shape[0]
+    if n < length:
+        return np.nan
+    if n == length:
+        return float(np.asarray(values[:length], dtype=np.float64).mean())
+    alpha = 2.0 / (length + 1)
+    last = previous[-1]
+    return float(last + alpha * (np.float64(values[-1]) - last))
+
+
+@overload
+def ema(values: Series, length: int) -> DerivedSeries: ...
+@overload
+def ema(values: npt.ArrayLike, length: int) -> FloatArray: ...
+@indicator(update=_ema_step)
+def ema(values: Any, length: int) -> Any:
     """Exponential moving average seeded with the SMA of the first `length` bars."""
     if length < 1:
         raise ValueError(f"ema length must be >= 1, got {length}")
@@ -65,7 +102,14 @@ def ema(values: npt.ArrayLike, length: int) -> FloatArray:
     return out
 
 
-def crossed_above(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
+@overload
+def crossed_above(a: Series, b: Series | npt.ArrayLike) -> DerivedSeries: ...
+@overload
+def crossed_above(a: npt.ArrayLike, b: Series) -> DerivedSeries: ...
+@overload
+def crossed_above(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray: ...
+@indicator(lookback=2)
+def crossed_above(a: Any, b: Any) -> Any:
     """True at t when a[t] > b[t] and a[t-1] <= b[t-1] (NaN compares false)."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     out = np.zeros(x.shape[0], dtype=bool)
@@ -73,7 +117,14 @@ def crossed_above(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
     return out
 
 
-def crossed_below(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
+@overload
+def crossed_below(a: Series, b: Series | npt.ArrayLike) -> DerivedSeries: ...
+@overload
+def crossed_below(a: npt.ArrayLike, b: Series) -> DerivedSeries: ...
+@overload
+def crossed_below(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray: ...
+@indicator(lookback=2)
+def crossed_below(a: Any, b: Any) -> Any:
     """True at t when a[t] < b[t] and a[t-1] >= b[t-1] (NaN compares false)."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     out = np.zeros(x.shape[0], dtype=bool)

@@ -246,12 +246,6 @@ def test_report_badge_matches_the_json_badge(tmp_path, csv_file, default_report)
     assert default_report["weekly"]["badge"] in {"GREEN", "AMBER", "RED"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG app/commands/backtest.py render(): the 'Closed trades' line shows "
-    "result.total_charges (all fills, including the entry of a position still open at the "
-    "end) between the closed trades' gross and net, so gross - charges != net",
-)
 def test_closed_trades_line_adds_up(tmp_path, csv_file, default_report):
     assert default_report["open_positions"], "the case needs a position open at the end"
     out = artha("--strategy", "sma_crossover", "--data", str(csv_file), home=tmp_path)
@@ -712,13 +706,6 @@ def test_a_failed_run_leaves_an_existing_json_untouched(tmp_path):
     assert target.read_text(encoding="utf-8") == "old\n"
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    strict=True,
-    reason="BUG (Python 3.11): type() wraps the ParamError from Param.__set_name__ in "
-    "RuntimeError('Error calling __set_name__ ...'), and app/strategy_loader.py _from_file "
-    "reports only that, so the reason (must be >= 1) never reaches the author",
-)
 def test_bad_default_in_a_strategy_file_says_why(tmp_path, csv_file):
     source = write_strategy(tmp_path / "bad_default.py", BAD_DEFAULT)
     out = artha("--strategy", str(source), "--data", str(csv_file), home=tmp_path / "home")

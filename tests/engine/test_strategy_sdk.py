@@ -155,22 +155,12 @@ def test_param_choices_errors_list_the_choices():
         period.coerce("10")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/strategy/params.py Param.validate: NaN compares False with min/max, so "
-    "float('nan') passes any range check ('--param stop=nan' is accepted)",
-)
 def test_float_param_refuses_nan():
     stop = declared(1.0, "stop", min=0.0, max=10.0)
     with pytest.raises(ParamError, match="stop"):
         stop.coerce("nan")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/strategy/params.py Param.validate: Decimal('NaN') < min raises "
-    "decimal.InvalidOperation (not a ParamError), which the CLI does not catch",
-)
 def test_decimal_param_refuses_nan_with_a_param_error():
     risk = declared(Decimal("0.01"), "risk", min=Decimal(0))
     with pytest.raises(ParamError, match="risk"):
@@ -324,11 +314,6 @@ def test_series_must_be_one_dimensional():
         Series(np.zeros((3, 2)), Clock(0), "grid")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/strategy/series.py Series.__array__ ignores copy=: np.array(s) (which "
-    "asks for a copy) returns a writable view, so writing to it changes the indicator",
-)
 def test_np_array_of_a_series_is_a_copy(clocked):
     s, _, data = clocked
     copied = np.array(s)
@@ -337,12 +322,6 @@ def test_np_array_of_a_series_is_a_copy(clocked):
     assert s[0] == 100.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/strategy/series.py Series.last: with the clock before the first bar "
-    "(Clock() starts at -1) it reads _values[-1], the LAST bar of the whole history, while "
-    "s[-1] correctly raises",
-)
 def test_last_before_the_first_bar_does_not_see_the_future():
     s = Series(np.array([1.0, 2.0, 3.0]), Clock(), "x")
     with pytest.raises(IndexError):
@@ -458,12 +437,6 @@ def test_positions_outside_a_run_are_refused():
         SmaCrossover().open_orders()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/strategy/base.py Strategy._order reads self.data.symbol (line 263) "
-    "before _require_host(), so an order outside a run is an AttributeError, not the "
-    "StrategyError the SDK documents",
-)
 def test_orders_outside_a_run_are_refused():
     with pytest.raises(StrategyError, match="only while the strategy runs"):
         SmaCrossover().buy(1)

@@ -1,0 +1,732 @@
+"""Indicators that remember how they were made, and the evaluator that extends them bar by bar.
+
+A backtest computes every indicator once over the whole history (fast). Live, the SAME strategy
+class must keep its indicators and conditions current one bar at a time, without recomputing
+history and without seeing anything after the bar. The author writes nothing twice:
+
+- `Strategy.I(fn, *args)` returns a `DerivedSeries`: the full-history values, as before, plus a
+  `Recipe` (fn, args with Series kept as references, kwargs, lookback).
+- SDK indicators (`sma`, `ema`, `crossed_above`, ...) are wrapped with `@indicator`. Given a
+  Series they return a DerivedSeries; given arrays they return arrays exactly as before and,
+  while an evaluator records `init()`, remember how each array was made, so that
+  `self.on(crossed_above(fast.full(), slow.full()), handler)` can still be followed back to the
+  indicators it came from. Comparisons and `& | ~` of DerivedSeries are DerivedSeries too.
+- `IncrementalEvaluator` runs `init()` once on the history it is given, then for every new bar
+  appends it to the bar arrays (preallocated, doubling: amortised O(1)), computes each recorded
+  indicator's value at the new bar from the trailing window it needs, evaluates each condition
+  at that bar only, and returns the handlers to call with the clock at that bar.
+
+How an indicator is extended, first rule that applies:
+ 1. `self.I(..., lookback=N)`: from the last N values of each per-bar input;
+    `lookback="full"`: from the whole history (always right for a causal function, O(n)).
+ 2. the function declares it: `@indicator(update=step)` (a recursive step such as the EMA's
+    new = prev + alpha * (x - prev): exact and O(1)) or `@indicator(lookback=...)`.
+ 3. inferred: one more than the largest int argument (`f(close, 30)` -> 31 bars), which covers
+    windows and n-bar differences; with no int argument, the full history.
+The contract is that the value at bar t depends only on the inputs' last `lookback` values up
+to t. A lookback that is too short (or an indicator that reads bars after t, i.e. look-ahead)
+breaks it silently in the arithmetic, so it is checked: `check_history()` recomputes sample
+bars of the warm-up history before trading, and `audit()` compares every value produced bar by
+bar with the whole-array computation after a replay; both name the indicator and the first bar
+that differs (floats within 1e-9 relative, everything else exactly).
+
+Limits (documented, detected where possible): an array computed in `init()` by plain numpy
+(`np.arange(...) == k`, `fast.full() > slow.full()`) has no recipe and cannot be extended; the
+evaluator refuses it when it starts, naming the handler. Arrays kept from `init()` (rather than
+the Series) do not grow; read Series in handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.strategy.base import BarData, Handler, Strategy, StrategyError
+from engine.strategy.series import Clock, Series
+
+if TYPE_CHECKING:
+    from engine.data.bar_series import BarSeries
+    from engine.domain.market_data import Bar
+    from engine.strategy.requests import StrategyHost
+
+Lookback = int | Literal["full"] | None
+"""None: declared by the function or inferred; an int: that many bars; "full": all bars."""
+LookbackSpec = int | Literal["full"] | Callable[..., int | Literal["full"] | None] | None
+UpdateFn = Callable[..., Any]
+"""update(previous_outputs, *inputs, **kwargs) -> value at the newest bar; inputs are whole."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+AnyArray = npt.NDArray[Any]
+
+_LOOKBACK_ATTR = "__artha_lookback__"
+_UPDATE_ATTR = "__artha_update__"
+_RAW_ATTR = "__artha_raw__"
+_RTOL = 1e-9
+_ATOL = 1e-12
+_SOURCES = ("ts", "open", "high", "low", "close", "volume")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class IncrementalError(StrategyError):
+    """The strategy cannot be run bar by bar as written; the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """An indicator whose bar-by-bar value differs from its whole-array value."""
+
+    name: str
+    bar: int
+    incremental: Any
+    full: Any
+    how: str  # how its lookback was chosen
+
+    def __str__(self) -> str:
+        return (
+            f"indicator {self.name} ({self.how}) is {self.incremental!r} at bar {self.bar} "
+            f"computed bar by bar but {self.full!r} over the whole array"
+        )
+
+
+class LookbackError(IncrementalError):
+    """An indicator needs more history than its lookback, or reads bars after the current one."""
+
+    def __init__(self, mismatches: Sequence[Mismatch]) -> None:
+        self.mismatches = list(mismatches)
+        lines = "; ".join(str(m) for m in self.mismatches[:5])
+        more = f" (and {len(self.mismatches) - 5} more)" if len(self.mismatches) > 5 else ""
+        super().__init__(
+            f"{lines}{more}. Its value at a bar needs more past bars than its lookback, or "
+            "depends on later bars (look-ahead). Declare a longer window with "
+            "self.I(..., lookback=N), lookback='full', or a recursive @indicator(update=...)"
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Recipe:
+    """How a DerivedSeries was made: `fn(*args, **kwargs)`, Series arguments by reference."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    lookback: Lookback = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        check_lookback(self.lookback, self.name)
+
+
+def check_lookback(lookback: object, name: str = "") -> None:
+    if lookback is None or lookback == "full":
+        return
+    if isinstance(lookback, bool) or not isinstance(lookback, int | np.integer) or lookback < 1:
+        raise StrategyError(
+            f"lookback of {name or 'indicator'} must be a whole number of bars >= 1 or "
+            f"'full', got {lookback!r}"
+        )
+
+
+class DerivedSeries(Series):
+    """A Series that remembers its Recipe, so an evaluator can extend it bar by bar."""
+
+    __slots__ = ("recipe",)
+
+    def __init__(self, values: npt.ArrayLike, clock: Clock, name: str, recipe: Recipe) -> None:
+        super().__init__(values, clock, name)
+        self.recipe = recipe
+
+    def __repr__(self) -> str:
+        return f"DerivedSeries({self.name!r}, bars={len(self)}/{len(self.full())})"
+
+    # comparisons and logic build conditions that keep their recipe: self.on(fast > slow, ...)
+    def __gt__(self, other: object) -> DerivedSeries:
+        return _binary(_greater, self, other, ">")
+
+    def __ge__(self, other: object) -> DerivedSeries:
+        return _binary(_greater_equal, self, other, ">=")
+
+    def __lt__(self, other: object) -> DerivedSeries:
+        return _binary(_less, self, other, "<")
+
+    def __le__(self, other: object) -> DerivedSeries:
+        return _binary(_less_equal, self, other, "<=")
+
+    def __and__(self, other: object) -> DerivedSeries:
+        return _binary(_logical_and, self, other, "&")
+
+    def __rand__(self, other: object) -> DerivedSeries:
+        return _binary(_logical_and, other, self, "&")
+
+    def __or__(self, other: object) -> DerivedSeries:
+        return _binary(_logical_or, self, other, "|")
+
+    def __ror__(self, other: object) -> DerivedSeries:
+        return _binary(_logical_or, other, self, "|")
+
+    def __invert__(self) -> DerivedSeries:
+        return _derive(_logical_not, (self,), {}, f"~{self.name}", 1)
+
+
+def _greater(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.greater(a, b))
+
+
+def _greater_equal(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.greater_equal(a, b))
+
+
+def _less(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.less(a, b))
+
+
+def _less_equal(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.less_equal(a, b))
+
+
+def _logical_and(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.logical_and(a, b))
+
+
+def _logical_or(a: AnyArray, b: AnyArray) -> AnyArray:
+    return np.asarray(np.logical_or(a, b))
+
+
+def _logical_not(a: AnyArray) -> AnyArray:
+    return np.asarray(np.logical_not(a))
+
+
+def _binary(fn: Callable[..., AnyArray], a: object, b: object, op: str) -> DerivedSeries:
+    return _derive(fn, (a, b), {}, f"({_label(a)} {op} {_label(b)})", 1)
+
+
+# -- making derived series ------------------------------------------------------------------
+
+
+class _Recorder:
+    """What `init()` made while an evaluator watched: every DerivedSeries, and how each
+    array returned by an @indicator function was computed."""
+
+    def __init__(self) -> None:
+        self.derived: list[DerivedSeries] = []
+        self.arrays: dict[tuple[Any, ...], tuple[AnyArray, Recipe]] = {}
+
+
+_RECORDER: ContextVar[_Recorder | None] = ContextVar("artha_indicator_recorder", default=None)
+
+
+@contextmanager
+def _recording() -> Iterator[_Recorder]:
+    recorder = _Recorder()
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
+
+
+def make_derived(
+    values: npt.ArrayLike, clock: Clock, name: str, recipe: Recipe
+) -> DerivedSeries:
+    """The DerivedSeries `Strategy.I` returns; noted if an evaluator is recording init()."""
+    series = DerivedSeries(values, clock, name, recipe)
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        recorder.derived.append(series)
+    return series
+
+
+def derived(
+    fn: Callable[..., Any], *args: Any, name: str = "", lookback: Lookback = None, **kwargs: Any
+) -> DerivedSeries:
+    """`fn` over the history of its Series arguments (up to the current bar), as a
+    DerivedSeries on their clock: the building block of SDK helpers that accept Series."""
+    return _derive(fn, args, kwargs, name, lookback)
+
+
+def _derive(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    name: str,
+    lookback: Lookback,
+) -> DerivedSeries:
+    clock = next(
+        (a._clock for a in (*args, *kwargs.values()) if isinstance(a, Series)), None
+    )
+    if clock is None:
+        raise TypeError(f"{_name_of(fn)}: a derived series needs at least one Series argument")
+    raw = _raw(fn)
+    values = np.asarray(
+        raw(*[_history(a) for a in args], **{k: _history(v) for k, v in kwargs.items()})
+    )
+    label = name or f"{_name_of(fn)}({', '.join(_label(a) for a in args)})"
+    if values.shape != (clock.index + 1,):
+        raise StrategyError(
+            f"indicator {label} returned shape {values.shape}; expected one value per bar "
+            f"({clock.index + 1})"
+        )
+    return make_derived(values, clock, label, Recipe(fn, tuple(args), dict(kwargs), lookback, label))
+
+
+def indicator(*, lookback: LookbackSpec = None, update: UpdateFn | None = None) -> Callable[[F], F]:
+    """Declare how a whole-array indicator is extended bar by bar, and let it accept Series.
+
+    `lookback`: bars of each per-bar input the value at a bar depends on, as an int, "full",
+    or a function of the indicator's own arguments (`lambda values, length: length`).
+    `update(previous, *inputs, **kwargs)`: the value at the newest bar from the outputs so far
+    and the whole inputs, for recursive indicators (EMA, Wilder smoothing); it must give the
+    same value as the whole-array function.
+    Called with arrays, the function behaves exactly as before; called with any Series
+    argument it returns a DerivedSeries (values up to the current bar, recipe attached).
+    """
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if any(isinstance(a, Series) for a in (*args, *kwargs.values())):
+                return _derive(wrapper, args, kwargs, "", None)
+            out = fn(*args, **kwargs)
+            recorder = _RECORDER.get()
+            if recorder is not None and isinstance(out, np.ndarray) and out.ndim == 1:
+                recipe = Recipe(wrapper, args, dict(kwargs), None, _name_of(fn))
+                recorder.arrays[_key(out)] = (out, recipe)
+            return out
+
+        setattr(wrapper, _LOOKBACK_ATTR, lookback)
+        setattr(wrapper, _UPDATE_ATTR, update)
+        setattr(wrapper, _RAW_ATTR, fn)
+        return cast(F, wrapper)
+
+    return wrap
+
+
+def _raw(fn: Callable[..., Any]) -> Callable[..., Any]:
+    raw: Callable[..., Any] = getattr(fn, _RAW_ATTR, fn)
+    return raw
+
+
+def _history(value: Any) -> Any:
+    return value.values if isinstance(value, Series) else value
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__name__", "indicator"))
+
+
+def _label(value: object) -> str:
+    if isinstance(value, Series):
+        return value.name or "series"
+    if isinstance(value, np.ndarray):
+        return f"array[{value.shape[0] if value.ndim else ''}]"
+    return repr(value)
+
+
+def _key(array: AnyArray) -> tuple[Any, ...]:
+    """Identity of an array's contents: the same memory seen the same way."""
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+# -- the evaluator ------------------------------------------------------------------------
+
+
+class _Column:
+    """A growing 1-D array: preallocated, doubled when full (amortised O(1) appends)."""
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, initial: AnyArray, capacity: int) -> None:
+        self.n = int(initial.shape[0])
+        self.buf: AnyArray = np.empty(max(capacity, self.n, 1), dtype=initial.dtype)
+        self.buf[: self.n] = initial
+
+    def append(self, value: Any) -> None:
+        if self.n == self.buf.shape[0]:
+            bigger = np.empty(2 * self.n, dtype=self.buf.dtype)
+            bigger[: self.n] = self.buf
+            self.buf = bigger
+        self.buf[self.n] = value
+        self.n += 1
+
+    def view(self) -> AnyArray:
+        return self.buf[: self.n]
+
+
+_Input = tuple[_Column | None, Any]  # a per-bar input column, or a constant argument
+
+WINDOW, FULL, UPDATE = "window", "full", "update"
+
+
+@dataclass(eq=False)
+class _Node:
+    name: str
+    fn: Callable[..., Any]  # the whole-array function
+    args: list[_Input]
+    kwargs: dict[str, _Input]
+    mode: str
+    window: int
+    update: UpdateFn | None
+    how: str
+    column: _Column
+
+    def call(self, lo: int, hi: int) -> AnyArray:
+        """The whole-array function over inputs [lo, hi)."""
+        args = [v if c is None else c.buf[lo:hi] for c, v in self.args]
+        kwargs = {k: v if c is None else c.buf[lo:hi] for k, (c, v) in self.kwargs.items()}
+        out = np.asarray(self.fn(*args, **kwargs))
+        if out.shape != (hi - lo,):
+            raise IncrementalError(
+                f"indicator {self.name} returned shape {out.shape} for {hi - lo} bars; "
+                "expected one value per bar"
+            )
+        return out
+
+    def value_at(self, t: int) -> Any:
+        """The value at bar t from inputs up to t (and, for recursive ones, outputs before t)."""
+        if self.mode == UPDATE:
+            assert self.update is not None
+            hi = t + 1
+            args = [v if c is None else c.buf[:hi] for c, v in self.args]
+            kwargs = {k: v if c is None else c.buf[:hi] for k, (c, v) in self.kwargs.items()}
+            return self.update(self.column.buf[:t], *args, **kwargs)
+        lo = 0 if self.mode == FULL else max(0, t + 1 - self.window)
+        return self.call(lo, t + 1)[-1]
+
+
+def _plan(recipe: Recipe) -> tuple[str, int, UpdateFn | None, str]:
+    """(mode, window, update, how) for extending an indicator; see the module docstring."""
+    name = _name_of(recipe.fn)
+    if recipe.lookback == "full":
+        return FULL, 0, None, "lookback='full' given to I()"
+    if recipe.lookback is not None:
+        return WINDOW, int(recipe.lookback), None, f"lookback={recipe.lookback} given to I()"
+    update: UpdateFn | None = getattr(recipe.fn, _UPDATE_ATTR, None)
+    if update is not None:
+        return UPDATE, 0, update, f"recursive update declared by {name}"
+    declared: LookbackSpec = getattr(recipe.fn, _LOOKBACK_ATTR, None)
+    if callable(declared):
+        declared = declared(*recipe.args, **recipe.kwargs)
+    if declared == "full":
+        return FULL, 0, None, f"full history declared by {name}"
+    if declared is not None:
+        check_lookback(declared, name)
+        return WINDOW, int(declared), None, f"lookback {declared} declared by {name}"
+    ints = [
+        int(a)
+        for a in (*recipe.args, *recipe.kwargs.values())
+        if isinstance(a, int | np.integer) and not isinstance(a, bool) and a > 0
+    ]
+    if ints:
+        window = max(ints) + 1
+        return WINDOW, window, None, f"lookback {window} inferred from its int arguments"
+    return FULL, 0, None, "full history: no lookback declared or inferable"
+
+
+class IncrementalEvaluator:
+    """Runs one strategy instance bar by bar, as live: `start()`, then `push()` each bar.
+
+    history: bars the strategy's `init()` sees before the first pushed bar (live: the warm-up
+    fetched from the broker or the store); handlers never fire on them.
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        host: StrategyHost,
+        symbol: str,
+        history: BarSeries | None = None,
+        *,
+        capacity: int = 1024,
+    ) -> None:
+        self.strategy = strategy
+        self.symbol = symbol
+        size = 0 if history is None else len(history)
+        capacity = max(capacity, size, 1)
+        if history is None:
+            empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
+            initial: dict[str, AnyArray] = {
+                name: empty_i if name in ("ts", "volume") else empty_f for name in _SOURCES
+            }
+        else:
+            initial = {
+                "ts": history.ts,
+                "open": history.open / 100.0,
+                "high": history.high / 100.0,
+                "low": history.low / 100.0,
+                "close": history.close / 100.0,
+                "volume": history.volume,
+            }
+        self._capacity = capacity
+        self._history = size
+        self._n = size
+        self._columns = {name: _Column(initial[name], capacity) for name in _SOURCES}
+        c = self._columns
+        self.data = BarData(
+            symbol,
+            strategy._clock,
+            c["ts"].view(),
+            c["open"].view(),
+            c["high"].view(),
+            c["low"].view(),
+            c["close"].view(),
+            c["volume"].view(),
+        )
+        self._nodes: list[_Node] = []
+        self._bindings: list[tuple[Series, _Column]] = [
+            (getattr(self.data, name), c[name]) for name in _SOURCES
+        ]
+        self._conditions: list[tuple[_Column, Handler]] = []
+        self._every_bar: list[Handler] = []
+        self._started = False
+        strategy._attach(host, self.data)
+
+    # -- set-up ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run `init()` on the history (recording its indicators), then compile them.
+
+        Exceptions from the author's `init()` propagate as they are; IncrementalError means
+        the strategy cannot be extended bar by bar as written."""
+        with _recording() as recorder:
+            self.strategy.init()
+        self._compile(recorder)
+        self._started = True
+
+    def _compile(self, recorder: _Recorder) -> None:
+        self._recorder = recorder
+        self._node_of: dict[int, _Node] = {}
+        self._traced: dict[tuple[Any, ...], _Node] = {}
+        self._column_of_series: dict[int, _Column] = {
+            id(getattr(self.data, name)): self._columns[name] for name in _SOURCES
+        }
+        self._column_of_key: dict[tuple[Any, ...], _Column] = {
+            _key(column.view()): column for column in self._columns.values()
+        }
+        self._derived_of_key: dict[tuple[Any, ...], DerivedSeries] = {}
+        for d in recorder.derived:
+            self._derived_of_key.setdefault(_key(d._values), d)
+        for d in recorder.derived:  # everything init() made stays current for handlers
+            self._node_for(d)
+        strategy = self.strategy
+        conditions = strategy._conditions
+        sources: list[object] = (
+            getattr(strategy, "_condition_sources", []) if conditions else []
+        )
+        if len(sources) != len(conditions):
+            raise IncrementalError(
+                f"{strategy.display_name()}: {len(conditions)} conditions but "
+                f"{len(sources)} recorded; register conditions only with self.on()"
+            )
+        for source, (_mask, handler) in zip(sources, conditions, strict=True):
+            column = self._condition_column(source, handler)
+            self._conditions.append((column, handler))
+        if strategy._wants_every_bar:
+            self._every_bar.append(strategy.on_bar)
+        for d in recorder.derived:
+            self._bindings.append((d, self._node_of[id(d)].column))
+        self._recorder = _Recorder()  # the arrays init() made are no longer needed
+        self._rebind()
+
+    def _condition_column(self, source: object, handler: Handler) -> _Column:
+        what = getattr(handler, "__name__", "handler")
+        try:
+            column = self._input(source, f"condition for {what}")[0]
+        except IncrementalError:
+            column = None
+        if column is None:
+            raise IncrementalError(
+                f"the condition for {what} was given to self.on() as a plain array computed "
+                "in init(), which cannot be extended bar by bar. Build it from Series: "
+                "crossed_above(fast, slow) with the Series self.I returns, comparisons such "
+                "as fast > slow, or self.I(fn, ...) around your own function"
+            )
+        return column
+
+    def _node_for(self, series: DerivedSeries) -> _Node:
+        node = self._node_of.get(id(series))
+        if node is None:
+            node = self._build(series.recipe, series._values, series.name)
+            self._node_of[id(series)] = node
+        return node
+
+    def _build(self, recipe: Recipe, values: AnyArray, name: str) -> _Node:
+        where = f"indicator {name}"
+        values = np.asarray(values)
+        if values.shape != (self._history,):
+            raise IncrementalError(
+                f"{where} has {values.shape} values, not one per history bar ({self._history})"
+            )
+        args = [self._input(a, f"argument {i + 1} of {where}") for i, a in enumerate(recipe.args)]
+        kwargs = {k: self._input(v, f"argument {k} of {where}") for k, v in recipe.kwargs.items()}
+        mode, window, update, how = _plan(recipe)
+        node = _Node(
+            name,
+            _raw(recipe.fn),
+            args,
+            kwargs,
+            mode,
+            window,
+            update,
+            how,
+            _Column(values, self._capacity),
+        )
+        self._nodes.append(node)  # after its inputs: the list is in dependency order
+        return node
+
+    def _input(self, value: Any, where: str) -> _Input:
+        if isinstance(value, DerivedSeries):
+            return self._node_for(value).column, None
+        if isinstance(value, Series):
+            column = self._column_of_series.get(id(value)) or self._array_column(value._values)
+            if column is None:
+                raise IncrementalError(
+                    f"{where} is a Series {value.name!r} the engine did not make; use the "
+                    "bar Series (self.data.close, ...) or ones returned by self.I"
+                )
+            return column, None
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            column = self._array_column(value)
+            if column is not None:
+                return column, None
+            if value.shape[0] == self._history:
+                raise IncrementalError(
+                    f"{where} is an array with one value per bar that was computed by plain "
+                    "numpy, so it cannot be extended bar by bar; pass the Series itself "
+                    "(self.data.close, an indicator from self.I) or wrap the computation in "
+                    "self.I(fn, ...)"
+                )
+        return None, value  # a constant: a length, a multiplier, a weights array
+
+    def _array_column(self, array: AnyArray) -> _Column | None:
+        key = _key(array)
+        column = self._column_of_key.get(key)
+        if column is not None:
+            return column
+        series = self._derived_of_key.get(key)
+        if series is not None:
+            return self._node_for(series).column
+        node = self._traced.get(key)
+        if node is None and key in self._recorder.arrays:
+            out, recipe = self._recorder.arrays[key]
+            node = self._build(recipe, out, recipe.name)
+            self._traced[key] = node
+        return None if node is None else node.column
+
+    # -- bars ---------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Bars known: history plus pushed."""
+        return self._n
+
+    def push(
+        self, ts_ns: int, open: float, high: float, low: float, close: float, volume: int
+    ) -> list[Handler]:
+        """Append one closed bar (prices in rupees); bring every indicator and condition up to
+        it; return the handlers due at it, in registration order (`on_bar` last)."""
+        if not self._started:
+            raise IncrementalError("call start() before pushing bars")
+        c = self._columns
+        c["ts"].append(ts_ns)
+        c["open"].append(open)
+        c["high"].append(high)
+        c["low"].append(low)
+        c["close"].append(close)
+        c["volume"].append(volume)
+        t = self._n
+        for node in self._nodes:
+            node.column.append(node.value_at(t))
+        self._n = t + 1
+        self._rebind()
+        self.strategy._clock.index = t
+        due = [handler for column, handler in self._conditions if column.buf[t]]
+        if self._every_bar:
+            due.extend(self._every_bar)
+        return due
+
+    def push_bar(self, bar: Bar) -> list[Handler]:
+        """`push` for a domain Bar (Decimal rupees, aware open time)."""
+        delta = bar.ts - _EPOCH
+        ts_ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+        return self.push(
+            ts_ns, float(bar.open), float(bar.high), float(bar.low), float(bar.close), bar.volume
+        )
+
+    def fire(self, handlers: Sequence[Handler]) -> None:
+        """Call handlers at the newest bar, the clock set to it (as the backtest does)."""
+        i = self._n - 1
+        clock = self.strategy._clock
+        for handler in handlers:
+            clock.index = i
+            handler(self.data.bar(i))
+
+    def _rebind(self) -> None:
+        """Point every Series the strategy holds at its column's bars, and the size."""
+        for series, column in self._bindings:
+            series._values = column.buf[: column.n]
+        self.data.size = self._n
+
+    # -- checks -------------------------------------------------------------------------------
+    def check_history(self, samples: int = 16) -> list[Mismatch]:
+        """Recompute sample bars of the history the way `push` would and compare with what
+        `init()` computed over the whole array: catches a too-short lookback (or look-ahead)
+        before the first live bar. Needs a history longer than the lookbacks to see much."""
+        if self._history == 0 or samples < 1:
+            return []
+        bars = np.unique(np.linspace(0, self._history - 1, samples).astype(np.int64))
+        found: list[Mismatch] = []
+        for node in self._nodes:
+            for t in bars.tolist():
+                value = node.value_at(t)
+                expected = node.column.buf[t]
+                if not _same(np.asarray([value]), np.asarray([expected])):
+                    found.append(Mismatch(node.name, t, _plain(value), _plain(expected), node.how))
+                    break
+        return found
+
+    def audit(self) -> list[Mismatch]:
+        """Every value produced bar by bar against the whole-array function over the same
+        inputs; one entry per indicator that differs, at its first differing bar."""
+        found: list[Mismatch] = []
+        n = self._n
+        for node in self._nodes:
+            mine = node.column.view()
+            full = node.call(0, n)
+            bad = _first_difference(mine, full)
+            if bad is not None:
+                found.append(
+                    Mismatch(node.name, bad, _plain(mine[bad]), _plain(full[bad]), node.how)
+                )
+        return found
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(indicator, how it is extended) for every recorded indicator, in evaluation order."""
+        return [(node.name, node.how) for node in self._nodes]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _same(a: AnyArray, b: AnyArray) -> bool:
+    return _first_difference(a, b) is None
+
+
+def _first_difference(a: AnyArray, b: AnyArray) -> int | None:
+    if a.shape != b.shape:
+        return 0
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        x, y = a.astype(np.float64), b.astype(np.float64)
+        both_nan = np.isnan(x) & np.isnan(y)
+        with np.errstate(invalid="ignore"):
+            close = np.isclose(x, y, rtol=_RTOL, atol=_ATOL)
+        bad = ~(close | both_nan)
+    else:
+        bad = np.asarray(a != b)
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if hits.size else None
