@@ -7,10 +7,9 @@ BarSeries, the store keeps raw bars). Conventions:
 
 - split, ratio_from:ratio_to ("1:5" = one old share becomes five): prices x from/to (1/5),
   volume x to/from (x5).
-- bonus, ratio_from:ratio_to = ratio_to bonus shares for every ratio_from held (so "1:1"
-  doubles the share count): prices x from/(from+to), volume x (from+to)/from. NOTE: NSE's
-  announcements write "Bonus 3:2" meaning 3 NEW shares for every 2 held, i.e. the other way
-  round; such a row goes into our CSV as ratio "2:3".
+- bonus, ratio_from:ratio_to written as the exchanges announce it: "Bonus 3:2" = 3 NEW
+  shares for every 2 held ("1:1" doubles the share count): prices x to/(from+to), volume x
+  (from+to)/to. A trader can copy the ratio from the NSE/BSE announcement unchanged.
 - dividend of D paise per share: prices x (1 - D / C), C = the raw close of the last bar
   BEFORE the ex-date in the series being adjusted (the multiplicative "ratio" method used by
   CRSP and Yahoo). D is per share as of the ex-date, so it is compared with the raw close of
@@ -84,8 +83,9 @@ class CorporateAction:
         if self.kind == "dividend":
             return Fraction(1)
         assert self.ratio_from is not None and self.ratio_to is not None
-        new = self.ratio_to if self.kind == "split" else self.ratio_from + self.ratio_to
-        return Fraction(self.ratio_from, new)
+        if self.kind == "split":
+            return Fraction(self.ratio_from, self.ratio_to)
+        return Fraction(self.ratio_to, self.ratio_from + self.ratio_to)  # held / after bonus
 
 
 def _positive_int(value: object) -> bool:
@@ -164,21 +164,28 @@ def volume_factors(
 
 
 def scale(values: Int64Array, segment: Int64Array, factors: Sequence[Fraction]) -> Int64Array:
-    """values x factor of their segment, exactly, rounded half-up (values are >= 0)."""
+    """values x the factor of their segment (non-decreasing), exactly, rounded half-up.
+
+    Small fractions use exact int64 arithmetic. Long dividend histories make numerators and
+    denominators huge: then a float product is rounded and every value within a hair of a
+    half is recomputed with Python ints, so the result is still exact.
+    """
     out = np.array(values, dtype=np.int64, copy=True)
     top = int(values.max()) if len(values) else 0
+    edges = np.searchsorted(segment, np.arange(len(factors) + 1), side="left")
     for j, factor in enumerate(factors):
-        if factor == 1:
-            continue
-        mask = segment == j
-        if not mask.any():
+        part = values[edges[j] : edges[j + 1]]
+        if factor == 1 or not len(part):
             continue
         num, den = factor.numerator, factor.denominator
         if 2 * top * num + den < _INT64_SAFE:
-            out[mask] = (2 * values[mask] * num + den) // (2 * den)
-        else:  # huge numerators (many dividends): exact Python ints, slower but rare
-            exact = (2 * values[mask].astype(object) * num + den) // (2 * den)
-            out[mask] = np.array(exact, dtype=np.int64)
+            rounded = (2 * part * num + den) // (2 * den)
+        else:
+            x = part * float(factor)
+            rounded = np.floor(x + 0.5).astype(np.int64)
+            for k in np.flatnonzero(np.abs(x - np.floor(x) - 0.5) <= 1e-9 * (1 + x)):
+                rounded[k] = (2 * int(part[k]) * num + den) // (2 * den)
+        out[edges[j] : edges[j + 1]] = rounded
     return out
 
 

@@ -16,8 +16,8 @@ before validation and counts them (`raw_checked` True).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, fields
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -92,55 +92,42 @@ class QualityReport:
         )
 
     def as_json(self) -> dict[str, Json]:
-        def when(ns: int | None) -> Json:
-            return None if ns is None else ist_iso(ns)
+        """Every field, times as IST ISO strings (first_ns/last_ns as first_bar/last_bar)."""
+        out: dict[str, Json] = {"ok": self.ok}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("first_ns", "last_ns"):
+                out[field.name[:-3] + "_bar"] = None if value is None else ist_iso(value)
+            elif field.name == "outside_session_examples":
+                out[field.name] = [ist_iso(ns) for ns in value]
+            else:
+                out[field.name] = _plain(value)
+        return out
 
+
+def _plain(value: object) -> Json:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, SessionGap):
         return {
-            "symbol": self.symbol,
-            "timeframe": self.timeframe,
-            "exchange": self.exchange,
-            "ok": self.ok,
-            "bars": self.bars,
-            "first_bar": when(self.first_ns),
-            "last_bar": when(self.last_ns),
-            "sessions_expected": self.sessions_expected,
-            "sessions_present": self.sessions_present,
-            "missing_sessions": [d.isoformat() for d in self.missing_sessions],
-            "expected_bars": self.expected_bars,
-            "missing_bars": self.missing_bars,
-            "sessions_with_missing_bars": self.sessions_with_missing_bars,
-            "worst_sessions": [
-                {"date": g.date.isoformat(), "expected": g.expected, "present": g.present}
-                for g in self.worst_sessions
-            ],
-            "off_grid_bars": self.off_grid_bars,
-            "outside_session_bars": self.outside_session_bars,
-            "outside_session_examples": [ist_iso(ns) for ns in self.outside_session_examples],
-            "zero_volume_min_run": self.zero_volume_min_run,
-            "zero_volume_bars": self.zero_volume_bars,
-            "zero_volume_run_count": self.zero_volume_run_count,
-            "zero_volume_runs": [
-                {"start": ist_iso(r.start_ns), "end": ist_iso(r.end_ns), "bars": r.bars}
-                for r in self.zero_volume_runs
-            ],
-            "raw_checked": self.raw_checked,
-            "bad_ohlc_rows": self.bad_ohlc_rows,
-            "bad_ohlc_examples": list(self.bad_ohlc_examples),
-            "negative_volume_rows": self.negative_volume_rows,
-            "duplicate_rows": self.duplicate_rows,
-            "unsorted_rows": self.unsorted_rows,
+            "date": value.date.isoformat(),
+            "expected": value.expected,
+            "present": value.present,
         }
+    if isinstance(value, ZeroVolumeRun):
+        return {"start": ist_iso(value.start_ns), "end": ist_iso(value.end_ns), "bars": value.bars}
+    assert value is None or isinstance(value, bool | int | str), value
+    return value
 
 
 def quality_report(
     series: BarSeries, exchange: str = "NSE", *, min_zero_run: int = 5, top: int = EXAMPLES
 ) -> QualityReport:
     """Report on a validated series; zero-volume runs count from `min_zero_run` bars."""
-    return _report(
-        series.symbol, series.timeframe, exchange, series.ts, series.volume, min_zero_run, top,
-        raw_checked=False, bad_ohlc_rows=0, bad_examples=(), negative_volume_rows=0,
-        duplicate_rows=0, unsorted=0,
-    )  # fmt: skip
+    s = series
+    return _report(s.symbol, s.timeframe, exchange, s.ts, s.volume, min_zero_run, top, None)
 
 
 def quality_of_arrays(
@@ -171,15 +158,24 @@ def quality_of_arrays(
     t, v = t[order], v[order]
     duplicates = int(np.count_nonzero(t[1:] == t[:-1]))
     tf = timeframe if timeframe is not None else _infer(np.unique(t))
-    return _report(
-        symbol, tf, exchange, t, v, min_zero_run, top,
-        raw_checked=True,
-        bad_ohlc_rows=int(np.count_nonzero(bad)),
+    raw = _Raw(
+        bad_rows=int(np.count_nonzero(bad)),
         bad_examples=tuple(int(i) for i in np.flatnonzero(bad)[:top]),
-        negative_volume_rows=int(np.count_nonzero(v < 0)),
-        duplicate_rows=duplicates,
+        negative_volume=int(np.count_nonzero(v < 0)),
+        duplicates=duplicates,
         unsorted=unsorted,
-    )  # fmt: skip
+    )
+    return _report(symbol, tf, exchange, t, v, min_zero_run, top, raw)
+
+
+class _Raw(NamedTuple):
+    """What only raw arrays can show; a BarSeries has none of it by construction."""
+
+    bad_rows: int = 0
+    bad_examples: tuple[int, ...] = ()
+    negative_volume: int = 0
+    duplicates: int = 0
+    unsorted: int = 0
 
 
 def _report(
@@ -190,13 +186,7 @@ def _report(
     volume: Int64Array,
     min_zero_run: int,
     top: int,
-    *,
-    raw_checked: bool,
-    bad_ohlc_rows: int,
-    bad_examples: tuple[int, ...],
-    negative_volume_rows: int,
-    duplicate_rows: int,
-    unsorted: int,
+    raw: _Raw | None,
 ) -> QualityReport:
     if min_zero_run < 1:
         raise ValueError(f"min_zero_run must be >= 1, got {min_zero_run}")
@@ -205,8 +195,7 @@ def _report(
     table = session_table(ts, exchange)
     n_sessions = len(table.sessions)
     if timeframe == DAILY:  # a daily bar belongs to the session of its IST date
-        dates = [s.date for s in table.sessions]
-        day_index = {d: i for i, d in enumerate(dates)}
+        day_index = {s.date: i for i, s in enumerate(table.sessions)}
         index = np.array([day_index.get(ist_date(t), -1) for t in ts], dtype=np.int64)
         inside = index >= 0
         counts = np.bincount(index[inside], minlength=n_sessions)
@@ -218,10 +207,11 @@ def _report(
         step = TIMEFRAMES[timeframe]
         ins, idx = ts[inside], index[inside]
         offset = ins - table.opens[idx]
-        off_grid = int(np.count_nonzero(offset % step))
-        slot = idx * (1 << 20) + offset // step  # < 2**20 slots per session
-        distinct = np.ones(len(slot), dtype=bool)
-        distinct[1:] = slot[1:] != slot[:-1]
+        on_grid = offset % step == 0  # an off-grid bar fills no expected slot
+        off_grid = len(offset) - int(np.count_nonzero(on_grid))
+        idx, offset = idx[on_grid], offset[on_grid]
+        distinct = np.ones(len(idx), dtype=bool)  # duplicates (raw arrays) count once
+        distinct[1:] = (idx[1:] != idx[:-1]) | (offset[1:] != offset[:-1])
         counts = np.bincount(idx[distinct], minlength=n_sessions)
         expected = -((table.opens - table.closes) // step)  # ceil(length / step)
         present = counts > 0
@@ -232,6 +222,7 @@ def _report(
     gaps.sort(key=lambda g: (-g.missing, g.date))
     outside = np.flatnonzero(~inside)
     runs = _zero_runs(ts, volume, min_zero_run)
+    checked = _Raw() if raw is None else raw
     return QualityReport(
         symbol=symbol,
         timeframe=timeframe,
@@ -255,12 +246,12 @@ def _report(
         zero_volume_bars=int(np.count_nonzero(volume == 0)),
         zero_volume_run_count=len(runs),
         zero_volume_runs=tuple(runs[:top]),
-        raw_checked=raw_checked,
-        bad_ohlc_rows=bad_ohlc_rows,
-        bad_ohlc_examples=bad_examples,
-        negative_volume_rows=negative_volume_rows,
-        duplicate_rows=duplicate_rows,
-        unsorted_rows=unsorted,
+        raw_checked=raw is not None,
+        bad_ohlc_rows=checked.bad_rows,
+        bad_ohlc_examples=checked.bad_examples,
+        negative_volume_rows=checked.negative_volume,
+        duplicate_rows=checked.duplicates,
+        unsorted_rows=checked.unsorted,
     )
 
 

@@ -232,9 +232,7 @@ def _recording() -> Iterator[_Recorder]:
         _RECORDER.reset(token)
 
 
-def make_derived(
-    values: npt.ArrayLike, clock: Clock, name: str, recipe: Recipe
-) -> DerivedSeries:
+def make_derived(values: npt.ArrayLike, clock: Clock, name: str, recipe: Recipe) -> DerivedSeries:
     """The DerivedSeries `Strategy.I` returns; noted if an evaluator is recording init()."""
     series = DerivedSeries(values, clock, name, recipe)
     recorder = _RECORDER.get()
@@ -258,9 +256,7 @@ def _derive(
     name: str,
     lookback: Lookback,
 ) -> DerivedSeries:
-    clock = next(
-        (a._clock for a in (*args, *kwargs.values()) if isinstance(a, Series)), None
-    )
+    clock = next((a._clock for a in (*args, *kwargs.values()) if isinstance(a, Series)), None)
     if clock is None:
         raise TypeError(f"{_name_of(fn)}: a derived series needs at least one Series argument")
     raw = _raw(fn)
@@ -273,7 +269,9 @@ def _derive(
             f"indicator {label} returned shape {values.shape}; expected one value per bar "
             f"({clock.index + 1})"
         )
-    return make_derived(values, clock, label, Recipe(fn, tuple(args), dict(kwargs), lookback, label))
+    return make_derived(
+        values, clock, label, Recipe(fn, tuple(args), dict(kwargs), lookback, label)
+    )
 
 
 def indicator(*, lookback: LookbackSpec = None, update: UpdateFn | None = None) -> Callable[[F], F]:
@@ -404,9 +402,9 @@ def _plan(recipe: Recipe) -> tuple[str, int, UpdateFn | None, str]:
     """(mode, window, update, how) for extending an indicator; see the module docstring."""
     name = _name_of(recipe.fn)
     if recipe.lookback == "full":
-        return FULL, 0, None, "lookback='full' given to I()"
+        return FULL, 0, None, "lookback='full' given"
     if recipe.lookback is not None:
-        return WINDOW, int(recipe.lookback), None, f"lookback={recipe.lookback} given to I()"
+        return WINDOW, int(recipe.lookback), None, f"lookback={recipe.lookback} given"
     update: UpdateFn | None = getattr(recipe.fn, _UPDATE_ATTR, None)
     if update is not None:
         return UPDATE, 0, update, f"recursive update declared by {name}"
@@ -515,9 +513,7 @@ class IncrementalEvaluator:
             self._node_for(d)
         strategy = self.strategy
         conditions = strategy._conditions
-        sources: list[object] = (
-            getattr(strategy, "_condition_sources", []) if conditions else []
-        )
+        sources: list[object] = getattr(strategy, "_condition_sources", []) if conditions else []
         if len(sources) != len(conditions):
             raise IncrementalError(
                 f"{strategy.display_name()}: {len(conditions)} conditions but "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 import numpy as np
@@ -49,6 +49,9 @@ class CsvTable:
 
     def fail(self, i: int, problem: str) -> BarDataError:
         return BarDataError(problem, self.label, int(self.lines[i]))
+
+    def where(self, i: int) -> str:
+        return f"line {self.lines[i]}"
 
     def has(self, name: str) -> bool:
         return name in self.frame.columns
@@ -90,6 +93,13 @@ class CsvTable:
             return column.to_numpy(dtype=np.int64)
         return self._exact(name, self.floats(name) if values is None else values, 1)
 
+    def tokens(self, name: str) -> Int64Array | None:
+        """Optional whole numbers (exchange tokens, scrip codes); None if all are empty."""
+        values = self.floats(name)
+        if np.isnan(values).all():
+            return None
+        return self.whole(name, values)
+
     def _exact(self, name: str, values: Float64Array, scale: int) -> Int64Array:
         try:
             return to_int64(values, name, float_text(values), scale)
@@ -97,10 +107,14 @@ class CsvTable:
             raise self.fail(bad.index, bad.problem) from None
 
     def dates(
-        self, name: str, parse: Callable[[str], date], example: str
+        self,
+        name: str,
+        parse: Callable[[str], date],
+        example: str,
+        raw: ObjectArray | None = None,
     ) -> tuple[npt.NDArray[np.intp], list[date]]:
         """(codes, days): row i's date is days[codes[i]]. Each distinct text is parsed once."""
-        raw = self.text(name)
+        raw = self.text(name) if raw is None else raw
         codes, uniques = pd.factorize(raw)
         days: list[date] = []
         for j, text in enumerate(uniques.tolist()):
@@ -131,9 +145,7 @@ def read_table(
     missing = [name for name in required if name not in written]
     if missing:
         found = ", ".join(h for h in header if h.strip()) or "nothing"
-        raise BarDataError(
-            f"missing column {', '.join(missing)}; found: {found}", source.label, 1
-        )
+        raise BarDataError(f"missing column {', '.join(missing)}; found: {found}", source.label, 1)
     wanted = [*required, *(name for name in optional if name in written)]
     try:
         frame = pd.read_csv(
@@ -162,3 +174,17 @@ def read_table(
     if len(frame) == 0:
         raise BarDataError("no rows after the header", source.label, 2)
     return CsvTable(source.label, frame, lines)
+
+
+def iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def legacy_date(text: str) -> date:
+    """03-JUN-2024, 27-Jun-2024 or 13-Jul-20 (month names in any case)."""
+    for layout in ("%d-%b-%Y", "%d-%b-%y"):
+        try:
+            return datetime.strptime(text, layout).date()
+        except ValueError:
+            pass
+    raise ValueError(text)

@@ -45,6 +45,12 @@ class Source:
     label: str  # "file.csv" or "archive.zip[member.csv]", used in file:line messages
     head: bytes  # the first HEAD_BYTES of the (unzipped) content
     data: bytes | None = None  # the whole unzipped member; None for a plain file
+    member: str | None = None  # the zip member's name
+
+    @property
+    def name(self) -> str:
+        """The data file's own name: the zip member's, or the plain file's."""
+        return Path(self.member).name if self.member is not None else self.path.name
 
     @property
     def is_parquet(self) -> bool:
@@ -78,7 +84,7 @@ def open_source(path: str | Path) -> Source:
         head = f.read(HEAD_BYTES)
     if head.startswith(_ZIP_MAGIC):
         member, data = _unzip(path)
-        source = Source(path, f"{path}[{member}]", data[:HEAD_BYTES], data)
+        source = Source(path, f"{path}[{member}]", data[:HEAD_BYTES], data, member)
     else:
         source = Source(path, str(path), head)
     _refuse_non_data(source)

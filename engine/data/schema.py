@@ -1,0 +1,266 @@
+"""The market store's tables and their versioned migrations.
+
+A migration is (version, description, apply) and runs inside one transaction together with its
+row in `schema_version`, so a workspace is always at exactly one version. Released migrations
+are FROZEN: never edit one, append a new one (an old workspace replays only what it lacks).
+
+Storage choices (measured, see store.py):
+- Prices are BIGINT paise, exact like BarSeries; DOUBLE would turn 0.05 into 0.05000000000000000277
+  and make "did this bar change" comparisons and sums of money inexact.
+- `bars.ts` is BIGINT nanoseconds since the epoch, UTC, of the bar's OPEN: the exact int64 that
+  BarSeries and ImportBatch carry, read back by fetchnumpy with no conversion and no time-zone
+  setting involved (TIMESTAMPTZ renders in the session's zone; TIMESTAMP is microseconds).
+- `bars` has NO declared primary key. Its key (instrument_id, timeframe, ts) is enforced by the
+  store's one write path (store.py checks the batch for duplicates and merges by anti-join), not
+  by a DuckDB index: with the key as a PRIMARY KEY, writing 10M bars took 17-33 s instead of ~5 s
+  and the file grew from 43 MB to 800-900 MB (the ART index), and it must sit in memory to write.
+- CHECK constraints keep bad bars and instruments out whatever writes them; RULES below repeat
+  them one by one so a failed write can say which row broke which rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+
+class StoreError(RuntimeError):
+    """A store operation failed; the message names the file, symbol or row and what is wrong."""
+
+
+Connection = duckdb.DuckDBPyConnection
+
+
+def utc_now_naive() -> datetime:
+    """TIMESTAMP columns hold naive UTC (DuckDB's TIMESTAMPTZ would render in a session zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _sql(*statements: str) -> Callable[[Connection], None]:
+    def apply(con: Connection) -> None:
+        for statement in statements:
+            con.execute(statement)
+
+    return apply
+
+
+# v1 (frozen): market data.
+_V1 = (
+    "CREATE SEQUENCE instrument_id_seq START 1",
+    """CREATE TABLE instruments (
+        id INTEGER PRIMARY KEY DEFAULT nextval('instrument_id_seq'),
+        exchange VARCHAR NOT NULL CHECK (exchange IN ('NSE', 'BSE', 'NFO', 'BFO')),
+        segment VARCHAR NOT NULL CHECK (segment IN ('EQ', 'FUT', 'OPT', 'INDEX')),
+        symbol VARCHAR NOT NULL CHECK (length(trim(symbol)) > 0),
+        isin VARCHAR,
+        token BIGINT CHECK (token >= 0),
+        lot_size INTEGER NOT NULL CHECK (lot_size >= 1),
+        tick_size_paise INTEGER NOT NULL CHECK (tick_size_paise >= 1),
+        freeze_quantity INTEGER CHECK (freeze_quantity >= 1),
+        expiry DATE,
+        strike_paise BIGINT CHECK (strike_paise > 0),
+        option_type VARCHAR CHECK (option_type IN ('CE', 'PE')),
+        underlying VARCHAR,
+        series VARCHAR,
+        name VARCHAR NOT NULL DEFAULT '',
+        UNIQUE (exchange, symbol),
+        CHECK (segment <> 'OPT' OR (expiry IS NOT NULL AND strike_paise IS NOT NULL
+                                    AND option_type IS NOT NULL)),
+        CHECK (segment = 'OPT' OR (strike_paise IS NULL AND option_type IS NULL)),
+        CHECK (segment <> 'FUT' OR expiry IS NOT NULL)
+    )""",
+    """CREATE TABLE bars (
+        instrument_id INTEGER NOT NULL,
+        timeframe VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        open BIGINT NOT NULL,
+        high BIGINT NOT NULL,
+        low BIGINT NOT NULL,
+        close BIGINT NOT NULL,
+        volume BIGINT NOT NULL,
+        oi BIGINT,
+        CHECK (low > 0 AND high >= low AND open BETWEEN low AND high
+               AND close BETWEEN low AND high),
+        CHECK (volume >= 0 AND (oi IS NULL OR oi >= 0))
+    )""",
+    """CREATE TABLE corporate_actions (
+        exchange VARCHAR NOT NULL,
+        symbol VARCHAR NOT NULL,
+        ex_date DATE NOT NULL,
+        kind VARCHAR NOT NULL CHECK (kind IN ('split', 'bonus', 'dividend')),
+        ratio_from INTEGER,
+        ratio_to INTEGER,
+        amount_paise BIGINT,
+        note VARCHAR NOT NULL DEFAULT '',
+        PRIMARY KEY (exchange, symbol, ex_date, kind),
+        CHECK (CASE WHEN kind = 'dividend' THEN coalesce(amount_paise > 0, false)
+                    ELSE coalesce(ratio_from > 0 AND ratio_to > 0, false) END)
+    )""",
+    "CREATE SEQUENCE import_log_id_seq START 1",
+    """CREATE TABLE import_log (
+        id INTEGER PRIMARY KEY DEFAULT nextval('import_log_id_seq'),
+        source VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        rows BIGINT NOT NULL,
+        first_ts BIGINT,
+        last_ts BIGINT,
+        imported_at TIMESTAMP NOT NULL
+    )""",
+)
+
+# v2 (frozen): application state for the SQLAlchemy models in app_state.py, and the content
+# hash that makes re-importing a file a no-op.
+_V2 = (
+    "ALTER TABLE import_log ADD COLUMN sha256 VARCHAR",
+    "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON NOT NULL)",
+    """CREATE TABLE strategies (
+        name VARCHAR PRIMARY KEY,
+        path VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+    "CREATE SEQUENCE backtest_run_id_seq START 1",
+    """CREATE TABLE backtest_runs (
+        id BIGINT PRIMARY KEY DEFAULT nextval('backtest_run_id_seq'),
+        strategy VARCHAR NOT NULL,
+        params JSON NOT NULL,
+        config JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        status VARCHAR NOT NULL
+            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        summary JSON
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "market data: instruments, bars, corporate actions, import log", _sql(*_V1)),
+    Migration(2, "application state tables; import_log.sha256 for idempotent imports", _sql(*_V2)),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+# One rule per CHECK above, as (what must hold, message); {column} fields are filled from the
+# offending row (prices in rupees) when a write fails, to say which row broke which rule.
+Rule = tuple[str, str]
+BAR_RULES: tuple[Rule, ...] = (
+    *((f"{c} IS NOT NULL", f"{c} is missing") for c in ("ts", "open", "high", "low", "close")),
+    ("volume IS NOT NULL", "volume is missing"),
+    ("low > 0", "low {low} is not above zero"),
+    ("high >= low", "high {high} is below low {low}"),
+    ("open BETWEEN low AND high", "open {open} is outside low {low} .. high {high}"),
+    ("close BETWEEN low AND high", "close {close} is outside low {low} .. high {high}"),
+    ("volume >= 0", "volume {volume} is negative"),
+    ("oi IS NULL OR oi >= 0", "open interest {oi} is negative"),
+)
+INSTRUMENT_RULES: tuple[Rule, ...] = (
+    ("exchange IN ('NSE', 'BSE', 'NFO', 'BFO')", "exchange {exchange} is not NSE/BSE/NFO/BFO"),
+    ("segment IN ('EQ', 'FUT', 'OPT', 'INDEX')", "segment {segment} is not EQ/FUT/OPT/INDEX"),
+    ("length(trim(symbol)) > 0", "symbol is empty"),
+    ("lot_size >= 1", "lot_size {lot_size} must be at least 1"),
+    ("tick_size_paise >= 1", "tick size {tick_size_paise} paise must be at least 1"),
+    ("freeze_quantity IS NULL OR freeze_quantity >= 1", "freeze quantity {freeze_quantity} < 1"),
+    ("token IS NULL OR token >= 0", "token {token} is negative"),
+    ("strike_paise IS NULL OR strike_paise > 0", "strike {strike_paise} paise is not positive"),
+    ("option_type IS NULL OR option_type IN ('CE', 'PE')", "option type {option_type} not CE/PE"),
+    (
+        "segment <> 'OPT' OR (expiry IS NOT NULL AND strike_paise IS NOT NULL "
+        "AND option_type IS NOT NULL)",
+        "an option needs expiry, strike and option type (got {expiry}, {strike_paise}, "
+        "{option_type})",
+    ),
+    (
+        "segment = 'OPT' OR (strike_paise IS NULL AND option_type IS NULL)",
+        "segment {segment} is not an option but has strike {strike_paise} / type {option_type}",
+    ),
+    ("segment <> 'FUT' OR expiry IS NOT NULL", "a future needs an expiry"),
+)
+CORPORATE_ACTION_RULES: tuple[Rule, ...] = (
+    ("ex_date IS NOT NULL", "ex_date is missing"),
+    ("kind IN ('split', 'bonus', 'dividend')", "kind {kind} is not split/bonus/dividend"),
+    (
+        "kind <> 'dividend' OR coalesce(amount_paise > 0, false)",
+        "a dividend needs amount_paise > 0 (got {amount_paise})",
+    ),
+    (
+        "kind = 'dividend' OR coalesce(ratio_from > 0 AND ratio_to > 0, false)",
+        "a {kind} needs ratio_from and ratio_to > 0 (got {ratio_from}:{ratio_to})",
+    ),
+)
+
+
+def _has_version_table(con: Connection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'schema_version'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def current_version(con: Connection) -> int:
+    """The workspace's schema version; 0 for a file that holds no Artha schema yet."""
+    if not _has_version_table(con):
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _refuse_newer(version: int, path: Path) -> None:
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}, but this Artha knows only up to "
+            f"{LATEST_VERSION}: it was written by a newer Artha. Update Artha to open it."
+        )
+
+
+def migrate(con: Connection, path: Path, target: int = LATEST_VERSION) -> list[int]:
+    """Apply the missing migrations up to `target`, each in its own transaction; the applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+        "description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    version = current_version(con)
+    _refuse_newer(version, path)
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version <= version or migration.version > target:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migration.apply(con)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [migration.version, migration.description, utc_now_naive()],
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(
+                f"{path}: schema migration v{migration.version} ({migration.description}) "
+                f"failed, the file is left at v{version}: {exc}"
+            ) from exc
+        version = migration.version
+        applied.append(version)
+    return applied
+
+
+def check_current(con: Connection, path: Path) -> int:
+    """For read-only opens: the version, or StoreError if the file needs a migration first."""
+    version = current_version(con)
+    _refuse_newer(version, path)
+    if version < LATEST_VERSION:
+        what = "holds no Artha market store" if version == 0 else f"is at schema v{version}"
+        raise StoreError(
+            f"{path} {what}; this Artha needs v{LATEST_VERSION}. Open it read-write once "
+            "(start Artha on this workspace) to upgrade it; read-only opens never change it."
+        )
+    return version
