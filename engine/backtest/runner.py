@@ -126,6 +126,9 @@ class _Run:
     def submit(self, request: OrderRequest) -> str:
         slot = self.by_symbol[request.symbol]
         bar = slot.strategy._clock.index
+        event = self.sim.event_bar
+        if event is not None and event[0] == slot.index:
+            bar = max(bar, event[1])  # placed while bar j trades: it can act from j + 1
         order_id = self.sim.next_id()
         try:
             quantity = check_quantity(slot, request.quantity)

@@ -51,6 +51,7 @@ class Simulator:
         self.deltas: list[tuple[int, int, int, int, int]] = []
         self.traded_value = 0
         self.rejections: list[str] = []
+        self.event_bar: tuple[int, int] | None = None  # (slot, bar) of the event being handled
         self._notify_fill = {id(s.strategy): _overrides(s.strategy, "on_fill") for s in slots}
         self._notify_order = {id(s.strategy): _overrides(s.strategy, "on_order") for s in slots}
 
@@ -367,6 +368,17 @@ class Simulator:
         self.set_status(order, status, message)
 
     def handle(self, kind: int, obj: Any, version: int, j: int, extra: int) -> None:
+        slot_index = obj.index if kind == SQUARE else obj.slot
+        clock = self.slots[slot_index].strategy._clock
+        if clock.index < j - 1:
+            clock.index = j - 1  # callbacks see the bars completed before this one, no more
+        self.event_bar = (slot_index, j)  # orders placed from callbacks start after bar j
+        try:
+            self._handle(kind, obj, version, j, extra)
+        finally:
+            self.event_bar = None
+
+    def _handle(self, kind: int, obj: Any, version: int, j: int, extra: int) -> None:
         if kind == SQUARE:
             self.on_squareoff(obj, j, extra == 1)
             return

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -33,6 +34,13 @@ class StoreError(RuntimeError):
 
 
 Connection = duckdb.DuckDBPyConnection
+
+
+def first_row(con: Connection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row or None. Not fetchone(): in duckdb 2.0 a partly fetched result blocks
+    register()/cursor() on that connection ("unfinished result"); fetchall() completes it."""
+    rows = con.execute(sql, params).fetchall()
+    return tuple(rows[0]) if rows else None
 
 
 def utc_now_naive() -> datetime:
@@ -199,10 +207,11 @@ CORPORATE_ACTION_RULES: tuple[Rule, ...] = (
 
 
 def _has_version_table(con: Connection) -> bool:
-    row = con.execute(
+    row = first_row(
+        con,
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = 'schema_version'"
-    ).fetchone()
+        "AND schema_name = 'main' AND table_name = 'schema_version'",
+    )
     return bool(row and row[0])
 
 
@@ -210,7 +219,7 @@ def current_version(con: Connection) -> int:
     """The workspace's schema version; 0 for a file that holds no Artha schema yet."""
     if not _has_version_table(con):
         return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    row = first_row(con, "SELECT coalesce(max(version), 0) FROM schema_version")
     return int(row[0]) if row else 0
 
 

@@ -14,7 +14,11 @@ No look-ahead by construction: the strategy's arrays hold only the bars pushed s
 `Series.full()` cannot show a later bar, and reading past the clock raises LookAheadError. The
 exchange side (the Simulator) knows the whole series, as the market knows its own future: it
 releases a fill at bar j only when the replay reaches bar j, before that bar is shown to the
-strategy (a fill at the open of j is heard with the clock at j-1, as it would be live).
+strategy (a fill at the open of j is heard with the clock at j-1, as it would be live). An
+order placed from on_fill is therefore active from bar j; for a fill INSIDE bar j the bar's
+range cannot say what traded first, so a response order filling in that same bar is the
+optimistic reading (the backtester, by contrast, searches such orders from the last handler
+bar + 1, which can fill them before the fill that caused them: see tests/engine/test_replay.py).
 
 Within one bar, in the backtester's order: fills and square-offs at the open and inside the
 bar, then the bar closes and is pushed, handlers run in registration order (instrument by

@@ -151,7 +151,6 @@ class Strategy:
     """Extend this; see the module docstring for the whole API."""
 
     name: ClassVar[str] = ""  # shown in reports; defaults to the class name
-    _condition_sources: list[object]  # what on() was given, aligned with _conditions
 
     def __init__(self, params: Mapping[str, object] | None = None) -> None:
         self.__dict__["_param_values"] = resolve_params(type(self), params)
@@ -239,12 +238,12 @@ class Strategy:
         return make_derived(values, self._clock, label, Recipe(fn, args, kwargs, lookback, label))
 
     def _keep_condition_source(self, condition: object) -> None:
-        """Remember what on() was given (a DerivedSeries keeps its recipe), index-aligned with
-        _conditions, so an incremental evaluator can follow a condition back to its inputs.
-        _attach() clears _conditions: the first condition after it starts a new list."""
-        if len(self._conditions) == 1:
-            self._condition_sources = []
-        self._condition_sources.append(condition)
+        """While an incremental evaluator records init(), tell it what on() was given (a
+        DerivedSeries keeps its recipe) so it can evaluate the condition bar by bar; a
+        backtest keeps nothing, so indicators used only to build masks are freed."""
+        from engine.strategy.incremental import note_condition
+
+        note_condition(self, condition)
 
     # -- state during a run -----------------------------------------------------------------
     @property

@@ -217,6 +217,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.derived: list[DerivedSeries] = []
         self.arrays: dict[tuple[Any, ...], tuple[AnyArray, Recipe]] = {}
+        self.conditions: list[tuple[Strategy, object]] = []  # what on() was given, in order
 
 
 _RECORDER: ContextVar[_Recorder | None] = ContextVar("artha_indicator_recorder", default=None)
@@ -239,6 +240,13 @@ def make_derived(values: npt.ArrayLike, clock: Clock, name: str, recipe: Recipe)
     if recorder is not None:
         recorder.derived.append(series)
     return series
+
+
+def note_condition(strategy: Strategy, condition: object) -> None:
+    """Called by Strategy.on(): keeps what it was given while an evaluator records init()."""
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        recorder.conditions.append((strategy, condition))
 
 
 def derived(
@@ -513,7 +521,7 @@ class IncrementalEvaluator:
             self._node_for(d)
         strategy = self.strategy
         conditions = strategy._conditions
-        sources: list[object] = getattr(strategy, "_condition_sources", []) if conditions else []
+        sources = [c for owner, c in recorder.conditions if owner is strategy]
         if len(sources) != len(conditions):
             raise IncrementalError(
                 f"{strategy.display_name()}: {len(conditions)} conditions but "

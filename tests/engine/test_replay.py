@@ -516,3 +516,43 @@ def test_init_errors_are_reported_like_the_backtest():
     data = series(make_bars(500, seed=1))
     with pytest.raises(StrategyRuntimeError, match="in init"):
         replay_bars(SmaCrossover, {"fast": 9, "slow": 5}, data, NO_COSTS)
+
+
+class TakeProfitOnFill(Strategy):
+    """A resting limit entry; on its fill, a take-profit limit 1 rupee above the entry."""
+
+    def init(self) -> None:
+        fast = self.I(sma, self.data.close, 20)
+        self.on(crossed_above(fast, self.I(sma, self.data.close, 200)), self.go)
+
+    def go(self, bar: BarView) -> None:
+        if self.position.is_flat and not self.open_orders():
+            self.buy(10, price=round(bar.close * 0.998, 1))
+
+    def on_fill(self, fill) -> None:
+        if fill.side == "BUY":
+            self.sell(10, price=float(fill.price) + 1.0)
+
+
+def _exits_before_entries(result) -> list[tuple[int, int]]:
+    return [(t.entry_bar, t.exit_bar) for t in result.trades if t.exit_bar < t.entry_bar]
+
+
+def test_in_replay_an_order_placed_on_a_fill_starts_after_that_fill():
+    result = replay_bars(TakeProfitOnFill, None, series(make_bars(3_000, seed=3)), NO_COSTS)
+    assert len(result.trades) > 3
+    assert _exits_before_entries(result) == []
+    # the take-profit is placed while the entry's bar trades, so it can act from the next bar
+    fills = [t.entry_bar for t in result.trades]
+    exits = [o.placed_bar for o in result.order_log if o.side == "SELL"]
+    assert all(placed == entry for placed, entry in zip(exits, fills, strict=False))
+    assert all(t.exit_bar > t.entry_bar for t in result.trades)
+
+
+def test_backtest_an_order_placed_on_a_fill_starts_after_that_fill():
+    data = series(make_bars(3_000, seed=3))
+    result = run_backtest(TakeProfitOnFill, None, [data], NO_COSTS)
+    assert _exits_before_entries(result) == []
+    assert all(t.exit_bar > t.entry_bar for t in result.trades)
+    replayed = replay_bars(TakeProfitOnFill, None, data, NO_COSTS)
+    assert [t.as_json() for t in replayed.trades] == [t.as_json() for t in result.trades]

@@ -33,10 +33,12 @@ from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import legacy_date, read_table
 from engine.data.importers.normalise import (
     EQUITY_TICK_PAISE,
+    constant_text,
     daily_bars,
     instruments_frame,
     int_column,
     last_per_symbol,
+    plain_text,
     skip_notes,
     text_column,
 )
@@ -69,8 +71,8 @@ def read(source: Source) -> ImportBatch:
     token = table.tokens("SC_CODE")
     instruments = instruments_frame(
         {
-            "exchange": text_column(["BSE"] * n, n),
-            "segment": text_column(["EQ"] * n, n),
+            "exchange": constant_text("BSE", n),
+            "segment": constant_text("EQ", n),
             "symbol": text_column(symbols[last], n),
             "isin": text_column(
                 table.text("ISIN_CODE")[last] if table.has("ISIN_CODE") else None, n
@@ -79,7 +81,7 @@ def read(source: Source) -> ImportBatch:
             "lot_size": 1,
             "tick_size": EQUITY_TICK_PAISE,
             "series": text_column(table.text("SC_GROUP")[last], n),
-            "name": text_column(symbols[last], n),
+            "name": plain_text(symbols[last]),
         },
         n,
     )

@@ -17,9 +17,10 @@ Rules shared by every CSV format:
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
@@ -34,6 +35,9 @@ from engine.data.importers.sources import Source
 Float64Array = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
 _FLOAT_KINDS: Final = "iuf"
+_SAMPLE: Final = 64
+_NEWLINE: Final = ord("\n")
+_COMMA: Final = ord(",")
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,25 @@ class CsvTable:
 
     label: str
     frame: pd.DataFrame
-    lines: Int64Array  # lines[i] is the 1-based file line of row i
+    lines: Int64Array  # lines[i] is the 1-based file line of row i (Parquet: its row number)
+    unit: str = "line"  # "line" (CSV: label:line) or "row" (Parquet: "label row n")
+    written: dict[str, str] = field(default_factory=dict)  # column key -> name as written
+    _texts: dict[str, ObjectArray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def fail(self, i: int, problem: str) -> BarDataError:
-        return BarDataError(problem, self.label, int(self.lines[i]))
+        number = int(self.lines[i])
+        where = None if self.unit == "line" else f"{self.label} row {number}"
+        return BarDataError(problem, self.label, number, where=where)
 
     def where(self, i: int) -> str:
-        return f"line {self.lines[i]}"
+        return f"{self.unit} {self.lines[i]}"
+
+    def display(self, name: str) -> str:
+        """A column's name as the file writes it (OpnPric, not OPNPRIC), for messages."""
+        return self.written.get(name, name)
 
     def has(self, name: str) -> bool:
         return name in self.frame.columns
@@ -59,13 +72,25 @@ class CsvTable:
     def subset(self, keep: npt.NDArray[np.bool_]) -> CsvTable:
         if keep.all():
             return self
-        return CsvTable(self.label, self.frame.loc[keep], self.lines[keep])
+        frame, lines = self.frame.loc[keep], self.lines[keep]
+        texts = {name: values[keep] for name, values in self._texts.items()}
+        return CsvTable(self.label, frame, lines, self.unit, self.written, texts)
 
     def text(self, name: str) -> ObjectArray:
+        """Trimmed text ("" where empty); computed once per column, do not modify."""
+        cached = self._texts.get(name)
+        if cached is not None:
+            return cached
         column = self.frame[name]
         if column.dtype.kind in _FLOAT_KINDS:  # an all-empty column is parsed as NaN floats
             column = column.astype(object).where(column.notna(), "").astype(str)
-        out: ObjectArray = column.str.strip().to_numpy(dtype=object, na_value="")
+        out: ObjectArray = column.to_numpy(dtype=object, na_value="")
+        if len(set(out[:_SAMPLE].tolist())) < _SAMPLE // 4:  # repetitive: strip distinct values
+            codes, uniques = pd.factorize(out)
+            out = np.array([str(u).strip() for u in uniques], dtype=object)[codes]
+        else:
+            out = np.array([u.strip() for u in out.tolist()], dtype=object)
+        self._texts[name] = out
         return out
 
     def floats(self, name: str) -> Float64Array:
@@ -79,7 +104,7 @@ class CsvTable:
         bad = np.flatnonzero(np.isnan(values) & (raw != ""))
         if len(bad):
             i = int(bad[0])
-            raise self.fail(i, f"{name} {raw[i]!r} is not a number")
+            raise self.fail(i, f"{self.display(name)} {raw[i]!r} is not a number")
         return values
 
     def paise(self, name: str, values: Float64Array | None = None) -> Int64Array:
@@ -102,7 +127,7 @@ class CsvTable:
 
     def _exact(self, name: str, values: Float64Array, scale: int) -> Int64Array:
         try:
-            return to_int64(values, name, float_text(values), scale)
+            return to_int64(values, self.display(name), float_text(values), scale)
         except RowProblem as bad:
             raise self.fail(bad.index, bad.problem) from None
 
@@ -122,8 +147,9 @@ class CsvTable:
                 days.append(parse(str(text)))
             except ValueError:
                 i = int(np.argmax(codes == j))
-                problem = f"{name} is empty" if text == "" else f"{name} {text!r} is not a date"
-                raise self.fail(i, f"{problem} like {example}") from None
+                shown = self.display(name)
+                problem = f"{shown} {text!r} is not a date like {example}"
+                raise self.fail(i, f"{shown} is empty" if text == "" else problem) from None
         return np.asarray(codes, dtype=np.intp), days
 
 
@@ -147,11 +173,42 @@ def read_table(
         found = ", ".join(h for h in header if h.strip()) or "nothing"
         raise BarDataError(f"missing column {', '.join(missing)}; found: {found}", source.label, 1)
     wanted = [*required, *(name for name in optional if name in written)]
+    return parse_csv(
+        source,
+        {written[name]: name for name in wanted},
+        {written[name]: str for name in text if name in written},
+    )
+
+
+def parse_csv(
+    source: Source,
+    columns: dict[str, str],
+    dtype: dict[str, type[str]],
+    dates: str | None = None,
+    date_format: str | None = None,
+) -> CsvTable:
+    """One pandas pass over the file: ``columns`` maps names as written -> names in the table.
+
+    ``dates`` names a column (as written) for pandas to parse as date-times on the way; if
+    pandas cannot, the column comes back as text and the caller explains the bad row.
+    Only the needed columns are parsed; pandas then ignores surplus fields, so lines are
+    first checked for extra fields (a comma count, or pandas' full parse if quotes exist).
+    """
+    width = len(source.header())
+    csv_input: str | io.BytesIO = source.csv_input()
+    usecols: list[str] | None = None  # all columns: pandas itself refuses surplus fields
+    if len(columns) < width:
+        data = source.read_bytes()
+        csv_input = io.BytesIO(data)
+        if not _surplus_fields(source, data, width):
+            usecols = list(columns)  # else quoted fields: the full parse judges each line
     try:
         frame = pd.read_csv(
-            source.csv_input(),
-            usecols=[written[name] for name in wanted],
-            dtype={written[name]: str for name in text if name in written},
+            csv_input,
+            usecols=usecols,
+            dtype=dtype,
+            parse_dates=[dates] if dates is not None else None,
+            date_format=date_format if dates is not None else None,
             index_col=False,  # a row with extra fields is an error, not a silent shift
             keep_default_na=False,
             na_values=[""],
@@ -166,14 +223,34 @@ def read_table(
         raise BarDataError(problem, source.label, line) from None
     except pd.errors.EmptyDataError:
         raise BarDataError("file is empty", source.label, 1) from None
-    frame.columns = [str(c).strip().upper() for c in frame.columns]
-    blank = frame.isna().all(axis=1).to_numpy()
+    frame = frame[list(columns)].rename(columns=columns)
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    if blank.any():
+    maybe_blank = frame.iloc[:, 0].isna().to_numpy()  # cheap first look, then whole rows
+    if maybe_blank.any():
+        blank = maybe_blank & frame.isna().all(axis=1).to_numpy()
         frame, lines = frame.loc[~blank], lines[~blank]
     if len(frame) == 0:
         raise BarDataError("no rows after the header", source.label, 2)
-    return CsvTable(source.label, frame, lines)
+    written = {canonical: name.strip() for name, canonical in columns.items()}
+    return CsvTable(source.label, frame, lines, written=written)
+
+
+def _surplus_fields(source: Source, data: bytes, width: int) -> bool:
+    """Raise for the first line with more fields than the header; True if quotes blur it."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == _NEWLINE)
+    if len(buf) and buf[-1] != _NEWLINE:
+        ends = np.append(ends, len(buf))
+    commas = np.searchsorted(np.flatnonzero(buf == _COMMA), ends)
+    per_line = np.diff(commas, prepend=0)
+    surplus = np.flatnonzero(per_line[1:] > width - 1)
+    if len(surplus) == 0:
+        return False
+    if b'"' in data:
+        return True
+    i = int(surplus[0]) + 1
+    problem = f"malformed CSV: expected {width} fields, saw {int(per_line[i]) + 1}"
+    raise BarDataError(problem, source.label, i + 1)
 
 
 def iso_date(text: str) -> date:

@@ -27,6 +27,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.arrays import IntegerArray
 
 from engine.calendar import IST, CalendarCoverageError, get_calendar
 from engine.data.bar_series import BarDataError, Int64Array, format_paise
@@ -67,7 +68,7 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
             closed.append(day.isoformat())
         opens.append(int(at.timestamp()) * NS)
     if closed:
-        shown = ", ".join(closed[:_MAX_DATES_SHOWN]) + (" ..." if len(closed) > 5 else "")
+        shown = ", ".join(closed[:_MAX_DATES_SHOWN]) + (" ..." if len(closed) > _MAX_DATES_SHOWN else "")
         notes.append(
             f"{len(closed)} date(s) are not {calendar.exchange.value} sessions in the market "
             f"calendar (or lie outside it): {shown}; their bars are stamped 09:15 IST"
@@ -101,42 +102,48 @@ def check_bars(
 ) -> None:
     """Raise for the earliest row (file order) that breaks an OHLC/volume rule."""
     o, h, lo, c = prices
-    names = ("open", "high", "low", "close")
-    checks: list[tuple[npt.NDArray[np.bool_], Any]] = [
-        *(
-            (p <= 0, lambda i, n=n, p=p: f"{n} {format_paise(p[i])} is not above zero")
-            for n, p in zip(names, prices, strict=True)
-        ),
-        (h < lo, lambda i: f"high {format_paise(h[i])} is below low {format_paise(lo[i])}"),
-        (
-            h < np.maximum(o, c),
-            lambda i: f"high {format_paise(h[i])} is below open/close "
-            f"{format_paise(o[i])}/{format_paise(c[i])}",
-        ),
-        (
-            lo > np.minimum(o, c),
-            lambda i: f"low {format_paise(lo[i])} is above open/close "
-            f"{format_paise(o[i])}/{format_paise(c[i])}",
-        ),
-        (volume < 0, lambda i: f"volume {volume[i]} is negative"),
+    checks: list[tuple[str, npt.NDArray[np.bool_]]] = [
+        *((name, p <= 0) for name, p in zip(("open", "high", "low", "close"), prices, strict=True)),
+        ("high<low", h < lo),
+        ("high<oc", h < np.maximum(o, c)),
+        ("low>oc", lo > np.minimum(o, c)),
+        ("volume", volume < 0),
     ]
     if oi is not None:
-        checks.append((oi < 0, lambda i: f"open interest {oi[i]} is negative"))
-    first: tuple[int, Any] | None = None
-    for mask, message in checks:
+        checks.append(("oi", oi < 0))
+    first: tuple[int, str] | None = None
+    for rule, mask in checks:
         if mask.any():
             i = int(mask.argmax())
             if first is None or i < first[0]:
-                first = (i, message)
-    if first is not None:
-        i, message = first
-        raise rows.fail(i, f"{symbols[i]}: {message(i)}")
+                first = (i, rule)
+    if first is None:
+        return
+    i, rule = first
+    p = {
+        name: format_paise(int(v[i])) for name, v in zip(("o", "h", "l", "c"), prices, strict=True)
+    }
+    messages = {
+        "open": f"open {p['o']} is not above zero",
+        "high": f"high {p['h']} is not above zero",
+        "low": f"low {p['l']} is not above zero",
+        "close": f"close {p['c']} is not above zero",
+        "high<low": f"high {p['h']} is below low {p['l']}",
+        "high<oc": f"high {p['h']} is below open/close {p['o']}/{p['c']}",
+        "low>oc": f"low {p['l']} is above open/close {p['o']}/{p['c']}",
+        "volume": f"volume {int(volume[i])} is negative",
+        "oi": f"open interest {int(oi[i]) if oi is not None else 0} is negative",
+    }
+    raise rows.fail(i, f"{symbols[i]}: {messages[rule]}")
 
 
 def check_unique(rows: Rows, symbols: ObjectArray, ts: Int64Array, what: str = "") -> None:
     """One bar per (symbol, ts): name the repeated row and the row it repeats."""
-    keys = pd.DataFrame({"s": symbols, "t": ts})
-    repeated = keys.duplicated().to_numpy()
+    if pd.Index(symbols).is_unique:
+        return
+    codes = pd.factorize(symbols)[0].astype(np.int64)
+    times, stamps = pd.factorize(ts)
+    repeated = pd.Index(codes * len(stamps) + times).duplicated()
     if repeated.any():
         i = int(repeated.argmax())
         j = int(np.argmax((symbols == symbols[i]) & (ts == ts[i])))
@@ -148,42 +155,57 @@ def check_unique(rows: Rows, symbols: ObjectArray, ts: Int64Array, what: str = "
         )
 
 
-def text_column(values: ObjectArray | Sequence[object] | None, n: int) -> pd.Series:
+def text_column(
+    values: ObjectArray | Sequence[object] | None, n: int
+) -> pd.api.extensions.ExtensionArray:
     """Text with "" or None as NA, in the nullable string dtype."""
     if values is None:
-        return pd.Series(pd.array([pd.NA] * n, dtype=_TEXT))
-    series = pd.Series(pd.array(np.asarray(values, dtype=object), dtype=_TEXT))
-    return series.mask(series == "")
+        return pd.array(np.full(n, pd.NA, dtype=object), dtype=_TEXT)
+    array = np.asarray(values, dtype=object)
+    empty = array == ""
+    if empty.any():
+        array = array.copy()
+        array[empty] = None
+    return pd.array(array, dtype=_TEXT)
 
 
-def int_column(values: Int64Array | None, n: int) -> pd.Series:
+def constant_text(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    return pd.array(np.full(n, value, dtype=object), dtype=_TEXT)
+
+
+def plain_text(values: ObjectArray) -> pd.api.extensions.ExtensionArray:
+    """Text kept as is ("" stays ""), for names."""
+    return pd.array(np.asarray(values, dtype=object), dtype=_TEXT)
+
+
+def int_column(
+    values: Int64Array | None, n: int, missing: npt.NDArray[np.bool_] | None = None
+) -> IntegerArray:
+    """Nullable Int64: all NA without values, else NA where ``missing``."""
     if values is None:
-        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
-    return pd.Series(pd.array(values, dtype="Int64"))
+        return IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.bool_))
+    mask = np.zeros(n, dtype=np.bool_) if missing is None else np.asarray(missing, dtype=np.bool_)
+    return IntegerArray(np.asarray(values, dtype=np.int64), mask)
 
 
 def instruments_frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
-    """Assemble INSTRUMENT_COLUMNS; missing columns are NA. Values must be prepared columns."""
-    defaults: dict[str, Any] = {
-        "isin": text_column(None, n),
-        "token": int_column(None, n),
-        "freeze_quantity": int_column(None, n),
-        "expiry": pd.Series([pd.NA] * n, dtype=object),
-        "strike": int_column(None, n),
-        "option_type": text_column(None, n),
-        "underlying": text_column(None, n),
-        "series": text_column(None, n),
-        "name": pd.Series([""] * n, dtype=_TEXT),
-    }
-    data = {**defaults, **columns}
-    frame = pd.DataFrame({c: _reset(data[c]) for c in INSTRUMENT_COLUMNS})
-    frame["lot_size"] = frame["lot_size"].astype(np.int64)
-    frame["tick_size"] = frame["tick_size"].astype(np.int64)
-    return frame
-
-
-def _reset(value: Any) -> Any:
-    return value.reset_index(drop=True) if isinstance(value, pd.Series) else value
+    """Assemble INSTRUMENT_COLUMNS from prepared arrays; columns not given are NA."""
+    data: dict[str, Any] = {}
+    for name in INSTRUMENT_COLUMNS:
+        value = columns.get(name)
+        if value is None:
+            if name in ("token", "freeze_quantity", "strike"):
+                value = int_column(None, n)
+            elif name == "expiry":
+                value = np.full(n, pd.NA, dtype=object)
+            elif name == "name":
+                value = constant_text("", n)
+            else:
+                value = text_column(None, n)
+        elif name in ("lot_size", "tick_size"):
+            value = np.broadcast_to(np.asarray(value, dtype=np.int64), (n,)).copy()
+        data[name] = value
+    return pd.DataFrame(data, columns=list(INSTRUMENT_COLUMNS), copy=False)
 
 
 def bars_frame(
@@ -197,21 +219,19 @@ def bars_frame(
 ) -> pd.DataFrame:
     n = len(ts)
     o, h, lo, c = prices
-    return pd.DataFrame(
-        {
-            "exchange": pd.Series([exchange] * n, dtype=_TEXT),
-            "symbol": pd.Series(pd.array(symbols, dtype=_TEXT)),
-            "timeframe": pd.Series([timeframe] * n, dtype=_TEXT),
-            "ts": ts,
-            "open": o,
-            "high": h,
-            "low": lo,
-            "close": c,
-            "volume": volume,
-            "oi": int_column(oi, n),
-        },
-        columns=list(BAR_COLUMNS),
-    )
+    data = {
+        "exchange": constant_text(exchange, n),
+        "symbol": text_column(symbols, n),
+        "timeframe": constant_text(timeframe, n),
+        "ts": ts,
+        "open": o,
+        "high": h,
+        "low": lo,
+        "close": c,
+        "volume": volume,
+        "oi": int_column(oi, n),
+    }
+    return pd.DataFrame(data, columns=list(BAR_COLUMNS), copy=False)
 
 
 def daily_bars(
@@ -255,4 +275,6 @@ def daily_bars(
 
 def last_per_symbol(symbols: ObjectArray) -> npt.NDArray[np.bool_]:
     """Mask of each symbol's last row (for the one-row-per-symbol instruments table)."""
+    if pd.Index(symbols).is_unique:
+        return np.ones(len(symbols), dtype=np.bool_)
     return np.asarray(~pd.Series(symbols).duplicated(keep="last").to_numpy(), dtype=np.bool_)

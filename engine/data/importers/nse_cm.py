@@ -25,6 +25,7 @@ from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import legacy_date, read_table
 from engine.data.importers.normalise import (
     EQUITY_TICK_PAISE,
+    constant_text,
     daily_bars,
     instruments_frame,
     last_per_symbol,
@@ -53,8 +54,8 @@ def read(source: Source) -> ImportBatch:
     n = int(last.sum())
     instruments = instruments_frame(
         {
-            "exchange": text_column(["NSE"] * n, n),
-            "segment": text_column(["EQ"] * n, n),
+            "exchange": constant_text("NSE", n),
+            "segment": constant_text("EQ", n),
             "symbol": text_column(symbols[last], n),
             "isin": text_column(table.text("ISIN")[last] if table.has("ISIN") else None, n),
             "lot_size": 1,

@@ -43,8 +43,13 @@ import pandas as pd
 
 from engine.data.bar_series import Int64Array
 from engine.data.batch import ImportBatch
-from engine.data.importers.csv_table import CsvTable, Float64Array, ObjectArray, legacy_date
-from engine.data.importers.csv_table import read_table
+from engine.data.importers.csv_table import (
+    CsvTable,
+    Float64Array,
+    ObjectArray,
+    legacy_date,
+    read_table,
+)
 from engine.data.importers.normalise import daily_bars, skip_notes
 from engine.data.importers.sources import Source
 from engine.data.importers.udiff import Contracts, make_batch
@@ -140,9 +145,9 @@ def contract_names(
     frame = pd.DataFrame({"u": underlying, "m": month, "o": ordinal})
     monthly = (frame.groupby(["u", "m"])["o"].transform("max") == frame["o"]).to_numpy()
     monthly_tag = np.array([f"{d:%y}{d:%b}".upper() for d in days], dtype=object)[codes]
-    weekly_tag = np.array(
-        [f"{d:%y}{_MONTH_CODES[d.month - 1]}{d:%d}" for d in days], dtype=object
-    )[codes]
+    weekly_tag = np.array([f"{d:%y}{_MONTH_CODES[d.month - 1]}{d:%d}" for d in days], dtype=object)[
+        codes
+    ]
     if not monthly.all():
         notes.append(
             f"{int((~monthly).sum())} weekly contract(s) named SYMBOL+YY+M+DD+STRIKE+CE/PE "

@@ -30,6 +30,7 @@ from typing import Final
 from engine.data.bar_series import BarDataError
 
 HEAD_BYTES: Final = 64 * 1024
+_ROWS_SEARCHED: Final = 50
 _ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")
 _PARQUET_MAGIC: Final = b"PAR1"
 _GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -60,16 +61,20 @@ class Source:
         """What pandas.read_csv reads: the path of a plain file or the unzipped bytes."""
         return str(self.path) if self.data is None else io.BytesIO(self.data)
 
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes() if self.data is None else self.data
+
+    def _lines(self, count: int) -> list[str]:
+        body = self.head.removeprefix(_BOM).split(b"\n", count)[:count]
+        return [line.decode("utf-8", errors="replace").rstrip("\r") for line in body]
+
     def header(self) -> list[str]:
         """Fields of the first line, as written (quotes removed, a trailing empty field kept)."""
-        text = self.head.removeprefix(_BOM).decode("utf-8", errors="replace")
-        first = text.splitlines()[0] if text.strip() else ""
-        return next(csv.reader([first]), [])
+        return next(csv.reader(self._lines(1)), [])
 
     def first_row(self) -> list[str]:
         """Fields of the first non-blank line after the header (empty if there is none)."""
-        text = self.head.removeprefix(_BOM).decode("utf-8", errors="replace")
-        for line in text.splitlines()[1:]:
+        for line in self._lines(_ROWS_SEARCHED)[1:]:
             if line.strip(" ,\t"):
                 return next(csv.reader([line]), [])
         return []

@@ -38,10 +38,12 @@ from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import CsvTable, ObjectArray, iso_date, read_table
 from engine.data.importers.normalise import (
     EQUITY_TICK_PAISE,
+    constant_text,
     daily_bars,
     instruments_frame,
     int_column,
     last_per_symbol,
+    plain_text,
     skip_notes,
     text_column,
 )
@@ -74,7 +76,8 @@ def _check_origin(table: CsvTable, segment: str, exchange: str) -> None:
         wrong = np.flatnonzero(values != expected)
         if len(wrong):
             i = int(wrong[0])
-            raise table.fail(i, f"{column} is {values[i]!r} in a {exchange} {segment} file")
+            shown = table.display(column)
+            raise table.fail(i, f"{shown} is {values[i]!r} in a {exchange} {segment} file")
 
 
 def debt_meanings(series: ObjectArray) -> dict[str, str]:
@@ -110,15 +113,15 @@ def read_cash(source: Source, exchange: str, fmt: str) -> ImportBatch:
     n = int(last.sum())
     instruments = instruments_frame(
         {
-            "exchange": text_column([exchange] * n, n),
-            "segment": text_column(["EQ"] * n, n),
+            "exchange": constant_text(exchange, n),
+            "segment": constant_text("EQ", n),
             "symbol": text_column(symbols[last], n),
             "isin": text_column(table.text("ISIN")[last] if table.has("ISIN") else None, n),
             "token": int_column(token[last] if token is not None else None, n),
             "lot_size": 1,
             "tick_size": EQUITY_TICK_PAISE,
             "series": text_column(table.text("SCTYSRS")[last], n),
-            "name": text_column(names[last], n).fillna(""),
+            "name": plain_text(names[last]),
         },
         n,
     )
@@ -209,21 +212,21 @@ class Contracts:
     def instruments(self) -> pd.DataFrame:
         last = last_per_symbol(self.symbols)
         n = int(last.sum())
-        strike = int_column(self.strike[last], n).mask(~self.is_option[last])
+        strike = int_column(self.strike[last], n, missing=~self.is_option[last])
         option_type = np.where(self.is_option, self.option_type, "")[last]
         return instruments_frame(
             {
-                "exchange": text_column(["NFO"] * n, n),
+                "exchange": constant_text("NFO", n),
                 "segment": text_column(self.segment[last], n),
                 "symbol": text_column(self.symbols[last], n),
                 "token": int_column(self.token[last] if self.token is not None else None, n),
                 "lot_size": self.lot[last],
                 "tick_size": EQUITY_TICK_PAISE,
-                "expiry": pd.Series(self.expiry[last], dtype=object),
+                "expiry": self.expiry[last],
                 "strike": strike,
                 "option_type": text_column(option_type, n),
                 "underlying": text_column(self.underlying[last], n),
-                "name": text_column(self.underlying[last], n),
+                "name": plain_text(self.underlying[last]),
             },
             n,
         )

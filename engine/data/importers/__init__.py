@@ -1,0 +1,89 @@
+"""Exchange and bar files -> ImportBatch (engine.data.batch), format detected from content.
+
+    from engine.data.importers import FORMATS, detect_format, read_file
+    batch = read_file("BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv.zip")   # format="auto"
+    batch = read_file("prices.csv", mapping={"Date": "timestamp", "Close Price": "close"},
+                      symbol="RELIANCE")
+
+Formats (FORMATS) and where their rules are written down:
+- nse_cm_legacy (nse_cm), nse_cm_udiff / bse_cm_udiff / nse_fo_udiff (udiff),
+  nse_fo_legacy (nse_fo), bse_cm_legacy (bse_cm): daily exchange files, "1d" bars at the
+  session open (normalise). F&O VOLUME IS IN UNITS (contracts x lot size), open interest in
+  units as published.
+- ohlcv_csv (generic): any OHLCV CSV, with a column ``mapping`` and the "timezone" and
+  "date_format" options; parquet (parquet): the same columns in a Parquet file.
+
+Detection reads the bytes, never the name (detect); zip archives with exactly one file and
+HTML error pages are handled in sources. Any bad row aborts the whole file with BarDataError
+``file:line: what is wrong`` (1-based lines, header = line 1); nothing is returned then.
+For exchange files ``exchange`` is ignored (the file says which exchange it is) and
+``symbol``/``mapping`` are refused; ``timeframe`` may only be "1d".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+from engine.data.bar_series import BarDataError
+from engine.data.batch import ImportBatch
+from engine.data.importers import bse_cm, generic, nse_cm, nse_fo, parquet, udiff
+from engine.data.importers.detect import detect
+from engine.data.importers.sources import Source, open_source, sha256_file
+
+FORMATS: Final[tuple[str, ...]] = (
+    "nse_cm_legacy",
+    "nse_cm_udiff",
+    "nse_fo_legacy",
+    "nse_fo_udiff",
+    "bse_cm_legacy",
+    "bse_cm_udiff",
+    "ohlcv_csv",
+    "parquet",
+)
+_EXCHANGE_READERS: Final[dict[str, Callable[[Source], ImportBatch]]] = {
+    "nse_cm_legacy": nse_cm.read,
+    "nse_cm_udiff": lambda source: udiff.read_cash(source, "NSE", "nse_cm_udiff"),
+    "nse_fo_legacy": nse_fo.read,
+    "nse_fo_udiff": udiff.read_fo,
+    "bse_cm_legacy": bse_cm.read,
+    "bse_cm_udiff": lambda source: udiff.read_cash(source, "BSE", "bse_cm_udiff"),
+}
+
+
+def detect_format(path: str | Path, *, mapping: Mapping[str, str] | None = None) -> str:
+    """The format name (one of FORMATS) of a plain or zipped file, judged by its content."""
+    return detect(open_source(path), mapping)
+
+
+def read_file(
+    path: str | Path,
+    format: str = "auto",
+    *,
+    mapping: Mapping[str, str] | None = None,
+    symbol: str | None = None,
+    exchange: str = "NSE",
+    timeframe: str | None = None,
+) -> ImportBatch:
+    """Parse and validate one file into an ImportBatch, or raise BarDataError (file:line)."""
+    if format != "auto" and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}")
+    source = open_source(path)
+    fmt = detect(source, mapping) if format == "auto" else format
+    reader = _EXCHANGE_READERS.get(fmt)
+    if reader is not None:
+        if mapping or symbol is not None:
+            raise ValueError(f"mapping= and symbol= apply to generic files, not to {fmt}")
+        if timeframe not in (None, "1d"):
+            raise ValueError(f"{fmt} holds daily bars; timeframe {timeframe!r} does not apply")
+        return reader(source)
+    if (fmt == "parquet") != source.is_parquet:
+        what = "is not a Parquet file" if fmt == "parquet" else "is a Parquet file"
+        raise BarDataError(f"{what}; use format='auto'", source.label)
+    if fmt == "parquet":
+        return parquet.read(source, mapping, symbol, exchange, timeframe)
+    return generic.read_csv(source, mapping, symbol, exchange, timeframe)
+
+
+__all__ = ["FORMATS", "BarDataError", "detect_format", "read_file", "sha256_file"]

@@ -1,0 +1,136 @@
+"""Timestamps of generic bar files -> int64 UTC ns, or trade dates for daily bars.
+
+The rules (offsets, the mapping's "timezone" and "date_format" options, date-only columns)
+are described in engine.data.importers.generic; this module only applies them, naming the
+first bad row exactly when the fast vectorised parse fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from engine.data.bar_files import parse_timestamps
+from engine.data.bar_series import Int64Array, RowProblem
+from engine.data.importers.csv_table import CsvTable, ObjectArray
+
+TIME_FIELDS: Final = re.compile(r"%[HIMSXcTpf]")
+_OFFSET: Final = re.compile(r"[T ][^+-]*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Days:
+    """Daily bars: row i trades on days[codes[i]] (stamped later at that session's open)."""
+
+    codes: npt.NDArray[np.intp]
+    days: list[date]
+
+
+def column_times(
+    table: CsvTable, zone: ZoneInfo | None, fmt: str | None, written_as_date: bool
+) -> Int64Array | Days:
+    """The timestamp column (parsed by the reader when it could) -> UTC ns or session days."""
+    column = table.frame["timestamp"]
+    if "time" in table.frame.columns:
+        return text_times(table, table.text("timestamp") + " " + table.text("time"), zone, fmt)
+    if not isinstance(column.dtype, pd.DatetimeTZDtype) and column.dtype.kind != "M":
+        return text_times(table, table.text("timestamp"), zone, fmt)
+    index = pd.DatetimeIndex(column)
+    if index.hasnans:
+        raise table.fail(int(np.argmax(index.isna())), "timestamp is empty")
+    if index.tz is not None:
+        return np.array(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+    date_only = (
+        not TIME_FIELDS.search(fmt)
+        if fmt
+        else written_as_date and bool((index == index.normalize()).all())
+    )
+    if date_only:
+        codes, uniques = pd.factorize(index)
+        return Days(np.asarray(codes, dtype=np.intp), [d.date() for d in uniques])
+    return _localize(table, index, zone, table.text("timestamp"))
+
+
+def text_times(
+    table: CsvTable, raw: ObjectArray, zone: ZoneInfo | None, fmt: str | None
+) -> Int64Array | Days:
+    """Timestamps as text: find the exact bad row when pandas could not parse the column."""
+    has_time = pd.Series(raw, dtype=object).str.contains(":", regex=False).to_numpy(dtype=bool)
+    if (not TIME_FIELDS.search(fmt)) if fmt else not has_time.any():
+        example = datetime(2025, 6, 3).strftime(fmt) if fmt else "2025-06-03"
+        codes, days = table.dates("timestamp", _day_parser(fmt), example, raw=raw)
+        return Days(codes, days)
+    if fmt is None and zone is None:
+        try:
+            return parse_timestamps(raw)
+        except RowProblem as bad:
+            hint = (
+                " (or map {'timezone': 'Asia/Kolkata'})" if "no UTC offset" in bad.problem else ""
+            )
+            raise table.fail(bad.index, bad.problem + hint) from None
+    series = pd.Series(raw, dtype=object)
+    if fmt is not None:
+        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
+        _first_nat(table, pd.DatetimeIndex(parsed), raw, f"does not match date_format {fmt!r}")
+        index = pd.DatetimeIndex(parsed)
+        if index.tz is not None:
+            return np.array(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+        return _localize(table, index, zone, raw)
+    offset = series.str.contains(_OFFSET).to_numpy(dtype=bool)
+    out = np.zeros(len(raw), dtype=np.int64)
+    aware = pd.DatetimeIndex(pd.to_datetime(series[offset], format="ISO8601", errors="coerce",
+                                            utc=True))  # fmt: skip
+    _first_nat(table, aware, raw[offset], "is not an ISO-8601 date-time", np.flatnonzero(offset))
+    out[offset] = aware.as_unit("ns").asi8
+    naive = pd.DatetimeIndex(pd.to_datetime(series[~offset], format="ISO8601", errors="coerce"))
+    _first_nat(table, naive, raw[~offset], "is not an ISO-8601 date-time", np.flatnonzero(~offset))
+    out[~offset] = _localize(table, naive, zone, raw[~offset], np.flatnonzero(~offset))
+    return out
+
+
+def _day_parser(fmt: str | None) -> Callable[[str], date]:
+    if fmt is None:
+        return date.fromisoformat
+    return lambda text: datetime.strptime(text, fmt).date()
+
+
+def _first_nat(
+    table: CsvTable,
+    index: pd.DatetimeIndex,
+    raw: ObjectArray,
+    problem: str,
+    rows: npt.NDArray[np.intp] | None = None,
+) -> None:
+    if index.hasnans:
+        j = int(np.argmax(index.isna()))
+        i = j if rows is None else int(rows[j])
+        text = str(raw[j])
+        raise table.fail(i, "timestamp is empty" if text == "" else f"timestamp {text!r} {problem}")
+
+
+def _localize(
+    table: CsvTable,
+    index: pd.DatetimeIndex,
+    zone: ZoneInfo | None,
+    raw: ObjectArray,
+    rows: npt.NDArray[np.intp] | None = None,
+) -> Int64Array:
+    """Naive wall-clock times -> UTC ns in the mapping's timezone (refused without one)."""
+    if zone is None:
+        i = 0 if rows is None else int(rows[0])
+        raise table.fail(
+            i,
+            f"timestamp {raw[0]} has no UTC offset; write it with one (e.g. +05:30) or map "
+            "{'timezone': 'Asia/Kolkata'}",
+        )
+    local = index.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    _first_nat(table, local, raw, f"does not exist or is ambiguous in {zone.key}", rows)
+    return np.array(local.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)

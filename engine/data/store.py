@@ -1,0 +1,335 @@
+"""MarketStore: the workspace's one DuckDB file: market data in bulk, app state through the ORM.
+
+Bars never go through SQLAlchemy: a batch's DataFrame is registered with DuckDB and merged with
+INSERT ... SELECT (store_bulk.py), and reads go straight to numpy with `fetchnumpy`
+(store_query.py). Every write is ONE transaction: an import either lands whole or leaves the
+file exactly as it was. Table layout and storage choices: schema.py.
+
+Concurrency: one process holds the file read-write (DuckDB then locks out every other process,
+even readers). Inside it, each call uses its own cursor (a DuckDB connection to the same
+database), so threads may read while an import runs and see the data as of before it; writes
+are serialised by a per-file lock, which also keeps the bar key (instrument, timeframe, ts)
+unique (it is enforced by the write path, not an index: schema.py). Workers get Parquet
+snapshots (snapshot.py), never the .duckdb path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import duckdb
+import pandas as pd
+
+from engine.data import schema
+from engine.data import store_bulk as bulk
+from engine.data import store_query as query
+from engine.data.bar_series import BarSeries
+from engine.data.batch import ImportBatch
+from engine.data.schema import StoreError
+from engine.data.snapshot import SnapshotSeries, write_snapshot
+from engine.domain.instrument import Instrument
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+__all__ = ["ImportReport", "MarketStore", "SeriesInfo", "StoreError"]
+
+_WRITE_LOCKS: dict[Path, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    format: str
+    instruments_added: int
+    bars_written: int  # new bars plus stored bars whose values changed
+    bars_unchanged: int  # bars already stored with identical values
+    first_ts: int | None  # int64 ns UTC of the batch's first/last bar open
+    last_ts: int | None
+    already_imported: bool  # this content was imported before: skipped, nothing compared
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    exchange: str
+    symbol: str
+    timeframe: str
+    first_ts: int  # int64 ns UTC, bar open
+    last_ts: int
+    bars: int
+
+
+class MarketStore:
+    """Open with `MarketStore.open(path)`; use as a context manager or call close()."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.schema_version = schema.current_version(con)
+        self._con: duckdb.DuckDBPyConnection | None = con
+        self._engine: sa.Engine | None = None
+        with _WRITE_LOCKS_GUARD:
+            self._write_lock = _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> MarketStore:
+        """Open the store; read-write creates and migrates it, read-only never changes it."""
+        path = Path(path).expanduser().resolve()
+        if read_only and not path.is_file():
+            raise StoreError(f"{path}: no market store there to open read-only")
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from exc
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise query.open_error(path, read_only, exc) from exc
+        try:
+            if read_only:
+                schema.check_current(con, path)
+            else:
+                schema.migrate(con, path)
+        except BaseException:
+            con.close()
+            raise
+        return cls(path, con, read_only)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "closed" if self._con is None else "read-only" if self.read_only else "read-write"
+        return f"MarketStore({str(self.path)!r}, v{self.schema_version}, {mode})"
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: COMMIT at the end, ROLLBACK on any exception."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only: cannot {what}")
+        with self._write_lock, self._cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                cur.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise StoreError(f"{self.path}: {what} failed, nothing written: {exc}") from exc
+                raise
+
+    # --- writing: one transaction each ---------------------------------------------------
+
+    def import_batch(self, batch: ImportBatch, *, force: bool = False) -> ImportReport:
+        """Write one parsed file; content imported before (same sha256) is skipped.
+
+        `force=True` merges it again anyway (e.g. after a fixed importer changed the bars).
+        """
+        digest = bulk.batch_digest(batch)
+        with self._transaction(f"import {batch.source}") as cur:
+            prior = schema.first_row(
+                cur,
+                "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
+                "ORDER BY id LIMIT 1",
+                [digest, batch.format],
+            )
+            if prior is not None and not force:
+                when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
+                note = f"identical content was imported from {prior[0]} on {when}; nothing written"
+                return ImportReport(
+                    batch.source, batch.format, 0, 0, 0, None, None, True, [*batch.notes, note]
+                )
+            added = bulk.upsert_instruments(cur, batch.instruments, batch.source)
+            merged = bulk.merge_bars(cur, batch.bars, batch.source)
+            cur.execute(
+                "INSERT INTO import_log (source, format, rows, first_ts, last_ts, imported_at, "
+                "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [batch.source, batch.format, merged.rows, merged.first_ts, merged.last_ts,
+                 schema.utc_now_naive(), digest],
+            )  # fmt: skip
+        return ImportReport(
+            batch.source, batch.format, added, merged.written, merged.unchanged,
+            merged.first_ts, merged.last_ts, False, [*batch.notes, *merged.notes],
+        )  # fmt: skip
+
+    def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:
+        """Store generated bars (demo, resampled); creates an EQ/INDEX instrument if needed.
+
+        Same rules as imports (one transaction, merged by key); returns bars new or changed.
+        """
+        source = f"{exchange}:{series.symbol} {series.timeframe} bars"
+        with self._transaction(f"write {source}") as cur:
+            known = schema.first_row(
+                cur,
+                "SELECT id FROM instruments WHERE exchange = ? AND symbol = ?",
+                [exchange, series.symbol],
+            )
+            if known is None:
+                if segment not in ("EQ", "INDEX"):
+                    raise StoreError(
+                        f"{exchange}:{series.symbol} is not in the store and a {segment} "
+                        "contract needs its expiry/strike: import the contract first"
+                    )
+                new = bulk.default_instrument(exchange, segment, series.symbol)
+                bulk.upsert_instruments(cur, new, source)
+            return bulk.merge_bars(cur, bulk.series_frame(series, exchange), source).written
+
+    def add_corporate_actions(self, frame: pd.DataFrame) -> int:
+        """Upsert actions keyed on (exchange, symbol, ex_date, kind); returns rows new/changed.
+
+        Columns: exchange, symbol, ex_date, kind (split|bonus|dividend), ratio_from, ratio_to,
+        amount_paise, note (optional). Ratios are stored as given (the adjuster reads them).
+        """
+        with self._transaction("add corporate actions") as cur:
+            return bulk.upsert_corporate_actions(cur, frame)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def instrument(self, symbol: str, exchange: str | None = None) -> Instrument:
+        """The instrument `symbol` (any case, or EXCHANGE:SYMBOL); unknown/ambiguous: error."""
+        with self._cursor() as cur:
+            row = query.resolve(cur, self.path, symbol, exchange)
+        return query.to_instrument(row, self.path)
+
+    def instruments(self, exchange: str | None = None) -> pd.DataFrame:
+        with self._cursor() as cur:
+            return cur.execute(
+                f"SELECT id, {query.INSTRUMENT_COLUMNS} FROM instruments "
+                "WHERE ?::VARCHAR IS NULL OR exchange = upper(?) ORDER BY exchange, symbol",
+                [exchange, exchange],
+            ).df()
+
+    def read_bars(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        start: datetime | date | None = None,
+        end: datetime | date | None = None,
+        exchange: str | None = None,
+    ) -> BarSeries:
+        """Bars opening in [start, end]; dates are whole IST days, datetimes must be aware.
+
+        No bars in the range: an empty series. No bars of this timeframe at all: StoreError
+        naming the timeframes the symbol has.
+        """
+        lo, hi = query.bounds(start, end)
+        with self._cursor() as cur:
+            row = query.resolve(cur, self.path, symbol, exchange)
+            return query.read_series(
+                cur, self.path, row, query.checked_timeframe(timeframe), lo, hi
+            )
+
+    def list_series(self) -> list[SeriesInfo]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT i.exchange, i.symbol, b.timeframe, b.first_ts, b.last_ts, b.n FROM "
+                "(SELECT instrument_id, timeframe, min(ts) AS first_ts, max(ts) AS last_ts, "
+                "count(*) AS n FROM bars GROUP BY ALL) b JOIN instruments i "
+                "ON i.id = b.instrument_id ORDER BY i.exchange, i.symbol, b.timeframe"
+            ).fetchall()
+        return [SeriesInfo(*r) for r in rows]
+
+    def import_log(self) -> pd.DataFrame:
+        with self._cursor() as cur:
+            return cur.execute("SELECT * FROM import_log ORDER BY id").df()
+
+    def corporate_actions(self, symbol: str | None = None) -> pd.DataFrame:
+        """All actions, or those of `symbol` (any exchange, or EXCHANGE:SYMBOL)."""
+        exchange = None
+        if symbol is not None and ":" in symbol:
+            exchange, symbol = symbol.split(":", 1)
+        with self._cursor() as cur:
+            return cur.execute(
+                "SELECT * FROM corporate_actions WHERE (?::VARCHAR IS NULL OR upper(symbol) = "
+                "upper(?)) AND (?::VARCHAR IS NULL OR exchange = upper(?)) "
+                "ORDER BY exchange, symbol, ex_date, kind",
+                [symbol, symbol, exchange, exchange],
+            ).df()
+
+    def snapshot(
+        self,
+        symbols: Sequence[str],
+        timeframe: str,
+        folder: Path,
+        start: datetime | date | None = None,
+        end: datetime | date | None = None,
+    ) -> Path:
+        """COPY these symbols' bars to a new Parquet file in `folder` for worker processes.
+
+        Workers read it with snapshot.load_snapshot; a series is labelled by its symbol, or
+        EXCHANGE:SYMBOL when two requested instruments share a symbol.
+        """
+        names = [symbols] if isinstance(symbols, str) else list(symbols)
+        timeframe = query.checked_timeframe(timeframe)
+        lo, hi = query.bounds(start, end)
+        with self._cursor() as cur:
+            rows = [query.resolve(cur, self.path, s, None) for s in names]
+            if len({r.id for r in rows}) != len(rows):
+                raise StoreError(f"an instrument is requested twice in {names}")
+            plain = [r.symbol for r in rows]
+            entries = [
+                SnapshotSeries(r.id, r.exchange, r.symbol, r.symbol)
+                if plain.count(r.symbol) == 1
+                else SnapshotSeries(r.id, r.exchange, r.symbol, r.key)
+                for r in rows
+            ]
+            return write_snapshot(cur, entries, timeframe, lo, hi, Path(folder))
+
+    # --- application state: SQLAlchemy ORM on the same file (app_state.py) --------------
+
+    @property
+    def sa_engine(self) -> sa.Engine:
+        """An Engine whose connections are cursors of this store's DuckDB connection.
+
+        A second duckdb.connect() of the file would carry duckdb-engine's own config and be
+        refused; cursors share the database instance (and its lock) and close with the store.
+        """
+        if self._engine is None:
+            import sqlalchemy as sa
+            from duckdb_engine import ConnectionWrapper
+
+            if self._con is None:
+                raise StoreError(f"{self.path}: the store is closed")
+            con = self._con
+            self._engine = sa.create_engine(
+                sa.URL.create("duckdb", database=str(self.path)),
+                creator=lambda: cast(Any, ConnectionWrapper(con.cursor())),
+            )
+        return self._engine
+
+    def session(self) -> Session:
+        """A new ORM Session on the app-state tables: `with store.session() as s: ...`."""
+        from sqlalchemy.orm import Session
+
+        return Session(self.sa_engine)

@@ -1,0 +1,348 @@
+"""The store's bulk write path: DataFrames merged into DuckDB by SQL, never row by row.
+
+Each function runs on the caller's cursor inside the caller's transaction (store.py opens and
+ends it), so a failure anywhere rolls the whole write back. A DataFrame is `register`ed (a
+zero-copy view; no pyarrow needed), staged with explicit casts, checked, and merged:
+
+    stage -> unknown instruments? bad timeframe? duplicate keys? -> classify against stored
+    bars (same / changed / new) -> UPDATE the changed, INSERT the new in key order
+
+When a CHECK constraint stops a write, `_explain` re-runs schema's rules one by one over the
+input on a side cursor to name the row and the rule ("NSE:X 1m bar at ...: high 9.00 is below
+low 10.00") instead of DuckDB's bare expression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from engine.data.bar_series import TIMEFRAMES, BarSeries, format_paise, ist_iso
+from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
+from engine.data.schema import (
+    BAR_RULES,
+    CORPORATE_ACTION_RULES,
+    INSTRUMENT_RULES,
+    Rule,
+    StoreError,
+    first_row,
+)
+
+Cursor = duckdb.DuckDBPyConnection
+SERIES_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+_PRICES = ("open", "high", "low", "close")
+_VALUES = (*_PRICES, "volume", "oi")
+
+_INSTRUMENTS_SQL = """SELECT DISTINCT
+    upper(trim(exchange::VARCHAR)) AS exchange, upper(trim(segment::VARCHAR)) AS segment,
+    trim(symbol::VARCHAR) AS symbol, nullif(trim(isin::VARCHAR), '') AS isin,
+    token::BIGINT AS token, lot_size::INTEGER AS lot_size,
+    tick_size::INTEGER AS tick_size_paise, freeze_quantity::INTEGER AS freeze_quantity,
+    expiry::DATE AS expiry, strike::BIGINT AS strike_paise,
+    nullif(upper(trim(option_type::VARCHAR)), '') AS option_type,
+    nullif(trim(underlying::VARCHAR), '') AS underlying,
+    nullif(trim(series::VARCHAR), '') AS series,
+    coalesce(name::VARCHAR, '') AS name
+FROM batch_instruments"""
+_KEEP_OLD = ("isin", "token", "freeze_quantity", "expiry", "strike_paise", "option_type",
+             "underlying", "series")  # fmt: skip
+_UPSERT_INSTRUMENTS = (
+    "INSERT INTO instruments (exchange, segment, symbol, isin, token, lot_size, tick_size_paise, "
+    "freeze_quantity, expiry, strike_paise, option_type, underlying, series, name) "
+    "SELECT * FROM new_instruments ON CONFLICT (exchange, symbol) DO UPDATE SET "
+    "segment = excluded.segment, lot_size = excluded.lot_size, "
+    "tick_size_paise = excluded.tick_size_paise, "
+    + "".join(f"{c} = coalesce(excluded.{c}, instruments.{c}), " for c in _KEEP_OLD)
+    + "name = CASE WHEN excluded.name = '' THEN instruments.name ELSE excluded.name END"
+)
+_BARS_SQL = """SELECT b.exchange::VARCHAR AS exchange, b.symbol::VARCHAR AS symbol,
+    b.timeframe::VARCHAR AS timeframe, b.ts::BIGINT AS ts, b.open::BIGINT AS open,
+    b.high::BIGINT AS high, b.low::BIGINT AS low, b.close::BIGINT AS close,
+    b.volume::BIGINT AS volume, b.oi::BIGINT AS oi
+FROM batch_bars b"""
+_STAGE_BARS = """CREATE OR REPLACE TEMP TABLE stage AS
+SELECT i.id AS instrument_id, b.timeframe::VARCHAR AS timeframe, b.ts::BIGINT AS ts,
+    b.open::BIGINT AS open, b.high::BIGINT AS high, b.low::BIGINT AS low,
+    b.close::BIGINT AS close, b.volume::BIGINT AS volume, b.oi::BIGINT AS oi
+FROM batch_bars b LEFT JOIN instruments i ON i.exchange = b.exchange AND i.symbol = b.symbol"""
+_KEY = "instrument_id, timeframe, ts"
+_SAME = " AND ".join(f"b.{c} IS NOT DISTINCT FROM s.{c}" for c in _VALUES)
+_CLASSIFY = f"""CREATE OR REPLACE TEMP TABLE existing AS
+SELECT s.*, ({_SAME}) AS same FROM stage s JOIN bars b
+    ON b.instrument_id = s.instrument_id AND b.timeframe = s.timeframe AND b.ts = s.ts
+WHERE b.ts BETWEEN ? AND ? AND b.instrument_id BETWEEN ? AND ?"""
+_UPDATE_CHANGED = (
+    "UPDATE bars SET "
+    + ", ".join(f"{c} = e.{c}" for c in _VALUES)
+    + " FROM existing e WHERE NOT e.same AND bars.instrument_id = e.instrument_id "
+    "AND bars.timeframe = e.timeframe AND bars.ts = e.ts"
+)
+_CA_COLUMNS = ("exchange", "symbol", "ex_date", "kind", "ratio_from", "ratio_to", "amount_paise")
+
+
+@dataclass(frozen=True)
+class Merged:
+    rows: int
+    written: int
+    unchanged: int
+    first_ts: int | None
+    last_ts: int | None
+    notes: list[str] = field(default_factory=list)
+
+
+def batch_digest(batch: ImportBatch) -> str:
+    """sha256 of the source file's bytes; of the batch's content when `source` is no file.
+
+    One file is one batch: an importer that splits a file must give each batch its own
+    source (e.g. "day.zip!member.csv"), which is then hashed by content.
+    """
+    path = Path(batch.source)
+    if path.is_file():
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = hashlib.sha256(b"artha-batch-content\0")
+    for frame in (batch.instruments, batch.bars):
+        digest.update(repr(tuple(frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _shown(column: str, value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    if column in _PRICES and isinstance(value, int | np.integer):
+        return format_paise(value)
+    return str(value)
+
+
+def _explain(
+    cur: Cursor,
+    frame: pd.DataFrame,
+    view: str,
+    select_sql: str,
+    rules: tuple[Rule, ...],
+    describe: Callable[[dict[str, Any]], str],
+    error: duckdb.Error,
+) -> StoreError:
+    """Find the row and rule behind a failed write (on a side cursor: the transaction is dead)."""
+    side = cur.cursor()
+    try:
+        side.register(view, frame)
+        for predicate, message in rules:
+            found = side.execute(
+                f"SELECT * FROM ({select_sql}) WHERE NOT coalesce({predicate}, false) LIMIT 1"
+            ).fetchall()
+            if found:
+                names = [d[0] for d in side.description or ()]
+                row = dict(zip(names, found[0], strict=True))
+                shown = {k: _shown(k, v) for k, v in row.items()}
+                return StoreError(f"{describe(row)}: {message.format(**shown)}")
+    except duckdb.Error:
+        pass  # the rule queries are diagnostics; the original error below still explains
+    finally:
+        side.close()
+    return StoreError(f"{error}")
+
+
+def upsert_instruments(cur: Cursor, frame: pd.DataFrame, source: str) -> int:
+    """Insert new instruments, update known ones (keeping fields the batch leaves empty)."""
+    if frame.empty:
+        return 0
+    cur.register("batch_instruments", frame)
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE new_instruments AS {_INSTRUMENTS_SQL}")
+        clash = first_row(
+            cur,
+            "SELECT exchange, symbol, count(*) FROM new_instruments GROUP BY ALL "
+            "HAVING count(*) > 1 ORDER BY ALL LIMIT 1",
+        )
+        if clash is not None:
+            raise StoreError(
+                f"{source}: instrument {clash[0]}:{clash[1]} appears {clash[2]} times in the "
+                "batch with different details"
+            )
+        row = first_row(
+            cur,
+            "SELECT count(*) FROM new_instruments ANTI JOIN instruments USING (exchange, symbol)",
+        )
+        added = int(row[0]) if row else 0
+        cur.execute(_UPSERT_INSTRUMENTS)
+    except duckdb.ConstraintException as exc:
+        raise _explain(
+            cur, frame, "batch_instruments", _INSTRUMENTS_SQL, INSTRUMENT_RULES,
+            lambda r: f"{source}: instrument {r['exchange']}:{r['symbol']}", exc,
+        ) from exc  # fmt: skip
+    except duckdb.Error as exc:
+        raise StoreError(f"{source}: instruments: {exc}") from exc
+    return added
+
+
+def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
+    """Upsert bars on (instrument, timeframe, ts): identical ones untouched, others written."""
+    if frame.empty:
+        return Merged(0, 0, 0, None, None)
+    cur.register("batch_bars", frame)
+    try:
+        return _merge_staged(cur, frame, source)
+    except duckdb.ConstraintException as exc:
+        raise _explain(
+            cur, frame, "batch_bars", _BARS_SQL, BAR_RULES,
+            lambda r: f"{source}: {r['exchange']}:{r['symbol']} {r['timeframe']} bar at "
+            f"{ist_iso(r['ts']) if r['ts'] is not None else '(no time)'}", exc,
+        ) from exc  # fmt: skip
+    except duckdb.Error as exc:
+        raise StoreError(f"{source}: bars: {exc}") from exc
+
+
+def _one(cur: Cursor, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+    row = first_row(cur, sql, params)
+    assert row is not None
+    return row
+
+
+def _merge_staged(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
+    cur.execute(_STAGE_BARS)
+    rows, first, last, orphans, lo_id, hi_id, timeframes = _one(
+        cur,
+        "SELECT count(*), min(ts), max(ts), count(*) - count(instrument_id), "
+        "min(instrument_id), max(instrument_id), list(DISTINCT timeframe) FROM stage",
+    )
+    if orphans:
+        names = cur.execute(
+            "SELECT DISTINCT exchange || ':' || symbol FROM batch_bars ANTI JOIN instruments "
+            "USING (exchange, symbol) ORDER BY 1 LIMIT 5"
+        ).fetchall()
+        raise StoreError(
+            f"{source}: {orphans} bars of {', '.join(n[0] for n in names)} but no such "
+            "instrument in the batch or the store"
+        )
+    unknown = sorted(str(t) for t in timeframes if t not in TIMEFRAMES)
+    if unknown:
+        raise StoreError(
+            f"{source}: timeframe {unknown[0]!r} is not one of {', '.join(TIMEFRAMES)}"
+        )
+    if len(timeframes) == 1 and _in_key_order(cur):
+        order = ""  # strictly increasing keys: sorted, and no duplicates possible
+    else:
+        order = f" ORDER BY {_KEY}"
+        _refuse_duplicates(cur, source)
+    cur.execute(_CLASSIFY, [first, last, lo_id, hi_id])
+    known, same = _one(cur, "SELECT count(*), count(*) FILTER (WHERE same) FROM existing")
+    if known > same:
+        cur.execute(_UPDATE_CHANGED)
+    anti = " ANTI JOIN existing USING (instrument_id, timeframe, ts)" if known else ""
+    values = "open, high, low, close, volume, oi"
+    cur.execute(f"INSERT INTO bars SELECT {_KEY}, {values} FROM stage{anti}{order}")
+    cur.execute("DROP TABLE stage; DROP TABLE existing")
+    notes = [f"{known - same} stored bars had different values and were replaced"]
+    return Merged(rows, rows - same, same, first, last, notes if known > same else [])
+
+
+def _in_key_order(cur: Cursor) -> bool:
+    """Is the staged batch strictly increasing in (instrument_id, ts)? (one timeframe)
+
+    Importers mostly hand over bars sorted by symbol and time; proving it in numpy (~0.1 s
+    per 10M rows) saves a GROUP BY for duplicates and a sort (~2.5 s per 10M together).
+    Both scans of `stage` (this one and the INSERT's) follow its insertion order.
+    """
+    keys = cur.execute("SELECT instrument_id, ts FROM stage").fetchnumpy()
+    ids, ts = keys["instrument_id"], keys["ts"]
+    if isinstance(ids, np.ma.MaskedArray) or isinstance(ts, np.ma.MaskedArray):
+        return False  # NULLs: the slow path (and then the NOT NULL constraint) will say so
+    same_id = ids[1:] == ids[:-1]
+    return bool(((ids[1:] > ids[:-1]) | (same_id & (ts[1:] > ts[:-1]))).all())
+
+
+def _refuse_duplicates(cur: Cursor, source: str) -> None:
+    dup = first_row(
+        cur,
+        f"SELECT i.exchange, i.symbol, d.timeframe, d.ts, d.n FROM (SELECT {_KEY}, count(*) AS n "
+        f"FROM stage GROUP BY ALL HAVING count(*) > 1 LIMIT 1) d "
+        "JOIN instruments i ON i.id = d.instrument_id",
+    )
+    if dup is not None:
+        when = "(no time)" if dup[3] is None else ist_iso(dup[3])
+        raise StoreError(
+            f"{source}: {dup[0]}:{dup[1]} {dup[2]} bar at {when} is in the batch {dup[4]} times"
+        )
+
+
+def default_instrument(exchange: str, segment: str, symbol: str) -> pd.DataFrame:
+    """An instruments row for generated bars: lot 1, tick 0.05, nothing else known."""
+    row: dict[str, Any] = dict.fromkeys(INSTRUMENT_COLUMNS, pd.NA)
+    row.update(exchange=exchange, segment=segment, symbol=symbol, lot_size=1, tick_size=5, name="")
+    return pd.DataFrame([row], columns=list(INSTRUMENT_COLUMNS))
+
+
+def series_frame(series: BarSeries, exchange: str) -> pd.DataFrame:
+    """A BarSeries as an ImportBatch.bars frame (constant columns as cheap categoricals)."""
+    n = len(series)
+
+    def constant(value: str) -> pd.Categorical[str]:
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value]))
+
+    oi = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    columns: dict[str, Any] = {
+        "exchange": constant(exchange),
+        "symbol": constant(series.symbol),
+        "timeframe": constant(series.timeframe),
+        **{name: getattr(series, name) for name in SERIES_COLUMNS},
+        "oi": oi,
+    }
+    return pd.DataFrame(columns, columns=list(BAR_COLUMNS))
+
+
+def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
+    missing = [c for c in _CA_COLUMNS if c not in frame.columns]
+    if missing:
+        raise StoreError(f"corporate actions: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        return 0
+    note = "coalesce(note::VARCHAR, '')" if "note" in frame.columns else "''"
+    select = (
+        "SELECT DISTINCT upper(trim(exchange::VARCHAR)) AS exchange, trim(symbol::VARCHAR) AS "
+        "symbol, ex_date::DATE AS ex_date, lower(trim(kind::VARCHAR)) AS kind, ratio_from::INTEGER "
+        "AS ratio_from, ratio_to::INTEGER AS ratio_to, amount_paise::BIGINT AS amount_paise, "
+        f"{note} AS note FROM actions"
+    )
+    cur.register("actions", frame)
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE new_actions AS {select}")
+        for predicate, message in CORPORATE_ACTION_RULES:
+            bad = cur.execute(
+                f"SELECT * FROM new_actions WHERE NOT coalesce({predicate}, false) LIMIT 1"
+            ).fetchall()
+            if bad:
+                names = [d[0] for d in cur.description or ()]
+                row = {k: _shown(k, v) for k, v in zip(names, bad[0], strict=True)}
+                where = f"{row['exchange']}:{row['symbol']} {row['kind']} on {row['ex_date']}"
+                raise StoreError(f"corporate action {where}: {message.format(**row)}")
+        clash = first_row(
+            cur,
+            "SELECT exchange, symbol, ex_date, kind FROM new_actions GROUP BY ALL "
+            "HAVING count(*) > 1 LIMIT 1",
+        )
+        if clash is not None:
+            raise StoreError(
+                f"corporate action {clash[0]}:{clash[1]} {clash[3]} on {clash[2]} appears "
+                "twice with different details"
+            )
+        values = ("ratio_from", "ratio_to", "amount_paise", "note")
+        result = first_row(
+            cur,
+            "INSERT INTO corporate_actions SELECT * FROM new_actions "
+            "ON CONFLICT (exchange, symbol, ex_date, kind) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in values)
+            + " WHERE "
+            + " OR ".join(f"corporate_actions.{c} IS DISTINCT FROM excluded.{c}" for c in values),
+        )
+        return int(result[0]) if result else 0
+    except duckdb.Error as exc:
+        raise StoreError(f"corporate actions: {exc}") from exc

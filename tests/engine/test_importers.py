@@ -1,0 +1,633 @@
+"""Importers: every bhavcopy fixture (plain and zipped), content-based detection, exact values,
+the F&O volume trap, whole-file rejection with file:line, generic CSV/Parquet options."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.calendar import IST
+from engine.data.bar_series import BarDataError
+from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
+from engine.data.importers import FORMATS, detect_format, read_file, sha256_file
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "bhavcopy"
+NSE_CM_UDIFF = FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv"
+NSE_FO_UDIFF = FIXTURES / "BhavCopy_NSE_FO_0_0_0_20250603_F_0000.csv"
+BSE_CM_UDIFF = FIXTURES / "BhavCopy_BSE_CM_0_0_0_20250603_F_0000.CSV"
+NSE_CM_LEGACY = FIXTURES / "cm03JUN2024bhav.csv"
+NSE_FO_LEGACY = FIXTURES / "fo03JUN2024bhav.csv"
+EXPECTED = {
+    NSE_CM_UDIFF.name: ("nse_cm_udiff", date(2025, 6, 3), 5),
+    NSE_FO_UDIFF.name: ("nse_fo_udiff", date(2025, 6, 3), 5),
+    BSE_CM_UDIFF.name: ("bse_cm_udiff", date(2025, 6, 3), 3),
+    NSE_CM_LEGACY.name: ("nse_cm_legacy", date(2024, 6, 3), 5),
+    NSE_FO_LEGACY.name: ("nse_fo_legacy", date(2024, 6, 3), 4),
+}
+
+BSE_LEGACY_HEADER = (
+    "SC_CODE,SC_NAME,SC_GROUP,SC_TYPE,OPEN,HIGH,LOW,CLOSE,LAST,PREVCLOSE,NO_TRADES,NO_OF_SHRS,"
+    "NET_TURNOV,TDCLOINDI"
+)
+BSE_LEGACY_ROWS = (
+    "500325,RELIANCE INDS.  ,A ,Q,2900.00,2949.00,2890.50,2941.20,2942.00,2871.55,45678,"
+    "876543,2571234567.00,",
+    "500209,INFOSYS LTD.    ,A ,Q,1417.00,1431.00,1402.50,1409.60,1410.00,1416.10,23456,"
+    "345678,487654321.00,",
+    "800123,SOME DEBT 2027  ,F ,D,1000.00,1000.00,1000.00,1000.00,1000.00,1000.00,1,10,10000.00,",
+    "532540,TCS LTD.        ,A ,Q,3831.00,3877.00,3812.00,3852.10,3850.00,3812.55,12345,"
+    "123456,475000000.00,",
+)
+
+
+def ist_ns(year: int, month: int, day: int, hour: int = 9, minute: int = 15) -> int:
+    return int(datetime(year, month, day, hour, minute, tzinfo=IST).timestamp()) * 10**9
+
+
+def zipped(path: Path, tmp_path: Path, member: str | None = None) -> Path:
+    target = tmp_path / f"{path.name}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, member or path.name)
+    return target
+
+
+def row(batch: ImportBatch, symbol: str) -> dict[str, object]:
+    bars = batch.bars[batch.bars["symbol"] == symbol]
+    assert len(bars) == 1, symbol
+    return bars.iloc[0].to_dict()
+
+
+def instrument(batch: ImportBatch, symbol: str) -> dict[str, object]:
+    found = batch.instruments[batch.instruments["symbol"] == symbol]
+    assert len(found) == 1, symbol
+    return found.iloc[0].to_dict()
+
+
+def rewrite(source: Path, target: Path, line: int, old: str, new: str) -> Path:
+    lines = source.read_text().splitlines(keepends=True)
+    assert old in lines[line - 1], lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    target.write_text("".join(lines))
+    return target
+
+
+# --- every fixture, plain and zipped --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "zip"])
+def test_every_fixture_imports(name, packed, tmp_path):
+    path = zipped(FIXTURES / name, tmp_path) if packed else FIXTURES / name
+    fmt, day, bars = EXPECTED[name]
+    assert detect_format(path) == fmt
+    batch = read_file(path)
+    assert batch.format == fmt and batch.trade_date == day and batch.source == str(path)
+    assert tuple(batch.bars.columns) == BAR_COLUMNS
+    assert tuple(batch.instruments.columns) == INSTRUMENT_COLUMNS
+    assert len(batch.bars) == bars
+    assert batch.instruments["symbol"].is_unique
+    assert not batch.bars.duplicated(["symbol", "ts"]).any()
+    assert set(batch.bars["symbol"]) <= set(batch.instruments["symbol"])
+    assert (batch.bars["timeframe"] == "1d").all()
+    assert (batch.bars["ts"] == ist_ns(day.year, day.month, day.day)).all()
+    for column in ("ts", "open", "high", "low", "close", "volume"):
+        assert batch.bars[column].dtype == np.int64, column
+    assert (batch.bars["low"] <= batch.bars["high"]).all()
+
+
+def test_formats_are_listed():
+    assert set(FORMATS) == {v[0] for v in EXPECTED.values()} | {
+        "bse_cm_legacy",
+        "ohlcv_csv",
+        "parquet",
+    }
+
+
+# --- exact values ---------------------------------------------------------------------------
+
+
+def test_nse_udiff_cash_values_and_block_deal_skip():
+    batch = read_file(NSE_CM_UDIFF)
+    reliance = row(batch, "RELIANCE")
+    assert reliance["exchange"] == "NSE"
+    assert (reliance["open"], reliance["high"], reliance["low"], reliance["close"]) == (
+        142200,
+        143180,
+        141240,
+        141690,
+    )
+    assert reliance["volume"] == 8765432  # the EQ row, not the 250000-share BL row
+    assert pd.isna(reliance["oi"])
+    assert reliance["ts"] == ist_ns(2025, 6, 3)
+    meta = instrument(batch, "RELIANCE")
+    assert meta["isin"] == "INE002A01018" and meta["token"] == 2885 and meta["series"] == "EQ"
+    assert (meta["segment"], meta["lot_size"], meta["tick_size"]) == ("EQ", 1, 5)
+    assert meta["name"] == "RELIANCE INDUSTRIES LTD"
+    assert row(batch, "NIFTYBEES")["low"] == 27752  # the ETF is an EQ row like any other
+    assert batch.notes == ["skipped 1 row of series BL (block deals)"]
+
+
+def test_nse_legacy_cash_values():
+    batch = read_file(NSE_CM_LEGACY)
+    assert row(batch, "RELIANCE")["close"] == 294145
+    assert row(batch, "RELIANCE")["volume"] == 9876543
+    assert row(batch, "SBIN")["high"] == 91210
+    meta = instrument(batch, "TCS")
+    assert meta["isin"] == "INE467B01029" and pd.isna(meta["token"]) and meta["name"] == ""
+    assert batch.notes == ["skipped 1 row of series BL (block deals)"]
+
+
+def test_bse_udiff_cash_values():
+    batch = read_file(BSE_CM_UDIFF)
+    assert row(batch, "RELIANCE")["close"] == 141685
+    meta = instrument(batch, "RELIANCE")
+    assert (meta["exchange"], meta["token"], meta["series"]) == ("BSE", 500325, "A")
+    assert meta["isin"] == "INE002A01018"
+
+
+def test_udiff_fo_volume_is_contracts_times_lot_and_oi_is_units():
+    batch = read_file(NSE_FO_UDIFF)
+    future = row(batch, "NIFTY25JUNFUT")
+    assert future["exchange"] == "NFO"
+    assert future["volume"] == 112345 * 75  # TtlTradgVol counts CONTRACTS
+    assert future["oi"] == 13987500  # OpnIntrst is already in units
+    assert future["close"] == 2466010
+    assert row(batch, "RELIANCE25JUNFUT")["volume"] == 45678 * 500
+    meta = instrument(batch, "NIFTY25JUNFUT")
+    assert (meta["segment"], meta["lot_size"], meta["expiry"]) == ("FUT", 75, date(2025, 6, 26))
+    assert pd.isna(meta["strike"]) and pd.isna(meta["option_type"])
+    assert meta["underlying"] == "NIFTY" and meta["token"] == 53216
+
+
+def test_udiff_fo_weekly_option():
+    batch = read_file(NSE_FO_UDIFF)
+    meta = instrument(batch, "NIFTY2560525000CE")
+    assert (meta["segment"], meta["expiry"], meta["strike"], meta["option_type"]) == (
+        "OPT",
+        date(2025, 6, 5),
+        2500000,
+        "CE",
+    )
+    assert meta["lot_size"] == 75 and meta["underlying"] == "NIFTY"
+    assert row(batch, "NIFTY2560525000CE")["volume"] == 954321 * 75
+    assert instrument(batch, "RELIANCE25JUN1440CE")["strike"] == 144000
+
+
+def test_legacy_fo_names_lots_volume_and_oi():
+    batch = read_file(NSE_FO_LEGACY)
+    assert set(batch.instruments["symbol"]) == {
+        "NIFTY24JUNFUT",
+        "NIFTY2460623500CE",  # weekly: YY + month code + DD
+        "RELIANCE24JUNFUT",
+        "RELIANCE24JUN3000CE",  # monthly
+    }
+    lots = dict(zip(batch.instruments["symbol"], batch.instruments["lot_size"], strict=True))
+    assert lots == {
+        "NIFTY24JUNFUT": 25,
+        "NIFTY2460623500CE": 25,
+        "RELIANCE24JUNFUT": 250,
+        "RELIANCE24JUN3000CE": 250,
+    }
+    assert row(batch, "NIFTY24JUNFUT")["volume"] == 412345 * 25
+    assert row(batch, "RELIANCE24JUN3000CE")["volume"] == 8765 * 250
+    assert row(batch, "NIFTY2460623500CE")["oi"] == 9876525
+    weekly = instrument(batch, "NIFTY2460623500CE")
+    assert (weekly["expiry"], weekly["strike"], weekly["option_type"]) == (
+        date(2024, 6, 6),
+        2350000,
+        "CE",
+    )
+    assert any("NIFTY 25" in note and "RELIANCE 250" in note for note in batch.notes)
+
+
+LEGACY_FO_HEADER = (
+    "INSTRUMENT,SYMBOL,EXPIRY_DT,STRIKE_PR,OPTION_TYP,OPEN,HIGH,LOW,CLOSE,SETTLE_PR,CONTRACTS,"
+    "VAL_INLAKH,OPEN_INT,CHG_IN_OI,TIMESTAMP,"
+)
+
+
+def test_legacy_fo_untraded_rows_american_options_and_borrowed_lot(tmp_path):
+    lines = [
+        LEGACY_FO_HEADER,
+        "FUTSTK,INFY,27-Jun-2024,0,XX,1410.00,1420.00,1400.00,1415.00,1415.00,1000,5660.00,"
+        "400000,8000,03-JUN-2024,",
+        # far month, not traded today: lot borrowed from June, OI a multiple of 400
+        "FUTSTK,INFY,25-Jul-2024,0,XX,0,0,0,0,1425.00,0,0,12000,0,03-JUN-2024,",
+        "OPTSTK,INFY,27-Jun-2024,1500,PA,10.00,12.00,9.50,11.00,11.00,10,60.44,8000,400,"
+        "03-JUN-2024,",
+        "OPTSTK,INFY,27-Jun-2024,1600,CE,0,0,0,0,0.05,0,0,0,0,03-JUN-2024,",
+    ]
+    path = tmp_path / "fo.csv"
+    path.write_text("\n".join(lines) + "\n")
+    batch = read_file(path)
+    assert len(batch.instruments) == 4 and len(batch.bars) == 2
+    assert (batch.instruments["lot_size"] == 400).all()
+    assert instrument(batch, "INFY24JULFUT")["expiry"] == date(2024, 7, 25)
+    assert instrument(batch, "INFY24JUN1500PE")["option_type"] == "PE"
+    assert row(batch, "INFY24JUNFUT")["volume"] == 400000
+    assert any("no trades" in note for note in batch.notes)
+    assert any("American-style" in note for note in batch.notes)
+
+
+# --- BSE legacy (no fixture: written from the documented layout) --------------------------
+
+
+def test_bse_legacy_plain_layout_takes_the_date_from_the_name(tmp_path):
+    path = tmp_path / "EQ030624.CSV"
+    path.write_text("\n".join([BSE_LEGACY_HEADER, *BSE_LEGACY_ROWS]) + "\n")
+    for source in (path, zipped(path, tmp_path, "EQ030624.CSV")):
+        assert detect_format(source) == "bse_cm_legacy"
+        batch = read_file(source)
+        assert batch.trade_date == date(2024, 6, 3)
+        assert list(batch.bars["symbol"]) == ["RELIANCE INDS.", "INFOSYS LTD.", "TCS LTD."]
+        meta = instrument(batch, "RELIANCE INDS.")
+        assert (meta["token"], meta["series"], meta["exchange"]) == (500325, "A", "BSE")
+        assert row(batch, "RELIANCE INDS.")["close"] == 294120
+        assert row(batch, "RELIANCE INDS.")["ts"] == ist_ns(2024, 6, 3)
+        assert batch.notes == ["skipped 1 row of SC_TYPE D"]
+
+
+def test_bse_legacy_isin_variant(tmp_path):
+    header = BSE_LEGACY_HEADER + ",ISIN_CODE,TRADING_DATE,FILLER2,FILLER3"
+    rows = [r + f",{isin},03-Jan-23,," for r, isin in zip(
+        BSE_LEGACY_ROWS, ["INE002A01018", "INE009A01021", "INE000X00000", "INE467B01029"],
+        strict=True)]  # fmt: skip
+    path = tmp_path / "prices.txt"  # no date in the name: the column carries it
+    path.write_text("\n".join([header, *rows]) + "\n")
+    batch = read_file(path)
+    assert batch.format == "bse_cm_legacy" and batch.trade_date == date(2023, 1, 3)
+    assert instrument(batch, "TCS LTD.")["isin"] == "INE467B01029"
+    assert row(batch, "TCS LTD.")["ts"] == ist_ns(2023, 1, 3)
+
+
+def test_bse_legacy_without_a_date_anywhere_is_refused(tmp_path):
+    path = tmp_path / "bse.csv"
+    path.write_text("\n".join([BSE_LEGACY_HEADER, *BSE_LEGACY_ROWS]) + "\n")
+    with pytest.raises(BarDataError, match="EQDDMMYY"):
+        read_file(path)
+
+
+# --- detection from content -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_detection_ignores_misleading_names(name, tmp_path):
+    misleading = tmp_path / "BhavCopy_NSE_FO_0_0_0_20250603_F_0000.parquet"
+    shutil.copy(FIXTURES / name, misleading)
+    assert detect_format(misleading) == EXPECTED[name][0]
+    assert read_file(misleading).format == EXPECTED[name][0]
+    fake_zip = tmp_path / "cm03JUN2024bhav.csv.zip"  # a plain CSV called .zip
+    shutil.copy(FIXTURES / name, fake_zip)
+    assert detect_format(fake_zip) == EXPECTED[name][0]
+
+
+def test_zip_member_name_does_not_decide_either(tmp_path):
+    path = zipped(NSE_FO_LEGACY, tmp_path, member="cm03JUN2024bhav.csv")
+    assert detect_format(path) == "nse_fo_legacy"
+
+
+def test_html_error_page_is_recognised(tmp_path):
+    page = "<!DOCTYPE html>\n<html><head><title>Page Not Found</title></head><body/></html>\n"
+    path = tmp_path / "EQ030624.CSV"
+    path.write_text(page)
+    with pytest.raises(BarDataError, match='HTML page titled "Page Not Found"') as err:
+        read_file(path)
+    assert str(err.value).startswith(str(path))
+    with pytest.raises(BarDataError, match="HTML page"):
+        detect_format(zipped(path, tmp_path))
+
+
+def test_zip_with_two_members_or_none_is_refused(tmp_path):
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.write(NSE_CM_UDIFF, "a.csv")
+        archive.write(NSE_FO_UDIFF, "b.csv")
+    with pytest.raises(BarDataError, match=r"two\.zip: zip holds 2 files: a\.csv, b\.csv"):
+        read_file(two)
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("__MACOSX/._a.csv", "junk")
+    with pytest.raises(BarDataError, match="zip holds 0 files"):
+        read_file(empty)
+
+
+def test_unrecognised_and_empty_files(tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(BarDataError, match=r"odd\.csv:1: unrecognised file"):
+        detect_format(odd)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(BarDataError, match="file is empty"):
+        read_file(empty)
+    with pytest.raises(BarDataError, match="file not found"):
+        read_file(tmp_path / "missing.csv")
+
+
+# --- a bad row aborts the whole file with file:line -----------------------------------------
+
+
+def test_bad_row_in_the_middle_names_its_line(tmp_path):
+    # line 5 of the UDiFF CM fixture is RELIANCE EQ: make its high 1400.00 (< low 1412.40)
+    bad = rewrite(NSE_CM_UDIFF, tmp_path / "cm.csv", 5, "1431.80", "1400.00")
+    with pytest.raises(BarDataError) as err:
+        read_file(bad)
+    assert str(err.value) == f"{bad}:5: RELIANCE: high 1400.00 is below low 1412.40"
+    assert err.value.line == 5
+    packed = zipped(bad, tmp_path, "cm.csv")
+    with pytest.raises(BarDataError, match=r"cm\.csv\.zip\[cm\.csv\]:5: RELIANCE: high"):
+        read_file(packed)
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "old", "new", "message"),
+    [
+        (NSE_CM_UDIFF, 4, "1418.00,1418.00", "1418.00,abc", None),  # BL row: skipped anyway
+        (NSE_CM_UDIFF, 6, "812.50", "8x2.50", "OpnPric '8x2.50' is not a number"),
+        (NSE_CM_UDIFF, 3, "1574.30", "1574.305", "ClsPric 1574.305 has more than 2 decimals"),
+        (NSE_CM_UDIFF, 6, "10234567", "10234567.5", "TtlTradgVol 10234567.5 is not a whole"),
+        (NSE_CM_UDIFF, 5, "2025-06-03,2025-06-03", "2025-06-33,2025-06-03", "TradDt "),
+        (NSE_CM_LEGACY, 3, "03-JUN-2024", "03-JUX-2024", "TIMESTAMP '03-JUX-2024' is not a"),
+        (NSE_CM_LEGACY, 6, "41234567", "", "TOTTRDQTY is empty"),
+        (NSE_FO_LEGACY, 3, "110.00", "-110.00", "NIFTY2460623500CE: open -110.00 is not above"),
+        (NSE_FO_UDIFF, 4, ",PE,", ",XX,", "OptnTp 'XX' is not CE or PE"),
+        (NSE_FO_UDIFF, 3, ",FO,", ",CM,", "Sgmt is 'CM' in a NSE FO file"),
+    ],
+)
+def test_bad_values_name_file_and_line(tmp_path, source, line, old, new, message):
+    bad = rewrite(source, tmp_path / source.name, line, old, new)
+    if message is None:
+        assert len(read_file(bad).bars) == 5  # a skipped series is not parsed
+        return
+    with pytest.raises(BarDataError) as err:
+        read_file(bad)
+    assert str(err.value).startswith(f"{bad}:{line}: {message}")
+
+
+def test_missing_column_is_a_header_error(tmp_path):
+    bad = rewrite(NSE_CM_LEGACY, tmp_path / "cm.csv", 1, "TOTTRDQTY", "QTY")
+    with pytest.raises(BarDataError, match=r"cm\.csv:1: missing column TOTTRDQTY"):
+        read_file(bad, format="nse_cm_legacy")
+
+
+def test_extra_field_and_duplicate_symbol(tmp_path):
+    bad = rewrite(NSE_CM_LEGACY, tmp_path / "cm.csv", 6, "INE062A01020,", "INE062A01020,x,")
+    with pytest.raises(BarDataError, match=r"cm\.csv:6: malformed CSV"):
+        read_file(bad)
+    twice = rewrite(NSE_CM_LEGACY, tmp_path / "cm2.csv", 6, "SBIN,", "INFY,")
+    with pytest.raises(BarDataError) as err:
+        read_file(twice)
+    message = "INFY appears twice for 2024-06-03 09:15: line 3 has it already"
+    assert str(err.value) == f"{twice}:6: {message}"
+
+
+def test_explicit_format_must_fit_the_content():
+    with pytest.raises(BarDataError, match="missing column"):
+        read_file(NSE_CM_LEGACY, format="nse_fo_legacy")
+    with pytest.raises(ValueError, match="unknown format"):
+        read_file(NSE_CM_LEGACY, format="xls")
+    with pytest.raises(ValueError, match="daily bars"):
+        read_file(NSE_CM_LEGACY, timeframe="5m")
+    with pytest.raises(ValueError, match="symbol="):
+        read_file(NSE_CM_LEGACY, symbol="X")
+
+
+# --- session stamping -----------------------------------------------------------------------
+
+
+def test_special_session_and_non_session_dates(tmp_path):
+    text = NSE_CM_LEGACY.read_text()
+    muhurat = tmp_path / "muhurat.csv"
+    muhurat.write_text(text.replace("03-JUN-2024", "01-NOV-2024"))
+    batch = read_file(muhurat)
+    assert (batch.bars["ts"] == ist_ns(2024, 11, 1, 18, 0)).all()  # muhurat opens 18:00
+    assert batch.notes == ["skipped 1 row of series BL (block deals)"]
+    saturday = tmp_path / "saturday.csv"
+    saturday.write_text(text.replace("03-JUN-2024", "08-JUN-2024"))
+    batch = read_file(saturday)
+    assert (batch.bars["ts"] == ist_ns(2024, 6, 8)).all()
+    assert "1 date(s) are not NSE sessions" in batch.notes[-1]
+
+
+# --- generic CSV ----------------------------------------------------------------------------
+
+
+def test_generic_csv_with_mapping_and_dates(tmp_path):
+    path = tmp_path / "reliance_daily.csv"
+    path.write_text(
+        "Date,Open Price,High Price,Low Price,Close Price,Total Traded Quantity\n"
+        "2024-06-03,2899.00,2948.00,2890.10,2941.45,9876543\n"
+        "2024-06-04,2941.00,2950.00,2800.00,2810.05,12345678\n"
+        "2024-06-08,2811.00,2820.00,2805.00,2815.00,100\n"
+    )
+    mapping = {
+        "Date": "timestamp",
+        "Open Price": "open",
+        "High Price": "high",
+        "Low Price": "low",
+        "Close Price": "close",
+        "Total Traded Quantity": "volume",
+    }
+    assert detect_format(path, mapping=mapping) == "ohlcv_csv"
+    with pytest.raises(BarDataError, match="unrecognised"):
+        detect_format(path)
+    batch = read_file(path, mapping=mapping, symbol="reliance")
+    assert batch.format == "ohlcv_csv"
+    assert list(batch.bars["ts"]) == [ist_ns(2024, 6, 3), ist_ns(2024, 6, 4), ist_ns(2024, 6, 8)]
+    assert list(batch.bars["close"]) == [294145, 281005, 281500]
+    assert set(batch.bars["timeframe"]) == {"1d"} and set(batch.bars["symbol"]) == {"RELIANCE"}
+    assert "2024-06-08" in batch.notes[0]
+    assert instrument(batch, "RELIANCE")["segment"] == "EQ"
+
+
+def test_generic_csv_naive_times_need_the_timezone_option(tmp_path):
+    path = tmp_path / "sbin.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-03 09:15:00,812.50,813.00,812.00,812.80,1000\n"
+        "2025-06-03 09:16:00,812.80,813.50,812.70,813.40,1500\n"
+        "2025-06-03 09:17:00,813.40,813.40,812.90,813.00,900\n"
+    )
+    with pytest.raises(BarDataError) as err:
+        read_file(path)
+    assert str(err.value).startswith(f"{path}:2: timestamp 2025-06-03 09:15:00 has no UTC offset")
+    assert "timezone" in str(err.value)
+    batch = read_file(path, mapping={"timezone": "Asia/Kolkata"})
+    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, m) for m in (15, 16, 17)]
+    assert set(batch.bars["timeframe"]) == {"1m"} and set(batch.bars["symbol"]) == {"SBIN"}
+    with pytest.raises(ValueError, match="IANA"):
+        read_file(path, mapping={"timezone": "India"})
+
+
+def test_generic_csv_offsets_symbols_oi_and_unsorted_rows(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text(
+        "symbol,timestamp,open,high,low,close,volume,oi\n"
+        "NIFTY25JUNFUT,2025-06-03T09:20:00+05:30,24800,24810,24790,24805.5,750,100\n"
+        "NIFTY25JUNFUT,2025-06-03T09:15:00+05:30,24790,24800,24780,24800,1500,75\n"
+        "BANKNIFTY25JUNFUT,2025-06-03T03:45:00Z,55000,55010,54990,55005,300,30\n"
+        "BANKNIFTY25JUNFUT,2025-06-03T03:50:00Z,55005,55020,55000,55010,330,60\n"
+    )
+    batch = read_file(path, exchange="NFO")
+    assert set(batch.bars["timeframe"]) == {"5m"}
+    assert row_at(batch, "BANKNIFTY25JUNFUT", ist_ns(2025, 6, 3, 9, 15))["oi"] == 30
+    assert row_at(batch, "NIFTY25JUNFUT", ist_ns(2025, 6, 3, 9, 20))["close"] == 2480550
+    assert set(batch.instruments["segment"]) == {"FUT"}
+    assert any("lot size" in note for note in batch.notes)
+
+
+def row_at(batch: ImportBatch, symbol: str, ts: int) -> dict[str, object]:
+    bars = batch.bars[(batch.bars["symbol"] == symbol) & (batch.bars["ts"] == ts)]
+    assert len(bars) == 1
+    return bars.iloc[0].to_dict()
+
+
+def test_generic_csv_date_format_time_column_and_midnight_daily(tmp_path):
+    split = tmp_path / "tcs.csv"
+    split.write_text(
+        "Date,Time,Open,High,Low,Close,Volume\n"
+        "03/06/2025,09:15,3447,3450,3440,3445,10\n"
+        "03/06/2025,09:30,3445,3460,3444,3459.6,20\n"
+    )
+    batch = read_file(
+        split,
+        mapping={"Date": "timestamp", "Time": "time", "date_format": "%d/%m/%Y %H:%M",
+                 "timezone": "Asia/Kolkata"},
+    )  # fmt: skip
+    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, 15), ist_ns(2025, 6, 3, 9, 30)]
+    assert set(batch.bars["timeframe"]) == {"15m"}
+    midnight = tmp_path / "infy.csv"
+    midnight.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-02T00:00:00+05:30,1560,1570,1550,1562.8,5\n"
+        "2025-06-03T00:00:00+05:30,1565,1579.9,1561.1,1574.3,5\n"
+    )
+    batch = read_file(midnight)
+    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 2), ist_ns(2025, 6, 3)]
+    assert set(batch.bars["timeframe"]) == {"1d"}
+    assert any("midnight" in note for note in batch.notes)
+
+
+def test_generic_csv_errors_name_the_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
+        "\n"
+        "2025-06-03T09:16:00+05:30,100,99,101,100,10\n"
+    )
+    with pytest.raises(BarDataError, match=r"bad\.csv:4: BAD: high 99\.00 is below low 101\.00"):
+        read_file(path)
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
+        "yesterday,100,101,99,100.5,10\n"
+    )
+    with pytest.raises(BarDataError, match=r"bad\.csv:3: timestamp 'yesterday' is not"):
+        read_file(path)
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
+        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
+    )
+    with pytest.raises(BarDataError, match=r"bad\.csv:3: BAD appears twice .* line 2 has it"):
+        read_file(path, timeframe="1m")
+    with pytest.raises(BarDataError, match=r"cm03JUN2024bhav\.csv:1: missing column volume"):
+        read_file(NSE_CM_LEGACY, format="ohlcv_csv")
+
+
+# --- Parquet --------------------------------------------------------------------------------
+
+
+def test_parquet_through_duckdb(tmp_path):
+    path = tmp_path / "bars.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT * FROM (VALUES
+                  (TIMESTAMPTZ '2025-06-03 09:15:00+05:30', 1422.0, 1431.8, 1412.4, 1416.9, 100),
+                  (TIMESTAMPTZ '2025-06-03 09:16:00+05:30', 1416.9, 1417.0, 1410.0, 1415.55, 50)
+                ) t(ts, o, h, l, c, v)) TO '{path}' (FORMAT parquet)"""
+        )
+    mapping = {"ts": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
+    misleading = tmp_path / "bars.csv"
+    shutil.copy(path, misleading)
+    assert detect_format(misleading) == "parquet"
+    batch = read_file(misleading, mapping=mapping, symbol="RELIANCE")
+    assert batch.format == "parquet"
+    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, 15), ist_ns(2025, 6, 3, 9, 16)]
+    assert list(batch.bars["close"]) == [141690, 141555]
+    assert set(batch.bars["timeframe"]) == {"1m"}
+
+
+def test_parquet_dates_naive_times_and_bad_rows(tmp_path):
+    daily = tmp_path / "daily.parquet"
+    naive = tmp_path / "naive.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT DATE '2025-06-03' AS timestamp, 100.0 AS open, 101.0 AS high,
+                     99.0 AS low, 100.5 AS close, 10 AS volume) TO '{daily}' (FORMAT parquet)"""
+        )
+        con.execute(
+            f"""COPY (SELECT * FROM (VALUES
+                  (TIMESTAMP '2025-06-03 09:15:00', 100.0, 101.0, 99.0, 100.5, 10),
+                  (TIMESTAMP '2025-06-03 09:16:00', 100.0, 99.0, 101.0, 100.0, 10)
+                ) t(timestamp, open, high, low, close, volume)) TO '{naive}' (FORMAT parquet)"""
+        )
+    batch = read_file(daily, symbol="X")
+    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3)] and batch.bars["timeframe"][0] == "1d"
+    with pytest.raises(BarDataError, match="no UTC offset"):
+        read_file(naive)
+    with pytest.raises(BarDataError) as err:
+        read_file(naive, mapping={"timezone": "Asia/Kolkata"})
+    assert str(err.value) == f"{naive} row 2: NAIVE: high 99.00 is below low 101.00"
+
+
+# --- misc -----------------------------------------------------------------------------------
+
+
+def test_sha256_file_hashes_the_stored_bytes(tmp_path):
+    import hashlib
+
+    packed = zipped(NSE_CM_UDIFF, tmp_path)
+    assert sha256_file(packed) == hashlib.sha256(packed.read_bytes()).hexdigest()
+
+
+def test_surplus_fields_are_refused_whatever_columns_are_used(tmp_path):
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
+        "2025-06-03T09:16:00+05:30,100,101,99,100.5,10,7\n"
+    )
+    with pytest.raises(BarDataError, match=r"bars\.csv:3: malformed CSV"):
+        read_file(path)
+    quoted = rewrite(NSE_CM_UDIFF, tmp_path / "cm.csv", 3, "INFOSYS LIMITED", '"INFOSYS, LIMITED"')
+    assert instrument(read_file(quoted), "INFY")["name"] == "INFOSYS, LIMITED"
+    shifted = rewrite(NSE_CM_UDIFF, tmp_path / "cm2.csv", 3, "INFOSYS LIMITED", "INFOSYS, LTD")
+    with pytest.raises(BarDataError, match=r"cm2\.csv:3: malformed CSV: expected 34 fields, saw"):
+        read_file(shifted)
+
+
+def test_untraded_udiff_contracts_keep_their_instrument(tmp_path):
+    lines = NSE_FO_UDIFF.read_text().splitlines()
+    untraded = (
+        lines[2]
+        .replace("NIFTY2560525000CE", "NIFTY2560526000CE")
+        .replace("25000.00,CE", "26000.00,CE")
+    )
+    fields = untraded.split(",")
+    for i in (14, 15, 16, 17, 18, 24, 25, 26):  # OHLC, last, volume, value, trades
+        fields[i] = "0"
+    path = tmp_path / "fo.csv"
+    path.write_text("\n".join([*lines, ",".join(fields)]) + "\n")
+    batch = read_file(path)
+    assert len(batch.bars) == 5 and len(batch.instruments) == 6
+    assert instrument(batch, "NIFTY2560526000CE")["strike"] == 2600000
+    assert any("no trades" in note for note in batch.notes)

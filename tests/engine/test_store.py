@@ -1,0 +1,453 @@
+"""MarketStore on real DuckDB files: round trips, idempotent and atomic imports, reads, migrations.
+
+"Exactly as before" is checked by dumping every table (all rows, sorted) before and after.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from engine.calendar.model import IST
+from engine.data import schema
+from engine.data.app_state import APP_TABLES, AppBase, BacktestRun, RunStatus, Setting
+from engine.data.bar_series import BarSeries
+from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
+from engine.data.store import MarketStore, SeriesInfo, StoreError
+from engine.domain.enums import Exchange, OptionType, Segment
+
+MINUTE = 60_000_000_000
+DAY1 = date(2024, 1, 2)
+
+
+def session_open_ns(day: date) -> int:
+    return pd.Timestamp(datetime(day.year, day.month, day.day, 9, 15, tzinfo=IST)).value
+
+
+def instrument_row(symbol: str, exchange: str = "NSE", **extra: object) -> dict[str, object]:
+    row: dict[str, object] = dict.fromkeys(INSTRUMENT_COLUMNS, pd.NA)
+    row.update(exchange=exchange, segment="EQ", symbol=symbol, lot_size=1, tick_size=5, name="")
+    row.update(extra)
+    return row
+
+
+def bar_frame(symbol: str, n: int, *, exchange: str = "NSE", day: date = DAY1, seed: int = 0):
+    """n one-minute bars from 09:15 IST on `day` (spilling into later days' sessions)."""
+    rng = np.random.default_rng(seed)
+    ts = np.array(
+        [session_open_ns(day + timedelta(days=i // 375)) + (i % 375) * MINUTE for i in range(n)],
+        dtype=np.int64,
+    )
+    close = 100_000 + rng.integers(-50, 51, n).cumsum() * 5
+    open_ = np.concatenate([[100_000], close[:-1]])
+    high = np.maximum(open_, close) + rng.integers(0, 4, n) * 5
+    low = np.minimum(open_, close) - rng.integers(0, 4, n) * 5
+    return pd.DataFrame(
+        {
+            "exchange": exchange,
+            "symbol": symbol,
+            "timeframe": "1m",
+            "ts": ts,
+            "open": open_.astype(np.int64),
+            "high": high.astype(np.int64),
+            "low": low.astype(np.int64),
+            "close": close.astype(np.int64),
+            "volume": rng.integers(0, 10_000, n).astype(np.int64),
+            "oi": pd.array([pd.NA] * n, dtype="Int64"),
+        },
+        columns=list(BAR_COLUMNS),
+    )
+
+
+def make_batch(source: str, *symbols: str, n: int = 50, instruments: list | None = None):
+    rows = instruments if instruments is not None else [instrument_row(s) for s in symbols]
+    bars = pd.concat([bar_frame(s, n, seed=i) for i, s in enumerate(symbols)], ignore_index=True)
+    return ImportBatch(
+        source, "generic", pd.DataFrame(rows, columns=list(INSTRUMENT_COLUMNS)), bars
+    )
+
+
+def dump(store: MarketStore) -> dict[str, list[tuple]]:
+    with store._cursor() as cur:
+        tables = [r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with MarketStore.open(tmp_path / "ws" / "artha.duckdb") as opened:
+        yield opened
+
+
+def test_open_creates_a_migrated_store_and_reopens(tmp_path):
+    path = tmp_path / "new" / "artha.duckdb"
+    with MarketStore.open(path) as store:
+        assert store.path == path.resolve()
+        assert store.schema_version == schema.LATEST_VERSION == 2
+        assert "read-write" in repr(store)
+    with MarketStore.open(path) as again:
+        assert again.schema_version == 2
+    with pytest.raises(StoreError, match="closed"):
+        store.list_series()
+
+
+def test_instruments_and_bars_round_trip(store):
+    option = instrument_row(
+        "NIFTY24JAN21500CE", "NFO", segment="OPT", lot_size=50, tick_size=5, token=123456,
+        expiry=date(2024, 1, 25), strike=2_150_000, option_type="CE", underlying="NIFTY",
+        freeze_quantity=1800,
+    )  # fmt: skip
+    rows = [instrument_row("RELIANCE", isin="INE002A01018", series="EQ", name="Reliance"), option]
+    batch = make_batch("mem:day1", "RELIANCE", n=40, instruments=rows)
+    report = store.import_batch(batch)
+    assert (report.instruments_added, report.bars_written, report.bars_unchanged) == (2, 40, 0)
+    assert report.first_ts == batch.bars.ts.iloc[0] and report.last_ts == batch.bars.ts.iloc[-1]
+    assert not report.already_imported
+
+    series = store.read_bars("RELIANCE")
+    assert isinstance(series, BarSeries) and (series.symbol, series.timeframe) == ("RELIANCE", "1m")
+    for name in ("ts", "open", "high", "low", "close", "volume"):
+        assert series.__getattribute__(name).dtype == np.int64
+        np.testing.assert_array_equal(getattr(series, name), batch.bars[name].to_numpy())
+
+    frame = store.instruments()
+    assert list(frame.symbol) == ["NIFTY24JAN21500CE", "RELIANCE"]  # by exchange, symbol
+    assert list(store.instruments("nfo").symbol) == ["NIFTY24JAN21500CE"]
+    ce = store.instrument("nifty24jan21500ce")
+    assert (ce.exchange, ce.segment, ce.option_type) == (
+        Exchange.NFO,
+        Segment.OPTIONS,
+        OptionType.CALL,
+    )
+    assert (ce.strike, ce.tick_size, ce.lot_size, ce.expiry) == (
+        Decimal("21500.00"), Decimal("0.05"), 50, date(2024, 1, 25)
+    )  # fmt: skip
+    assert (ce.token, ce.freeze_quantity) == (123456, 1800)
+    assert store.instrument("RELIANCE").isin == "INE002A01018"
+
+
+def test_reimporting_the_same_file_changes_nothing(store, tmp_path):
+    source = tmp_path / "bars.csv"
+    source.write_text("the file the importer parsed\n")  # its bytes are the idempotency key
+    batch = make_batch(str(source), "AAA", "BBB")
+    first = store.import_batch(batch)
+    before = dump(store)
+    again = store.import_batch(batch)
+    assert again.already_imported and (again.bars_written, again.instruments_added) == (0, 0)
+    assert "already" not in first.notes and "identical content" in again.notes[-1]
+    assert dump(store) == before
+    assert len(store.import_log()) == 1 and len(store.import_log().sha256[0]) == 64
+
+
+def test_same_bars_from_another_source_are_reported_unchanged(store):
+    longer = make_batch("mem:b", "AAA", "BBB", n=60)
+    head = longer.bars.groupby("symbol").head(50)
+    store.import_batch(ImportBatch("mem:a", "generic", longer.instruments, head))
+    bars_before = dump(store)["bars"]
+    report = store.import_batch(longer)  # 50 + 50 known, 10 + 10 new
+    assert (report.bars_written, report.bars_unchanged, report.instruments_added) == (20, 100, 0)
+    bars_after = dump(store)["bars"]
+    assert set(bars_before) <= set(bars_after) and len(bars_after) == 120
+
+
+def test_a_changed_bar_is_updated_in_place(store):
+    batch = make_batch("mem:a", "AAA")
+    store.import_batch(batch)
+    fixed = batch.bars.copy()
+    fixed.loc[7, ["high", "close"]] = [fixed.loc[7, "high"] + 100, fixed.loc[7, "high"] + 100]
+    report = store.import_batch(ImportBatch("mem:fixed", "generic", batch.instruments, fixed))
+    assert (report.bars_written, report.bars_unchanged) == (1, 49)
+    assert "1 stored bars had different values" in report.notes[0]
+    assert store.read_bars("AAA").close[7] == fixed.close[7]
+    assert len(store.read_bars("AAA")) == 50
+
+
+def test_a_bad_bar_rolls_back_the_whole_batch(store):
+    store.import_batch(make_batch("mem:a", "AAA"))
+    before = dump(store)
+    batch = make_batch("mem:bad", "AAA", "NEWCO", n=80)  # adds NEWCO, then fails on its bars
+    bad = batch.bars.copy()
+    row = 80 + 41
+    bad.loc[row, "high"] = bad.loc[row, "low"] - 5
+    with pytest.raises(StoreError) as err:
+        store.import_batch(ImportBatch("mem:bad", "generic", batch.instruments, bad))
+    when = pd.Timestamp(bad.ts[row], tz="UTC").tz_convert(IST).isoformat()
+    assert f"mem:bad: NSE:NEWCO 1m bar at {when}: high" in str(err.value)
+    assert "is below low" in str(err.value)
+    assert dump(store) == before
+
+
+def test_a_bad_instrument_rolls_back(store):
+    store.import_batch(make_batch("mem:a", "AAA"))
+    before = dump(store)
+    rows = [instrument_row("AAA", name="renamed"), instrument_row("ZERO", lot_size=0)]
+    with pytest.raises(StoreError, match=r"mem:lot: instrument NSE:ZERO: lot_size 0 must be"):
+        store.import_batch(make_batch("mem:lot", "AAA", instruments=rows))
+    assert dump(store) == before
+
+
+def test_a_failure_after_the_bars_are_written_rolls_back(store, monkeypatch):
+    store.import_batch(make_batch("mem:a", "AAA"))
+    before = dump(store)
+
+    def boom():
+        raise RuntimeError("disk full while logging the import")
+
+    monkeypatch.setattr(schema, "utc_now_naive", boom)  # the import_log row comes last
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.import_batch(make_batch("mem:b", "AAA", "BBB", n=70))
+    assert dump(store) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda b: b.loc[3:3].assign(), "is in the batch 2 times"),
+        (lambda b: b.assign(symbol="GHOST"), "bars of NSE:GHOST but no such instrument"),
+        (lambda b: b.assign(timeframe="7m"), "timeframe '7m' is not one of"),
+        (lambda b: b.assign(volume=-1), "volume -1 is negative"),
+    ],
+)
+def test_bad_batches_are_refused_with_a_reason(store, change, message):
+    batch = make_batch("mem:x", "AAA")
+    changed = change(batch.bars)
+    bars = pd.concat([batch.bars, changed]) if len(changed) == 1 else changed
+    before = dump(store)
+    with pytest.raises(StoreError, match=message):
+        store.import_batch(ImportBatch("mem:x", "generic", batch.instruments, bars))
+    assert dump(store) == before
+
+
+def test_read_bars_with_start_and_end(store):
+    store.import_batch(make_batch("mem:a", "AAA", n=3 * 375))  # three sessions: Jan 2, 3, 4
+    whole = store.read_bars("AAA")
+    day2 = store.read_bars("AAA", start=date(2024, 1, 3), end=date(2024, 1, 3))
+    assert len(day2) == 375 and day2.ts[0] == session_open_ns(date(2024, 1, 3))
+    np.testing.assert_array_equal(day2.close, whole.close[375:750])
+    assert len(store.read_bars("AAA", start=date(2024, 1, 3))) == 750
+    assert len(store.read_bars("AAA", end=date(2024, 1, 2))) == 375
+    at = datetime(2024, 1, 2, 9, 20, tzinfo=IST)
+    window = store.read_bars("AAA", start=at, end=at.astimezone(UTC) + timedelta(minutes=4))
+    assert len(window) == 5 and window.ts[0] == pd.Timestamp(at).value  # both ends inclusive
+    assert len(store.read_bars("AAA", start=date(2025, 1, 1))) == 0
+    with pytest.raises(StoreError, match="no time zone"):
+        store.read_bars("AAA", start=datetime(2024, 1, 2, 9, 15))
+    with pytest.raises(StoreError, match=r"no 5m bars for NSE:AAA .*\(it has: 1m\)"):
+        store.read_bars("AAA", "5m")
+
+
+def test_ambiguous_and_unknown_symbols(store):
+    rows = [instrument_row("TWIN"), instrument_row("TWIN", "BSE"), instrument_row("AAA")]
+    batch = make_batch("mem:a", "AAA", instruments=rows)
+    store.import_batch(batch)
+    store.import_batch(
+        ImportBatch("mem:b", "generic", batch.instruments, bar_frame("TWIN", 5, exchange="BSE"))
+    )
+    with pytest.raises(
+        StoreError, match=r"'TWIN' is ambiguous: it is listed as BSE:TWIN, NSE:TWIN"
+    ):
+        store.instrument("TWIN")
+    assert store.instrument("TWIN", exchange="BSE").exchange is Exchange.BSE
+    assert store.instrument("NSE:TWIN").exchange is Exchange.NSE
+    assert len(store.read_bars("TWIN", exchange="BSE")) == 5
+    with pytest.raises(StoreError, match="ambiguous"):
+        store.read_bars("TWIN")
+    with pytest.raises(StoreError, match=r"no instrument 'TWINN'.*did you mean .*TWIN"):
+        store.instrument("TWINN")
+
+
+def test_list_series(store):
+    store.import_batch(make_batch("mem:a", "BBB", "AAA", n=30))
+    daily = BarSeries.from_arrays(
+        "AAA", [session_open_ns(DAY1)], [100], [110], [90], [105], [1000], timeframe="1d"
+    )
+    assert store.write_bars(daily) == 1
+    first = session_open_ns(DAY1)
+    assert store.list_series() == [
+        SeriesInfo("NSE", "AAA", "1d", first, first, 1),
+        SeriesInfo("NSE", "AAA", "1m", first, first + 29 * MINUTE, 30),
+        SeriesInfo("NSE", "BBB", "1m", first, first + 29 * MINUTE, 30),
+    ]
+
+
+def test_write_bars_creates_the_instrument_and_merges(store):
+    series = BarSeries.from_arrays(
+        "DEMO", bar_frame("DEMO", 20).ts, *(bar_frame("DEMO", 20)[c] for c in BAR_COLUMNS[4:9]),
+        timeframe="1m", prices_in_paise=True,
+    )  # fmt: skip
+    assert store.write_bars(series) == 20
+    assert store.write_bars(series) == 0
+    assert store.instrument("DEMO").lot_size == 1
+    np.testing.assert_array_equal(store.read_bars("DEMO").close, series.close)
+    with pytest.raises(StoreError, match="import the contract first"):
+        store.write_bars(series, exchange="NFO", segment="FUT")
+
+
+def test_corporate_actions_are_idempotent(store):
+    actions = pd.DataFrame(
+        {
+            "exchange": ["NSE", "NSE", "BSE"],
+            "symbol": ["AAA", "AAA", "BBB"],
+            "ex_date": [date(2024, 3, 1), date(2024, 6, 1), date(2024, 3, 1)],
+            "kind": ["split", "dividend", "bonus"],
+            "ratio_from": pd.array([1, None, 1], dtype="Int64"),
+            "ratio_to": pd.array([5, None, 1], dtype="Int64"),
+            "amount_paise": pd.array([None, 850, None], dtype="Int64"),
+            "note": ["face value 10 -> 2", "", "1:1 bonus"],
+        }
+    )
+    assert store.add_corporate_actions(actions) == 3
+    before = dump(store)
+    assert store.add_corporate_actions(actions) == 0
+    assert dump(store) == before
+    changed = actions.assign(amount_paise=pd.array([None, 900, None], dtype="Int64"))
+    assert store.add_corporate_actions(changed) == 1
+    got = store.corporate_actions("aaa")
+    assert list(got.kind) == ["split", "dividend"] and got.amount_paise.iloc[1] == 900
+    assert len(store.corporate_actions()) == 3 and len(store.corporate_actions("BSE:BBB")) == 1
+    before = dump(store)
+    with pytest.raises(StoreError, match="a dividend needs amount_paise > 0"):
+        store.add_corporate_actions(actions.assign(amount_paise=pd.NA))
+    with pytest.raises(StoreError, match="kind merger is not split/bonus/dividend"):
+        store.add_corporate_actions(actions.assign(kind="merger"))
+    with pytest.raises(StoreError, match="missing column"):
+        store.add_corporate_actions(actions.drop(columns=["kind"]))
+    assert dump(store) == before
+
+
+def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    assert schema.migrate(con, path, target=1) == [1]  # what Artha v1 created
+    con.execute("INSERT INTO instruments (exchange, segment, symbol, lot_size, tick_size_paise) "
+                "VALUES ('NSE', 'EQ', 'OLDCO', 1, 5)")  # fmt: skip
+    ts = session_open_ns(DAY1)
+    con.execute("INSERT INTO bars VALUES (1, '1m', ?, 100, 110, 90, 105, 7, NULL)", [ts])
+    con.execute(
+        "INSERT INTO import_log (source, format, rows, first_ts, last_ts, imported_at) "
+        "VALUES ('old.csv', 'generic', 1, ?, ?, TIMESTAMP '2024-01-02 10:00:00')",
+        [ts, ts],
+    )
+    con.close()
+    with pytest.raises(
+        StoreError, match=r"is at schema v1; this Artha needs v2. Open it read-write"
+    ):
+        MarketStore.open(path, read_only=True)
+
+    with MarketStore.open(path) as store:
+        assert store.schema_version == 2
+        series = store.read_bars("OLDCO")
+        assert (series.ts.tolist(), series.close.tolist(), series.volume.tolist()) == (
+            [ts],
+            [105],
+            [7],
+        )
+        log = store.import_log()
+        assert log.source.tolist() == ["old.csv"] and log.sha256.isna().all()
+        assert set(APP_TABLES) <= set(dump(store))
+        with store.session() as s, s.begin():
+            s.add(Setting(key="theme", value={"dark": True}))
+    with MarketStore.open(path, read_only=True) as reader:
+        with reader._cursor() as cur:
+            versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+        assert versions == [(1,), (2,)]
+        assert len(reader.read_bars("OLDCO")) == 1
+
+
+def test_a_newer_or_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "future.duckdb"
+    with MarketStore.open(path) as store, store._cursor() as cur:
+        cur.execute("INSERT INTO schema_version VALUES (99, 'from the future', now()::TIMESTAMP)")
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match=r"schema version 99.*newer Artha"):
+            MarketStore.open(path, read_only=read_only)
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database" * 1000)
+    with pytest.raises(StoreError, match="is not a DuckDB database file"):
+        MarketStore.open(junk)
+    with pytest.raises(StoreError, match="no market store there"):
+        MarketStore.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_read_only_store_reads_but_refuses_writes(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    with MarketStore.open(path) as store:
+        store.import_batch(make_batch("mem:a", "AAA"))
+    with MarketStore.open(path, read_only=True) as reader:
+        assert len(reader.read_bars("AAA")) == 50
+        with pytest.raises(StoreError, match="open read-only: cannot import mem:b"):
+            reader.import_batch(make_batch("mem:b", "BBB"))
+
+
+def test_app_state_orm_round_trip_on_the_same_file(tmp_path):
+    path = tmp_path / "app.duckdb"
+    started = datetime(2024, 5, 6, 15, 30, tzinfo=IST)
+    with MarketStore.open(path) as store:
+        store.import_batch(make_batch("mem:a", "AAA"))
+        with store.session() as s, s.begin():
+            run = BacktestRun(
+                strategy="sma_crossover", params={"fast": 10, "slow": 30},
+                config={"symbols": ["AAA"], "capital": "100000.00"}, created_at=started,
+            )  # fmt: skip
+            s.add(run)
+        with store.session() as s, s.begin():
+            loaded = s.scalars(sa.select(BacktestRun)).one()
+            loaded.status = RunStatus.DONE
+            loaded.summary = {"trades": 4, "net_pnl": "1234.50"}
+        assert len(store.read_bars("AAA")) == 50  # bulk side unaffected
+    with MarketStore.open(path) as store, store.session() as s:
+        run = s.scalars(sa.select(BacktestRun)).one()
+        assert (run.id, run.strategy, run.status) == (1, "sma_crossover", "done")
+        assert run.params == {"fast": 10, "slow": 30} and run.summary == {
+            "trades": 4,
+            "net_pnl": "1234.50",
+        }
+        assert run.created_at == started and run.created_at.tzinfo is UTC
+        with store._cursor() as cur:  # stored as naive UTC
+            assert cur.execute("SELECT created_at FROM backtest_runs").fetchone() == (
+                datetime(2024, 5, 6, 10, 0),
+            )
+
+
+def test_orm_models_match_the_migrated_tables(store):
+    # (SQLAlchemy's inspector cannot reflect through duckdb-engine 0.17: no pg_collation)
+    with store._cursor() as cur:
+        for table in AppBase.metadata.sorted_tables:
+            in_db = cur.execute(
+                "SELECT column_name, is_nullable FROM duckdb_columns() WHERE table_name = ? "
+                "ORDER BY column_index",
+                [table.name],
+            ).fetchall()
+            assert in_db == [(c.name, c.nullable) for c in table.columns], table.name
+    with pytest.raises(sa.exc.StatementError, match="no time zone"), store.session() as s:
+        s.add(BacktestRun(strategy="x", created_at=datetime(2024, 1, 1)))
+        s.flush()
+
+
+def test_a_missing_folder_is_created_and_paths_are_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with MarketStore.open(Path("deep/er/x.duckdb")) as store:
+        assert store.path == tmp_path / "deep" / "er" / "x.duckdb"
+
+
+def test_bars_in_any_order_are_stored_and_read_back_sorted(store):
+    batch = make_batch("mem:a", "AAA", "BBB", n=400)
+    interleaved = batch.bars.sort_values(["ts", "symbol"], ignore_index=True)  # time-major
+    store.import_batch(ImportBatch("mem:a", "generic", batch.instruments, interleaved))
+    late = make_batch("mem:b", "AAA", n=400).bars.iloc[::-1]  # same bars, reversed
+    assert (
+        store.import_batch(ImportBatch("mem:b", "generic", batch.instruments, late)).bars_unchanged
+        == 400
+    )
+    for symbol in ("AAA", "BBB"):
+        want = batch.bars[batch.bars.symbol == symbol]
+        got = store.read_bars(symbol)
+        np.testing.assert_array_equal(got.ts, want.ts.to_numpy())
+        np.testing.assert_array_equal(got.low, want.low.to_numpy())
