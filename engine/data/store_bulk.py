@@ -114,6 +114,13 @@ def batch_digest(batch: ImportBatch) -> str:
     return digest.hexdigest()
 
 
+def _register(cur: Cursor, name: str, frame: pd.DataFrame) -> None:
+    try:
+        cur.register(name, frame)
+    except duckdb.Error:  # duckdb 2.0 cannot scan some views, e.g. iloc[::-1]: std::bad_cast
+        cur.register(name, frame.copy())
+
+
 def _shown(column: str, value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "missing"
@@ -134,7 +141,7 @@ def _explain(
     """Find the row and rule behind a failed write (on a side cursor: the transaction is dead)."""
     side = cur.cursor()
     try:
-        side.register(view, frame)
+        _register(side, view, frame)
         for predicate, message in rules:
             found = side.execute(
                 f"SELECT * FROM ({select_sql}) WHERE NOT coalesce({predicate}, false) LIMIT 1"
@@ -155,7 +162,7 @@ def upsert_instruments(cur: Cursor, frame: pd.DataFrame, source: str) -> int:
     """Insert new instruments, update known ones (keeping fields the batch leaves empty)."""
     if frame.empty:
         return 0
-    cur.register("batch_instruments", frame)
+    _register(cur, "batch_instruments", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE new_instruments AS {_INSTRUMENTS_SQL}")
         clash = first_row(
@@ -188,7 +195,7 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
     """Upsert bars on (instrument, timeframe, ts): identical ones untouched, others written."""
     if frame.empty:
         return Merged(0, 0, 0, None, None)
-    cur.register("batch_bars", frame)
+    _register(cur, "batch_bars", frame)
     try:
         return _merge_staged(cur, frame, source)
     except duckdb.ConstraintException as exc:
@@ -312,7 +319,7 @@ def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
         "AS ratio_from, ratio_to::INTEGER AS ratio_to, amount_paise::BIGINT AS amount_paise, "
         f"{note} AS note FROM actions"
     )
-    cur.register("actions", frame)
+    _register(cur, "actions", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE new_actions AS {select}")
         for predicate, message in CORPORATE_ACTION_RULES:

@@ -47,13 +47,26 @@ def sma(values: Series, length: int) -> DerivedSeries: ...
 def sma(values: npt.ArrayLike, length: int) -> FloatArray: ...
 @indicator(lookback=_length)
 def sma(values: Any, length: int) -> Any:
-    """Simple moving average; NaN for the first length-1 bars."""
+    """Simple moving average; NaN for the first length-1 bars and for any window holding a
+    NaN (so an average of another indicator starts once that indicator has warmed up)."""
     if length < 1:
         raise ValueError(f"sma length must be >= 1, got {length}")
     array = np.asarray(values)
     out = np.full(array.shape[0], np.nan)
     if array.shape[0] < length:
         return out
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            first = int(np.argmax(finite)) if finite.any() else array.shape[0]
+            if finite[first:].all():  # a warm-up run of NaN: average the rest exactly
+                out[first:] = sma(array[first:], length)
+                return out
+            gaps = np.cumsum(~finite)
+            in_window = gaps[length - 1 :] - np.concatenate(([0], gaps[:-length]))
+            out = sma(np.where(finite, array, 0.0), length)
+            out[length - 1 :][in_window > 0] = np.nan
+            return out
     paise = _as_paise(array)
     if paise is not None:
         sums = np.cumsum(paise, dtype=np.int64)
@@ -70,11 +83,13 @@ def sma(values: Any, length: int) -> Any:
 
 def _ema_step(previous: FloatArray, values: npt.NDArray[Any], length: int) -> float:
     """ema's value at the newest bar from its earlier values: the same arithmetic as ema()."""
-    n = values.shape[0]
-    if n < length:
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    seen = array.shape[0] - (int(np.argmax(finite)) if finite.any() else array.shape[0])
+    if seen < length:
         return np.nan
-    if n == length:
-        return float(np.asarray(values[:length], dtype=np.float64).mean())
+    if seen == length:
+        return float(array[-length:].mean())
     alpha = 2.0 / (length + 1)
     last = previous[-1]
     return float(last + alpha * (np.float64(values[-1]) - last))
@@ -86,17 +101,24 @@ def ema(values: Series, length: int) -> DerivedSeries: ...
 def ema(values: npt.ArrayLike, length: int) -> FloatArray: ...
 @indicator(update=_ema_step)
 def ema(values: Any, length: int) -> Any:
-    """Exponential moving average seeded with the SMA of the first `length` bars."""
+    """Exponential moving average seeded with the SMA of the first `length` finite bars.
+
+    A leading NaN run (another indicator warming up) is skipped; a NaN after the seed makes
+    every later value NaN, because the recurrence cannot skip a bar without changing meaning.
+    """
     if length < 1:
         raise ValueError(f"ema length must be >= 1, got {length}")
     array = np.asarray(values, dtype=np.float64)
     out = np.full(array.shape[0], np.nan)
-    if array.shape[0] < length:
+    finite = np.isfinite(array)
+    first = int(np.argmax(finite)) if finite.any() else array.shape[0]
+    if array.shape[0] - first < length:
         return out
     alpha = 2.0 / (length + 1)
-    out[length - 1] = array[:length].mean()
-    previous = out[length - 1]
-    for i in range(length, array.shape[0]):  # a recurrence: numpy has no vector form
+    seed = first + length - 1
+    out[seed] = array[first : seed + 1].mean()
+    previous = out[seed]
+    for i in range(seed + 1, array.shape[0]):  # a recurrence: numpy has no vector form
         previous = previous + alpha * (array[i] - previous)
         out[i] = previous
     return out

@@ -517,12 +517,6 @@ def test_ema_by_hand():
         ema([1.0], 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG strategies/sdk/indicators.py sma: any NaN (e.g. the warm-up of another "
-    "indicator) sends it down the float cumsum path, and the NaN poisons every later sum, "
-    "so sma(sma(x, 3), 2) is all NaN",
-)
 def test_sma_of_an_indicator_with_a_warm_up():
     x = walk_paise(100, seed=9) / 100.0
     inner = sma(x, 3)
@@ -532,11 +526,6 @@ def test_sma_of_an_indicator_with_a_warm_up():
     np.testing.assert_allclose(got[3:], expected[3:], rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG strategies/sdk/indicators.py ema: seeded with array[:length].mean(), which is "
-    "NaN when the input starts with a warm-up, so e.g. a MACD signal line is all NaN",
-)
 def test_ema_of_an_indicator_with_a_warm_up():
     x = walk_paise(200, seed=10) / 100.0
     macd = ema(x, 12) - ema(x, 26)  # NaN for the first 25 bars

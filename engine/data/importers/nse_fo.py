@@ -174,7 +174,10 @@ def derive_lots(
     settle, close = table.floats("SETTLE_PR"), table.floats("CLOSE")
     price = np.where(settle > 0, settle, close) + np.where(is_option, strike / 100, 0.0)
     usable = (contracts > 0) & (value > 0) & (price > 0)
-    group, keys = pd.factorize(pd.MultiIndex.from_arrays([underlying, codes]))
+    names, owners = pd.factorize(underlying)
+    span = int(codes.max()) + 1 if len(codes) else 1
+    group, keys = pd.factorize(names.astype(np.int64) * span + codes)
+    owner = np.asarray(owners, dtype=object)[keys // span]
     k = len(keys)
     spent = np.bincount(group, weights=np.where(usable, value, 0.0), minlength=k)
     worth = np.bincount(group, weights=np.where(usable, price * contracts, 0.0), minlength=k)
@@ -187,8 +190,7 @@ def derive_lots(
         if math.isfinite(estimate[j]) and estimate[j] > 0:
             lots[j] = _snap(float(estimate[j]), int(oi_gcd[j]))
             if oi_gcd[j] and oi_gcd[j] % lots[j]:
-                misfits.append(f"{keys[j][0]} {estimate[j]:.1f}")
-    owner = np.array([u for u, _ in keys], dtype=object)
+                misfits.append(f"{owner[j]} {estimate[j]:.1f}")
     borrowed = _borrow(owner, lots, oi_gcd)
     lot: Int64Array = borrowed[group]
     _lot_notes(owner, lots, lot, misfits, notes, contracts)
