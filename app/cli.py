@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
     if args.command is not None:
-        code: int = args.func(args)
+        try:
+            code: int = args.func(args)
+        except BrokenPipeError:  # `artha data list | head`: the reader left, that's fine
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         return code
     # Imported late so `artha --version` and headless subcommands never load Qt.
     from app.gui.launch import run_gui, take_screenshot

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from app.commands.output import emit_json, fail, inr
@@ -20,7 +21,7 @@ from engine.backtest import (
     StrategyRuntimeError,
     run_backtest,
 )
-from engine.data import BarDataError, load_bars
+from engine.data import BarDataError, BarSeries, load_bars
 from engine.strategy.params import ParamError
 
 TRADES_SHOWN = 10
@@ -55,12 +56,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--data",
-        required=True,
         action="append",
         metavar="FILE",
         help="bar file (.csv or .parquet); repeat for several instruments",
     )
-    p.add_argument("--symbol", help="symbol for a single --data file (default: file name)")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        help="with --data: the file's symbol (default: file name); without: read this "
+        "symbol from the workspace's store (repeatable)",
+    )
+    p.add_argument("--from", dest="start", type=_day, help="store: first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", type=_day, help="store: last day (YYYY-MM-DD)")
+    p.add_argument(
+        "--timeframe",
+        choices=("1m", "3m", "5m", "15m", "30m", "60m", "1d"),
+        help="store: bar size (resampled on the exchange clock when needed)",
+    )
+    p.add_argument("--workspace", help="data folder (default: $ARTHA_HOME or per-user)")
     p.add_argument(
         "--param",
         action="append",
@@ -97,13 +111,56 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dates look like 2026-01-31, got {text!r}") from None
+
+
+def _store_series(args: argparse.Namespace) -> list[BarSeries]:
+    """The --symbol series from the workspace's store, resampled to --timeframe if needed."""
+    from app.commands.data import TIMEFRAMES, series_for
+    from app.commands.workspace_store import workspace_store
+
+    with workspace_store(args) as (_, store):
+        stored = store.list_series()
+        out = []
+        for symbol in args.symbol:
+            bare = symbol.split(":")[-1].upper()
+            timeframe = args.timeframe or min(
+                (s.timeframe for s in stored if s.symbol.upper() == bare),
+                key=TIMEFRAMES.index,
+                default="1m",
+            )
+            series = series_for(store, symbol, timeframe, args.start, args.end)
+            if not len(series):
+                raise BacktestInputError(
+                    f"no {timeframe} bars of {symbol} between {args.start or 'the start'} "
+                    f"and {args.end or 'the end'}"
+                )
+            out.append(series)
+        return out
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.symbol and len(args.data) > 1:
-        return fail("backtest", "argument --symbol: applies to a single --data file")
+    from app.commands.workspace_store import CommandError
+    from engine.data.store import StoreError
+
+    if args.data and args.symbol and (len(args.data) > 1 or len(args.symbol) > 1):
+        return fail("backtest", "argument --symbol: with --data, name one file's symbol")
+    if not args.data and not args.symbol:
+        return fail("backtest", "give bars with --data FILE or --symbol SYMBOL (from the store)")
+    if args.data and (args.start or args.end or args.timeframe):
+        return fail("backtest", "--from/--to/--timeframe read the store: drop --data")
     try:
         strategy = load_strategy(args.strategy)
         params = dict(args.param)
-        series = [load_bars(path, symbol=args.symbol) for path in args.data]
+        if args.data:
+            symbol = args.symbol[0] if args.symbol else None
+            series = [load_bars(path, symbol=symbol) for path in args.data]
+        else:
+            series = _store_series(args)
         if args.capital <= 0:
             return fail("backtest", "argument --capital: must be > 0")
         config = BacktestConfig(
@@ -115,7 +172,13 @@ def run(args: argparse.Namespace) -> int:
         return fail("backtest", f"argument --strategy: {exc}")
     except ParamError as exc:
         return fail("backtest", f"argument --param: {exc}")
-    except (BarDataError, BacktestInputError, StrategyRuntimeError) as exc:
+    except (
+        BarDataError,
+        BacktestInputError,
+        StrategyRuntimeError,
+        CommandError,
+        StoreError,
+    ) as exc:
         return fail("backtest", str(exc))
     if args.json is not None:
         failed = emit_json("backtest", args.json, json.dumps(report, indent=2) + "\n")
@@ -125,6 +188,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
     print(render(result, report))
     return 0
+
+
+def _symbols(symbols: list[str]) -> str:
+    if len(symbols) <= 4:
+        return ", ".join(symbols)
+    return f"{len(symbols)} instruments ({symbols[0]}, {symbols[1]} ... {symbols[-1]})"
 
 
 def _pct(value: object) -> str:
@@ -148,7 +217,7 @@ def render(result: BacktestResult, report: dict[str, object]) -> str:
     net_pnl = sum((t.net_pnl for t in result.trades), Decimal(0))
     lines = [
         f"Backtest: {result.strategy} ({params})",
-        f"Data:     {', '.join(result.symbols)}, {result.bars:,} bars, "
+        f"Data:     {_symbols(result.symbols)}, {result.bars:,} bars, "
         f"{ist_iso(start)[:16]} to {ist_iso(end)[:16]} IST",
         f"Costs:    {result.config.costs}, slippage {result.config.slippage_bps} bps, "
         f"fills at {result.config.fill}",

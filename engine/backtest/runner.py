@@ -8,9 +8,9 @@ import linecache
 import logging
 import time
 import traceback
-from pathlib import Path
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -152,8 +152,13 @@ class _Run:
             return order_id
         chunk = (slot.freeze // slot.lot) * slot.lot if slot.freeze else quantity
         if chunk <= 0:
-            self._reject(slot, request, order_id,
-                         f"freeze quantity {slot.freeze} is smaller than a lot ({slot.lot})", bar)
+            self._reject(
+                slot,
+                request,
+                order_id,
+                f"freeze quantity {slot.freeze} is smaller than a lot ({slot.lot})",
+                bar,
+            )
             return order_id
         first = True
         for offset in range(0, quantity, chunk):  # exchange freeze limit: slice the order

@@ -13,8 +13,8 @@ Within one bar on the merged timeline, events run in this order:
 from __future__ import annotations
 
 import heapq
-import math
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 

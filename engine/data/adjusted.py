@@ -11,23 +11,34 @@ from engine.data.bar_series import BarSeries
 from engine.data.store import MarketStore
 
 
-def actions_for(store: MarketStore, symbol: str, exchange: str | None = None) -> list[
-    CorporateAction
-]:
+def actions_for(
+    store: MarketStore, symbol: str, exchange: str | None = None
+) -> list[CorporateAction]:
     instrument = store.instrument(symbol, exchange)
     frame = store.corporate_actions(instrument.symbol)
     frame = frame[frame["exchange"] == str(instrument.exchange)]
-    return [
-        CorporateAction(
-            row.ex_date if isinstance(row.ex_date, date) else pd.Timestamp(row.ex_date).date(),
-            row.kind,
-            None if pd.isna(row.ratio_from) else int(row.ratio_from),
-            None if pd.isna(row.ratio_to) else int(row.ratio_to),
-            None if pd.isna(row.amount_paise) else int(row.amount_paise),
-            "" if pd.isna(row.note) else str(row.note),
+    actions = []
+    for record in frame.to_dict("records"):
+        ex_date = record["ex_date"]
+        actions.append(
+            CorporateAction(
+                ex_date if isinstance(ex_date, date) else pd.Timestamp(ex_date).date(),
+                str(record["kind"]),  # type: ignore[arg-type]  # checked by CorporateAction
+                _int_or_none(record["ratio_from"]),
+                _int_or_none(record["ratio_to"]),
+                _int_or_none(record["amount_paise"]),
+                "" if _missing(record.get("note")) else str(record["note"]),
+            )
         )
-        for row in frame.itertuples(index=False)
-    ]
+    return actions
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if _missing(value) else int(value)  # type: ignore[call-overload]
 
 
 def read_adjusted(

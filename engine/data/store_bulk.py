@@ -56,7 +56,8 @@ _KEEP_OLD = ("isin", "token", "freeze_quantity", "expiry", "strike_paise", "opti
 _UPSERT_INSTRUMENTS = (
     "INSERT INTO instruments (exchange, segment, symbol, isin, token, lot_size, tick_size_paise, "
     "freeze_quantity, expiry, strike_paise, option_type, underlying, series, name) "
-    "SELECT * FROM new_instruments ON CONFLICT (exchange, symbol) DO UPDATE SET "
+    "SELECT * FROM new_instruments ORDER BY exchange, symbol "
+    "ON CONFLICT (exchange, symbol) DO UPDATE SET "
     "segment = excluded.segment, lot_size = excluded.lot_size, "
     "tick_size_paise = excluded.tick_size_paise, "
     + "".join(f"{c} = coalesce(excluded.{c}, instruments.{c}), " for c in _KEEP_OLD)
@@ -236,7 +237,7 @@ def _merge_staged(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
             f"{source}: timeframe {unknown[0]!r} is not one of {', '.join(TIMEFRAMES)}"
         )
     if len(timeframes) == 1 and _in_key_order(cur):
-        order = ""  # strictly increasing keys: sorted, and no duplicates possible
+        order = ""  # clustered and free of duplicate keys already
     else:
         order = f" ORDER BY {_KEY}"
         _refuse_duplicates(cur, source)
@@ -253,18 +254,24 @@ def _merge_staged(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
 
 
 def _in_key_order(cur: Cursor) -> bool:
-    """Is the staged batch strictly increasing in (instrument_id, ts)? (one timeframe)
+    """Is the staged batch one block per instrument, each strictly increasing in time?
 
-    Importers mostly hand over bars sorted by symbol and time; proving it in numpy (~0.1 s
-    per 10M rows) saves a GROUP BY for duplicates and a sort (~2.5 s per 10M together).
-    Both scans of `stage` (this one and the INSERT's) follow its insertion order.
+    Importers mostly hand over bars grouped by symbol and sorted by time; proving it in numpy
+    (~0.1 s per 10M rows) shows there are no duplicate keys and that the rows are clustered
+    as reads want them, saving a GROUP BY and a sort (~2.5 s per 10M rows together). Both
+    scans of `stage` (this one and the INSERT's) follow its insertion order.
     """
     keys = cur.execute("SELECT instrument_id, ts FROM stage").fetchnumpy()
     ids, ts = keys["instrument_id"], keys["ts"]
     if isinstance(ids, np.ma.MaskedArray) or isinstance(ts, np.ma.MaskedArray):
         return False  # NULLs: the slow path (and then the NOT NULL constraint) will say so
-    same_id = ids[1:] == ids[:-1]
-    return bool(((ids[1:] > ids[:-1]) | (same_id & (ts[1:] > ts[:-1]))).all())
+    if len(ts) < 2:
+        return True
+    new_block = ids[1:] != ids[:-1]
+    if not ((ts[1:] > ts[:-1]) | new_block).all():
+        return False
+    block_ids = ids[np.concatenate(([0], np.flatnonzero(new_block) + 1))]
+    return len(np.unique(block_ids)) == len(block_ids)
 
 
 def _refuse_duplicates(cur: Cursor, source: str) -> None:

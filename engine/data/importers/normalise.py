@@ -68,7 +68,9 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
             closed.append(day.isoformat())
         opens.append(int(at.timestamp()) * NS)
     if closed:
-        shown = ", ".join(closed[:_MAX_DATES_SHOWN]) + (" ..." if len(closed) > _MAX_DATES_SHOWN else "")
+        shown = ", ".join(closed[:_MAX_DATES_SHOWN]) + (
+            " ..." if len(closed) > _MAX_DATES_SHOWN else ""
+        )
         notes.append(
             f"{len(closed)} date(s) are not {calendar.exchange.value} sessions in the market "
             f"calendar (or lie outside it): {shown}; their bars are stamped 09:15 IST"
