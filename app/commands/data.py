@@ -124,7 +124,8 @@ def run_import(args: argparse.Namespace) -> int:
                 )
                 report = store.import_batch(batch, force=args.force)
                 if report.already_imported:
-                    print(f"{path}: already imported, nothing changed")
+                    print(f"{path}: already imported, nothing changed (--force re-imports)")
+                    continue
                 else:
                     span = ""
                     if report.first_ts is not None and report.last_ts is not None:

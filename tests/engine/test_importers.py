@@ -631,3 +631,21 @@ def test_untraded_udiff_contracts_keep_their_instrument(tmp_path):
     assert len(batch.bars) == 5 and len(batch.instruments) == 6
     assert instrument(batch, "NIFTY2560526000CE")["strike"] == 2600000
     assert any("no trades" in note for note in batch.notes)
+
+
+def test_windows_line_endings_bom_padding_and_only_skipped_rows(tmp_path):
+    text = NSE_CM_LEGACY.read_text()
+    windows = tmp_path / "cm.csv"
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    batch = read_file(windows)
+    assert batch.format == "nse_cm_legacy" and row(batch, "TCS")["close"] == 385260
+    assert instrument(batch, "TCS")["isin"] == "INE467B01029"
+    padded = tmp_path / "padded.csv"
+    padded.write_text(text.replace("SBIN,EQ,", "SBIN  , EQ ,"))
+    assert row(read_file(padded), "SBIN")["volume"] == 41234567
+    lines = text.splitlines()
+    block_only = tmp_path / "bl.csv"
+    block_only.write_text(f"{lines[0]}\n{lines[3]}\n")
+    batch = read_file(block_only)
+    assert batch.bars.empty and batch.instruments.empty and batch.trade_date is None
+    assert batch.notes == ["skipped 1 row of series BL (block deals)"]

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pandas.arrays import IntegerArray
+from pandas.arrays import IntegerArray, StringArray
 
 from engine.calendar import IST, CalendarCoverageError, get_calendar
 from engine.data.bar_series import BarDataError, Int64Array, format_paise
@@ -162,7 +162,7 @@ def text_column(
 ) -> pd.api.extensions.ExtensionArray:
     """Text with "" or None as NA, in the nullable string dtype."""
     if values is None:
-        return pd.array(np.full(n, pd.NA, dtype=object), dtype=_TEXT)
+        return StringArray(np.full(n, pd.NA, dtype=object))  # no per-value checks: all NA
     array = np.asarray(values, dtype=object)
     empty = array == ""
     if empty.any():
