@@ -1,4 +1,4 @@
-"""What every panel gets handed: the workspace, the event bus, UI settings and the clock."""
+"""What every panel gets handed: workspace, store, event bus, UI settings and the clock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.gui.ui_settings import UiSettings
 from engine.bus import EventBus
+from engine.data.store import MarketStore
 from engine.workspace import Workspace
 
 
@@ -23,3 +24,6 @@ class AppContext:
     bus: EventBus
     settings: UiSettings
     now: Callable[[], datetime] = field(default=utc_now)
+    # The workspace's market store, opened by the process that owns the workspace; None when
+    # it could not be opened (a screenshot while the app runs): panels must say so.
+    store: MarketStore | None = None

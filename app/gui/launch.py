@@ -19,6 +19,7 @@ from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
 from app.version import __version__
 from engine.bus import EventBus
+from engine.data.store import MarketStore, StoreError
 from engine.workspace import Workspace, WorkspaceBusyError
 from resources import resource_path
 
@@ -49,9 +50,22 @@ def _application() -> QApplication:
     return app
 
 
-def _context(workspace: Workspace, loop: asyncio.AbstractEventLoop) -> AppContext:
+def _context(
+    workspace: Workspace, loop: asyncio.AbstractEventLoop, store: MarketStore | None
+) -> AppContext:
     settings = UiSettings(workspace.settings_dir / "ui.ini")
-    return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings)
+    return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings, store=store)
+
+
+def _screenshot_store(workspace: Workspace) -> MarketStore | None:
+    """Read-only when a store exists and no running Artha holds it; else no store."""
+    if not workspace.database_path.exists():
+        return None
+    try:
+        return MarketStore.open(workspace.database_path, read_only=True)
+    except StoreError as exc:
+        log.info("screenshot without the market store: %s", exc)
+        return None
 
 
 def _tell_busy(error: WorkspaceBusyError) -> None:
@@ -76,7 +90,12 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         app = _application()
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
-        ctx = _context(ws, loop)
+        try:
+            store: MarketStore | None = MarketStore.open(ws.database_path)
+        except StoreError as exc:
+            log.error("market store unavailable: %s", exc)
+            store = None
+        ctx = _context(ws, loop, store)
         window = MainWindow(ctx)
         window.show()
         log.info("Artha %s ready — workspace %s", __version__, ws.root)
@@ -85,6 +104,8 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         with loop:
             loop.run_until_complete(closed.wait())
             loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
+        if store is not None:
+            store.close()
         log.info("Artha closed")
         return 0
     finally:
@@ -106,7 +127,8 @@ def take_screenshot(
     app = _application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(_context(ws, loop), persist_layout=False)
+    store = _screenshot_store(ws)
+    window = MainWindow(_context(ws, loop, store), persist_layout=False)
     window.resize(*size)
     window.show()
 
@@ -119,6 +141,8 @@ def take_screenshot(
 
     with loop:
         saved = loop.run_until_complete(shoot())
+    if store is not None:
+        store.close()
     if not saved:
         print(f"artha: could not write the screenshot to {target}", file=sys.stderr)
         return 1

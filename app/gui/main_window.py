@@ -22,7 +22,7 @@ _VERTICAL_AREAS = (Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.Bottom
 _HORIZONTAL_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
 
 # Bump when panels change in a way that makes old saved dock states meaningless.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 
 class MainWindow(QMainWindow):
@@ -112,26 +112,32 @@ class MainWindow(QMainWindow):
         self.docks[spec.panel_id] = dock
 
     def _apply_default_sizes(self, specs: list[PanelSpec]) -> None:
-        """Give panels with a default_size that many pixels; the others share what is left.
+        """Give panels with a default_size that many pixels, taken from a neighbour.
 
-        QMainWindow.resizeDocks scales the sizes it is given to the space they share, so every
-        visible dock is passed, with sizes that add up to what the docks have now.
+        QMainWindow.resizeDocks scales the sizes it is given to the space they share, so each
+        sized dock is resized together with one dock of another area, their sum kept.
         """
-        for orientation, along in (
-            (Qt.Orientation.Vertical, _VERTICAL_AREAS),
-            (Qt.Orientation.Horizontal, _HORIZONTAL_AREAS),
-        ):
-            sized = [s for s in specs if s.default_size and s.area in along and s.visible]
-            if not sized:
+        for spec in specs:
+            if not spec.default_size or not spec.visible:
                 continue
-            docks = [self.docks[s.panel_id] for s in specs if s.visible]
-            vertical = orientation is Qt.Orientation.Vertical
-            total = sum(d.height() if vertical else d.width() for d in docks)
-            fixed = {s.panel_id: int(s.default_size or 0) for s in sized}
-            rest = max(len(docks) - len(fixed), 1)
-            share = max((total - sum(fixed.values())) // rest, 100)
-            sizes = [fixed.get(s.panel_id, share) for s in specs if s.visible]
-            self.resizeDocks(docks, sizes, orientation)
+            dock = self.docks[spec.panel_id]
+            vertical = spec.area in _VERTICAL_AREAS
+            neighbour = next(
+                (
+                    self.docks[o.panel_id]
+                    for o in specs
+                    if o.visible and o.area != spec.area and (o.area in _VERTICAL_AREAS) != vertical
+                ),
+                None,
+            )
+            if neighbour is None:
+                continue
+            orientation = Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal
+            total = (
+                dock.height() + neighbour.height() if vertical else dock.width() + neighbour.width()
+            )
+            size = min(spec.default_size, max(total - 100, 50))
+            self.resizeDocks([neighbour, dock], [total - size, size], orientation)
 
     # -- behaviour --------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:

@@ -8,6 +8,7 @@ SYNTHETIC, so demo data can never be mistaken for market history.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +19,10 @@ import pandas as pd
 from engine.calendar import get_calendar
 from engine.data.bar_series import BarSeries
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
+from engine.data.store import MarketStore
 
+DEMO_COUNT = 50
+DEMO_DAYS = 120
 DEMO_END = date(2026, 11, 20)  # fixed, so the demo is the same on every machine and day
 DEMO_SEED = 2026
 DEMO_PREFIX = "SYN"
@@ -169,11 +173,30 @@ def demo_batch(series: list[BarSeries]) -> ImportBatch:
     )
 
 
+def demo_present(store: MarketStore) -> bool:
+    want = {inst.symbol for inst in demo_instruments(DEMO_COUNT)}
+    have = {s.symbol for s in store.list_series() if s.timeframe == "1m"}
+    return want <= have
+
+
+def install_demo(store: MarketStore) -> tuple[bool, float]:
+    """Generate and import the demo data unless it is there; (created, seconds)."""
+    started = time.perf_counter()
+    if demo_present(store):
+        return False, time.perf_counter() - started
+    store.import_batch(demo_batch(generate_demo(DEMO_COUNT, DEMO_DAYS)))
+    return True, time.perf_counter() - started
+
+
 __all__ = [
+    "DEMO_COUNT",
+    "DEMO_DAYS",
     "DEMO_END",
     "DemoInstrument",
     "demo_batch",
     "demo_instruments",
+    "demo_present",
     "generate_demo",
+    "install_demo",
     "is_demo_symbol",
 ]

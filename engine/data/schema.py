@@ -12,8 +12,9 @@ Storage choices (measured, see store.py):
   setting involved (TIMESTAMPTZ renders in the session's zone; TIMESTAMP is microseconds).
 - `bars` has NO declared primary key. Its key (instrument_id, timeframe, ts) is enforced by the
   store's one write path (store.py checks the batch for duplicates and merges by anti-join), not
-  by a DuckDB index: with the key as a PRIMARY KEY, writing 10M bars took 17-33 s instead of ~5 s
-  and the file grew from 43 MB to 800-900 MB (the ART index), and it must sit in memory to write.
+  by a DuckDB index. Measured on 10M bars: with the key as a PRIMARY KEY the insert took 17 s
+  (33 s with ON CONFLICT DO UPDATE) instead of 3 s and the file grew from 43 MB to 800-900 MB:
+  the ART index, which must also sit in memory for every write.
 - CHECK constraints keep bad bars and instruments out whatever writes them; RULES below repeat
   them one by one so a failed write can say which row broke which rule.
 """
@@ -70,7 +71,7 @@ _V1 = (
         id INTEGER PRIMARY KEY DEFAULT nextval('instrument_id_seq'),
         exchange VARCHAR NOT NULL CHECK (exchange IN ('NSE', 'BSE', 'NFO', 'BFO')),
         segment VARCHAR NOT NULL CHECK (segment IN ('EQ', 'FUT', 'OPT', 'INDEX')),
-        symbol VARCHAR NOT NULL CHECK (length(trim(symbol)) > 0),
+        symbol VARCHAR NOT NULL CHECK (length(symbol) > 0 AND symbol = trim(symbol)),
         isin VARCHAR,
         token BIGINT CHECK (token >= 0),
         lot_size INTEGER NOT NULL CHECK (lot_size >= 1),
@@ -173,7 +174,8 @@ BAR_RULES: tuple[Rule, ...] = (
 INSTRUMENT_RULES: tuple[Rule, ...] = (
     ("exchange IN ('NSE', 'BSE', 'NFO', 'BFO')", "exchange {exchange} is not NSE/BSE/NFO/BFO"),
     ("segment IN ('EQ', 'FUT', 'OPT', 'INDEX')", "segment {segment} is not EQ/FUT/OPT/INDEX"),
-    ("length(trim(symbol)) > 0", "symbol is empty"),
+    ("length(symbol) > 0", "symbol is empty"),
+    ("symbol = trim(symbol)", "symbol {symbol!r} has leading or trailing spaces"),
     ("lot_size >= 1", "lot_size {lot_size} must be at least 1"),
     ("tick_size_paise >= 1", "tick size {tick_size_paise} paise must be at least 1"),
     ("freeze_quantity IS NULL OR freeze_quantity >= 1", "freeze quantity {freeze_quantity} < 1"),

@@ -160,7 +160,8 @@ class MarketStore:
         with self._transaction(f"import {batch.source}") as cur:
             prior = schema.first_row(
                 cur,
-                "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
+                "SELECT source, imported_at, first_ts, last_ts FROM import_log "
+                "WHERE sha256 = ? AND format = ? "
                 "ORDER BY id LIMIT 1",
                 [digest, batch.format],
             )
@@ -168,8 +169,9 @@ class MarketStore:
                 when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
                 note = f"identical content was imported from {prior[0]} on {when}; nothing written"
                 return ImportReport(
-                    batch.source, batch.format, 0, 0, 0, None, None, True, [*batch.notes, note]
-                )
+                    batch.source, batch.format, 0, 0, 0, prior[2], prior[3], True,
+                    [*batch.notes, note],
+                )  # fmt: skip
             added = bulk.upsert_instruments(cur, batch.instruments, batch.source)
             merged = bulk.merge_bars(cur, batch.bars, batch.source)
             cur.execute(
@@ -212,7 +214,7 @@ class MarketStore:
         amount_paise, note (optional). Ratios are stored as given (the adjuster reads them).
         """
         with self._transaction("add corporate actions") as cur:
-            return bulk.upsert_corporate_actions(cur, frame)
+            return query.upsert_corporate_actions(cur, frame)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -224,11 +226,7 @@ class MarketStore:
 
     def instruments(self, exchange: str | None = None) -> pd.DataFrame:
         with self._cursor() as cur:
-            return cur.execute(
-                f"SELECT id, {query.INSTRUMENT_COLUMNS} FROM instruments "
-                "WHERE ?::VARCHAR IS NULL OR exchange = upper(?) ORDER BY exchange, symbol",
-                [exchange, exchange],
-            ).df()
+            return query.instruments_frame(cur, exchange)
 
     def read_bars(
         self,
@@ -252,13 +250,7 @@ class MarketStore:
 
     def list_series(self) -> list[SeriesInfo]:
         with self._cursor() as cur:
-            rows = cur.execute(
-                "SELECT i.exchange, i.symbol, b.timeframe, b.first_ts, b.last_ts, b.n FROM "
-                "(SELECT instrument_id, timeframe, min(ts) AS first_ts, max(ts) AS last_ts, "
-                "count(*) AS n FROM bars GROUP BY ALL) b JOIN instruments i "
-                "ON i.id = b.instrument_id ORDER BY i.exchange, i.symbol, b.timeframe"
-            ).fetchall()
-        return [SeriesInfo(*r) for r in rows]
+            return [SeriesInfo(*row) for row in query.series_rows(cur)]
 
     def import_log(self) -> pd.DataFrame:
         with self._cursor() as cur:
@@ -266,16 +258,8 @@ class MarketStore:
 
     def corporate_actions(self, symbol: str | None = None) -> pd.DataFrame:
         """All actions, or those of `symbol` (any exchange, or EXCHANGE:SYMBOL)."""
-        exchange = None
-        if symbol is not None and ":" in symbol:
-            exchange, symbol = symbol.split(":", 1)
         with self._cursor() as cur:
-            return cur.execute(
-                "SELECT * FROM corporate_actions WHERE (?::VARCHAR IS NULL OR upper(symbol) = "
-                "upper(?)) AND (?::VARCHAR IS NULL OR exchange = upper(?)) "
-                "ORDER BY exchange, symbol, ex_date, kind",
-                [symbol, symbol, exchange, exchange],
-            ).df()
+            return query.corporate_actions_frame(cur, symbol)
 
     def snapshot(
         self,

@@ -28,7 +28,6 @@ from engine.data.bar_series import TIMEFRAMES, BarSeries, format_paise, ist_iso
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
 from engine.data.schema import (
     BAR_RULES,
-    CORPORATE_ACTION_RULES,
     INSTRUMENT_RULES,
     Rule,
     StoreError,
@@ -41,12 +40,12 @@ _PRICES = ("open", "high", "low", "close")
 _VALUES = (*_PRICES, "volume", "oi")
 
 _INSTRUMENTS_SQL = """SELECT DISTINCT
-    upper(trim(exchange::VARCHAR)) AS exchange, upper(trim(segment::VARCHAR)) AS segment,
-    trim(symbol::VARCHAR) AS symbol, nullif(trim(isin::VARCHAR), '') AS isin,
+    exchange::VARCHAR AS exchange, segment::VARCHAR AS segment, symbol::VARCHAR AS symbol,
+    nullif(trim(isin::VARCHAR), '') AS isin,
     token::BIGINT AS token, lot_size::INTEGER AS lot_size,
     tick_size::INTEGER AS tick_size_paise, freeze_quantity::INTEGER AS freeze_quantity,
     expiry::DATE AS expiry, strike::BIGINT AS strike_paise,
-    nullif(upper(trim(option_type::VARCHAR)), '') AS option_type,
+    nullif(trim(option_type::VARCHAR), '') AS option_type,
     nullif(trim(underlying::VARCHAR), '') AS underlying,
     nullif(trim(series::VARCHAR), '') AS series,
     coalesce(name::VARCHAR, '') AS name
@@ -85,7 +84,6 @@ _UPDATE_CHANGED = (
     + " FROM existing e WHERE NOT e.same AND bars.instrument_id = e.instrument_id "
     "AND bars.timeframe = e.timeframe AND bars.ts = e.ts"
 )
-_CA_COLUMNS = ("exchange", "symbol", "ex_date", "kind", "ratio_from", "ratio_to", "amount_paise")
 
 
 @dataclass(frozen=True)
@@ -115,14 +113,20 @@ def batch_digest(batch: ImportBatch) -> str:
     return digest.hexdigest()
 
 
-def _register(cur: Cursor, name: str, frame: pd.DataFrame) -> None:
+def register(cur: Cursor, name: str, frame: pd.DataFrame) -> None:
+    """register(), but duckdb 2.0 refuses some pandas views (iloc[::-1]: std::bad_cast) and a
+    failed register aborts the transaction: probe on a side connection, copy if refused."""
+    probe = cur.cursor()
     try:
-        cur.register(name, frame)
-    except duckdb.Error:  # duckdb 2.0 cannot scan some views, e.g. iloc[::-1]: std::bad_cast
-        cur.register(name, frame.copy())
+        probe.register("probe", frame)
+    except duckdb.Error:
+        frame = frame.copy()
+    finally:
+        probe.close()
+    cur.register(name, frame)
 
 
-def _shown(column: str, value: Any) -> str:
+def shown(column: str, value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "missing"
     if column in _PRICES and isinstance(value, int | np.integer):
@@ -142,7 +146,7 @@ def _explain(
     """Find the row and rule behind a failed write (on a side cursor: the transaction is dead)."""
     side = cur.cursor()
     try:
-        _register(side, view, frame)
+        register(side, view, frame)
         for predicate, message in rules:
             found = side.execute(
                 f"SELECT * FROM ({select_sql}) WHERE NOT coalesce({predicate}, false) LIMIT 1"
@@ -150,8 +154,8 @@ def _explain(
             if found:
                 names = [d[0] for d in side.description or ()]
                 row = dict(zip(names, found[0], strict=True))
-                shown = {k: _shown(k, v) for k, v in row.items()}
-                return StoreError(f"{describe(row)}: {message.format(**shown)}")
+                values = {k: shown(k, v) for k, v in row.items()}
+                return StoreError(f"{describe(row)}: {message.format(**values)}")
     except duckdb.Error:
         pass  # the rule queries are diagnostics; the original error below still explains
     finally:
@@ -163,7 +167,7 @@ def upsert_instruments(cur: Cursor, frame: pd.DataFrame, source: str) -> int:
     """Insert new instruments, update known ones (keeping fields the batch leaves empty)."""
     if frame.empty:
         return 0
-    _register(cur, "batch_instruments", frame)
+    register(cur, "batch_instruments", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE new_instruments AS {_INSTRUMENTS_SQL}")
         clash = first_row(
@@ -196,7 +200,7 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
     """Upsert bars on (instrument, timeframe, ts): identical ones untouched, others written."""
     if frame.empty:
         return Merged(0, 0, 0, None, None)
-    _register(cur, "batch_bars", frame)
+    register(cur, "batch_bars", frame)
     try:
         return _merge_staged(cur, frame, source)
     except duckdb.ConstraintException as exc:
@@ -288,52 +292,3 @@ def series_frame(series: BarSeries, exchange: str) -> pd.DataFrame:
         "oi": oi,
     }
     return pd.DataFrame(columns, columns=list(BAR_COLUMNS))
-
-
-def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
-    missing = [c for c in _CA_COLUMNS if c not in frame.columns]
-    if missing:
-        raise StoreError(f"corporate actions: missing column(s) {', '.join(missing)}")
-    if frame.empty:
-        return 0
-    note = "coalesce(note::VARCHAR, '')" if "note" in frame.columns else "''"
-    select = (
-        "SELECT DISTINCT upper(trim(exchange::VARCHAR)) AS exchange, trim(symbol::VARCHAR) AS "
-        "symbol, ex_date::DATE AS ex_date, lower(trim(kind::VARCHAR)) AS kind, ratio_from::INTEGER "
-        "AS ratio_from, ratio_to::INTEGER AS ratio_to, amount_paise::BIGINT AS amount_paise, "
-        f"{note} AS note FROM actions"
-    )
-    _register(cur, "actions", frame)
-    try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE new_actions AS {select}")
-        for predicate, message in CORPORATE_ACTION_RULES:
-            bad = cur.execute(
-                f"SELECT * FROM new_actions WHERE NOT coalesce({predicate}, false) LIMIT 1"
-            ).fetchall()
-            if bad:
-                names = [d[0] for d in cur.description or ()]
-                row = {k: _shown(k, v) for k, v in zip(names, bad[0], strict=True)}
-                where = f"{row['exchange']}:{row['symbol']} {row['kind']} on {row['ex_date']}"
-                raise StoreError(f"corporate action {where}: {message.format(**row)}")
-        clash = first_row(
-            cur,
-            "SELECT exchange, symbol, ex_date, kind FROM new_actions GROUP BY ALL "
-            "HAVING count(*) > 1 LIMIT 1",
-        )
-        if clash is not None:
-            raise StoreError(
-                f"corporate action {clash[0]}:{clash[1]} {clash[3]} on {clash[2]} appears "
-                "twice with different details"
-            )
-        values = ("ratio_from", "ratio_to", "amount_paise", "note")
-        result = first_row(
-            cur,
-            "INSERT INTO corporate_actions SELECT * FROM new_actions "
-            "ON CONFLICT (exchange, symbol, ex_date, kind) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in values)
-            + " WHERE "
-            + " OR ".join(f"corporate_actions.{c} IS DISTINCT FROM excluded.{c}" for c in values),
-        )
-        return int(result[0]) if result else 0
-    except duckdb.Error as exc:
-        raise StoreError(f"corporate actions: {exc}") from exc

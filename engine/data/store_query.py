@@ -1,4 +1,4 @@
-"""The store's read side: resolving symbols, time bounds, and rows into domain types.
+"""The store's lookups and small tables: symbols, time bounds, bar reads, corporate actions.
 
 Plain functions over a DuckDB cursor, used by MarketStore (store.py); bars are read with
 `fetchnumpy` straight into int64 arrays, never through pandas or the ORM.
@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar.model import IST
+from engine.data import store_bulk as bulk
 from engine.data.bar_series import BarDataError, BarSeries, check_timeframe
-from engine.data.schema import StoreError
+from engine.data.schema import CORPORATE_ACTION_RULES, StoreError, first_row
 from engine.domain.enums import Exchange, OptionType, Segment
 from engine.domain.instrument import Instrument
 from engine.domain.money import from_paise
@@ -28,6 +29,7 @@ INSTRUMENT_COLUMNS = (
     "expiry, strike_paise, option_type, underlying, series, name"
 )
 _SERIES_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+_CA_COLUMNS = ("exchange", "symbol", "ex_date", "kind", "ratio_from", "ratio_to", "amount_paise")
 
 
 class InstrumentRow(NamedTuple):
@@ -175,3 +177,84 @@ def read_series(
         return BarSeries(row.symbol, timeframe, *arrays)
     except BarDataError as exc:
         raise StoreError(f"{path}: stored {timeframe} bars of {row.key}: {exc}") from exc
+
+
+def instruments_frame(cur: Cursor, exchange: str | None) -> pd.DataFrame:
+    return cur.execute(
+        f"SELECT id, {INSTRUMENT_COLUMNS} FROM instruments "
+        "WHERE ?::VARCHAR IS NULL OR exchange = upper(?) ORDER BY exchange, symbol",
+        [exchange, exchange],
+    ).df()
+
+
+def series_rows(cur: Cursor) -> list[tuple[Any, ...]]:
+    """(exchange, symbol, timeframe, first_ts, last_ts, bars) of every stored series."""
+    return cur.execute(
+        "SELECT i.exchange, i.symbol, b.timeframe, b.first_ts, b.last_ts, b.n FROM "
+        "(SELECT instrument_id, timeframe, min(ts) AS first_ts, max(ts) AS last_ts, "
+        "count(*) AS n FROM bars GROUP BY ALL) b JOIN instruments i "
+        "ON i.id = b.instrument_id ORDER BY i.exchange, i.symbol, b.timeframe"
+    ).fetchall()
+
+
+def corporate_actions_frame(cur: Cursor, symbol: str | None) -> pd.DataFrame:
+    """All actions, or those of `symbol` (any exchange, or EXCHANGE:SYMBOL)."""
+    exchange = None
+    if symbol is not None and ":" in symbol:
+        exchange, symbol = symbol.split(":", 1)
+    return cur.execute(
+        "SELECT * FROM corporate_actions WHERE (?::VARCHAR IS NULL OR upper(symbol) = "
+        "upper(?)) AND (?::VARCHAR IS NULL OR exchange = upper(?)) "
+        "ORDER BY exchange, symbol, ex_date, kind",
+        [symbol, symbol, exchange, exchange],
+    ).df()
+
+
+def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
+    """Insert or update actions keyed on (exchange, symbol, ex_date, kind); rows new/changed."""
+    missing = [c for c in _CA_COLUMNS if c not in frame.columns]
+    if missing:
+        raise StoreError(f"corporate actions: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        return 0
+    note = "coalesce(note::VARCHAR, '')" if "note" in frame.columns else "''"
+    select = (
+        "SELECT DISTINCT upper(trim(exchange::VARCHAR)) AS exchange, trim(symbol::VARCHAR) AS "
+        "symbol, ex_date::DATE AS ex_date, lower(trim(kind::VARCHAR)) AS kind, ratio_from::INTEGER "
+        "AS ratio_from, ratio_to::INTEGER AS ratio_to, amount_paise::BIGINT AS amount_paise, "
+        f"{note} AS note FROM actions"
+    )
+    bulk.register(cur, "actions", frame)
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE new_actions AS {select}")
+        for predicate, message in CORPORATE_ACTION_RULES:
+            bad = cur.execute(
+                f"SELECT * FROM new_actions WHERE NOT coalesce({predicate}, false) LIMIT 1"
+            ).fetchall()
+            if bad:
+                names = [d[0] for d in cur.description or ()]
+                row = {k: bulk.shown(k, v) for k, v in zip(names, bad[0], strict=True)}
+                where = f"{row['exchange']}:{row['symbol']} {row['kind']} on {row['ex_date']}"
+                raise StoreError(f"corporate action {where}: {message.format(**row)}")
+        clash = first_row(
+            cur,
+            "SELECT exchange, symbol, ex_date, kind FROM new_actions GROUP BY ALL "
+            "HAVING count(*) > 1 LIMIT 1",
+        )
+        if clash is not None:
+            raise StoreError(
+                f"corporate action {clash[0]}:{clash[1]} {clash[3]} on {clash[2]} appears "
+                "twice with different details"
+            )
+        values = ("ratio_from", "ratio_to", "amount_paise", "note")
+        result = first_row(
+            cur,
+            "INSERT INTO corporate_actions SELECT * FROM new_actions "
+            "ON CONFLICT (exchange, symbol, ex_date, kind) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in values)
+            + " WHERE "
+            + " OR ".join(f"corporate_actions.{c} IS DISTINCT FROM excluded.{c}" for c in values),
+        )
+        return int(result[0]) if result else 0
+    except duckdb.Error as exc:
+        raise StoreError(f"corporate actions: {exc}") from exc

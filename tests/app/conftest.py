@@ -9,6 +9,7 @@ from app.gui.context import AppContext
 from app.gui.ui_settings import UiSettings
 from engine.bus import EventBus
 from engine.calendar import IST
+from engine.data.store import MarketStore
 
 
 def ist(*parts: int) -> datetime:
@@ -19,17 +20,24 @@ def ist(*parts: int) -> datetime:
 def make_ctx(workspace, aloop) -> Callable[..., AppContext]:
     """An AppContext on the temp workspace; `now` pins the clock the panels see."""
 
+    stores = []
+
     def factory(now: datetime | None = None) -> AppContext:
+        if not stores:
+            stores.append(MarketStore.open(workspace.database_path))
         ctx = AppContext(
             workspace=workspace,
             bus=EventBus(aloop),
             settings=UiSettings(workspace.settings_dir / "ui.ini"),
+            store=stores[0],
         )
         if now is not None:
             ctx.now = lambda: now
         return ctx
 
-    return factory
+    yield factory
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.gui.launch import run_gui
-from app.gui.main_window import MainWindow
+from app.gui.main_window import LAYOUT_VERSION, MainWindow
 from app.gui.ui_settings import UiSettings
 from engine.workspace import WorkspaceBusyError
 
@@ -29,6 +29,6 @@ def test_run_gui_owns_the_workspace_until_the_window_closes(qapp, workspace):
     QTimer.singleShot(1500, while_running)
     assert run_gui(workspace.root) == 0
     assert seen == {"windows": 1, "visible": True, "busy": True}
-    assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(1) is not None
+    assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(LAYOUT_VERSION) is not None
     assert (workspace.logs_dir / "artha.log").read_text().count("starting on workspace") == 1
     workspace.lock().release()  # released on exit

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from app.gui.main_window import LAYOUT_VERSION
 from app.gui.panels.registry import PanelSpec, panel_specs, register_panel, unregister_panel
 from app.gui.ui_settings import UiSettings
 from app.version import __version__
@@ -82,15 +83,15 @@ def test_layout_saved_by_another_layout_version_is_ignored(make_window, workspac
     window.show()
     window.close()
     settings = UiSettings(workspace.settings_dir / "ui.ini")
-    assert settings.window_layout(1) is not None
-    assert settings.window_layout(2) is None
+    assert settings.window_layout(LAYOUT_VERSION) is not None
+    assert settings.window_layout(LAYOUT_VERSION + 1) is None
 
 
 def test_screenshot_windows_do_not_overwrite_the_saved_layout(make_window, workspace):
     window = make_window(persist_layout=False)
     window.show()
     window.close()
-    assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(1) is None
+    assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(LAYOUT_VERSION) is None
 
 
 def test_theme_switch_applies_and_persists(make_window, workspace):

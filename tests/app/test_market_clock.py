@@ -65,4 +65,4 @@ def test_home_panel_lists_markets_sessions_holidays_and_workspace(make_ctx, qtbo
     assert "Mon 26 Jan 2026" not in sessions  # Republic Day
     assert "Mon 26 Jan 2026" in panel.holidays_label.text()
     assert str(workspace.root) in panel.workspace_label.text()
-    assert "not created yet" in panel.workspace_label.text()
+    assert "empty: import files or create the demo data" in panel.workspace_label.text()

@@ -122,7 +122,19 @@ class HomePanel(QScrollArea):
     def _workspace_html(self) -> str:
         ws = self._ctx.workspace
         db = ws.database_path
-        db_state = "present" if db.exists() else "not created yet (import data to create it)"
+        store = self._ctx.store
+        if store is not None:
+            series = store.list_series()
+            bars = sum(s.bars for s in series)
+            db_state = (
+                f"{len(series)} series, {bars:,} bars"
+                if series
+                else "empty: import files or create the demo data (Data panel)"
+            )
+        elif db.exists():
+            db_state = "present, not open here (another Artha may be using it)"
+        else:
+            db_state = "not created yet (import data to create it)"
         rows = [
             ("Folder", str(ws.root)),
             ("Database", f"{db.name}: {db_state}"),

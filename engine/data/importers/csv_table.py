@@ -42,7 +42,7 @@ _COMMA: Final = ord(",")
 
 @dataclass(frozen=True)
 class CsvTable:
-    """Parsed rows (blank lines dropped) keyed by upper-case column name, with file lines."""
+    """Parsed rows (blank lines dropped) keyed by the format's column names, with file lines."""
 
     label: str
     frame: pd.DataFrame
@@ -223,7 +223,9 @@ def parse_csv(
         raise BarDataError(problem, source.label, line) from None
     except pd.errors.EmptyDataError:
         raise BarDataError("file is empty", source.label, 1) from None
-    frame = frame[list(columns)].rename(columns=columns)
+    if usecols is None and len(columns) < width:
+        frame = frame[list(columns)]
+    frame.columns = pd.Index([columns[str(name)] for name in frame.columns])
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
     maybe_blank = frame.iloc[:, 0].isna().to_numpy()  # cheap first look, then whole rows
     if maybe_blank.any():

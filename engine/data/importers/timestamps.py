@@ -78,7 +78,7 @@ def text_times(
             raise table.fail(bad.index, bad.problem + hint) from None
     series = pd.Series(raw, dtype=object)
     if fmt is not None:
-        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
+        parsed = pd.to_datetime(series, format=fmt, errors="coerce", utc="%z" in fmt)
         _first_nat(table, pd.DatetimeIndex(parsed), raw, f"does not match date_format {fmt!r}")
         index = pd.DatetimeIndex(parsed)
         if index.tz is not None:
