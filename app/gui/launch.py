@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -99,6 +99,8 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         window = MainWindow(ctx)
         window.show()
         log.info("Artha %s ready — workspace %s", __version__, ws.root)
+        if window.should_offer_demo():
+            QTimer.singleShot(300, window.offer_demo)
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         with loop:

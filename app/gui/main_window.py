@@ -6,7 +6,14 @@ import logging
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+)
 
 from app.gui.about import AboutDialog
 from app.gui.context import AppContext
@@ -161,6 +168,46 @@ class MainWindow(QMainWindow):
         if self._default_state is not None:
             self.restoreState(self._default_state, LAYOUT_VERSION)
         log.info("layout reset to the default")
+
+    def should_offer_demo(self) -> bool:
+        """First start: an empty store, and the question not asked before in this workspace."""
+        store = self.ctx.store
+        return (
+            store is not None
+            and not self.ctx.settings.demo_offered
+            and not store.list_series()
+            and "data" in self.docks
+        )
+
+    def offer_demo(self) -> QMessageBox:
+        """Ask once whether to fill the empty workspace with SYNTHETIC demo data."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Welcome to Artha",
+            "This workspace has no market data yet.\n\nCreate a demo workspace with SYNTHETIC "
+            "data (50 NIFTY-like instruments, 120 sessions of 1-minute bars) to explore "
+            "backtests right away? You can import real exchange files any time from the Data "
+            "panel.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setObjectName("offerDemo")
+        box.button(QMessageBox.StandardButton.Yes).setText("Create demo data")
+        box.button(QMessageBox.StandardButton.No).setText("Start empty")
+        self.ctx.settings.demo_offered = True
+        self.ctx.settings.sync()
+
+        def answered(button: int) -> None:
+            if button == QMessageBox.StandardButton.Yes:
+                panel = self.docks["data"].widget()
+                create = getattr(panel, "create_demo", None)
+                if create is not None:
+                    self.docks["data"].show()
+                    create()
+
+        box.finished.connect(answered)
+        box.open()
+        return box
 
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self.ctx.workspace, self)

@@ -27,6 +27,14 @@ class UiSettings:
             raise ValueError(f"unknown theme {name!r}; choose one of {', '.join(THEMES)}")
         self._qs.setValue("ui/theme", name)
 
+    @property
+    def demo_offered(self) -> bool:
+        return str(self._qs.value("ui/demo_offered", "false")).lower() == "true"
+
+    @demo_offered.setter
+    def demo_offered(self, value: bool) -> None:
+        self._qs.setValue("ui/demo_offered", "true" if value else "false")
+
     def window_layout(self, version: int) -> tuple[QByteArray, QByteArray] | None:
         """Saved (geometry, dock state), or None when absent or saved by another layout version."""
         if self._qs.value("window/layout_version") != str(version):

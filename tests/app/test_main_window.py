@@ -122,3 +122,27 @@ def test_about_dialog_names_the_version(make_window, qtbot):
     assert dialog.isVisible()
     assert f"Artha {__version__}" in dialog.text_label.text()
     assert str(window.ctx.workspace.root) in dialog.text_label.text()
+
+
+def test_first_start_offers_demo_data_once(make_window, workspace, qtbot):
+    window = make_window()
+    window.show()
+    assert window.should_offer_demo()
+    box = window.offer_demo()
+    qtbot.addWidget(box)
+    assert box.isVisible() and "SYNTHETIC" in box.text()
+    box.button(box.StandardButton.No).click()
+    panel = window.docks["data"].widget()
+    assert not panel.busy  # "Start empty" creates nothing
+    assert not window.should_offer_demo()  # asked once per workspace
+    assert UiSettings(workspace.settings_dir / "ui.ini").demo_offered
+
+
+def test_accepting_the_offer_creates_the_demo_data(make_window, qtbot):
+    window = make_window()
+    window.show()
+    box = window.offer_demo()
+    panel = window.docks["data"].widget()
+    with qtbot.waitSignal(panel._done.finished, timeout=120_000):
+        box.button(box.StandardButton.Yes).click()
+    assert panel.model.rowCount() == 50
