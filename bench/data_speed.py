@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # isort: off
-from engine.calendar import get_calendar  # noqa: E402
-from engine.data.importers import read_file  # noqa: E402
-from engine.data.store import MarketStore  # noqa: E402
-from synthetic_bars import make_bars  # noqa: E402
+from engine.calendar import get_calendar
+from engine.data.import_files import import_files
+from engine.data.store import MarketStore
+from synthetic_bars import make_bars
 
 # isort: on
 
@@ -87,14 +87,14 @@ def csv_import(folder: Path, symbols: int, bars: int) -> None:
         db = folder / "artha.duckdb"
         db.unlink(missing_ok=True)
         with MarketStore.open(db) as store:
-            for path in paths:
-                store.import_batch(read_file(path))
+            import_files(store, paths)
 
     duck_s = best(duck, 1)
     artha_s = best(artha, 1)
     print(f"  DuckDB read_csv into a bare table: {duck_s:6.2f} s ({total / duck_s:,.0f} bars/s)")
-    print(f"  Artha import (parse, validate, store): {artha_s:6.2f} s "
-          f"({total / artha_s:,.0f} bars/s)")
+    print(
+        f"  Artha import (parse, validate, store): {artha_s:6.2f} s ({total / artha_s:,.0f} bars/s)"
+    )
     print(f"  ratio Artha/DuckDB: {artha_s / duck_s:.2f}x (target <= 2x)")
 
 
@@ -131,13 +131,14 @@ def bhavcopy_import(folder: Path, days: int, symbols: int) -> None:
     db = folder / "bhav.duckdb"
     t0 = time.perf_counter()
     with MarketStore.open(db) as store:
-        for path in paths:
-            store.import_batch(read_file(path))
+        import_files(store, paths)  # what `artha data import` and the Data panel run
         stored = sum(s.bars for s in store.list_series())
     seconds = time.perf_counter() - t0
-    print(f"Bhavcopy import: {len(paths)} daily NSE UDiFF files x {symbols:,} symbols "
-          f"= {stored:,} bars in {seconds:.1f} s ({seconds / len(paths) * 1000:.1f} ms/file; "
-          "target < 30 s for five years)")
+    print(
+        f"Bhavcopy import: {len(paths)} daily NSE UDiFF files x {symbols:,} symbols "
+        f"= {stored:,} bars in {seconds:.1f} s ({seconds / len(paths) * 1000:.1f} ms/file; "
+        "target < 30 s for five years)"
+    )
 
 
 def symbol_year_read(folder: Path) -> None:
@@ -155,8 +156,10 @@ def symbol_year_read(folder: Path) -> None:
             ))  # fmt: skip
         store.read_bars("READ1", "1m")  # warm
         seconds = best(lambda: store.read_bars("READ1", "1m"), 5)
-    print(f"Read one symbol-year (94,000 one-minute bars) into numpy: {seconds * 1000:.1f} ms "
-          "(target < 30 ms)")
+    print(
+        f"Read one symbol-year (94,000 one-minute bars) into numpy: {seconds * 1000:.1f} ms "
+        "(target < 30 ms)"
+    )
 
 
 def main() -> int:
@@ -166,8 +169,10 @@ def main() -> int:
     scale = 10 if args.quick else 1
     folder = Path(tempfile.mkdtemp(prefix="artha-bench-"))
     try:
-        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-              f"duckdb {duckdb.__version__}")
+        print(
+            f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+            f"duckdb {duckdb.__version__}"
+        )
         symbol_year_read(folder)
         bhavcopy_import(folder, 1250 // scale, 2000)
         csv_import(folder, 10, 1_000_000 // scale)

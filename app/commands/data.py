@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +17,11 @@ from app.commands.workspace_store import CommandError, workspace_store
 from engine.data.adjust import load_corporate_actions_csv
 from engine.data.adjusted import read_adjusted
 from engine.data.bar_series import BarDataError, BarSeries, ist_iso
-from engine.data.importers import FORMATS, read_file
+from engine.data.import_files import ImportOptions, import_files
+from engine.data.importers import FORMATS
 from engine.data.quality import quality_report, render_text
 from engine.data.resample import resample
-from engine.data.store import MarketStore, StoreError
+from engine.data.store import ImportReport, MarketStore, StoreError
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
 
@@ -105,38 +107,34 @@ def run_import(args: argparse.Namespace) -> int:
     mapping = dict(args.mapping)
     if args.timezone:
         mapping["timezone"] = args.timezone
+    options = ImportOptions(args.format, mapping or None, args.symbol, args.exchange,
+                            args.timeframe, args.force)  # fmt: skip
+
+    def report_line(path: str, report: ImportReport) -> None:
+        if report.already_imported:
+            print(f"{path}: already imported, nothing changed (--force re-imports)")
+            return
+        span = ""
+        if report.first_ts is not None and report.last_ts is not None:
+            span = f", {ist_iso(report.first_ts)[:10]}..{ist_iso(report.last_ts)[:10]}"
+        print(f"{path}: {report.format}, {report.bars_written:,} bars written, "
+              f"{report.bars_unchanged:,} unchanged, "
+              f"{report.instruments_added} new instruments{span}")  # fmt: skip
+        for note in report.notes:
+            print(f"  note: {note}")
+
+    def error_line(message: str) -> None:
+        print(f"artha data import: error: {message}", file=sys.stderr)
 
     def body() -> int:
         with workspace_store(args) as (_, store):
-            for path in args.paths:
-                generic = bool(mapping) or args.symbol or args.timeframe
-                batch = (
-                    read_file(
-                        path,
-                        args.format,
-                        mapping=mapping or None,
-                        symbol=args.symbol,
-                        exchange=args.exchange,
-                        timeframe=args.timeframe,
-                    )
-                    if generic
-                    else read_file(path, args.format)
-                )
-                report = store.import_batch(batch, force=args.force)
-                if report.already_imported:
-                    print(f"{path}: already imported, nothing changed (--force re-imports)")
-                    continue
-                else:
-                    span = ""
-                    if report.first_ts is not None and report.last_ts is not None:
-                        span = f", {ist_iso(report.first_ts)[:10]}..{ist_iso(report.last_ts)[:10]}"
-                    print(
-                        f"{path}: {report.format}, {report.bars_written:,} bars written, "
-                        f"{report.bars_unchanged:,} unchanged, "
-                        f"{report.instruments_added} new instruments{span}"
-                    )
-                for note in report.notes:
-                    print(f"  note: {note}")
+            outcome = import_files(store, args.paths, options, report_line, error_line)
+        if outcome.errors:
+            print(
+                f"{len(outcome.errors)} file(s) not imported: nothing from them was stored",
+                file=sys.stderr,
+            )
+            return 2
         return 0
 
     return _guarded("data import", body)

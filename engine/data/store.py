@@ -185,6 +185,70 @@ class MarketStore:
             merged.first_ts, merged.last_ts, False, [*batch.notes, *merged.notes],
         )  # fmt: skip
 
+    def import_batches(
+        self, batches: Sequence[ImportBatch], *, force: bool = False
+    ) -> list[ImportReport]:
+        """Many parsed files (e.g. five years of daily bhavcopies) in ONE transaction.
+
+        Each statement costs DuckDB milliseconds whatever its size, so merging 50 daily files
+        at once is ~20x faster than 50 imports. Files seen before are skipped as usual. If
+        the group cannot be written together (two files holding the same bar, one bad row),
+        nothing of it is kept and the files go in one by one, so the error names its file.
+        """
+        digests = [bulk.batch_digest(b) for b in batches]
+        with self._cursor() as cur:
+            seen = {
+                (row[0], row[1])
+                for row in cur.execute(
+                    "SELECT sha256, format FROM import_log WHERE sha256 IN "
+                    "(SELECT unnest(?::VARCHAR[]))",
+                    [digests],
+                ).fetchall()
+            }
+        fresh = [
+            (b, d) for b, d in zip(batches, digests, strict=True)
+            if force or (d, b.format) not in seen
+        ]  # fmt: skip
+        if len(fresh) < 2:
+            return [self.import_batch(b, force=force) for b in batches]
+        try:
+            written = self._import_group(fresh)
+        except StoreError:
+            return [self.import_batch(b, force=force) for b in batches]
+        return [written.get(id(b)) or self.import_batch(b, force=force) for b in batches]
+
+    def _import_group(self, fresh: list[tuple[ImportBatch, str]]) -> dict[int, ImportReport]:
+        instruments = pd.concat([b.instruments for b, _ in fresh], ignore_index=True)
+        instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
+        bars = pd.concat([b.bars for b, _ in fresh], ignore_index=True)
+        label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
+        reports: dict[int, ImportReport] = {}
+        with self._transaction(f"import {label}") as cur:
+            bulk.upsert_instruments(cur, instruments, label)
+            bulk.merge_bars(cur, bars, label)
+            now = schema.utc_now_naive()
+            for batch, digest in fresh:
+                ts = batch.bars["ts"]
+                first = int(ts.min()) if len(ts) else None
+                last = int(ts.max()) if len(ts) else None
+                cur.execute(
+                    "INSERT INTO import_log (source, format, rows, first_ts, last_ts, "
+                    "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [batch.source, batch.format, len(batch.bars), first, last, now, digest],
+                )
+                reports[id(batch)] = ImportReport(
+                    batch.source,
+                    batch.format,
+                    0,
+                    len(batch.bars),
+                    0,
+                    first,
+                    last,
+                    False,
+                    list(batch.notes),
+                )
+        return reports
+
     def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:
         """Store generated bars (demo, resampled); creates an EQ/INDEX instrument if needed.
 

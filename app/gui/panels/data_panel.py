@@ -129,17 +129,16 @@ class DataPanel(QWidget):
 
     def import_files(self, paths: Sequence[str]) -> None:
         def work(store: MarketStore) -> str:
-            from engine.data.importers import read_file
+            from engine.data.import_files import import_files
 
-            lines = []
-            for path in paths:  # each file its own transaction: a bad one leaves no trace
-                report = store.import_batch(read_file(path))
-                lines.append(
-                    f"{path}: already imported"
-                    if report.already_imported
-                    else f"{path}: {report.bars_written:,} bars written"
-                )
-            return "\n".join(lines)
+            outcome = import_files(store, paths)
+            if outcome.errors:
+                raise ValueError("\n".join(outcome.errors))
+            return "\n".join(
+                f"{path}: already imported" if report.already_imported
+                else f"{path}: {report.bars_written:,} bars written"
+                for path, report in outcome.reports
+            )  # fmt: skip
 
         self._start(work, f"Importing {len(paths)} file(s)…")
 
