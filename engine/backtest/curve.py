@@ -25,16 +25,57 @@ Int64Array = npt.NDArray[np.int64]
 
 
 def _carried(values: Int64Array, positions: Int64Array, size: int) -> Int64Array:
-    """values placed at positions on a timeline of `size`, carried forward (0 before)."""
-    out = np.zeros(size, dtype=np.int64)
+    """values placed at positions on a timeline of `size`, carried forward (0 before).
+
+    With one instrument the timeline IS its bars: the array itself comes back, no copy.
+    """
     if size == len(values):
-        return values.astype(np.int64, copy=True)
+        return values
+    out = np.zeros(size, dtype=np.int64)
     marker = np.full(size, -1, dtype=np.int64)
     marker[positions] = np.arange(len(positions))
     filled = np.maximum.accumulate(marker)
     present = filled >= 0
     out[present] = values[filled[present]]
     return out
+
+
+def _curve(
+    slots: list[Slot], sim: Simulator, capital: int, size: int, timeline: Int64Array
+) -> EquityCurve:
+    """Equity = cash + quantity x close per bar. Arrays are updated in place: on a million
+    bars each copy is 8 MB, and the benchmark's memory budget is for the whole run."""
+    equity = np.zeros(size, dtype=np.int64)  # cash changes, then cash, then equity
+    charges = np.zeros(size, dtype=np.int64)
+    deltas = np.asarray(sim.deltas, dtype=np.int64) if sim.deltas else None
+    if deltas is not None:
+        np.add.at(equity, deltas[:, 0], deltas[:, 3])
+        np.add.at(charges, deltas[:, 0], deltas[:, 4])
+    np.cumsum(equity, out=equity)
+    equity += capital
+    exposure = np.zeros(size, dtype=np.float64)
+    for slot in slots:
+        value = np.zeros(size, dtype=np.int64)
+        if deltas is not None:
+            mine = deltas[deltas[:, 1] == slot.index]
+            np.add.at(value, mine[:, 0], mine[:, 2])
+        np.cumsum(value, out=value)  # quantity held after each bar
+        np.multiply(value, _carried(slot.close, slot.gidx, size), out=value)
+        equity += value
+        np.abs(value, out=value)
+        exposure += value
+        del value
+    np.cumsum(charges, out=charges)
+    charges += equity  # now the gross (before-charges) equity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(exposure, equity, out=exposure, where=equity > 0)
+    exposure[equity <= 0] = 0.0
+    return EquityCurve(
+        timestamps=timeline,
+        equity=equity / 100.0,
+        gross_equity=charges / 100.0,
+        exposure=exposure,
+    )
 
 
 def build_result(
@@ -49,33 +90,11 @@ def build_result(
 ) -> BacktestResult:
     size = len(timeline)
     capital = int(config.capital * 100)
-    cash_change = np.zeros(size, dtype=np.int64)
-    charge_change = np.zeros(size, dtype=np.int64)
-    quantity_change = np.zeros((len(slots), size), dtype=np.int64)
-    if sim.deltas:
-        deltas = np.asarray(sim.deltas, dtype=np.int64)
-        np.add.at(cash_change, deltas[:, 0], deltas[:, 3])
-        np.add.at(charge_change, deltas[:, 0], deltas[:, 4])
-        np.add.at(quantity_change, (deltas[:, 1], deltas[:, 0]), deltas[:, 2])
-    cash = capital + np.cumsum(cash_change)
-    equity = cash.copy()
-    gross_exposure = np.zeros(size, dtype=np.int64)
-    for slot in slots:
-        quantity = np.cumsum(quantity_change[slot.index])
-        close = _carried(slot.close, slot.gidx, size)
-        value = quantity * close
-        equity += value
-        gross_exposure += np.abs(value)
-    gross_equity = equity + np.cumsum(charge_change)
-    equity_f = equity / 100.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exposure = np.where(equity > 0, gross_exposure / np.maximum(equity, 1), 0.0)
-    curve = EquityCurve(
-        timestamps=timeline,
-        equity=equity_f,
-        gross_equity=gross_equity / 100.0,
-        exposure=exposure.astype(np.float64),
-    )
+    curve = _curve(slots, sim, capital, size, timeline)
+    last_close = {slot.symbol: int(slot.close[-1]) for slot in slots}
+    final_equity = ledger.cash + sum(
+        book.quantity * last_close[symbol] for (symbol, _), book in ledger.positions.items()
+    )  # exact paise, the curve's last value
     records = ledger.trades
     open_positions = {
         f"{symbol}/{product}": book.quantity
@@ -89,7 +108,7 @@ def build_result(
         symbols=[slot.symbol for slot in slots],
         trade_source=lambda: [Trade.from_record(t) for t in records],
         curve=curve,
-        final_equity_paise=int(equity[-1]),
+        final_equity_paise=int(final_equity),
         total_charges_paise=ledger.total_charges,
         traded_value_paise=sim.traded_value,
         bars=sum(len(slot.ts) for slot in slots),

@@ -20,8 +20,9 @@ from engine.data.batch import ImportBatch
 from engine.data.importers import read_file
 from engine.data.store import ImportReport, MarketStore
 
-GROUP = 50
-PARALLEL_FROM = 4  # fewer files than this are parsed in-process (no worker start-up)
+GROUP = 50  # files per transaction ...
+GROUP_ROWS = 200_000  # ... or fewer, once this many bars are waiting (big minute files)
+PARALLEL_FROM = 20  # fewer files than this are parsed in-process (no worker start-up)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def import_files(
                 on_error(parsed)
             continue
         pending.append(parsed)
-        if len(pending) >= GROUP:
+        if len(pending) >= GROUP or sum(len(b.bars) for b in pending) >= GROUP_ROWS:
             flush()
     flush()
     return outcome
