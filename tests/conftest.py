@@ -48,4 +48,3 @@ def _no_leaked_artha_log_handlers() -> Iterator[None]:
     for handler in [h for h in root.handlers if getattr(h, "_artha_handler", False)]:
         root.removeHandler(handler)
         handler.close()
-

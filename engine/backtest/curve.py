@@ -92,6 +92,12 @@ def build_result(
     capital = int(config.capital * 100)
     curve = _curve(slots, sim, capital, size, timeline)
     last_close = {slot.symbol: int(slot.close[-1]) for slot in slots}
+    unrealized: dict[str, int] = {}
+    for (symbol, _), book in ledger.positions.items():
+        for lot in book.lots:  # open lots marked at the last close, longs and shorts
+            move = last_close[symbol] - lot.price
+            gain = move * lot.quantity if book.quantity > 0 else -move * lot.quantity
+            unrealized[symbol] = unrealized.get(symbol, 0) + gain
     final_equity = ledger.cash + sum(
         book.quantity * last_close[symbol] for (symbol, _), book in ledger.positions.items()
     )  # exact paise, the curve's last value
@@ -109,6 +115,7 @@ def build_result(
         trade_source=lambda: [Trade.from_record(t) for t in records],
         curve=curve,
         final_equity_paise=int(final_equity),
+        unrealized_paise=unrealized,
         total_charges_paise=ledger.total_charges,
         traded_value_paise=sim.traded_value,
         bars=sum(len(slot.ts) for slot in slots),

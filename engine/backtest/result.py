@@ -119,12 +119,32 @@ class BacktestResult:
     open_positions: dict[str, int]
     run_seconds: float
     order_source: Callable[[], list[OrderRecord]] = list
+    unrealized_paise: dict[str, int] = field(default_factory=dict)  # open positions at the end
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
 
     @cached_property
     def trades(self) -> list[Trade]:
         """Closed round trips in the order they closed."""
         return self.trade_source()
+
+    @cached_property
+    def by_symbol(self) -> dict[str, dict[str, Any]]:
+        """Per instrument: closed trades' gross/charges/net P&L, and the open position's
+        unrealized P&L at the last close (gross of the exit charges it would pay)."""
+        out: dict[str, dict[str, Any]] = {}
+        for symbol in self.symbols:
+            mine = [t for t in self.trades if t.symbol == symbol]
+            out[symbol] = {
+                "trades": len(mine),
+                "gross_pnl": str(sum((t.gross_pnl for t in mine), Decimal("0.00"))),
+                "charges": str(sum((t.charges for t in mine), Decimal("0.00"))),
+                "net_pnl": str(sum((t.net_pnl for t in mine), Decimal("0.00"))),
+                "open_quantity": sum(
+                    q for key, q in self.open_positions.items() if key.split("/")[0] == symbol
+                ),
+                "unrealized_pnl": str(_rupees(self.unrealized_paise.get(symbol, 0))),
+            }
+        return out
 
     @cached_property
     def order_log(self) -> list[OrderRecord]:
@@ -176,6 +196,7 @@ class BacktestResult:
             "final_equity": str(self.final_equity),
             "total_charges": str(self.total_charges),
             "open_positions": self.open_positions,
+            "by_symbol": self.by_symbol,
             "orders": self.orders,
             "rejections": self.rejections,
             "bars": self.bars,

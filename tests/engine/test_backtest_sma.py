@@ -181,3 +181,18 @@ def test_changing_bars_after_t_never_changes_orders_placed_up_to_t(
     before = run_backtest(SmaCrossover, params, [series(bars)], NO_COSTS)
     after = run_backtest(SmaCrossover, params, [series(changed)], NO_COSTS)
     assert _placed_up_to(before, t) == _placed_up_to(after, t)
+
+
+def test_pnl_per_symbol_adds_up_to_the_account():
+    a, b = make_bars(3_000, seed=4), make_bars(3_000, seed=8)
+    result = run_backtest(
+        SmaCrossover, None, [series(a, "AAA"), series(b, "BBB")], BacktestConfig(costs="zerodha")
+    )
+    per = result.by_symbol
+    assert set(per) == {"AAA", "BBB"}
+    assert sum(p["trades"] for p in per.values()) == len(result.trades)
+    closed = sum(Decimal(p["net_pnl"]) for p in per.values())
+    unrealized = sum(Decimal(p["unrealized_pnl"]) for p in per.values())
+    open_entry_charges = result.total_charges - sum(t.charges for t in result.trades)
+    # capital + closed net P&L + open positions marked - their entry charges = final equity
+    assert Decimal("10000000") + closed + unrealized - open_entry_charges == result.final_equity
