@@ -4,9 +4,7 @@ semantics; determinism; multi-instrument; and no look-ahead (hypothesis)."""
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,26 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.backtest import BacktestConfig, run_backtest
-from engine.data import BarSeries
 from strategies.reference.sma_crossover import SmaCrossover
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from synthetic_bars import make_bars
-
-NO_COSTS = BacktestConfig(costs="none")
-
-
-def series(bars: dict[str, np.ndarray], symbol: str = "SYNTH") -> BarSeries:
-    return BarSeries.from_arrays(
-        symbol=symbol,
-        ts=bars["ts"],
-        open=bars["open"],
-        high=bars["high"],
-        low=bars["low"],
-        close=bars["close"],
-        volume=bars["volume"],
-        prices_in_paise=True,
-    )
+from tests.engine.synthetic import NO_COSTS, make_bars, series
 
 
 def reference_trades(close: np.ndarray, open_: np.ndarray, fast: int, slow: int):

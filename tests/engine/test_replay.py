@@ -9,9 +9,7 @@ a handler reading past its bar still raises LookAheadError.
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.backtest import BacktestConfig, StrategyRuntimeError, run_backtest
-from engine.data import BarSeries
 from engine.replay import IncrementalError, LookbackError, Replay, replay_bars
 from engine.strategy.incremental import (
     DerivedSeries,
@@ -40,24 +37,7 @@ from strategies.sdk import (
     ema,
     sma,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from synthetic_bars import make_bars
-
-NO_COSTS = BacktestConfig(costs="none")
-
-
-def series(bars: dict[str, np.ndarray], symbol: str = "SYNTH") -> BarSeries:
-    return BarSeries.from_arrays(
-        symbol=symbol,
-        ts=bars["ts"],
-        open=bars["open"],
-        high=bars["high"],
-        low=bars["low"],
-        close=bars["close"],
-        volume=bars["volume"],
-        prices_in_paise=True,
-    )
+from tests.engine.synthetic import NO_COSTS, make_bars, series
 
 
 def placed(result) -> list[tuple[int, str, int, str]]:
