@@ -224,6 +224,10 @@ class MarketStore:
         label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
         reports: dict[int, ImportReport] = {}
         with self._transaction(f"import {label}") as cur:
+            known = {
+                (str(e), str(y))
+                for e, y in cur.execute("SELECT exchange, symbol FROM instruments").fetchall()
+            }
             bulk.upsert_instruments(cur, instruments, label)
             bulk.merge_bars(cur, bars, label)
             now = schema.utc_now_naive()
@@ -236,10 +240,19 @@ class MarketStore:
                     "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [batch.source, batch.format, len(batch.bars), first, last, now, digest],
                 )
+                keys = set(
+                    zip(
+                        batch.instruments["exchange"].astype(str),
+                        batch.instruments["symbol"].astype(str),
+                        strict=True,
+                    )
+                )
+                added = len(keys - known)
+                known |= keys
                 reports[id(batch)] = ImportReport(
                     batch.source,
                     batch.format,
-                    0,
+                    added,
                     len(batch.bars),
                     0,
                     first,

@@ -451,3 +451,25 @@ def test_bars_in_any_order_are_stored_and_read_back_sorted(store):
         got = store.read_bars(symbol)
         np.testing.assert_array_equal(got.ts, want.ts.to_numpy())
         np.testing.assert_array_equal(got.low, want.low.to_numpy())
+
+
+def test_many_files_go_in_one_transaction_each_logged_and_idempotent(tmp_path):
+    from engine.data.import_files import import_files
+
+    fixtures = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "bhavcopy"
+    files = sorted(p for p in fixtures.iterdir() if p.suffix.lower() == ".csv")
+    with MarketStore.open(tmp_path / "group.duckdb") as grouped:
+        outcome = import_files(grouped, files)
+        assert outcome.errors == []
+        assert len(grouped.import_log()) == len(files)
+        added = sum(r.instruments_added for _, r in outcome.reports)
+        assert added == len(grouped.instruments())
+        again = import_files(grouped, files)
+        assert all(r.already_imported for _, r in again.reports)
+        grouped_bars = {(s.exchange, s.symbol, s.bars) for s in grouped.list_series()}
+    with MarketStore.open(tmp_path / "single.duckdb") as single:
+        for path in files:
+            from engine.data.importers import read_file
+
+            single.import_batch(read_file(path))
+        assert {(s.exchange, s.symbol, s.bars) for s in single.list_series()} == grouped_bars
