@@ -5,6 +5,6 @@ For a correct strategy its orders and trades equal run_backtest's; see runner.py
 """
 
 from engine.replay.runner import Replay, replay_bars
-from engine.strategy.incremental import IncrementalError, LookbackError
+from engine.strategy.derived import IncrementalError, LookbackError
 
 __all__ = ["IncrementalError", "LookbackError", "Replay", "replay_bars"]

@@ -39,11 +39,8 @@ from engine.data.bar_series import BarSeries
 from engine.domain.instrument import Instrument
 from engine.domain.orders import OrderStatus
 from engine.strategy.base import Strategy
-from engine.strategy.incremental import (
-    IncrementalError,
-    IncrementalEvaluator,
-    LookbackError,
-)
+from engine.strategy.derived import IncrementalError, LookbackError
+from engine.strategy.incremental import IncrementalEvaluator
 
 
 def replay_bars(

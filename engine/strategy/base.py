@@ -233,7 +233,7 @@ class Strategy:
         lookback: int | Literal["full"] | None,
     ) -> Series:
         """The indicator as a Series that also keeps its recipe (see I())."""
-        from engine.strategy.incremental import Recipe, make_derived
+        from engine.strategy.derived import Recipe, make_derived
 
         return make_derived(values, self._clock, label, Recipe(fn, args, kwargs, lookback, label))
 
@@ -241,7 +241,7 @@ class Strategy:
         """While an incremental evaluator records init(), tell it what on() was given (a
         DerivedSeries keeps its recipe) so it can evaluate the condition bar by bar; a
         backtest keeps nothing, so indicators used only to build masks are freed."""
-        from engine.strategy.incremental import note_condition
+        from engine.strategy.derived import note_condition
 
         note_condition(self, condition)
 

@@ -19,7 +19,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from engine.strategy.incremental import DerivedSeries, indicator
+from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
 
 FloatArray = npt.NDArray[np.float64]

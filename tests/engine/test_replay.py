@@ -18,13 +18,8 @@ from hypothesis import strategies as st
 
 from engine.backtest import BacktestConfig, StrategyRuntimeError, run_backtest
 from engine.replay import IncrementalError, LookbackError, Replay, replay_bars
-from engine.strategy.incremental import (
-    DerivedSeries,
-    IncrementalEvaluator,
-    Recipe,
-    _plan,
-    indicator,
-)
+from engine.strategy.derived import DerivedSeries, Recipe, indicator
+from engine.strategy.incremental import IncrementalEvaluator, _plan
 from strategies.reference.sma_crossover import SmaCrossover
 from strategies.sdk import (
     BarView,
