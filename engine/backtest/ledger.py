@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from engine.costs import ChargeSegment, CostModel, Execution
+from engine.costs import ChargeSegment, CostModel, Execution, ZerodhaCostModel
+from engine.costs.equity_day import EquityExecution, equity_day_note
 from engine.domain.enums import Exchange, Product, Side
 
 
@@ -67,6 +68,7 @@ class PositionBook:
 @dataclass(slots=True)
 class _Note:
     executions: list[Execution] = field(default_factory=list)
+    equity: list[EquityExecution] = field(default_factory=list)
     charged: int = 0  # paise already debited for this note
 
 
@@ -79,7 +81,7 @@ class Ledger:
         self.total_charges = 0
         self._costs = cost_model
         self.charges_on = cost_model is not None
-        self._notes: dict[tuple[date, str, ChargeSegment], _Note] = {}
+        self._notes: dict[tuple[date, str, str], _Note] = {}
 
     def position(self, symbol: str, product: Product) -> PositionBook:
         key = (symbol, product)
@@ -100,18 +102,29 @@ class Ledger:
         side: Side,
         quantity: int,
         price: int,
+        product: Product,
     ) -> int:
-        """Add an execution to its contract note; return the paise this fill adds to it."""
+        """Add an execution to its contract note; return the paise this fill adds to it.
+
+        Equity cash trades of a scrip-day share one note (CNC bought and sold the same day is
+        billed as intraday: engine/costs/equity_day.py); F&O notes are per segment.
+        """
         if self._costs is None:
             return 0
-        key = (day, symbol, segment)
+        equity = segment in (ChargeSegment.DELIVERY, ChargeSegment.INTRADAY)
+        key = (day, symbol, "EQUITY" if equity else str(segment))
         note = self._notes.get(key)
         if note is None:
             if len(self._notes) > 256:  # notes of past days never change again
                 self._notes = {k: v for k, v in self._notes.items() if k[0] >= day}
             note = self._notes[key] = _Note()
-        note.executions.append(Execution(side, quantity, Decimal(price) / 100))
-        total = self._costs.compute(note.executions, segment, exchange, day).total
+        rupees = Decimal(price) / 100
+        if equity and isinstance(self._costs, ZerodhaCostModel):
+            note.equity.append(EquityExecution(side, quantity, rupees, product))
+            total = equity_day_note(self._costs, note.equity, exchange, day).total
+        else:
+            note.executions.append(Execution(side, quantity, rupees))
+            total = self._costs.compute(note.executions, segment, exchange, day).total
         paise = int(total * 100)
         delta = paise - note.charged
         note.charged = paise

@@ -189,6 +189,7 @@ class Simulator:
                 order.side,
                 quantity,
                 price,
+                order.product,
             )
         signed = quantity if order.side is Side.BUY else -quantity
         held = self.ledger.fill(

@@ -88,6 +88,7 @@ class ZerodhaCostModel:
         self._schedules = tuple(schedules)
         self._dp = round_paisa(dp)
         self._round_stamp = round_rupee if stamp_rounding == "rupee" else round_paisa
+        self.round_stamp = self._round_stamp  # the note's stamp-duty rounding, for equity_day
         self.stamp_rounding: StampRounding = stamp_rounding
         self._by_date: dict[date, ChargeSchedule] = {}
         self._rates: dict[tuple[date, ChargeSegment, Exchange, str], NoteRates] = {}

@@ -596,6 +596,41 @@ def test_zerodha_intraday_round_trip_charges_and_exact_equity():
     assert result.final_equity == CAPITAL + D("800.00") - expected
 
 
+def test_cnc_bought_and_sold_the_same_day_is_charged_as_intraday():
+    rows = [
+        (500, 501, 499, "500.5"),
+        (502, 503, 501, "502.5"),  # 1: buy fills at 502.00
+        (505, 506, 504, "505.5"),
+        (510, 511, 509, "510.5"),  # 3: sell fills at 510.00, same session
+    ]
+    strategy = scripted({0: lambda s: s.buy(100), 2: lambda s: s.sell(100)})  # CNC default
+    result = run_backtest(strategy, None, [bars(rows)], config(costs="zerodha"))
+    (trade,) = result.trades
+    # Zerodha bills a same-day CNC round trip as intraday: same note as the MIS test above
+    expected = round_trip(
+        ChargeSegment.INTRADAY, Exchange.NSE, 100, D("502.00"), D("510.00"), date(2026, 1, 5)
+    ).total
+    assert trade.charges == expected == result.total_charges
+
+
+def test_cnc_held_overnight_is_delivery_on_both_days():
+    rows = [
+        (500, 501, 499, "500.5"),  # day 1, 09:15
+        (502, 503, 501, "502.5"),  # day 1, 09:16: buy fills at 502.00
+        (505, 506, 504, "505.5"),  # day 2, 09:15
+        (510, 511, 509, "510.5"),  # day 2, 09:16: sell fills at 510.00
+    ]
+    times = [*minutes(DAY1, 2), *minutes(DAY2, 2)]
+    strategy = scripted({0: lambda s: s.buy(100), 2: lambda s: s.sell(100)})
+    result = run_backtest(strategy, None, [bars(rows, times=times)], config(costs="zerodha"))
+    (trade,) = result.trades
+    # day 1 note: buy 50,200 -> STT 50.20 -> 50, stamp 7.53 -> 8, exchange 1.54114 -> 1.54,
+    #   SEBI 0.0502 -> 0.05, GST 18% x 1.59 = 0.2862 -> 0.29: 59.88
+    # day 2 note: sell 51,000 -> STT 51, exchange 1.5657 -> 1.57, SEBI 0.051 -> 0.05,
+    #   GST 18% x 1.62 = 0.2916 -> 0.29, DP 15.34: 68.25
+    assert trade.charges == D("59.88") + D("68.25") == result.total_charges
+
+
 # -- strategy errors ------------------------------------------------------------------------------
 
 
