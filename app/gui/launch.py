@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -76,6 +76,12 @@ def _tell_busy(error: WorkspaceBusyError) -> None:
     QMessageBox.critical(None, "Artha is already running", str(error))
 
 
+def _dispose(window: MainWindow) -> None:
+    """Delete the window now (timers and all): the event loop that would do it has ended."""
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
     """Open the station; returns the process exit code."""
     ws = Workspace.resolve(workspace).ensure()
@@ -106,6 +112,7 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         with loop:
             loop.run_until_complete(closed.wait())
             loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
+        _dispose(window)  # its panels' timers must not outlive the store they read
         if store is not None:
             store.close()
         log.info("Artha closed")
@@ -143,6 +150,7 @@ def take_screenshot(
 
     with loop:
         saved = loop.run_until_complete(shoot())
+    _dispose(window)
     if store is not None:
         store.close()
     if not saved:

@@ -32,3 +32,5 @@ def test_run_gui_owns_the_workspace_until_the_window_closes(qapp, workspace):
     assert UiSettings(workspace.settings_dir / "ui.ini").window_layout(LAYOUT_VERSION) is not None
     assert (workspace.logs_dir / "artha.log").read_text().count("starting on workspace") == 1
     workspace.lock().release()  # released on exit
+    # the window is gone with its timers: nothing may read the closed store later
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]

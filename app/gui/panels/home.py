@@ -14,6 +14,7 @@ from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, session_hours, stat
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.version import __version__
 from engine.calendar import IST, CalendarCoverageError, get_calendar
+from engine.data.store import StoreError
 from engine.domain.enums import Exchange
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,10 @@ class HomePanel(QScrollArea):
         db = ws.database_path
         store = self._ctx.store
         if store is not None:
-            series = store.list_series()
+            try:
+                series = store.list_series()
+            except StoreError as exc:  # closed while the app shuts down, or unreadable
+                return html.escape(str(exc))
             bars = sum(s.bars for s in series)
             db_state = (
                 f"{len(series)} series, {bars:,} bars"
