@@ -75,3 +75,11 @@ class Notice(Event):
     def __post_init__(self) -> None:
         if self.level not in NOTICE_LEVELS:
             raise ValueError(f"level must be one of {sorted(NOTICE_LEVELS)}, got {self.level!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataChanged(Event):
+    """Bars or instruments in the workspace's store changed (an import, the demo data), so
+    views of what is stored refresh instead of waiting for their timer."""
+
+    source: str  # what changed it: "import", "demo", ...

@@ -48,3 +48,16 @@ def test_demo_button_creates_synthetic_data(make_ctx, qtbot):
         panel.create_demo()
     assert panel.model.rowCount() == 50
     assert "includes SYNTHETIC demo data" in panel.status.text()
+
+
+def test_the_home_panel_hears_about_new_data_at_once(make_ctx, qtbot):
+    from app.gui.panels.home import HomePanel
+
+    ctx = make_ctx()
+    home, panel = HomePanel(ctx), DataPanel(ctx)
+    qtbot.addWidget(home)
+    qtbot.addWidget(panel)
+    assert "empty" in home.workspace_label.text()
+    with qtbot.waitSignal(panel._done.finished, timeout=20_000):
+        panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
+    qtbot.waitUntil(lambda: "5 series, 5 bars" in home.workspace_label.text(), timeout=5_000)

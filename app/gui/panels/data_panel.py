@@ -30,6 +30,7 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column, RowsModel
 from engine.data.bar_series import ist_iso
 from engine.data.store import MarketStore, SeriesInfo
+from engine.events import MarketDataChanged
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class DataPanel(QWidget):
         super().__init__()
         self.setObjectName("dataPanel")
         self._store = ctx.store
+        self._bus = ctx.bus
         self._done = _Done()
         self._done.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self.busy = False
@@ -191,6 +193,7 @@ class DataPanel(QWidget):
         else:
             for line in summary.splitlines():
                 log.info("%s", line)
+        self._bus.publish(MarketDataChanged("data panel"))
 
 
 register_panel(

@@ -16,6 +16,7 @@ from app.version import __version__
 from engine.calendar import IST, CalendarCoverageError, get_calendar
 from engine.data.store import StoreError
 from engine.domain.enums import Exchange
+from engine.events import MarketDataChanged
 
 log = logging.getLogger(__name__)
 UPCOMING = 6
@@ -65,6 +66,8 @@ class HomePanel(QScrollArea):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(60_000)
+        subscription = ctx.bus.subscribe(MarketDataChanged, lambda _event: self.refresh())
+        self.destroyed.connect(lambda *_: subscription.cancel())
 
     def refresh(self) -> None:
         now = self._ctx.now()
