@@ -19,6 +19,7 @@ from engine.data.bar_series import BarDataError
 from engine.data.batch import ImportBatch
 from engine.data.importers import read_file
 from engine.data.store import ImportReport, MarketStore
+from engine.data.store_csv import applies
 
 GROUP = 50  # files per transaction ...
 GROUP_ROWS = 200_000  # ... or fewer, once this many bars are waiting (big minute files)
@@ -83,7 +84,19 @@ def import_files(
                 on_report(batch.source, report)
         pending.clear()
 
-    for parsed in _parsed([(str(p), o) for p in paths]):
+    rest: list[str | Path] = []
+    for path in paths:  # the documented bar CSV goes through DuckDB itself when it can
+        fast = None
+        if not o.mapping and o.format in ("auto", "ohlcv_csv") and applies(Path(path)):
+            fast = store.import_csv_fast(path, o.symbol, o.exchange, o.timeframe, force=o.force)
+        if fast is None:
+            rest.append(path)
+            continue
+        outcome.reports.append((str(path), fast))
+        if on_report is not None:
+            on_report(str(path), fast)
+
+    for parsed in _parsed([(str(p), o) for p in rest]):
         if isinstance(parsed, str):
             outcome.errors.append(parsed)
             if on_error is not None:

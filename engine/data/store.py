@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import duckdb
 import pandas as pd
 
-from engine.data import schema
+from engine.data import schema, store_csv
 from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
@@ -261,6 +261,54 @@ class MarketStore:
                     list(batch.notes),
                 )
         return reports
+
+    def import_csv_fast(
+        self,
+        path: str | Path,
+        symbol: str | None = None,
+        exchange: str = "NSE",
+        timeframe: str | None = None,
+        *,
+        force: bool = False,
+    ) -> ImportReport | None:
+        """The documented bar CSV, parsed and checked inside DuckDB (store_csv.py).
+
+        None when the file is not that layout or anything about it is doubtful: import it
+        with the generic importer then, which names the problem's file:line.
+        """
+        file = Path(path)
+        if not store_csv.applies(file):
+            return None
+        digest, fmt = store_csv.sha256_of(file), "ohlcv_csv"
+        name = (symbol or file.stem).upper()
+        with self._transaction(f"import {file}") as cur:
+            prior = schema.first_row(
+                cur,
+                "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
+                "ORDER BY id LIMIT 1",
+                [digest, fmt],
+            )
+            if prior is not None and not force:
+                when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
+                note = f"identical content was imported from {prior[0]} on {when}; nothing written"
+                return ImportReport(str(path), fmt, 0, 0, 0, None, None, True, [note])
+            staged = store_csv.stage(cur, file, name, exchange.upper(), timeframe)
+            if staged is None:
+                return None  # the transaction ends with nothing written
+            rows, first, last, _ = staged
+            added = bulk.upsert_instruments(
+                cur, bulk.default_instrument(exchange.upper(), "EQ", name), str(path)
+            )
+            merged = store_csv.merge(cur, str(path))
+            cur.execute(
+                "INSERT INTO import_log (source, format, rows, first_ts, last_ts, imported_at, "
+                "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [str(path), fmt, rows, first, last, schema.utc_now_naive(), digest],
+            )
+        return ImportReport(
+            str(path), fmt, added, merged.written, merged.unchanged, first, last, False,
+            list(merged.notes),
+        )  # fmt: skip
 
     def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:
         """Store generated bars (demo, resampled); creates an EQ/INDEX instrument if needed.

@@ -202,7 +202,7 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
         return Merged(0, 0, 0, None, None)
     register(cur, "batch_bars", frame)
     try:
-        return _merge_staged(cur, frame, source)
+        return _merge_staged(cur, source)
     except duckdb.ConstraintException as exc:
         raise _explain(
             cur, frame, "batch_bars", _BARS_SQL, BAR_RULES,
@@ -213,13 +213,21 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
         raise StoreError(f"{source}: bars: {exc}") from exc
 
 
+def merge_staged_table(cur: Cursor, source: str) -> Merged:
+    """Merge bars a caller already put in a temp table named `batch_bars` (BAR_COLUMNS)."""
+    try:
+        return _merge_staged(cur, source)
+    except duckdb.Error as exc:
+        raise StoreError(f"{source}: bars: {exc}") from exc
+
+
 def _one(cur: Cursor, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
     row = first_row(cur, sql, params)
     assert row is not None
     return row
 
 
-def _merge_staged(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
+def _merge_staged(cur: Cursor, source: str) -> Merged:
     cur.execute(_STAGE_BARS)
     rows, first, last, orphans, lo_id, hi_id, timeframes = _one(
         cur,
