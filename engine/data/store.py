@@ -68,6 +68,10 @@ class SeriesInfo:
     bars: int
 
 
+class _Declined(Exception):
+    """The fast CSV path stepped aside; its transaction is rolled back."""
+
+
 class MarketStore:
     """Open with `MarketStore.open(path)`; use as a context manager or call close()."""
 
@@ -280,34 +284,44 @@ class MarketStore:
         if not store_csv.applies(file):
             return None
         digest, fmt = store_csv.sha256_of(file), "ohlcv_csv"
-        name = (symbol or file.stem).upper()
-        with self._transaction(f"import {file}") as cur:
-            prior = schema.first_row(
-                cur,
-                "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
-                "ORDER BY id LIMIT 1",
-                [digest, fmt],
-            )
-            if prior is not None and not force:
-                when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
-                note = f"identical content was imported from {prior[0]} on {when}; nothing written"
-                return ImportReport(str(path), fmt, 0, 0, 0, None, None, True, [note])
-            staged = store_csv.stage(cur, file, name, exchange.upper(), timeframe)
-            if staged is None:
-                return None  # the transaction ends with nothing written
-            rows, first, last, _ = staged
-            added = bulk.upsert_instruments(
-                cur, bulk.default_instrument(exchange.upper(), "EQ", name), str(path)
-            )
-            merged = store_csv.merge(cur, str(path))
-            cur.execute(
-                "INSERT INTO import_log (source, format, rows, first_ts, last_ts, imported_at, "
-                "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [str(path), fmt, rows, first, last, schema.utc_now_naive(), digest],
-            )
+        name, venue = (symbol or file.stem).upper(), exchange.upper()
+        try:
+            with self._transaction(f"import {file}") as cur:
+                prior = schema.first_row(
+                    cur,
+                    "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
+                    "ORDER BY id LIMIT 1",
+                    [digest, fmt],
+                )
+                if prior is not None and not force:
+                    when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
+                    note = (f"identical content was imported from {prior[0]} on {when}; "
+                            "nothing written")  # fmt: skip
+                    return ImportReport(str(path), fmt, 0, 0, 0, None, None, True, [note])
+                tf = store_csv.read(cur, file, timeframe)
+                if tf is None:
+                    raise _Declined
+                added = bulk.upsert_instruments(
+                    cur, bulk.default_instrument(venue, "EQ", name), str(path)
+                )
+                row = schema.first_row(
+                    cur, "SELECT id FROM instruments WHERE exchange = ? AND symbol = ?",
+                    [venue, name],
+                )  # fmt: skip
+                assert row is not None
+                store_csv.stage(cur, int(row[0]), tf)
+                merged = bulk.merge_presorted_stage(cur, str(path))
+                cur.execute(
+                    "INSERT INTO import_log (source, format, rows, first_ts, last_ts, "
+                    "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [str(path), fmt, merged.rows, merged.first_ts, merged.last_ts,
+                     schema.utc_now_naive(), digest],
+                )  # fmt: skip
+        except (_Declined, StoreError):
+            return None  # rolled back: the generic importer takes the file
         return ImportReport(
-            str(path), fmt, added, merged.written, merged.unchanged, first, last, False,
-            list(merged.notes),
+            str(path), fmt, added, merged.written, merged.unchanged, merged.first_ts,
+            merged.last_ts, False, list(merged.notes),
         )  # fmt: skip
 
     def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:

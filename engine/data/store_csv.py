@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from engine.data import store_bulk as bulk
 from engine.data.bar_series import infer_timeframe
 
 HEADER = ("timestamp", "open", "high", "low", "close", "volume")
@@ -25,9 +24,10 @@ COLUMNS = (
     "'close': 'DOUBLE', 'volume': 'BIGINT'}"
 )
 PAISE = ("open", "high", "low", "close")
+_TS = "epoch_ns(CAST(timestamp AS TIMESTAMPTZ))"
 _PROBLEMS = (
-    "SELECT count(*) FILTER (WHERE timestamp IS NULL OR NOT regexp_matches(timestamp, "
-    "'^\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?(Z|[+-]\\d\\d:?\\d\\d)$'))"
+    "SELECT count(*) FILTER (WHERE timestamp IS NULL OR NOT (right(timestamp, 1) = 'Z' "
+    "OR substr(timestamp, -6, 1) IN ('+', '-') AND substr(timestamp, -3, 1) = ':'))"
     ", count(*) FILTER (WHERE "
     + " OR ".join(
         f"{c} IS NULL OR NOT isfinite({c}) OR abs({c} * 100 - round({c} * 100)) >= 1e-6"
@@ -56,10 +56,8 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def stage(
-    cur: duckdb.DuckDBPyConnection, path: Path, symbol: str, exchange: str, timeframe: str | None
-) -> tuple[int, int, int, str] | None:
-    """Stage the file as `batch_bars`; (rows, first_ts, last_ts, timeframe) or None."""
+def read(cur: duckdb.DuckDBPyConnection, path: Path, timeframe: str | None) -> str | None:
+    """Load and check the file into `csv_raw`; its timeframe, or None when in doubt."""
     try:
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE csv_raw AS SELECT * FROM read_csv(?, header = true, "
@@ -70,30 +68,25 @@ def stage(
         bad_time, bad_row, rows = cur.execute(_PROBLEMS).fetchall()[0]
         if bad_time or bad_row or not rows:
             return None
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE csv_ts AS SELECT rowid AS r, "
-            "epoch_ns(CAST(timestamp AS TIMESTAMPTZ)) AS ts FROM csv_raw"
-        )
-        ts = cur.execute("SELECT ts FROM csv_ts ORDER BY r").fetchnumpy()["ts"]
+        ts = cur.execute(f"SELECT {_TS} AS ts FROM csv_raw").fetchnumpy()["ts"]
     except duckdb.Error:
         return None
     ts = np.asarray(ts, dtype=np.int64)
     if len(ts) > 1 and not bool(np.all(np.diff(ts) > 0)):
         return None  # unsorted or duplicate times: the generic importer names the lines
     try:
-        tf = timeframe or infer_timeframe(ts)
+        return timeframe or infer_timeframe(ts)
     except ValueError:
         return None
+
+
+def stage(cur: duckdb.DuckDBPyConnection, instrument_id: int, timeframe: str) -> None:
+    """`csv_raw` as the store's `stage` table, in file (= time) order."""
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE batch_bars AS SELECT ?::VARCHAR AS exchange, "
-        "?::VARCHAR AS symbol, ?::VARCHAR AS timeframe, t.ts, "
-        + ", ".join(f"CAST(round(c.{p} * 100) AS BIGINT) AS {p}" for p in PAISE)
-        + ", c.volume, NULL::BIGINT AS oi FROM csv_raw c JOIN csv_ts t ON t.r = c.rowid",
-        [exchange, symbol, tf],
+        "CREATE OR REPLACE TEMP TABLE stage AS SELECT ?::BIGINT AS instrument_id, "
+        f"?::VARCHAR AS timeframe, {_TS} AS ts, "
+        + ", ".join(f"CAST(round({p} * 100) AS BIGINT) AS {p}" for p in PAISE)
+        + ", volume, NULL::BIGINT AS oi FROM csv_raw",
+        [instrument_id, timeframe],
     )
-    cur.execute("DROP TABLE csv_raw; DROP TABLE csv_ts")
-    return len(ts), int(ts[0]), int(ts[-1]), tf
-
-
-def merge(cur: duckdb.DuckDBPyConnection, source: str) -> bulk.Merged:
-    return bulk.merge_staged_table(cur, source)
+    cur.execute("DROP TABLE csv_raw")

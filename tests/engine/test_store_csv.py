@@ -61,6 +61,7 @@ def test_a_bad_row_falls_back_to_the_importer_that_names_the_line(tmp_path, line
     with MarketStore.open(tmp_path / "s.duckdb") as store:
         assert store.import_csv_fast(path) is None
         assert store.list_series() == [] and len(store.import_log()) == 0
+        assert len(store.instruments()) == 0  # the declined attempt was rolled back
         outcome = import_files(store, [path])
         assert store.list_series() == []
     (error,) = outcome.errors
