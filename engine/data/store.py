@@ -311,6 +311,7 @@ class MarketStore:
                 assert row is not None
                 store_csv.stage(cur, int(row[0]), tf)
                 merged = bulk.merge_presorted_stage(cur, str(path))
+                store_csv.drop(cur)
                 cur.execute(
                     "INSERT INTO import_log (source, format, rows, first_ts, last_ts, "
                     "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",

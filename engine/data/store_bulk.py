@@ -251,7 +251,9 @@ def _merge_staged(cur: Cursor, source: str) -> Merged:
             f"{source}: timeframe {unknown[0]!r} is not one of {', '.join(TIMEFRAMES)}"
         )
     _refuse_duplicates(cur, source, "instrument_id, ts" if len(timeframes) == 1 else _KEY)
-    return _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=True)
+    merged = _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=True)
+    cur.execute("DROP TABLE stage")
+    return merged
 
 
 def _classify_and_insert(
@@ -267,7 +269,7 @@ def _classify_and_insert(
     # In key order, so each instrument's bars sit together and reads skip other row groups.
     ordering = f" ORDER BY {_KEY}" if order else ""
     cur.execute(f"INSERT INTO bars SELECT {_KEY}, {values} FROM stage{anti}{ordering}")
-    cur.execute("DROP TABLE stage; DROP TABLE existing")
+    cur.execute("DROP TABLE existing")
     notes = [f"{known - same} stored bars had different values and were replaced"]
     return Merged(rows, rows - same, same, first, last, notes if known > same else [])
 

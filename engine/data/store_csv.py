@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from engine.data.bar_series import infer_timeframe
+from engine.data.bar_series import TIMEFRAMES, infer_timeframe
 
 HEADER = ("timestamp", "open", "high", "low", "close", "volume")
 COLUMNS = (
@@ -25,16 +25,15 @@ COLUMNS = (
 )
 PAISE = ("open", "high", "low", "close")
 _TS = "epoch_ns(CAST(timestamp AS TIMESTAMPTZ))"
-_PROBLEMS = (
-    "SELECT count(*) FILTER (WHERE timestamp IS NULL OR NOT (right(timestamp, 1) = 'Z' "
-    "OR substr(timestamp, -6, 1) IN ('+', '-') AND substr(timestamp, -3, 1) = ':'))"
-    ", count(*) FILTER (WHERE "
+_BAD = (
+    "timestamp IS NULL OR NOT (right(timestamp, 1) = 'Z' OR substr(timestamp, -6, 1) IN "
+    "('+', '-') AND substr(timestamp, -3, 1) = ':') OR "
     + " OR ".join(
         f"{c} IS NULL OR NOT isfinite({c}) OR abs({c} * 100 - round({c} * 100)) >= 1e-6"
         for c in PAISE
     )
     + " OR volume IS NULL OR volume < 0 OR low <= 0 OR high < low "
-    "OR high < greatest(open, close) OR low > least(open, close)), count(*) FROM csv_raw"
+    "OR high < greatest(open, close) OR low > least(open, close)"
 )
 
 
@@ -57,36 +56,45 @@ def sha256_of(path: Path) -> str:
 
 
 def read(cur: duckdb.DuckDBPyConnection, path: Path, timeframe: str | None) -> str | None:
-    """Load and check the file into `csv_raw`; its timeframe, or None when in doubt."""
+    """Parse, convert and check the file in one pass into `csv_stage`; its timeframe, or None
+    when anything is in doubt."""
     try:
         cur.execute(
-            "CREATE OR REPLACE TEMP TABLE csv_raw AS SELECT * FROM read_csv(?, header = true, "
+            f"CREATE OR REPLACE TEMP TABLE csv_stage AS SELECT {_TS} AS ts, "
+            + ", ".join(f"CAST(round({p} * 100) AS BIGINT) AS {p}" for p in PAISE)
+            + f", volume, ({_BAD}) AS bad FROM read_csv(?, header = true, "
             f"auto_detect = false, columns = {COLUMNS}, delim = ',', quote = '\"', "
             "strict_mode = true)",
             [str(path)],
         )
-        bad_time, bad_row, rows = cur.execute(_PROBLEMS).fetchall()[0]
-        if bad_time or bad_row or not rows:
+        bad, rows = cur.execute(
+            "SELECT count(*) FILTER (WHERE bad), count(*) FROM csv_stage"
+        ).fetchall()[0]
+        if bad or not rows:
             return None
-        ts = cur.execute(f"SELECT {_TS} AS ts FROM csv_raw").fetchnumpy()["ts"]
+        ts = cur.execute("SELECT ts FROM csv_stage").fetchnumpy()["ts"]
     except duckdb.Error:
         return None
     ts = np.asarray(ts, dtype=np.int64)
     if len(ts) > 1 and not bool(np.all(np.diff(ts) > 0)):
         return None  # unsorted or duplicate times: the generic importer names the lines
     try:
-        return timeframe or infer_timeframe(ts)
+        found = timeframe or infer_timeframe(ts)
     except ValueError:
         return None
+    return found if found in TIMEFRAMES else None
 
 
 def stage(cur: duckdb.DuckDBPyConnection, instrument_id: int, timeframe: str) -> None:
-    """`csv_raw` as the store's `stage` table, in file (= time) order."""
+    """`csv_stage` seen as the store's `stage` (a view: no second copy of the bars)."""
+    if timeframe not in TIMEFRAMES:
+        raise ValueError(f"timeframe {timeframe!r}")
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE stage AS SELECT ?::BIGINT AS instrument_id, "
-        f"?::VARCHAR AS timeframe, {_TS} AS ts, "
-        + ", ".join(f"CAST(round({p} * 100) AS BIGINT) AS {p}" for p in PAISE)
-        + ", volume, NULL::BIGINT AS oi FROM csv_raw",
-        [instrument_id, timeframe],
+        f"CREATE OR REPLACE TEMP VIEW stage AS SELECT {int(instrument_id)}::BIGINT AS "
+        f"instrument_id, '{timeframe}'::VARCHAR AS timeframe, ts, open, high, low, close, "
+        "volume, NULL::BIGINT AS oi FROM csv_stage"
     )
-    cur.execute("DROP TABLE csv_raw")
+
+
+def drop(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("DROP VIEW IF EXISTS stage; DROP TABLE IF EXISTS csv_stage")
