@@ -220,6 +220,17 @@ def merge_presorted_stage(cur: Cursor, source: str) -> Merged:
         cur,
         "SELECT count(*), min(ts), max(ts), min(instrument_id), max(instrument_id) FROM stage",
     )
+    stored = _one(
+        cur,
+        "SELECT count(*) FROM (SELECT 1 FROM bars WHERE instrument_id = ? AND timeframe = "
+        "(SELECT any_value(timeframe) FROM stage) LIMIT 1)",
+        [lo_id],
+    )[0]
+    if not stored:  # a new series: nothing to compare with, insert as it comes (in order)
+        cur.execute(
+            f"INSERT INTO bars SELECT {_KEY}, open, high, low, close, volume, oi FROM stage"
+        )
+        return Merged(rows, rows, 0, first, last, [])
     return _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=False)
 
 

@@ -36,6 +36,8 @@ def test_the_fast_path_stores_exactly_what_the_generic_importer_reads(tmp_path):
         stored = store.read_bars("INFY", "1m")
         again = store.import_csv_fast(path)
         assert again is not None and again.already_imported
+        forced = store.import_csv_fast(path, force=True)  # compared bar by bar, all equal
+        assert forced is not None and (forced.bars_written, forced.bars_unchanged) == (0, 4)
     expected = read_file(path).bars
     assert np.array_equal(stored.ts, expected["ts"].to_numpy())
     for column in ("open", "high", "low", "close", "volume"):
