@@ -68,6 +68,23 @@ class SeriesInfo:
     bars: int
 
 
+def _seen_before(
+    cur: duckdb.DuckDBPyConnection, source: str, fmt: str, digest: str, notes: list[str]
+) -> ImportReport | None:
+    """The report for content imported before (same sha256 and format), else None."""
+    prior = schema.first_row(
+        cur,
+        "SELECT source, imported_at, first_ts, last_ts FROM import_log "
+        "WHERE sha256 = ? AND format = ? ORDER BY id LIMIT 1",
+        [digest, fmt],
+    )
+    if prior is None:
+        return None
+    when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
+    note = f"identical content was imported from {prior[0]} on {when}; nothing written"
+    return ImportReport(source, fmt, 0, 0, 0, prior[2], prior[3], True, [*notes, note])
+
+
 class _Declined(Exception):
     """The fast CSV path stepped aside; its transaction is rolled back."""
 
@@ -162,20 +179,9 @@ class MarketStore:
         """
         digest = bulk.batch_digest(batch)
         with self._transaction(f"import {batch.source}") as cur:
-            prior = schema.first_row(
-                cur,
-                "SELECT source, imported_at, first_ts, last_ts FROM import_log "
-                "WHERE sha256 = ? AND format = ? "
-                "ORDER BY id LIMIT 1",
-                [digest, batch.format],
-            )
-            if prior is not None and not force:
-                when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
-                note = f"identical content was imported from {prior[0]} on {when}; nothing written"
-                return ImportReport(
-                    batch.source, batch.format, 0, 0, 0, prior[2], prior[3], True,
-                    [*batch.notes, note],
-                )  # fmt: skip
+            seen = _seen_before(cur, batch.source, batch.format, digest, batch.notes)
+            if seen is not None and not force:
+                return seen
             added = bulk.upsert_instruments(cur, batch.instruments, batch.source)
             merged = bulk.merge_bars(cur, batch.bars, batch.source)
             cur.execute(
@@ -287,17 +293,9 @@ class MarketStore:
         name, venue = (symbol or file.stem).upper(), exchange.upper()
         try:
             with self._transaction(f"import {file}") as cur:
-                prior = schema.first_row(
-                    cur,
-                    "SELECT source, imported_at FROM import_log WHERE sha256 = ? AND format = ? "
-                    "ORDER BY id LIMIT 1",
-                    [digest, fmt],
-                )
-                if prior is not None and not force:
-                    when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
-                    note = (f"identical content was imported from {prior[0]} on {when}; "
-                            "nothing written")  # fmt: skip
-                    return ImportReport(str(path), fmt, 0, 0, 0, None, None, True, [note])
+                seen = _seen_before(cur, str(path), fmt, digest, [])
+                if seen is not None and not force:
+                    return seen
                 tf = store_csv.read(cur, file, timeframe)
                 if tf is None:
                     raise _Declined
