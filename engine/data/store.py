@@ -31,8 +31,10 @@ from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
 from engine.data.batch import ImportBatch
+from engine.data.import_log import ImportReport, log_import, seen_before
 from engine.data.schema import StoreError
 from engine.data.snapshot import SnapshotSeries, write_snapshot
+from engine.data.store_group import write_group
 from engine.domain.instrument import Instrument
 
 if TYPE_CHECKING:
@@ -46,19 +48,6 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
-class ImportReport:
-    source: str
-    format: str
-    instruments_added: int
-    bars_written: int  # new bars plus stored bars whose values changed
-    bars_unchanged: int  # bars already stored with identical values
-    first_ts: int | None  # int64 ns UTC of the batch's first/last bar open
-    last_ts: int | None
-    already_imported: bool  # this content was imported before: skipped, nothing compared
-    notes: list[str]
-
-
-@dataclass(frozen=True)
 class SeriesInfo:
     exchange: str
     symbol: str
@@ -66,27 +55,6 @@ class SeriesInfo:
     first_ts: int  # int64 ns UTC, bar open
     last_ts: int
     bars: int
-
-
-def _seen_before(
-    cur: duckdb.DuckDBPyConnection, source: str, fmt: str, digest: str, notes: list[str]
-) -> ImportReport | None:
-    """The report for content imported before (same sha256 and format), else None."""
-    prior = schema.first_row(
-        cur,
-        "SELECT source, imported_at, first_ts, last_ts FROM import_log "
-        "WHERE sha256 = ? AND format = ? ORDER BY id LIMIT 1",
-        [digest, fmt],
-    )
-    if prior is None:
-        return None
-    when = f"{prior[1]:%Y-%m-%d %H:%M} UTC"
-    note = f"identical content was imported from {prior[0]} on {when}; nothing written"
-    return ImportReport(source, fmt, 0, 0, 0, prior[2], prior[3], True, [*notes, note])
-
-
-class _Declined(Exception):
-    """The fast CSV path stepped aside; its transaction is rolled back."""
 
 
 class MarketStore:
@@ -179,17 +147,13 @@ class MarketStore:
         """
         digest = bulk.batch_digest(batch)
         with self._transaction(f"import {batch.source}") as cur:
-            seen = _seen_before(cur, batch.source, batch.format, digest, batch.notes)
+            seen = seen_before(cur, batch.source, batch.format, digest, batch.notes)
             if seen is not None and not force:
                 return seen
             added = bulk.upsert_instruments(cur, batch.instruments, batch.source)
             merged = bulk.merge_bars(cur, batch.bars, batch.source)
-            cur.execute(
-                "INSERT INTO import_log (source, format, rows, first_ts, last_ts, imported_at, "
-                "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [batch.source, batch.format, merged.rows, merged.first_ts, merged.last_ts,
-                 schema.utc_now_naive(), digest],
-            )  # fmt: skip
+            log_import(cur, batch.source, batch.format, merged.rows, merged.first_ts,
+                       merged.last_ts, digest)  # fmt: skip
         return ImportReport(
             batch.source, batch.format, added, merged.written, merged.unchanged,
             merged.first_ts, merged.last_ts, False, [*batch.notes, *merged.notes],
@@ -222,55 +186,11 @@ class MarketStore:
         if len(fresh) < 2:
             return [self.import_batch(b, force=force) for b in batches]
         try:
-            written = self._import_group(fresh)
+            with self._transaction(f"import {len(fresh)} files") as cur:
+                written = write_group(cur, fresh)
         except StoreError:
             return [self.import_batch(b, force=force) for b in batches]
         return [written.get(id(b)) or self.import_batch(b, force=force) for b in batches]
-
-    def _import_group(self, fresh: list[tuple[ImportBatch, str]]) -> dict[int, ImportReport]:
-        instruments = pd.concat([b.instruments for b, _ in fresh], ignore_index=True)
-        instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
-        bars = pd.concat([b.bars for b, _ in fresh], ignore_index=True)
-        label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
-        reports: dict[int, ImportReport] = {}
-        with self._transaction(f"import {label}") as cur:
-            known = {
-                (str(e), str(y))
-                for e, y in cur.execute("SELECT exchange, symbol FROM instruments").fetchall()
-            }
-            bulk.upsert_instruments(cur, instruments, label)
-            bulk.merge_bars(cur, bars, label)
-            now = schema.utc_now_naive()
-            for batch, digest in fresh:
-                ts = batch.bars["ts"]
-                first = int(ts.min()) if len(ts) else None
-                last = int(ts.max()) if len(ts) else None
-                cur.execute(
-                    "INSERT INTO import_log (source, format, rows, first_ts, last_ts, "
-                    "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [batch.source, batch.format, len(batch.bars), first, last, now, digest],
-                )
-                keys = set(
-                    zip(
-                        batch.instruments["exchange"].astype(str),
-                        batch.instruments["symbol"].astype(str),
-                        strict=True,
-                    )
-                )
-                added = len(keys - known)
-                known |= keys
-                reports[id(batch)] = ImportReport(
-                    batch.source,
-                    batch.format,
-                    added,
-                    len(batch.bars),
-                    0,
-                    first,
-                    last,
-                    False,
-                    list(batch.notes),
-                )
-        return reports
 
     def import_csv_fast(
         self,
@@ -289,39 +209,16 @@ class MarketStore:
         file = Path(path)
         if not store_csv.applies(file):
             return None
-        digest, fmt = store_csv.sha256_of(file), "ohlcv_csv"
-        name, venue = (symbol or file.stem).upper(), exchange.upper()
+        digest = store_csv.sha256_of(file)
         try:
             with self._transaction(f"import {file}") as cur:
-                seen = _seen_before(cur, str(path), fmt, digest, [])
+                seen = seen_before(cur, str(path), store_csv.FORMAT, digest, [])
                 if seen is not None and not force:
                     return seen
-                tf = store_csv.read(cur, file, timeframe)
-                if tf is None:
-                    raise _Declined
-                added = bulk.upsert_instruments(
-                    cur, bulk.default_instrument(venue, "EQ", name), str(path)
-                )
-                row = schema.first_row(
-                    cur, "SELECT id FROM instruments WHERE exchange = ? AND symbol = ?",
-                    [venue, name],
-                )  # fmt: skip
-                assert row is not None
-                store_csv.stage(cur, int(row[0]), tf)
-                merged = bulk.merge_presorted_stage(cur, str(path))
-                store_csv.drop(cur)
-                cur.execute(
-                    "INSERT INTO import_log (source, format, rows, first_ts, last_ts, "
-                    "imported_at, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [str(path), fmt, merged.rows, merged.first_ts, merged.last_ts,
-                     schema.utc_now_naive(), digest],
-                )  # fmt: skip
-        except (_Declined, StoreError):
+                name = (symbol or file.stem).upper()
+                return store_csv.write(cur, file, name, exchange.upper(), timeframe, digest)
+        except (store_csv.Declined, StoreError):
             return None  # rolled back: the generic importer takes the file
-        return ImportReport(
-            str(path), fmt, added, merged.written, merged.unchanged, merged.first_ts,
-            merged.last_ts, False, list(merged.notes),
-        )  # fmt: skip
 
     def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:
         """Store generated bars (demo, resampled); creates an EQ/INDEX instrument if needed.

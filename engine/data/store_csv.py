@@ -16,8 +16,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from engine.data import store_bulk as bulk
 from engine.data.bar_series import TIMEFRAMES, infer_timeframe
+from engine.data.import_log import ImportReport, log_import
 
+FORMAT = "ohlcv_csv"
 HEADER = ("timestamp", "open", "high", "low", "close", "volume")
 COLUMNS = (
     "{'timestamp': 'VARCHAR', 'open': 'DOUBLE', 'high': 'DOUBLE', 'low': 'DOUBLE', "
@@ -98,3 +101,34 @@ def stage(cur: duckdb.DuckDBPyConnection, instrument_id: int, timeframe: str) ->
 
 def drop(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("DROP VIEW IF EXISTS stage; DROP TABLE IF EXISTS csv_stage")
+
+
+class Declined(Exception):
+    """The fast path stepped aside; the caller rolls its transaction back."""
+
+
+def write(
+    cur: duckdb.DuckDBPyConnection,
+    file: Path,
+    symbol: str,
+    exchange: str,
+    timeframe: str | None,
+    digest: str,
+) -> ImportReport:
+    """Read, check, stage and merge the file inside the caller's transaction; raise
+    Declined on any doubt (the transaction then rolls back, instrument included)."""
+    tf = read(cur, file, timeframe)
+    if tf is None:
+        raise Declined
+    added = bulk.upsert_instruments(cur, bulk.default_instrument(exchange, "EQ", symbol), str(file))
+    rows = cur.execute(
+        "SELECT id FROM instruments WHERE exchange = ? AND symbol = ?", [exchange, symbol]
+    ).fetchall()
+    stage(cur, int(rows[0][0]), tf)
+    merged = bulk.merge_presorted_stage(cur, str(file))
+    drop(cur)
+    log_import(cur, str(file), FORMAT, merged.rows, merged.first_ts, merged.last_ts, digest)
+    return ImportReport(
+        str(file), FORMAT, added, merged.written, merged.unchanged, merged.first_ts,
+        merged.last_ts, False, list(merged.notes),
+    )  # fmt: skip

@@ -1,0 +1,50 @@
+"""Writing many parsed files in one transaction (MarketStore.import_batches).
+
+Each DuckDB statement costs milliseconds whatever its size, so fifty daily bhavcopies merged
+at once are ~20x faster than fifty imports. Each file still gets its own import-log entry.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from engine.data import store_bulk as bulk
+from engine.data.batch import ImportBatch
+from engine.data.import_log import ImportReport, log_import
+
+
+def write_group(
+    cur: duckdb.DuckDBPyConnection, fresh: list[tuple[ImportBatch, str]]
+) -> dict[int, ImportReport]:
+    """Merge (batch, sha256) pairs inside the caller's transaction; reports by id(batch)."""
+    instruments = pd.concat([b.instruments for b, _ in fresh], ignore_index=True)
+    instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
+    bars = pd.concat([b.bars for b, _ in fresh], ignore_index=True)
+    label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
+    known = {
+        (str(e), str(y))
+        for e, y in cur.execute("SELECT exchange, symbol FROM instruments").fetchall()
+    }
+    bulk.upsert_instruments(cur, instruments, label)
+    bulk.merge_bars(cur, bars, label)
+    reports: dict[int, ImportReport] = {}
+    for batch, digest in fresh:
+        ts = batch.bars["ts"]
+        first = int(ts.min()) if len(ts) else None
+        last = int(ts.max()) if len(ts) else None
+        log_import(cur, batch.source, batch.format, len(batch.bars), first, last, digest)
+        keys = set(
+            zip(
+                batch.instruments["exchange"].astype(str),
+                batch.instruments["symbol"].astype(str),
+                strict=True,
+            )
+        )
+        added = len(keys - known)
+        known |= keys
+        reports[id(batch)] = ImportReport(
+            batch.source, batch.format, added, len(batch.bars), 0, first, last, False,
+            list(batch.notes),
+        )  # fmt: skip
+    return reports
