@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from app.gui.ui_settings import UiSettings
 from engine.bus import EventBus
 from engine.calendar import IST
 from engine.data.store import MarketStore
+from tests.app.backtest_cli_helpers import SYMBOL, csv_lines, run_json, write_csv
 
 
 def ist(*parts: int) -> datetime:
@@ -50,3 +52,26 @@ def make_window(make_ctx, qtbot):
         return window
 
     return factory
+
+
+# -- the `artha backtest` CLI tests' bar file and reports (built once per module) --------
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bars")
+
+
+@pytest.fixture(scope="module")
+def csv_file(data_dir: Path) -> Path:
+    return write_csv(data_dir / f"{SYMBOL.lower()}.csv", csv_lines())
+
+
+@pytest.fixture(scope="module")
+def default_report(data_dir: Path, csv_file: Path) -> dict:
+    return run_json(data_dir, csv_file, name="default.json")
+
+
+@pytest.fixture(scope="module")
+def no_cost_report(data_dir: Path, csv_file: Path) -> dict:
+    return run_json(data_dir, csv_file, "--costs", "none", name="no_cost.json")
