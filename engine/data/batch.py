@@ -56,6 +56,9 @@ class ImportBatch:
     bars: pd.DataFrame  # BAR_COLUMNS
     trade_date: date | None = None  # for one-day exchange files
     notes: list[str] = field(default_factory=list)  # skipped rows etc., shown to the user
+    # True when the file has prices only (generic CSV/Parquet): its instrument rows (lot 1,
+    # tick 0.05) create instruments the store lacks and never overwrite ones it knows.
+    placeholder_instruments: bool = False
 
     def __post_init__(self) -> None:
         for frame, columns, name in (

@@ -150,7 +150,9 @@ class MarketStore:
             seen = seen_before(cur, batch.source, batch.format, digest, batch.notes)
             if seen is not None and not force:
                 return seen
-            added = bulk.upsert_instruments(cur, batch.instruments, batch.source)
+            added = bulk.upsert_instruments(
+                cur, batch.instruments, batch.source, overwrite=not batch.placeholder_instruments
+            )
             merged = bulk.merge_bars(cur, batch.bars, batch.source)
             log_import(cur, batch.source, batch.format, merged.rows, merged.first_ts,
                        merged.last_ts, digest)  # fmt: skip
@@ -209,14 +211,16 @@ class MarketStore:
         file = Path(path)
         if not store_csv.applies(file):
             return None
-        digest = store_csv.sha256_of(file)
+        name, venue = (symbol or file.stem).upper(), exchange.upper()
         try:
+            guess = store_csv.guess_timeframe(file, timeframe)
+            content = store_csv.sha256_of(file)
+            digest = bulk.keyed_digest(content, [f"{venue}:{name}"], [guess])
             with self._transaction(f"import {file}") as cur:
                 seen = seen_before(cur, str(path), store_csv.FORMAT, digest, [])
                 if seen is not None and not force:
                     return seen
-                name = (symbol or file.stem).upper()
-                return store_csv.write(cur, file, name, exchange.upper(), timeframe, digest)
+                return store_csv.write(cur, file, name, venue, guess, timeframe, digest)
         except (store_csv.Declined, StoreError):
             return None  # rolled back: the generic importer takes the file
 
@@ -239,7 +243,7 @@ class MarketStore:
                         "contract needs its expiry/strike: import the contract first"
                     )
                 new = bulk.default_instrument(exchange, segment, series.symbol)
-                bulk.upsert_instruments(cur, new, source)
+                bulk.upsert_instruments(cur, new, source, overwrite=False)
             return bulk.merge_bars(cur, bulk.series_frame(series, exchange), source).written
 
     def add_corporate_actions(self, frame: pd.DataFrame) -> int:

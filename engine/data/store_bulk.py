@@ -15,7 +15,7 @@ low 10.00") instead of DuckDB's bare expression.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,9 @@ _UPSERT_INSTRUMENTS = (
     + "".join(f"{c} = coalesce(excluded.{c}, instruments.{c}), " for c in _KEEP_OLD)
     + "name = CASE WHEN excluded.name = '' THEN instruments.name ELSE excluded.name END"
 )
+_INSERT_NEW_INSTRUMENTS = (
+    _UPSERT_INSTRUMENTS.split(" ON CONFLICT ")[0] + " ON CONFLICT (exchange, symbol) DO NOTHING"
+)
 _BARS_SQL = """SELECT b.exchange::VARCHAR AS exchange, b.symbol::VARCHAR AS symbol,
     b.timeframe::VARCHAR AS timeframe, b.ts::BIGINT AS ts, b.open::BIGINT AS open,
     b.high::BIGINT AS high, b.low::BIGINT AS low, b.close::BIGINT AS close,
@@ -96,16 +99,28 @@ class Merged:
     notes: list[str] = field(default_factory=list)
 
 
+def keyed_digest(content: str, instruments: Iterable[str], timeframes: Iterable[str]) -> str:
+    """The identity of a prices-only import: the same bytes imported as another symbol or
+    timeframe are another import, not a repeat."""
+    key = f"{content}\0{','.join(sorted(instruments))}\0{','.join(sorted(timeframes))}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def batch_digest(batch: ImportBatch) -> str:
     """sha256 of the source file's bytes; of the batch's content when `source` is no file.
 
     One file is one batch: an importer that splits a file must give each batch its own
-    source (e.g. "day.zip!member.csv"), which is then hashed by content.
+    source (e.g. "day.zip!member.csv"), which is then hashed by content. A prices-only file
+    is keyed with the series it became (the symbol came from its name or an option).
     """
     path = Path(batch.source)
     if path.is_file():
         with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+        if not batch.placeholder_instruments:
+            return content
+        names = batch.bars["exchange"].astype(str) + ":" + batch.bars["symbol"].astype(str)
+        return keyed_digest(content, names.unique(), batch.bars["timeframe"].astype(str).unique())
     digest = hashlib.sha256(b"artha-batch-content\0")
     for frame in (batch.instruments, batch.bars):
         digest.update(repr(tuple(frame.columns)).encode())
@@ -163,8 +178,14 @@ def _explain(
     return StoreError(f"{error}")
 
 
-def upsert_instruments(cur: Cursor, frame: pd.DataFrame, source: str) -> int:
-    """Insert new instruments, update known ones (keeping fields the batch leaves empty)."""
+def upsert_instruments(
+    cur: Cursor, frame: pd.DataFrame, source: str, *, overwrite: bool = True
+) -> int:
+    """Insert new instruments, update known ones (keeping fields the batch leaves empty).
+
+    overwrite=False leaves known instruments exactly as stored: for placeholder rows from
+    files that carry prices only (a generic CSV must not reset a contract's lot size to 1).
+    """
     if frame.empty:
         return 0
     register(cur, "batch_instruments", frame)
@@ -185,7 +206,7 @@ def upsert_instruments(cur: Cursor, frame: pd.DataFrame, source: str) -> int:
             "SELECT count(*) FROM new_instruments ANTI JOIN instruments USING (exchange, symbol)",
         )
         added = int(row[0]) if row else 0
-        cur.execute(_UPSERT_INSTRUMENTS)
+        cur.execute(_UPSERT_INSTRUMENTS if overwrite else _INSERT_NEW_INSTRUMENTS)
     except duckdb.ConstraintException as exc:
         raise _explain(
             cur, frame, "batch_instruments", _INSTRUMENTS_SQL, INSTRUMENT_RULES,

@@ -18,15 +18,18 @@ def write_group(
     cur: duckdb.DuckDBPyConnection, fresh: list[tuple[ImportBatch, str]]
 ) -> dict[int, ImportReport]:
     """Merge (batch, sha256) pairs inside the caller's transaction; reports by id(batch)."""
-    instruments = pd.concat([b.instruments for b, _ in fresh], ignore_index=True)
-    instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
     bars = pd.concat([b.bars for b, _ in fresh], ignore_index=True)
     label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
     known = {
         (str(e), str(y))
         for e, y in cur.execute("SELECT exchange, symbol FROM instruments").fetchall()
     }
-    bulk.upsert_instruments(cur, instruments, label)
+    for placeholders in (False, True):  # real details first; placeholders only fill gaps
+        frames = [b.instruments for b, _ in fresh if b.placeholder_instruments == placeholders]
+        if frames:
+            instruments = pd.concat(frames, ignore_index=True)
+            instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
+            bulk.upsert_instruments(cur, instruments, label, overwrite=not placeholders)
     bulk.merge_bars(cur, bars, label)
     reports: dict[int, ImportReport] = {}
     for batch, digest in fresh:

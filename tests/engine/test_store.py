@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from engine.calendar.model import IST
 from engine.data import schema
 from engine.data.app_state import APP_TABLES, AppBase, BacktestRun, RunStatus, Setting
-from engine.data.bar_series import BarSeries
+from engine.data.bar_series import TIMEFRAMES, BarSeries
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
 from engine.data.store import MarketStore, SeriesInfo, StoreError
 from engine.domain.enums import Exchange, OptionType, Segment
@@ -90,10 +90,10 @@ def test_open_creates_a_migrated_store_and_reopens(tmp_path):
     path = tmp_path / "new" / "artha.duckdb"
     with MarketStore.open(path) as store:
         assert store.path == path.resolve()
-        assert store.schema_version == schema.LATEST_VERSION == 2
+        assert store.schema_version == schema.LATEST_VERSION == 3
         assert "read-write" in repr(store)
     with MarketStore.open(path) as again:
-        assert again.schema_version == 2
+        assert again.schema_version == 3
     with pytest.raises(StoreError, match="closed"):
         store.list_series()
 
@@ -270,9 +270,9 @@ def test_list_series(store):
     )
     assert store.write_bars(daily) == 1
     first = session_open_ns(DAY1)
-    assert store.list_series() == [
-        SeriesInfo("NSE", "AAA", "1d", first, first, 1),
+    assert store.list_series() == [  # timeframes shortest first (the ENUM's order)
         SeriesInfo("NSE", "AAA", "1m", first, first + 29 * MINUTE, 30),
+        SeriesInfo("NSE", "AAA", "1d", first, first, 1),
         SeriesInfo("NSE", "BBB", "1m", first, first + 29 * MINUTE, 30),
     ]
 
@@ -337,12 +337,12 @@ def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_
     )
     con.close()
     with pytest.raises(
-        StoreError, match=r"is at schema v1; this Artha needs v2. Open it read-write"
+        StoreError, match=r"is at schema v1; this Artha needs v3. Open it read-write"
     ):
         MarketStore.open(path, read_only=True)
 
     with MarketStore.open(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         series = store.read_bars("OLDCO")
         assert (series.ts.tolist(), series.close.tolist(), series.volume.tolist()) == (
             [ts],
@@ -357,8 +357,17 @@ def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_
     with MarketStore.open(path, read_only=True) as reader:
         with reader._cursor() as cur:
             versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
-        assert versions == [(1,), (2,)]
+        assert versions == [(1,), (2,), (3,)]
         assert len(reader.read_bars("OLDCO")) == 1
+        with reader._cursor() as cur:
+            kind = cur.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'bars' "
+                               "AND column_name = 'timeframe'").fetchall()  # fmt: skip
+        assert kind == [("ENUM('1m', '3m', '5m', '15m', '30m', '60m', '1d')",)]
+
+
+def test_the_stored_timeframes_are_the_engines():
+    """Adding a timeframe to TIMEFRAMES needs a migration that widens bars.timeframe."""
+    assert schema.BAR_TIMEFRAMES_V3 == tuple(TIMEFRAMES)
 
 
 def test_a_newer_or_foreign_file_is_refused(tmp_path):

@@ -189,7 +189,8 @@ def finish(
         },
         n,
     )
-    return ImportBatch(str(source.path), fmt, instruments, bars, None, notes)
+    return ImportBatch(str(source.path), fmt, instruments, bars, None, notes,
+                       placeholder_instruments=True)  # fmt: skip
 
 
 def _exchange(exchange: str) -> str:
