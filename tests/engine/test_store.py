@@ -367,7 +367,7 @@ def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_
 
 def test_the_stored_timeframes_are_the_engines():
     """Adding a timeframe to TIMEFRAMES needs a migration that widens bars.timeframe."""
-    assert schema.BAR_TIMEFRAMES_V3 == tuple(TIMEFRAMES)
+    assert tuple(TIMEFRAMES) == schema.BAR_TIMEFRAMES_V3
 
 
 def test_a_newer_or_foreign_file_is_refused(tmp_path):

@@ -4,6 +4,7 @@ any bad row it steps aside so the generic importer names the file:line."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.data.bar_series import BarDataError
@@ -77,3 +78,80 @@ def test_other_layouts_are_left_to_the_generic_importer(tmp_path):
     other.write_text("Date,Close\n2026-01-05,100\n")
     assert not applies(other)
     assert not applies(tmp_path / "missing.csv")
+
+
+def minute_rows(start_minute: int, count: int, step: int = 1, price: float = 100.0) -> list[str]:
+    """One-minute (or `step`-minute) bars from 09:15 IST on 5 Jan 2026 + start_minute."""
+    rows = []
+    for k in range(count):
+        minute = start_minute + k * step
+        stamp = f"2026-01-05T{9 + (15 + minute) // 60:02d}:{(15 + minute) % 60:02d}:00+05:30"
+        rows.append(f"{stamp},{price:.2f},{price + 0.5:.2f},{price - 0.5:.2f},{price:.2f},100")
+    return rows
+
+
+def test_a_claimed_timeframe_longer_than_the_bars_is_refused_like_the_generic_importer(tmp_path):
+    path = write(tmp_path, GOOD[:3])
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(path, timeframe="5m") is None
+        assert len(store.instruments()) == 0
+        report = store.import_csv_fast(path, timeframe="1m")
+        assert report is not None and report.bars_written == 3
+
+
+def test_bars_added_to_a_stored_series_are_merged_bar_by_bar(tmp_path):
+    first = write(tmp_path, minute_rows(0, 5), "A.csv")
+    changed = minute_rows(3, 5)
+    changed[0] = changed[0].replace(
+        ",100.00,100.50,99.50,100.00,100", ",100.00,100.50,99.50,100.25,100"
+    )
+    second = write(tmp_path, changed, "B.csv")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(first, symbol="INFY") is not None
+        report = store.import_csv_fast(second, symbol="INFY")
+        assert report is not None
+        # minute 3 changed (written), minute 4 identical, minutes 5-7 new
+        assert (report.bars_written, report.bars_unchanged) == (4, 1)
+        bars = store.read_bars("INFY", "1m")
+    assert len(bars) == 8 and bars.close[3] == 10025 and bars.close[4] == 10000
+
+
+def test_the_timeframe_is_confirmed_on_the_whole_file_not_just_its_head(tmp_path):
+    from engine.data.store_csv import HEAD_ROWS
+
+    # the head is one-minute bars, but most of the file is five-minute bars: the median says 5m
+    path = tmp_path / "MIXED.csv"
+    stamps = pd.date_range("2026-01-05 03:45", periods=HEAD_ROWS + 1, freq="1min", tz="UTC")
+    later = pd.date_range(stamps[-1] + pd.Timedelta("5min"), periods=2 * HEAD_ROWS, freq="5min")
+    lines = [f"{t.isoformat()},100.00,100.50,99.50,100.00,100" for t in stamps.append(later)]
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(path) is None  # declined after writing: rolled back
+        assert store.list_series() == [] and len(store.instruments()) == 0
+        outcome = import_files(store, [path])
+        assert not outcome.errors
+        (series,) = store.list_series()
+    assert series.timeframe == "5m" and series.bars == 3 * HEAD_ROWS + 1
+
+
+def test_unsorted_rows_are_left_to_the_generic_importer_which_sorts_them(tmp_path):
+    rows = minute_rows(0, 50)
+    rows[40], rows[41] = rows[41], rows[40]
+    path = write(tmp_path, rows)
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(path) is None  # the fast path only takes rising times
+        assert not import_files(store, [path]).errors
+        bars = store.read_bars("INFY", "1m")
+    assert len(bars) == 50 and bool(np.all(np.diff(bars.ts) == 60_000_000_000))
+
+
+def test_the_same_bytes_as_another_symbol_are_another_import(tmp_path):
+    infy = write(tmp_path, GOOD, "INFY.csv")
+    tcs = write(tmp_path, GOOD, "TCS.csv")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert not store.import_csv_fast(infy).already_imported
+        again = store.import_csv_fast(tcs)
+        assert again is not None and not again.already_imported and again.bars_written == 4
+        repeat = store.import_csv_fast(infy, symbol="INFY", timeframe="1m")
+        assert repeat is not None and repeat.already_imported  # same symbol and timeframe
+        assert sorted(s.symbol for s in store.list_series()) == ["INFY", "TCS"]
