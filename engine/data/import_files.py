@@ -84,17 +84,16 @@ def import_files(
                 on_report(batch.source, report)
         pending.clear()
 
-    rest: list[str | Path] = []
-    for path in paths:  # the documented bar CSV goes through DuckDB itself when it can
-        fast = None
-        if not o.mapping and o.format in ("auto", "ohlcv_csv") and applies(Path(path)):
-            fast = store.import_csv_fast(path, o.symbol, o.exchange, o.timeframe, force=o.force)
-        if fast is None:
-            rest.append(path)
-            continue
-        outcome.reports.append((str(path), fast))
+    # the documented bar CSV goes through DuckDB itself when it can
+    eligible = not o.mapping and o.format in ("auto", "ohlcv_csv")
+    csvs = [p for p in paths if eligible and applies(Path(p))]
+    fast = store.import_csv_files(csvs, o.symbol, o.exchange, o.timeframe, force=o.force)
+    taken = {str(p): r for p, r in zip(csvs, fast, strict=True) if r is not None}
+    rest = [p for p in paths if str(p) not in taken]
+    for path, report in taken.items():
+        outcome.reports.append((path, report))
         if on_report is not None:
-            on_report(str(path), fast)
+            on_report(path, report)
 
     for parsed in _parsed([(str(p), o) for p in rest]):
         if isinstance(parsed, str):

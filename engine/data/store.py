@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import duckdb
 import pandas as pd
 
-from engine.data import schema, store_csv
+from engine.data import schema, store_csv, store_csv_group
 from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
@@ -208,19 +208,43 @@ class MarketStore:
         None when the file is not that layout or anything about it is doubtful: import it
         with the generic importer then, which names the problem's file:line.
         """
-        file = Path(path)
-        if not store_csv.applies(file):
-            return None
-        name, venue = (symbol or file.stem).upper(), exchange.upper()
+        job = store_csv.plan(Path(path), symbol, exchange, timeframe)
+        return None if job is None else self._import_csv_job(job, force)
+
+    def import_csv_files(
+        self,
+        paths: Sequence[str | Path],
+        symbol: str | None = None,
+        exchange: str = "NSE",
+        timeframe: str | None = None,
+        *,
+        force: bool = False,
+    ) -> list[ImportReport | None]:
+        """import_csv_fast for many files: new series are read by one statement per group of
+        files (store_csv_group.py); the rest, or a group in doubt, one file at a time."""
+        jobs = [store_csv.plan(Path(p), symbol, exchange, timeframe) for p in paths]
+        done: dict[int, ImportReport] = {}
+        ready = [(i, job) for i, job in enumerate(jobs) if job is not None]
+        for start in range(0, len(ready), store_csv_group.GROUP):
+            chunk = ready[start : start + store_csv_group.GROUP]
+            try:
+                with self._transaction(f"import {len(chunk)} CSV files") as cur:
+                    written = store_csv_group.write_group(cur, [job for _, job in chunk], force)
+            except (store_csv.Declined, StoreError):
+                continue  # rolled back: each file on its own below
+            done.update((i, written[k]) for k, (i, _) in enumerate(chunk) if k in written)
+        return [
+            done[i] if i in done else None if job is None else self._import_csv_job(job, force)
+            for i, job in enumerate(jobs)
+        ]
+
+    def _import_csv_job(self, job: store_csv.CsvPlan, force: bool) -> ImportReport | None:
         try:
-            guess = store_csv.guess_timeframe(file, timeframe)
-            content = store_csv.sha256_of(file)
-            digest = bulk.keyed_digest(content, [f"{venue}:{name}"], [guess])
-            with self._transaction(f"import {file}") as cur:
-                seen = seen_before(cur, str(path), store_csv.FORMAT, digest, [])
+            with self._transaction(f"import {job.file}") as cur:
+                seen = seen_before(cur, str(job.file), store_csv.FORMAT, job.digest, [])
                 if seen is not None and not force:
                     return seen
-                return store_csv.write(cur, file, name, venue, guess, timeframe, digest)
+                return store_csv.write(cur, job)
         except (store_csv.Declined, StoreError):
             return None  # rolled back: the generic importer takes the file
 

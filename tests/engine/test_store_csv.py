@@ -18,6 +18,12 @@ GOOD = [
     "2026-01-05T09:15:00+05:30,100.00,100.50,99.95,100.20,1200",
     "2026-01-05T09:16:00+05:30,100.20,100.60,100.10,100.55,900",
     "2026-01-05T09:17:00+05:30,100.55,100.55,100.05,100.10,0",
+    "2026-01-05T09:18:00+0530,100.10,100.30,100.00,100.25,700",
+]
+ZULU = [  # the same bars written in UTC
+    "2026-01-05T03:45:00Z,100.00,100.50,99.95,100.20,1200",
+    "2026-01-05T03:46:00Z,100.20,100.60,100.10,100.55,900",
+    "2026-01-05T03:47:00Z,100.55,100.55,100.05,100.10,0",
     "2026-01-05T03:48:00Z,100.10,100.30,100.00,100.25,700",
 ]
 
@@ -43,7 +49,27 @@ def test_the_fast_path_stores_exactly_what_the_generic_importer_reads(tmp_path):
     assert np.array_equal(stored.ts, expected["ts"].to_numpy())
     for column in ("open", "high", "low", "close", "volume"):
         assert np.array_equal(getattr(stored, column), expected[column].to_numpy())
-    assert stored.close[3] == 10025  # 03:48Z is 09:18 IST, exact paise
+    assert stored.close[3] == 10025  # exact paise
+
+
+@pytest.mark.parametrize("separator", ["T", " "])
+def test_times_in_utc_or_with_a_space_give_the_same_bars(tmp_path, separator):
+    reference = write(tmp_path, GOOD, "REF.csv")
+    utc = write(tmp_path, [r.replace("T", separator) for r in ZULU], "UTC.csv")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(reference) is not None
+        assert store.import_csv_fast(utc) is not None
+        a, b = store.read_bars("REF", "1m"), store.read_bars("UTC", "1m")
+    assert np.array_equal(a.ts, b.ts) and np.array_equal(a.close, b.close)
+
+
+def test_a_file_mixing_time_forms_is_left_to_the_generic_importer(tmp_path):
+    mixed = write(tmp_path, [*GOOD[:3], ZULU[3]])
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(mixed) is None
+        assert not import_files(store, [mixed]).errors
+        stored = store.read_bars("INFY", "1m")
+    assert stored.close[3] == 10025 and stored.ts[3] - stored.ts[2] == 60_000_000_000
 
 
 @pytest.mark.parametrize(
