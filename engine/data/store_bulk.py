@@ -71,7 +71,7 @@ _BARS_SQL = """SELECT b.exchange::VARCHAR AS exchange, b.symbol::VARCHAR AS symb
     b.volume::BIGINT AS volume, b.oi::BIGINT AS oi
 FROM batch_bars b"""
 _STAGE_BARS = """CREATE OR REPLACE TEMP TABLE stage AS
-SELECT i.id AS instrument_id, b.timeframe::VARCHAR AS timeframe, b.ts::BIGINT AS ts,
+SELECT i.id AS instrument_id, b.timeframe::VARCHAR::bar_timeframe AS timeframe, b.ts::BIGINT AS ts,
     b.open::BIGINT AS open, b.high::BIGINT AS high, b.low::BIGINT AS low,
     b.close::BIGINT AS close, b.volume::BIGINT AS volume, b.oi::BIGINT AS oi
 FROM batch_bars b LEFT JOIN instruments i ON i.exchange = b.exchange AND i.symbol = b.symbol"""
@@ -221,6 +221,11 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
     """Upsert bars on (instrument, timeframe, ts): identical ones untouched, others written."""
     if frame.empty:
         return Merged(0, 0, 0, None, None)
+    unknown = sorted({str(t) for t in pd.unique(frame["timeframe"])} - set(TIMEFRAMES))
+    if unknown:  # before staging: the stage's column is the store's ENUM
+        raise StoreError(
+            f"{source}: timeframe {unknown[0]!r} is not one of {', '.join(TIMEFRAMES)}"
+        )
     register(cur, "batch_bars", frame)
     try:
         return _merge_staged(cur, source)
@@ -276,11 +281,6 @@ def _merge_staged(cur: Cursor, source: str) -> Merged:
         raise StoreError(
             f"{source}: {orphans} bars of {', '.join(n[0] for n in names)} but no such "
             "instrument in the batch or the store"
-        )
-    unknown = sorted(str(t) for t in timeframes if t not in TIMEFRAMES)
-    if unknown:
-        raise StoreError(
-            f"{source}: timeframe {unknown[0]!r} is not one of {', '.join(TIMEFRAMES)}"
         )
     _refuse_duplicates(cur, source, "instrument_id, ts" if len(timeframes) == 1 else _KEY)
     merged = _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=True)

@@ -6,7 +6,8 @@ checks as it goes: a timestamp without an offset or a price with a fraction of a
 the conversion, and the table's NOT NULL and CHECK constraints refuse empty fields, bad OHLC
 and negative volume. Times strictly increasing and the timeframe are checked on the written
 rows before the transaction commits. A series that already has bars is staged instead and
-merged like any batch (same / changed / new).
+merged like any batch (same / changed / new). store_csv_group.py writes many files of new
+series with one statement.
 
 It only ever ACCEPTS: on any doubt it raises Declined, the caller's transaction rolls back and
 the generic importer runs, which finds the problem and names its `file:line`. Same import log,
@@ -244,7 +245,7 @@ def _merge_into_series(
     assert job.timeframe in TIMEFRAMES  # a literal below: views take no parameters
     cur.execute(
         f"CREATE OR REPLACE TEMP VIEW stage AS SELECT {instrument_id}::BIGINT AS instrument_id, "
-        f"'{job.timeframe}'::VARCHAR AS timeframe, ts, open, high, low, close, volume, "
+        f"'{job.timeframe}'::bar_timeframe AS timeframe, ts, open, high, low, close, volume, "
         "NULL::BIGINT AS oi FROM csv_stage"
     )
     merged = bulk.merge_presorted_stage(cur, str(job.file))
