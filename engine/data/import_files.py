@@ -70,7 +70,8 @@ def import_files(
     on_report: Callable[[str, ImportReport], None] | None = None,
     on_error: Callable[[str], None] | None = None,
 ) -> ImportOutcome:
-    """Import every file; reports arrive in file order, errors as `file:line: what`."""
+    """Import every file; errors as `file:line: what`. Reports: the bar CSVs DuckDB took
+    directly first, then the other files in the order given."""
     o = options or ImportOptions()
     outcome = ImportOutcome()
     pending: list[ImportBatch] = []
