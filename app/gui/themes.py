@@ -22,6 +22,7 @@ _DARK = {
     QPalette.ColorRole.PlaceholderText: "#7d8490",
 }
 _DARK_DISABLED = "#6b7280"
+_DARK_DISABLED_FIELD = "#1e2127"  # a disabled field sinks into the window instead of Base
 
 _STYLE = """
 QFrame#card { border: 1px solid palette(mid); border-radius: 6px; }
@@ -42,6 +43,9 @@ def apply_theme(app: QApplication, name: str) -> None:
             QPalette.ColorRole.ButtonText,
         ):
             palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(_DARK_DISABLED))
+        palette.setColor(
+            QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, QColor(_DARK_DISABLED_FIELD)
+        )
     elif name == "light":
         palette = app.style().standardPalette()
     else:

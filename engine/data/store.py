@@ -270,14 +270,25 @@ class MarketStore:
                 bulk.upsert_instruments(cur, new, source, overwrite=False)
             return bulk.merge_bars(cur, bulk.series_frame(series, exchange), source).written
 
-    def add_corporate_actions(self, frame: pd.DataFrame) -> int:
+    def add_corporate_actions(
+        self, frame: pd.DataFrame, *, replacing: tuple[str, str, date, str] | None = None
+    ) -> int:
         """Upsert actions keyed on (exchange, symbol, ex_date, kind); returns rows new/changed.
 
         Columns: exchange, symbol, ex_date, kind (split|bonus|dividend), ratio_from, ratio_to,
         amount_paise, note (optional). Ratios are stored as given (the adjuster reads them).
+        `replacing` = the key of an action removed in the same transaction (an edit that moved
+        its ex-date or kind): both happen or neither.
         """
         with self._transaction("add corporate actions") as cur:
+            if replacing is not None:
+                query.delete_corporate_action(cur, *replacing)
             return query.upsert_corporate_actions(cur, frame)
+
+    def delete_corporate_action(self, exchange: str, symbol: str, ex_date: date, kind: str) -> int:
+        """Remove the action keyed (exchange, symbol, ex_date, kind); rows deleted (0 or 1)."""
+        with self._transaction("delete corporate action") as cur:
+            return query.delete_corporate_action(cur, exchange, symbol, ex_date, kind)
 
     # --- reading -------------------------------------------------------------------------
 

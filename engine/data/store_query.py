@@ -258,3 +258,16 @@ def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
         return int(result[0]) if result else 0
     except duckdb.Error as exc:
         raise StoreError(f"corporate actions: {exc}") from exc
+
+
+def delete_corporate_action(
+    cur: Cursor, exchange: str, symbol: str, ex_date: date, kind: str
+) -> int:
+    """Remove the one action with this key (exchange/kind any case); rows deleted (0 or 1)."""
+    result = first_row(
+        cur,
+        "DELETE FROM corporate_actions WHERE exchange = upper(trim(?)) AND symbol = trim(?) "
+        "AND ex_date = ?::DATE AND kind = lower(trim(?))",
+        [exchange, symbol, ex_date, kind],
+    )
+    return int(result[0]) if result else 0

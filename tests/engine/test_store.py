@@ -322,6 +322,23 @@ def test_corporate_actions_are_idempotent(store):
     assert dump(store) == before
 
 
+def test_an_edited_action_moves_in_one_transaction(store):
+    split = pd.DataFrame({"exchange": ["NSE"], "symbol": ["AAA"], "ex_date": [date(2024, 3, 1)],
+                          "kind": ["split"], "ratio_from": [1], "ratio_to": [5],
+                          "amount_paise": pd.array([None], dtype="Int64")})  # fmt: skip
+    store.add_corporate_actions(split)
+    old = ("NSE", "AAA", date(2024, 3, 1), "split")
+    before = dump(store)
+    with pytest.raises(StoreError, match="ratio_from and ratio_to"):  # the new row is bad:
+        store.add_corporate_actions(split.assign(ratio_to=0), replacing=old)
+    assert dump(store) == before  # ... so the old one was not deleted either
+    moved = split.assign(ex_date=[date(2024, 3, 4)])
+    assert store.add_corporate_actions(moved, replacing=old) == 1
+    assert list(store.corporate_actions("AAA").ex_date.dt.date) == [date(2024, 3, 4)]
+    assert store.delete_corporate_action("nse", "AAA", date(2024, 3, 4), "SPLIT") == 1
+    assert len(store.corporate_actions()) == 0
+
+
 def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.context import AppContext
+from app.gui.panels.corporate_actions import CorporateActionsDialog
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column, RowsModel
 from engine.data.bar_series import ist_iso
@@ -64,11 +65,15 @@ class DataPanel(QWidget):
         self.demo_button = QPushButton("Create demo data")
         self.demo_button.setToolTip("50 SYNTHETIC NIFTY-like instruments, 120 sessions of 1m bars")
         self.demo_button.clicked.connect(self.create_demo)
+        self.actions_button = QPushButton("Corporate actions…")
+        self.actions_button.setObjectName("actionsButton")
+        self.actions_button.setToolTip("Splits, bonuses and dividends of the selected series")
+        self.actions_button.clicked.connect(self.open_actions)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         self.status = QLabel()
         bar = QHBoxLayout()
-        for widget in (self.import_button, self.demo_button, refresh):
+        for widget in (self.import_button, self.demo_button, self.actions_button, refresh):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.status)
@@ -99,7 +104,7 @@ class DataPanel(QWidget):
     def refresh(self) -> None:
         if self._store is None:
             self.status.setText("Market store unavailable (is another Artha using it?)")
-            for button in (self.import_button, self.demo_button):
+            for button in self._store_buttons():
                 button.setEnabled(False)
             return
         rows: Sequence[SeriesInfo] = self._store.list_series()
@@ -122,6 +127,29 @@ class DataPanel(QWidget):
         series = self._store.read_bars(info.symbol, info.timeframe, exchange=info.exchange)
         exchange = "BSE" if info.exchange in ("BSE", "BFO") else "NSE"
         self.quality.setPlainText(render_text(quality_report(series, exchange)))
+
+    def _store_buttons(self) -> tuple[QPushButton, ...]:
+        """Buttons that write to the store: off without one, and while an import runs."""
+        return (self.import_button, self.demo_button, self.actions_button)
+
+    def open_actions(self) -> None:
+        """The corporate actions of the selected series (all of them when none is selected)."""
+        if self._store is None or self.busy:
+            return
+        row = self.table.currentIndex().row()
+        symbol = exchange = None
+        if 0 <= row < len(self.model.rows):
+            info: SeriesInfo = self.model.rows[row]
+            symbol, exchange = info.symbol, info.exchange
+        dialog = CorporateActionsDialog(self._store, symbol, exchange, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a new one each time
+        # a bound method, not a lambda: a lambda holding the panel crashed PySide 6.11 when
+        # the dialog (a child of the panel) was deleted on close
+        dialog.changed.connect(self._actions_changed)
+        dialog.open()
+
+    def _actions_changed(self) -> None:
+        self._bus.publish(MarketDataChanged("corporate actions"))
 
     # -- work on a thread ---------------------------------------------------------------------
     def _choose_files(self) -> None:
@@ -162,7 +190,7 @@ class DataPanel(QWidget):
             return
         store = self._store
         self.busy = True
-        for button in (self.import_button, self.demo_button):
+        for button in self._store_buttons():
             button.setEnabled(False)
         self.status.setText(what)
 
@@ -177,7 +205,7 @@ class DataPanel(QWidget):
 
     def _on_finished(self, summary: str, error: str) -> None:
         self.busy = False
-        for button in (self.import_button, self.demo_button):
+        for button in self._store_buttons():
             button.setEnabled(True)
         self.refresh()
         if error:
