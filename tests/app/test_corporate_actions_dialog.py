@@ -144,6 +144,17 @@ def test_editing_the_ex_date_replaces_the_action(qtbot, store):
     assert len(stored(store)) == 2
 
 
+def test_new_starts_a_blank_action_for_the_same_instrument(qtbot, store):
+    add(store, "RELIANCE", date(2024, 6, 10), "split", (1, 5))
+    dialog = open_dialog(qtbot, store)
+    dialog.table.selectRow(0)
+    dialog.note.setText("face value 10 -> 2")
+    dialog.new_action()
+    assert dialog.selected() is None and dialog.symbol.text() == "RELIANCE"
+    assert (dialog.ratio_from.value(), dialog.ratio_to.value(), dialog.note.text()) == (1, 1, "")
+    assert dialog.form_box.title().startswith("New action")
+
+
 @pytest.mark.parametrize(
     ("amount", "message"),
     [

@@ -25,19 +25,22 @@ def test_import_lists_the_series_and_shows_quality(make_ctx, qtbot):
     assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
 
 
-def test_a_bad_file_is_reported_and_nothing_is_stored(make_ctx, qtbot, tmp_path):
+def test_a_bad_file_is_reported_and_nothing_is_stored(make_ctx, qtbot, tmp_path, caplog):
     bad = tmp_path / "bad.csv"
     text = (FIXTURES / "cm03JUN2024bhav.csv").read_text().splitlines()
     text[2] = text[2].replace(text[2].split(",")[2], "abc", 1)
     bad.write_text("\n".join(text) + "\n")
     panel = DataPanel(make_ctx())
     qtbot.addWidget(panel)
+    good = FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv"
+    caplog.set_level("INFO")
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
-        panel.import_files([str(bad)])
+        panel.import_files([str(bad), str(good)])
     qtbot.waitUntil(lambda: panel.findChild(QMessageBox, "importFailed") is not None, timeout=5_000)
     box = panel.findChild(QMessageBox, "importFailed")
     assert f"{bad}:3:" in box.text() and "Nothing from that file was stored" in box.text()
-    assert panel.model.rowCount() == 0
+    assert panel.model.rowCount() == 5  # the good file went in, and the log says so
+    assert any(f"{good}: 5 bars written" in r.getMessage() for r in caplog.records)
     assert panel.import_button.isEnabled()
 
 

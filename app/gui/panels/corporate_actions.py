@@ -214,7 +214,7 @@ class CorporateActionsDialog(QDialog):
         self.import_button.clicked.connect(self._choose_csv)
         new = QPushButton("New")
         new.setToolTip("Clear the selection to add another action")
-        new.clicked.connect(self.table.clearSelection)
+        new.clicked.connect(self.new_action)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._ask_delete)
         self.save_button = QPushButton("Save", default=True)
@@ -275,6 +275,14 @@ class CorporateActionsDialog(QDialog):
         self.ratio_to.setValue(row.ratio_to or 1)
         self.amount.setText("" if row.amount_paise is None else str(from_paise(row.amount_paise)))
         self.note.setText(row.note)
+
+    def new_action(self) -> None:
+        """A blank form for the same instrument: nothing of the last row carries over."""
+        self.table.clearSelection()
+        self.ratio_from.setValue(1)
+        self.ratio_to.setValue(1)
+        self.amount.clear()
+        self.note.clear()
 
     def _kind_changed(self) -> None:
         kind = self.kind.currentText()

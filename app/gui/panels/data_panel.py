@@ -162,13 +162,16 @@ class DataPanel(QWidget):
             from engine.data.import_files import import_files
 
             outcome = import_files(store, paths)
-            if outcome.errors:
-                raise ValueError("\n".join(outcome.errors))
-            return "\n".join(
+            done = "\n".join(
                 f"{path}: already imported" if report.already_imported
                 else f"{path}: {report.bars_written:,} bars written"
                 for path, report in outcome.reports
             )  # fmt: skip
+            if outcome.errors:  # the files that went in are still said (the log panel)
+                for line in done.splitlines():
+                    log.info("%s", line)
+                raise ValueError("\n".join(outcome.errors))
+            return done
 
         self._start(work, f"Importing {len(paths)} file(s)…")
 
