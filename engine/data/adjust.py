@@ -265,7 +265,9 @@ def _parse_row(raw: dict[str | None, Any]) -> tuple[Exchange, str, CorporateActi
     if kind == "dividend":
         if ratio:
             raise ValueError(f"a dividend has no ratio, got {ratio!r}")
-        action = CorporateAction(ex_date, "dividend", None, None, _paise(amount), row["note"])
+        action = CorporateAction(
+            ex_date, "dividend", None, None, dividend_paise(amount), row["note"]
+        )
     else:
         if amount:
             raise ValueError(f"a {kind} has no amount, got {amount!r}")
@@ -293,14 +295,16 @@ def _ratio(text: str, kind: str) -> tuple[int, int]:
     return a, b
 
 
-def _paise(text: str) -> int:
+def dividend_paise(text: str) -> int:
+    """A dividend per share written in rupees ("12.50", "₹12.50") -> exact paise."""
+    cleaned = text.strip().removeprefix("₹").strip()
     try:
-        rupees = Decimal(text)
+        rupees = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"dividend amount {text!r} is not a number of rupees") from None
+        raise ValueError(f"dividend {text!r} is not an amount in rupees like 12.50") from None
     if not rupees.is_finite() or rupees <= 0:
-        raise ValueError(f"dividend amount {text!r} must be above zero")
+        raise ValueError(f"dividend {text!r} must be above zero")
     paise = rupees * 100
     if paise != paise.to_integral_value():
-        raise ValueError(f"dividend amount {text!r} has fractions of a paisa")
+        raise ValueError(f"dividend {text!r} has more than 2 decimals (a fraction of a paisa)")
     return int(paise)

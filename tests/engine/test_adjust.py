@@ -236,9 +236,9 @@ def test_csv_loads_splits_bonuses_and_dividends(tmp_path):
         ("INFY,NSX,2026-01-16,split,1:5,,", "exchange 'NSX' is not one of"),
         (",NSE,2026-01-16,split,1:5,,", "symbol is empty"),
         ("INFY,NSE,2026-01-16,rights,1:5,,", "kind 'rights' is not one of"),
-        ("INFY,NSE,2026-01-16,dividend,,12.505,", "'12.505' has fractions of a paisa"),
-        ("INFY,NSE,2026-01-16,dividend,,abc,", "'abc' is not a number of rupees"),
-        ("INFY,NSE,2026-01-16,dividend,,,", "dividend amount '' is not a number"),
+        ("INFY,NSE,2026-01-16,dividend,,12.505,", "'12.505' has more than 2 decimals"),
+        ("INFY,NSE,2026-01-16,dividend,,abc,", "'abc' is not an amount in rupees"),
+        ("INFY,NSE,2026-01-16,dividend,,,", "dividend '' is not an amount in rupees"),
         ("INFY,NSE,2026-01-16,dividend,1:2,5,", "a dividend has no ratio"),
         ("INFY,NSE,2026-01-16,split,1:5,,,extra", "more fields than the header"),
         (

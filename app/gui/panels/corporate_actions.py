@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.table_model import Column, RowsModel
-from engine.data.adjust import KINDS, ActionKind, CorporateAction, load_corporate_actions_csv
+from engine.data.adjust import (
+    KINDS,
+    ActionKind,
+    CorporateAction,
+    dividend_paise,
+    load_corporate_actions_csv,
+)
 from engine.data.store import MarketStore, StoreError
 from engine.domain.money import from_paise
 
@@ -110,19 +115,9 @@ COLUMNS = (
 
 def parse_amount(text: str) -> int:
     """Rupees typed by the user -> paise: above zero, at most 2 decimals."""
-    cleaned = text.strip().removeprefix("₹").strip()
-    if not cleaned:
+    if not text.strip().removeprefix("₹").strip():
         raise ValueError("enter the dividend per share in rupees, e.g. 12.50")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"dividend {text!r} is not an amount in rupees like 12.50") from None
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"dividend {text!r} must be above zero")
-    paise = value * 100
-    if paise != paise.to_integral_value():
-        raise ValueError(f"dividend {text!r} has more than 2 decimals (a fraction of a paisa)")
-    return int(paise)
+    return dividend_paise(text)  # the same rule as the CSV loader
 
 
 def actions_frame(actions: list[tuple[str, str, CorporateAction]]) -> pd.DataFrame:
