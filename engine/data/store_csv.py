@@ -152,6 +152,8 @@ def _head(file: Path) -> tuple[Int64Array, str]:
     with file.open("r", encoding="ascii", errors="replace", newline="") as handle:
         handle.readline()
         for line in itertools.islice(handle, HEAD_ROWS):
+            if not line.strip():
+                continue  # a blank line (often the last): read_csv skips it too
             text = line.split(",", 1)[0]
             try:
                 when = datetime.fromisoformat(text)

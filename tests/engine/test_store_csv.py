@@ -181,3 +181,12 @@ def test_the_same_bytes_as_another_symbol_are_another_import(tmp_path):
         repeat = store.import_csv_fast(infy, symbol="INFY", timeframe="1m")
         assert repeat is not None and repeat.already_imported  # same symbol and timeframe
         assert sorted(s.symbol for s in store.list_series()) == ["INFY", "TCS"]
+
+
+def test_windows_line_ends_and_a_trailing_blank_line_take_the_fast_path(tmp_path):
+    path = tmp_path / "WIN.csv"
+    path.write_bytes(("\r\n".join([HEADER, *GOOD]) + "\r\n\r\n").encode())
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        report = store.import_csv_fast(path)
+        assert report is not None and report.bars_written == 4
+        assert store.read_bars("WIN", "1m").close.tolist() == [10020, 10055, 10010, 10025]
