@@ -84,6 +84,9 @@ class MarketStore:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
             raise query.open_error(path, read_only, exc) from exc
+        # DuckDB draws a progress bar on stdout for long statements (a migration of a big
+        # file): it would corrupt `--json -` output and means nothing in the app
+        con.execute("SET enable_progress_bar = false")
         try:
             if read_only:
                 schema.check_current(con, path)

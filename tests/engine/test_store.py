@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -337,6 +339,20 @@ def test_an_edited_action_moves_in_one_transaction(store):
     assert list(store.corporate_actions("AAA").ex_date.dt.date) == [date(2024, 3, 4)]
     assert store.delete_corporate_action("nse", "AAA", date(2024, 3, 4), "SPLIT") == 1
     assert len(store.corporate_actions()) == 0
+
+
+def test_the_store_never_draws_a_progress_bar_on_stdout(tmp_path):
+    """A long migration would draw DuckDB's progress bar into `--json -` output. Checked in a
+    fresh interpreter: under pytest DuckDB starts with the bar off anyway."""
+    code = (
+        "import sys; from engine.data.store import MarketStore\n"
+        "with MarketStore.open(sys.argv[1]) as s:\n"
+        "    print(s._con.execute(\"SELECT current_setting('enable_progress_bar')\").fetchall())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.duckdb")], cwd=root,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == "[(False,)]"
 
 
 def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_path):
