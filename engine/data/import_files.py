@@ -46,10 +46,8 @@ def _parse(job: tuple[str, ImportOptions]) -> ImportBatch | str:
     """Worker side: one file to a batch, or its error message (always picklable)."""
     path, o = job
     try:
-        if o.mapping or o.symbol or o.timeframe:
-            return read_file(path, o.format, mapping=o.mapping, symbol=o.symbol,
-                             exchange=o.exchange, timeframe=o.timeframe)  # fmt: skip
-        return read_file(path, o.format)
+        return read_file(path, o.format, mapping=o.mapping, symbol=o.symbol,
+                         exchange=o.exchange, timeframe=o.timeframe)  # fmt: skip
     except (BarDataError, ValueError, OSError) as exc:
         return str(exc)
 

@@ -80,3 +80,15 @@ def test_the_fast_path_leaves_derivatives_to_the_generic_importer(tmp_path):
     with MarketStore.open(tmp_path / "s.duckdb") as store:
         assert store.import_csv_fast(bar_csv(tmp_path, "X"), exchange="NFO") is None
         assert len(store.instruments()) == 0
+
+
+def test_the_chosen_exchange_reaches_files_the_fast_path_does_not_take(tmp_path):
+    import zipfile
+
+    packed = tmp_path / "TATA.zip"  # a zipped bar CSV: read by the generic importer
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.write(bar_csv(tmp_path, "TATA"), "TATA.csv")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert not import_files(store, [packed], ImportOptions(exchange="BSE")).errors
+        assert instrument(store, "BSE", "TATA")["segment"] == "EQ"
+        assert [(s.exchange, s.symbol) for s in store.list_series()] == [("BSE", "TATA")]

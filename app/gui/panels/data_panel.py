@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -27,9 +28,11 @@ from PySide6.QtWidgets import (
 
 from app.gui.context import AppContext
 from app.gui.panels.corporate_actions import CorporateActionsDialog
+from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column, RowsModel
 from engine.data.bar_series import ist_iso
+from engine.data.import_files import ImportOptions
 from engine.data.store import MarketStore, SeriesInfo
 from engine.events import MarketDataChanged
 
@@ -154,14 +157,20 @@ class DataPanel(QWidget):
     # -- work on a thread ---------------------------------------------------------------------
     def _choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Import market data", "", FILE_FILTER)
-        if paths:
-            self.import_files(paths)
+        if not paths:
+            return
+        dialog = ImportDialog(paths, parent=self)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        options = dialog.options()
+        dialog.deleteLater()  # a child of the panel: one per import, not kept
+        if accepted:
+            self.import_files(paths, options)
 
-    def import_files(self, paths: Sequence[str]) -> None:
+    def import_files(self, paths: Sequence[str], options: ImportOptions | None = None) -> None:
         def work(store: MarketStore) -> str:
             from engine.data.import_files import import_files
 
-            outcome = import_files(store, paths)
+            outcome = import_files(store, paths, options)
             done = "\n".join(
                 f"{path}: already imported" if report.already_imported
                 else f"{path}: {report.bars_written:,} bars written"

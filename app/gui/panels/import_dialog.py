@@ -1,0 +1,324 @@
+"""Options for importing files from the Data panel: what `artha data import` takes as flags.
+
+Without them a GUI user could import bhavcopies and files already in the canonical layout
+only; a broker or Yahoo export (``Date,Open,...`` with naive times) needs a column mapping and
+the zone of its times. The rules are engine.data.importers.generic's; this dialog only collects
+them, pre-filled from the first file's header, and refuses what the engine would refuse.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.data.bar_series import BarDataError
+from engine.data.import_files import ImportOptions
+from engine.data.importers import FORMATS, detect_format
+from engine.data.importers.generic import CANONICAL, REQUIRED
+
+AUTO: Final = "auto (detect from the file)"
+EXCHANGES: Final = ("NSE", "BSE", "NFO", "BFO")
+TIMEFRAMES: Final = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
+ZONES: Final = ("", "Asia/Kolkata", "UTC")
+GENERIC: Final = ("ohlcv_csv", "parquet")  # every other format is an exchange file
+IGNORE, AS_IS = "(ignore)", "(as is)"
+TARGETS: Final = (IGNORE, AS_IS, "timestamp", "time", "open", "high", "low", "close",
+                  "volume", "oi", "symbol")  # fmt: skip
+ERROR_STYLE: Final = "color: #e5534b; font-weight: 600;"  # readable on both themes
+_SHOWN_FILES: Final = 3
+
+# folded column name -> canonical name (folded: lower case, "_" and runs of spaces -> " ")
+_DATES: Final = ("date", "datetime", "date time", "date/time", "time stamp")
+_SYNONYMS: Final = {
+    "open price": "open", "high price": "high", "low price": "low", "close price": "close",
+    "vol": "volume", "vol.": "volume", "qty": "volume", "total traded quantity": "volume",
+    "open interest": "oi", "ticker": "symbol", "tradingsymbol": "symbol",
+    "trading symbol": "symbol",
+}  # fmt: skip
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def suggest_mapping(header: list[str]) -> dict[str, str]:
+    """{their column: canonical name} for common exports; canonical names need no entry."""
+    folded = [_fold(h) for h in header]
+    taken = {f for f in folded if f in CANONICAL}  # the engine reads these as they are
+    mapping: dict[str, str] = {}
+
+    def claim(name: str, target: str) -> None:
+        if target not in taken:
+            mapping[name.strip()] = target
+            taken.add(target)
+
+    for name, key in zip(header, folded, strict=True):
+        if key in _DATES:
+            claim(name, "timestamp")
+        elif key in _SYNONYMS:
+            claim(name, _SYNONYMS[key])
+    if "timestamp" not in taken and "time" in folded:  # a time column alone is the timestamp
+        claim(header[folded.index("time")], "timestamp")
+    if "price" in folded:  # a one-price file (ticks, closes): only when nothing is the close
+        claim(header[folded.index("price")], "close")
+    return mapping
+
+
+def read_header(path: str | Path) -> list[str] | None:
+    """The first line's fields of a plain CSV/TXT; None for zip, Parquet or gzip files."""
+    with open(path, "rb") as file:
+        head = file.read(64 * 1024)
+    if head[:2] == b"PK" or head[:4] == b"PAR1" or head[:2] == b"\x1f\x8b":
+        return None
+    line = head.decode("utf-8-sig", errors="replace").splitlines()[:1]
+    return next(csv.reader(line), []) if line else []
+
+
+class ImportDialog(QDialog):
+    """Chosen files -> ImportOptions, built as `artha data import` builds them from its flags."""
+
+    def __init__(self, paths: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("importOptions")
+        self.setWindowTitle("Import market data")
+        self.paths = [str(p) for p in paths]
+        names = [Path(p).name for p in self.paths]
+        more = len(names) - _SHOWN_FILES
+        files = QLabel(
+            f"{len(names)} file{'s' if len(names) > 1 else ''}: "
+            + ", ".join(names[:_SHOWN_FILES])
+            + (f" and {more} more" if more > 0 else ""),
+            wordWrap=True,
+        )
+        files.setToolTip("\n".join(self.paths))
+
+        self.format = QComboBox()
+        self.format.addItems([AUTO, *FORMATS])
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.force = QCheckBox("Re-import even if imported before")
+        self.force.setToolTip("Files already imported (same content) are skipped otherwise")
+        top = QFormLayout()
+        top.addRow("Files", files)
+        top.addRow("Format", self.format)
+        top.addRow("", self.force)
+
+        self.symbol = QLineEdit(placeholderText="from the file name")
+        self.exchange = QComboBox()
+        self.exchange.addItems(EXCHANGES)
+        self.timeframe = QComboBox()
+        self.timeframe.addItems(["auto (from the bar spacing)", *TIMEFRAMES])
+        self.timezone = QComboBox(editable=True)
+        self.timezone.addItems(ZONES)
+        zone_edit = self.timezone.lineEdit()
+        assert zone_edit is not None  # editable
+        zone_edit.setPlaceholderText("none: refuse such times")
+        self.timezone.setToolTip("Any IANA zone name; times that carry an offset keep it")
+        self.date_format = QLineEdit(placeholderText="ISO 8601 if blank, e.g. %d-%m-%Y %H:%M")
+        self.date_format.setToolTip("A Python strptime layout of the timestamp column")
+        self.generic_note = QLabel(wordWrap=True)
+        self.generic = QGroupBox("Generic OHLCV files")
+        form = QFormLayout()
+        form.addRow("Symbol", self.symbol)
+        form.addRow("Exchange", self.exchange)
+        form.addRow("Timeframe", self.timeframe)
+        form.addRow("Times without an offset are in", self.timezone)
+        form.addRow("Date format", self.date_format)
+        self.column_combos: list[tuple[str, QComboBox]] = []  # (column as written, its combo)
+        self.columns = QTableWidget(0, 2)
+        self.columns.setHorizontalHeaderLabels(["Column in the file", "Use as"])
+        self.columns.verticalHeader().setVisible(False)
+        self.columns.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.columns.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.columns_note = QLabel(wordWrap=True)
+        box = QVBoxLayout(self.generic)
+        box.addLayout(form)
+        box.addWidget(self.columns_note)
+        box.addWidget(self.columns, 1)
+
+        self.error = QLabel(wordWrap=True)
+        self.error.setObjectName("importOptionsError")
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.hide()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.generic_note)
+        layout.addWidget(self.generic, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.detected = self._detect()
+        self._fill_columns()
+        self._format_changed()
+
+    # -- the first file ---------------------------------------------------------------------
+    def _detect(self) -> str | None:
+        """The first file's format as `auto` would judge it (None: not recognised as is)."""
+        try:
+            return detect_format(self.paths[0]) if self.paths else None
+        except (BarDataError, ValueError, OSError):
+            return None
+
+    @property
+    def exchange_file(self) -> bool:
+        """The first file is a bhavcopy: no mapping applies to it, none is suggested."""
+        return self.detected is not None and self.detected not in GENERIC
+
+    def _fill_columns(self) -> None:
+        first = Path(self.paths[0]).name if self.paths else ""
+        try:
+            header = read_header(self.paths[0]) if self.paths else None
+        except OSError as exc:
+            header, why = None, f"cannot read {first}: {exc}"
+        else:
+            why = f"Column mapping: {first} is zipped or Parquet, its header is not previewed"
+        if header is None:
+            self.columns_note.setText(
+                f"{why}. Columns named timestamp, open, high, low, "
+                "close, volume (oi, symbol) are read as they are."
+            )
+            self.columns.hide()
+            return
+        suggested = {} if self.exchange_file else suggest_mapping(header)
+        self.columns_note.setText(f"Column mapping, from the header of {first}:")
+        for name in (h for h in header if h.strip()):
+            row = self.columns.rowCount()
+            self.columns.insertRow(row)
+            item = QTableWidgetItem(name.strip())
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.columns.setItem(row, 0, item)
+            combo = QComboBox()
+            combo.addItems(TARGETS)
+            own = AS_IS if _fold(name) in CANONICAL else IGNORE
+            combo.setCurrentText(suggested.get(name.strip(), own))
+            self.columns.setCellWidget(row, 1, combo)
+            self.column_combos.append((name.strip(), combo))
+
+    def _format_changed(self) -> None:
+        fmt = self.format.currentText()
+        self.generic.setVisible(self.generic_applies)
+        if fmt == AUTO:
+            seen = f" The first file looks like {self.detected}." if self.detected else ""
+            self.generic_note.setText(
+                "The options below apply to generic OHLCV files only; bhavcopies name their "
+                f"own symbols, exchange and dates.{seen}"
+            )
+        elif fmt in GENERIC:
+            self.generic_note.setText("")
+        else:
+            self.generic_note.setText(
+                f"{fmt} files name their own symbols, exchange and dates: there is nothing "
+                "more to choose (the symbol, time zone and column options are for generic "
+                "OHLCV files)."
+            )
+        self.generic_note.setVisible(bool(self.generic_note.text()))
+        if self.generic_applies:
+            self.resize(max(self.width(), 620), max(self.height(), 660))
+        else:  # no empty half-screen dialog around one sentence
+            self.adjustSize()
+
+    @property
+    def generic_applies(self) -> bool:
+        """The symbol, zone and column options: not for a chosen bhavcopy format."""
+        fmt = self.format.currentText()
+        return fmt == AUTO or fmt in GENERIC
+
+    # -- the result -------------------------------------------------------------------------
+    def choices(self) -> list[tuple[str, str]]:
+        """(column as written, choice in its combo) for every previewed column."""
+        return [(name, combo.currentText()) for name, combo in self.column_combos]
+
+    def options(self) -> ImportOptions:
+        """What `artha data import` builds from the same choices (--map, --timezone, ...)."""
+        fmt = "auto" if self.format.currentText() == AUTO else self.format.currentText()
+        if not self.generic_applies:
+            return ImportOptions(
+                fmt, None, None, self.exchange.currentText(), None, self.force.isChecked()
+            )
+        mapping = {
+            name: choice
+            for name, choice in self.choices()
+            if choice in CANONICAL and choice != _fold(name)
+        }
+        if zone := self.timezone.currentText().strip():
+            mapping["timezone"] = zone
+        if layout := self.date_format.text().strip():
+            mapping["date_format"] = layout
+        timeframe = self.timeframe.currentText()
+        return ImportOptions(
+            fmt,
+            mapping or None,
+            self.symbol.text().strip() or None,
+            self.exchange.currentText(),
+            timeframe if timeframe in TIMEFRAMES else None,
+            self.force.isChecked(),
+        )
+
+    def problem(self) -> str:
+        """Why the choices cannot work ("" if they can): said here, not after a failed import."""
+        if not self.generic_applies:
+            return ""
+        zone = self.timezone.currentText().strip()
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                return f"Unknown time zone {zone!r}: use a name such as Asia/Kolkata or UTC."
+        given: dict[str, str] = {}
+        for name, choice in self.choices():
+            target = _fold(name) if choice == AS_IS else choice
+            if target not in CANONICAL:
+                continue
+            if target in given:
+                return (
+                    f"Columns {given[target]!r} and {name!r} are both used as {target}: "
+                    "set one of them to (ignore)."
+                )
+            given[target] = name
+        ignored = [
+            name
+            for name, choice in self.choices()
+            if choice == IGNORE and _fold(name) in CANONICAL and _fold(name) not in given
+        ]
+        if ignored:
+            return (
+                f"Column {ignored[0]!r} is always read as {_fold(ignored[0])}; to ignore "
+                "it, use another column as that."
+            )
+        missing = [c for c in REQUIRED if c not in given]
+        if self.choices() and missing and not self.exchange_file:
+            return f"No column is used as {', '.join(missing)}: choose one under Use as."
+        return ""
+
+    def accept(self) -> None:
+        text = self.problem()
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+        if not text:
+            super().accept()
