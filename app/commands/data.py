@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="rename a generic file's column, e.g. --map 'Close Price=close'",
     )
     imp.add_argument("--timezone", help="zone of offset-less timestamps, e.g. Asia/Kolkata")
+    imp.add_argument(
+        "--date-format",
+        help="strptime layout of a generic file's timestamps, e.g. '%%d-%%m-%%Y %%H:%%M'",
+    )
     imp.add_argument("--force", action="store_true", help="re-import files seen before")
     imp.set_defaults(func=run_import)
 
@@ -107,6 +111,8 @@ def run_import(args: argparse.Namespace) -> int:
     mapping = dict(args.mapping)
     if args.timezone:
         mapping["timezone"] = args.timezone
+    if args.date_format:
+        mapping["date_format"] = args.date_format
     options = ImportOptions(args.format, mapping or None, args.symbol, args.exchange,
                             args.timeframe, args.force)  # fmt: skip
 

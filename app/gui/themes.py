@@ -41,6 +41,7 @@ def apply_theme(app: QApplication, name: str) -> None:
             QPalette.ColorRole.WindowText,
             QPalette.ColorRole.Text,
             QPalette.ColorRole.ButtonText,
+            QPalette.ColorRole.PlaceholderText,  # else a disabled hint outshines real text
         ):
             palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(_DARK_DISABLED))
         palette.setColor(

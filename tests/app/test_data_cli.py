@@ -71,6 +71,24 @@ def test_a_bad_row_rejects_the_file_names_the_line_and_leaves_the_store_as_it_wa
     assert listing(home) == before
 
 
+def test_a_generic_file_with_its_own_columns_zone_and_date_layout(tmp_path):
+    path = tmp_path / "tcs.csv"
+    path.write_text(
+        "Trade Date,Open,High,Low,Close Price,Qty\n"
+        "03-06-2025 09:15,3400,3410,3395,3405.5,1200\n"
+        "03-06-2025 09:16,3405.5,3412,3401,3410,900\n"
+    )
+    home = tmp_path / "ws"
+    done = artha("data", "import", str(path), "--map", "Trade Date=timestamp", "--map",
+                 "Close Price=close", "--map", "Qty=volume", "--timezone", "Asia/Kolkata",
+                 "--date-format", "%d-%m-%Y %H:%M", home=home)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = artha("data", "list", "--json", "-", home=home)
+    (row,) = json.loads(listed.stdout)
+    assert (row["symbol"], row["timeframe"], row["bars"]) == ("TCS", "1m", 2)
+    assert row["first"].startswith("2025-06-03T09:15")
+
+
 def test_export_writes_a_file_the_backtester_reads(tmp_path):
     home = tmp_path / "ws"
     csv = tmp_path / "in.csv"
