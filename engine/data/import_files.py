@@ -47,7 +47,7 @@ def _parse(job: tuple[str, ImportOptions]) -> ImportBatch | str:
     path, o = job
     try:
         return read_file(path, o.format, mapping=o.mapping, symbol=o.symbol,
-                         exchange=o.exchange, timeframe=o.timeframe)  # fmt: skip
+                         exchange=o.exchange, timeframe=o.timeframe, lenient=True)  # fmt: skip
     except (BarDataError, ValueError, OSError) as exc:
         return str(exc)
 

@@ -92,3 +92,25 @@ def test_the_chosen_exchange_reaches_files_the_fast_path_does_not_take(tmp_path)
         assert not import_files(store, [packed], ImportOptions(exchange="BSE")).errors
         assert instrument(store, "BSE", "TATA")["segment"] == "EQ"
         assert [(s.exchange, s.symbol) for s in store.list_series()] == [("BSE", "TATA")]
+
+
+def test_generic_options_are_left_aside_for_bhavcopies_in_the_same_import(tmp_path):
+    kite = tmp_path / "kite.csv"
+    kite.write_text(
+        "date,open,high,low,close,volume\n"
+        "2025-06-04 09:15:00,1550,1552,1549,1551,1200\n"
+        "2025-06-04 09:16:00,1551,1553,1550.5,1552.5,900\n"
+    )
+    options = ImportOptions(mapping={"date": "timestamp", "timezone": "Asia/Kolkata"},
+                            symbol="INFY")  # fmt: skip
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        outcome = import_files(store, [NSE_CM, kite], options)
+        assert not outcome.errors
+        reports = dict(outcome.reports)
+        assert any("left aside" in note for note in reports[str(NSE_CM)].notes)
+        series = {(s.symbol, s.timeframe): s.bars for s in store.list_series()}
+    assert series[("INFY", "1m")] == 2 and series[("INFY", "1d")] == 1
+    with pytest.raises(ValueError, match="apply to generic files"):  # asked for explicitly
+        from engine.data.importers import read_file
+
+        read_file(NSE_CM, "nse_cm_udiff", symbol="INFY")

@@ -65,19 +65,37 @@ def read_file(
     symbol: str | None = None,
     exchange: str = "NSE",
     timeframe: str | None = None,
+    lenient: bool = False,
 ) -> ImportBatch:
-    """Parse and validate one file into an ImportBatch, or raise BarDataError (file:line)."""
+    """Parse and validate one file into an ImportBatch, or raise BarDataError (file:line).
+
+    Options for generic files (mapping, symbol, an intraday timeframe) given for a detected
+    exchange file are an error, unless `lenient` (an import of mixed files, where they were
+    meant for the others): then they are set aside with a note."""
     if format != "auto" and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}")
     source = open_source(path)
     fmt = detect(source, mapping) if format == "auto" else format
     reader = _EXCHANGE_READERS.get(fmt)
     if reader is not None:
-        if mapping or symbol is not None:
-            raise ValueError(f"mapping= and symbol= apply to generic files, not to {fmt}")
-        if timeframe not in (None, "1d"):
+        generic_only = [
+            name
+            for name, given in (
+                ("column mapping", bool(mapping)),
+                ("symbol", symbol is not None),
+                (f"timeframe {timeframe}", timeframe not in (None, "1d")),
+            )
+            if given
+        ]
+        if generic_only and not (lenient and format == "auto"):
+            if mapping or symbol is not None:
+                raise ValueError(f"mapping= and symbol= apply to generic files, not to {fmt}")
             raise ValueError(f"{fmt} holds daily bars; timeframe {timeframe!r} does not apply")
-        return reader(source)
+        batch = reader(source)
+        if generic_only:  # one import of mixed files: the options were meant for the others
+            batch.notes.append(f"{', '.join(generic_only)} left aside: {fmt} files name their "
+                               "own symbols and hold daily bars")  # fmt: skip
+        return batch
     if (fmt == "parquet") != source.is_parquet:
         what = "is not a Parquet file" if fmt == "parquet" else "is a Parquet file"
         raise BarDataError(f"{what}; use format='auto'", source.label)
