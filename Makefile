@@ -46,8 +46,9 @@ package: setup
 	@echo "Frozen app: dist/artha/artha"
 
 # The README's picture, made by the app itself on a throw-away workspace.
-screenshot: setup
-	ARTHA_HOME=$$(mktemp -d) $(BIN)/artha --screenshot docs/images/main-window.png --size 1600x1000
+screenshot: setup  # the window as a new user sees it after `artha demo`
+	home=$$(mktemp -d) && ARTHA_HOME=$$home $(BIN)/artha demo > /dev/null && \
+	ARTHA_HOME=$$home $(BIN)/artha --screenshot docs/images/main-window.png --size 1600x1000
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache

@@ -27,3 +27,4 @@ class AppContext:
     # The workspace's market store, opened by the process that owns the workspace; None when
     # it could not be opened (a screenshot while the app runs): panels must say so.
     store: MarketStore | None = None
+    store_problem: str = ""  # why `store` is None, in words for the user

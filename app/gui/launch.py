@@ -51,21 +51,25 @@ def _application() -> QApplication:
 
 
 def _context(
-    workspace: Workspace, loop: asyncio.AbstractEventLoop, store: MarketStore | None
+    workspace: Workspace,
+    loop: asyncio.AbstractEventLoop,
+    store: MarketStore | None,
+    store_problem: str = "",
 ) -> AppContext:
     settings = UiSettings(workspace.settings_dir / "ui.ini")
-    return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings, store=store)
+    return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings, store=store,
+                      store_problem=store_problem)  # fmt: skip
 
 
-def _screenshot_store(workspace: Workspace) -> MarketStore | None:
-    """Read-only when a store exists and no running Artha holds it; else no store."""
+def _screenshot_store(workspace: Workspace) -> tuple[MarketStore | None, str]:
+    """Read-only when a store exists and no running Artha holds it; else no store, and why."""
     if not workspace.database_path.exists():
-        return None
+        return None, "no market data in this workspace yet (a screenshot creates none)"
     try:
-        return MarketStore.open(workspace.database_path, read_only=True)
+        return MarketStore.open(workspace.database_path, read_only=True), ""
     except StoreError as exc:
         log.info("screenshot without the market store: %s", exc)
-        return None
+        return None, str(exc)
 
 
 def _tell_busy(error: WorkspaceBusyError) -> None:
@@ -96,12 +100,13 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         app = _application()
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
+        problem = ""
         try:
             store: MarketStore | None = MarketStore.open(ws.database_path)
         except StoreError as exc:
             log.error("market store unavailable: %s", exc)
-            store = None
-        ctx = _context(ws, loop, store)
+            store, problem = None, str(exc)
+        ctx = _context(ws, loop, store, problem)
         window = MainWindow(ctx)
         window.show()
         log.info("Artha %s ready — workspace %s", __version__, ws.root)
@@ -136,8 +141,8 @@ def take_screenshot(
     app = _application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    store = _screenshot_store(ws)
-    window = MainWindow(_context(ws, loop, store), persist_layout=False)
+    store, problem = _screenshot_store(ws)
+    window = MainWindow(_context(ws, loop, store, problem), persist_layout=False)
     window.resize(*size)
     window.show()
 

@@ -44,6 +44,17 @@ def test_a_bad_file_is_reported_and_nothing_is_stored(make_ctx, qtbot, tmp_path,
     assert panel.import_button.isEnabled()
 
 
+def test_without_a_store_the_panel_says_why_and_writes_nothing(make_ctx, qtbot):
+    import dataclasses
+
+    problem = "/x/artha.duckdb has schema version 9, but this Artha knows only up to 3: " * 2
+    panel = DataPanel(dataclasses.replace(make_ctx(), store=None, store_problem=problem))
+    qtbot.addWidget(panel)
+    assert panel.status.text().startswith("Market store unavailable: /x/artha.duckdb has")
+    assert len(panel.status.text()) <= 90 and panel.status.toolTip().endswith(problem)
+    assert not panel.import_button.isEnabled() and not panel.demo_button.isEnabled()
+
+
 def test_demo_button_creates_synthetic_data(make_ctx, qtbot):
     panel = DataPanel(make_ctx())
     qtbot.addWidget(panel)

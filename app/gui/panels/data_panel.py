@@ -58,6 +58,7 @@ class DataPanel(QWidget):
         super().__init__()
         self.setObjectName("dataPanel")
         self._store = ctx.store
+        self._store_problem = ctx.store_problem
         self._bus = ctx.bus
         self._done = _Done()
         self._done.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
@@ -106,7 +107,9 @@ class DataPanel(QWidget):
     # -- showing ------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self._store is None:
-            self.status.setText("Market store unavailable (is another Artha using it?)")
+            text = f"Market store unavailable: {self._store_problem or 'not open'}"
+            self.status.setText(text if len(text) <= 90 else text[:89] + "…")
+            self.status.setToolTip(text)
             for button in self._store_buttons():
                 button.setEnabled(False)
             return
