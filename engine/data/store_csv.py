@@ -110,13 +110,13 @@ def plan(path: Path, symbol: str | None, exchange: str, given: str | None) -> Cs
     venue = exchange.upper()
     if venue not in ("NSE", "BSE") or not applies(path):
         return None  # derivatives need the generic importer's checks (expiry, segment)
+    name = (symbol or path.stem).upper()
     try:
         head, time_format = _head(path)
         guess = _timeframe(head, given)
+        digest = bulk.keyed_digest(sha256_of(path), [f"{venue}:{name}"], [guess])
     except (Declined, OSError):
-        return None
-    name = (symbol or path.stem).upper()
-    digest = bulk.keyed_digest(sha256_of(path), [f"{venue}:{name}"], [guess])
+        return None  # an unreadable file: the generic importer reports it with its reason
     return CsvPlan(path, name, venue, guess, given, time_format, digest)
 
 
