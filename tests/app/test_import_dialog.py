@@ -94,6 +94,8 @@ def test_the_dialog_fills_in_a_kite_header_and_builds_the_clis_options(qtbot, tm
     assert dialog.choices() == [("date", "timestamp"), ("open", "(as is)"),
                                 ("high", "(as is)"), ("low", "(as is)"),
                                 ("close", "(as is)"), ("volume", "(as is)")]  # fmt: skip
+    first_row = [dialog.columns.item(r, 1).text() for r in range(dialog.columns.rowCount())]
+    assert first_row == ["2024-01-01 09:15:00", "100", "101", "99", "100.5", "10"]
     assert "generic OHLCV files only" in dialog.generic_note.text()
     assert not dialog.generic.isHidden()
 
@@ -154,6 +156,19 @@ def test_yahoo_adjusted_close_replaces_close_only_when_close_is_ignored(qtbot, t
     click_import(dialog)
     assert not dialog.isVisible() and dialog.result() == ImportDialog.DialogCode.Accepted
     assert dialog.options().mapping == {"Date": "timestamp", "Adj Close": "close"}
+
+
+def test_times_without_an_offset_need_a_zone_before_importing(qtbot, tmp_path):
+    dialog = open_dialog(qtbot, kite_file(tmp_path))
+    assert "'2024-01-01 09:15:00' in the first row) carry no UTC offset" in dialog.problem()
+    dialog.timezone.setCurrentText("Asia/Kolkata")
+    assert dialog.problem() == ""
+    split = write(tmp_path / "split.csv", "Date,Time,Open,High,Low,Close,Vol\n"
+                  "2024-01-01,09:15,100,101,99,100.5,10\n")  # fmt: skip
+    assert "'2024-01-01 09:15'" in open_dialog(qtbot, split).problem()
+    offset = write(tmp_path / "offset.csv", "date,open,high,low,close,volume\n"
+                   "2024-01-01T09:15:00+05:30,100,101,99,100.5,10\n")  # fmt: skip
+    assert open_dialog(qtbot, offset).problem() == ""
 
 
 def test_an_unknown_time_zone_keeps_the_dialog_open(qtbot, tmp_path):

@@ -9,6 +9,7 @@ them, pre-filled from the first file's header, and refuses what the engine would
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -85,14 +86,23 @@ def suggest_mapping(header: list[str]) -> dict[str, str]:
     return mapping
 
 
-def read_header(path: str | Path) -> list[str] | None:
-    """The first line's fields of a plain CSV/TXT; None for zip, Parquet or gzip files."""
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+
+
+def _naive_time(text: str) -> bool:
+    """A timestamp with a time of day and no UTC offset ("2024-01-01 09:15:00")."""
+    return ":" in text and not _OFFSET.search(text.strip())
+
+
+def read_head(path: str | Path) -> tuple[list[str], list[str]] | None:
+    """The header and the first row of a plain CSV/TXT (the row shows how times and prices
+    are written, which the zone and date format depend on); None for zip, Parquet, gzip."""
     with open(path, "rb") as file:
         head = file.read(64 * 1024)
     if head[:2] == b"PK" or head[:4] == b"PAR1" or head[:2] == b"\x1f\x8b":
         return None
-    line = head.decode("utf-8-sig", errors="replace").splitlines()[:1]
-    return next(csv.reader(line), []) if line else []
+    rows = list(csv.reader(head.decode("utf-8-sig", errors="replace").splitlines()[:2]))
+    return (rows[0] if rows else []), (rows[1] if len(rows) > 1 else [])
 
 
 class ImportDialog(QDialog):
@@ -145,8 +155,9 @@ class ImportDialog(QDialog):
         form.addRow("Times without an offset are in", self.timezone)
         form.addRow("Date format", self.date_format)
         self.column_combos: list[tuple[str, QComboBox]] = []  # (column as written, its combo)
-        self.columns = QTableWidget(0, 2)
-        self.columns.setHorizontalHeaderLabels(["Column in the file", "Use as"])
+        self.samples: dict[str, str] = {}  # column as written -> its value in the first row
+        self.columns = QTableWidget(0, 3)
+        self.columns.setHorizontalHeaderLabels(["Column in the file", "First row", "Use as"])
         self.columns.verticalHeader().setVisible(False)
         self.columns.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.columns.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -193,32 +204,38 @@ class ImportDialog(QDialog):
     def _fill_columns(self) -> None:
         first = Path(self.paths[0]).name if self.paths else ""
         try:
-            header = read_header(self.paths[0]) if self.paths else None
+            head = read_head(self.paths[0]) if self.paths else None
         except OSError as exc:
-            header, why = None, f"cannot read {first}: {exc}"
+            head, why = None, f"cannot read {first}: {exc}"
         else:
             why = f"Column mapping: {first} is zipped or Parquet, its header is not previewed"
-        if header is None:
+        if head is None:
             self.columns_note.setText(
                 f"{why}. Columns named timestamp, open, high, low, "
                 "close, volume (oi, symbol) are read as they are."
             )
             self.columns.hide()
             return
+        header, example = head
         suggested = {} if self.exchange_file else suggest_mapping(header)
         self.columns_note.setText(f"Column mapping, from the header of {first}:")
-        for name in (h for h in header if h.strip()):
+        for k, name in enumerate(header):
+            if not name.strip():
+                continue
             row = self.columns.rowCount()
             self.columns.insertRow(row)
-            item = QTableWidgetItem(name.strip())
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            self.columns.setItem(row, 0, item)
+            sample = example[k].strip() if k < len(example) else ""
+            for col, text in ((0, name.strip()), (1, sample)):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.columns.setItem(row, col, item)
             combo = QComboBox()
             combo.addItems(TARGETS)
             own = AS_IS if _fold(name) in CANONICAL else IGNORE
             combo.setCurrentText(suggested.get(name.strip(), own))
-            self.columns.setCellWidget(row, 1, combo)
+            self.columns.setCellWidget(row, 2, combo)
             self.column_combos.append((name.strip(), combo))
+            self.samples[name.strip()] = sample
 
     def _format_changed(self) -> None:
         fmt = self.format.currentText()
@@ -314,6 +331,14 @@ class ImportDialog(QDialog):
         missing = [c for c in REQUIRED if c not in given]
         if self.choices() and missing and not self.exchange_file:
             return f"No column is used as {', '.join(missing)}: choose one under Use as."
+        sample = " ".join(  # a separate time column is joined to the date, as the engine does
+            self.samples.get(given.get(c, ""), "") for c in ("timestamp", "time")
+        ).strip()
+        if not zone and not self.date_format.text().strip() and _naive_time(sample):
+            return (
+                f"The times ({sample!r} in the first row) carry no UTC offset: choose the zone "
+                "they are in (Asia/Kolkata for times printed by Indian brokers and exchanges)."
+            )
         return ""
 
     def accept(self) -> None:
