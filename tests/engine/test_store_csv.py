@@ -190,3 +190,20 @@ def test_windows_line_ends_and_a_trailing_blank_line_take_the_fast_path(tmp_path
         report = store.import_csv_fast(path)
         assert report is not None and report.bars_written == 4
         assert store.read_bars("WIN", "1m").close.tolist() == [10020, 10055, 10010, 10025]
+
+
+def test_a_bad_time_past_the_head_is_caught_by_duckdb_and_named_by_the_generic_importer(tmp_path):
+    from engine.data.store_csv import HEAD_ROWS
+
+    stamps = pd.date_range("2026-01-05 03:45", periods=HEAD_ROWS + 100, freq="1min", tz="UTC")
+    rows = [f"{t.isoformat()},100.00,100.50,99.50,100.00,100" for t in stamps]
+    line = HEAD_ROWS + 52  # the header is line 1
+    rows[line - 2] = rows[line - 2].replace("+00:00", "")  # no offset, far past the head
+    path = tmp_path / "LATE.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        assert store.import_csv_fast(path) is None
+        assert len(store.instruments()) == 0 and store.list_series() == []
+        (error,) = import_files(store, [path]).errors
+        assert store.list_series() == []
+    assert f"{path}:{line}:" in error and "offset" in error
