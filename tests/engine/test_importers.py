@@ -1,28 +1,26 @@
 """Importers: every bhavcopy fixture (plain and zipped), content-based detection, exact values,
-the F&O volume trap, whole-file rejection with file:line, generic CSV/Parquet options."""
+the F&O volume trap, whole-file rejection with file:line. Generic CSV/Parquet:
+test_importers_generic.py."""
 
 from __future__ import annotations
 
 import shutil
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from engine.calendar import IST
 from engine.data.bar_series import BarDataError
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
 from engine.data.importers import FORMATS, detect_format, read_file, sha256_file
+from tests.engine.importer_helpers import FIXTURES, NSE_CM_LEGACY, instrument, ist_ns
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "bhavcopy"
 NSE_CM_UDIFF = FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv"
 NSE_FO_UDIFF = FIXTURES / "BhavCopy_NSE_FO_0_0_0_20250603_F_0000.csv"
 BSE_CM_UDIFF = FIXTURES / "BhavCopy_BSE_CM_0_0_0_20250603_F_0000.CSV"
-NSE_CM_LEGACY = FIXTURES / "cm03JUN2024bhav.csv"
 NSE_FO_LEGACY = FIXTURES / "fo03JUN2024bhav.csv"
 EXPECTED = {
     NSE_CM_UDIFF.name: ("nse_cm_udiff", date(2025, 6, 3), 5),
@@ -47,10 +45,6 @@ BSE_LEGACY_ROWS = (
 )
 
 
-def ist_ns(year: int, month: int, day: int, hour: int = 9, minute: int = 15) -> int:
-    return int(datetime(year, month, day, hour, minute, tzinfo=IST).timestamp()) * 10**9
-
-
 def zipped(path: Path, tmp_path: Path, member: str | None = None) -> Path:
     target = tmp_path / f"{path.name}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -62,12 +56,6 @@ def row(batch: ImportBatch, symbol: str) -> dict[str, object]:
     bars = batch.bars[batch.bars["symbol"] == symbol]
     assert len(bars) == 1, symbol
     return bars.iloc[0].to_dict()
-
-
-def instrument(batch: ImportBatch, symbol: str) -> dict[str, object]:
-    found = batch.instruments[batch.instruments["symbol"] == symbol]
-    assert len(found) == 1, symbol
-    return found.iloc[0].to_dict()
 
 
 def rewrite(source: Path, target: Path, line: int, old: str, new: str) -> Path:
@@ -414,179 +402,6 @@ def test_special_session_and_non_session_dates(tmp_path):
     batch = read_file(saturday)
     assert (batch.bars["ts"] == ist_ns(2024, 6, 8)).all()
     assert "1 date(s) are not NSE sessions" in batch.notes[-1]
-
-
-# --- generic CSV ----------------------------------------------------------------------------
-
-
-def test_generic_csv_with_mapping_and_dates(tmp_path):
-    path = tmp_path / "reliance_daily.csv"
-    path.write_text(
-        "Date,Open Price,High Price,Low Price,Close Price,Total Traded Quantity\n"
-        "2024-06-03,2899.00,2948.00,2890.10,2941.45,9876543\n"
-        "2024-06-04,2941.00,2950.00,2800.00,2810.05,12345678\n"
-        "2024-06-08,2811.00,2820.00,2805.00,2815.00,100\n"
-    )
-    mapping = {
-        "Date": "timestamp",
-        "Open Price": "open",
-        "High Price": "high",
-        "Low Price": "low",
-        "Close Price": "close",
-        "Total Traded Quantity": "volume",
-    }
-    assert detect_format(path, mapping=mapping) == "ohlcv_csv"
-    with pytest.raises(BarDataError, match="unrecognised"):
-        detect_format(path)
-    batch = read_file(path, mapping=mapping, symbol="reliance")
-    assert batch.format == "ohlcv_csv"
-    assert list(batch.bars["ts"]) == [ist_ns(2024, 6, 3), ist_ns(2024, 6, 4), ist_ns(2024, 6, 8)]
-    assert list(batch.bars["close"]) == [294145, 281005, 281500]
-    assert set(batch.bars["timeframe"]) == {"1d"} and set(batch.bars["symbol"]) == {"RELIANCE"}
-    assert "2024-06-08" in batch.notes[0]
-    assert instrument(batch, "RELIANCE")["segment"] == "EQ"
-
-
-def test_generic_csv_naive_times_need_the_timezone_option(tmp_path):
-    path = tmp_path / "sbin.csv"
-    path.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2025-06-03 09:15:00,812.50,813.00,812.00,812.80,1000\n"
-        "2025-06-03 09:16:00,812.80,813.50,812.70,813.40,1500\n"
-        "2025-06-03 09:17:00,813.40,813.40,812.90,813.00,900\n"
-    )
-    with pytest.raises(BarDataError) as err:
-        read_file(path)
-    assert str(err.value).startswith(f"{path}:2: timestamp 2025-06-03 09:15:00 has no UTC offset")
-    assert "timezone" in str(err.value)
-    batch = read_file(path, mapping={"timezone": "Asia/Kolkata"})
-    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, m) for m in (15, 16, 17)]
-    assert set(batch.bars["timeframe"]) == {"1m"} and set(batch.bars["symbol"]) == {"SBIN"}
-    with pytest.raises(ValueError, match="IANA"):
-        read_file(path, mapping={"timezone": "India"})
-
-
-def test_generic_csv_offsets_symbols_oi_and_unsorted_rows(tmp_path):
-    path = tmp_path / "multi.csv"
-    path.write_text(
-        "symbol,timestamp,open,high,low,close,volume,oi\n"
-        "NIFTY25JUNFUT,2025-06-03T09:20:00+05:30,24800,24810,24790,24805.5,750,100\n"
-        "NIFTY25JUNFUT,2025-06-03T09:15:00+05:30,24790,24800,24780,24800,1500,75\n"
-        "BANKNIFTY25JUNFUT,2025-06-03T03:45:00Z,55000,55010,54990,55005,300,30\n"
-        "BANKNIFTY25JUNFUT,2025-06-03T03:50:00Z,55005,55020,55000,55010,330,60\n"
-    )
-    batch = read_file(path, exchange="NFO")
-    assert set(batch.bars["timeframe"]) == {"5m"}
-    assert row_at(batch, "BANKNIFTY25JUNFUT", ist_ns(2025, 6, 3, 9, 15))["oi"] == 30
-    assert row_at(batch, "NIFTY25JUNFUT", ist_ns(2025, 6, 3, 9, 20))["close"] == 2480550
-    assert set(batch.instruments["segment"]) == {"FUT"}
-    assert any("lot size" in note for note in batch.notes)
-
-
-def row_at(batch: ImportBatch, symbol: str, ts: int) -> dict[str, object]:
-    bars = batch.bars[(batch.bars["symbol"] == symbol) & (batch.bars["ts"] == ts)]
-    assert len(bars) == 1
-    return bars.iloc[0].to_dict()
-
-
-def test_generic_csv_date_format_time_column_and_midnight_daily(tmp_path):
-    split = tmp_path / "tcs.csv"
-    split.write_text(
-        "Date,Time,Open,High,Low,Close,Volume\n"
-        "03/06/2025,09:15,3447,3450,3440,3445,10\n"
-        "03/06/2025,09:30,3445,3460,3444,3459.6,20\n"
-    )
-    batch = read_file(
-        split,
-        mapping={"Date": "timestamp", "Time": "time", "date_format": "%d/%m/%Y %H:%M",
-                 "timezone": "Asia/Kolkata"},
-    )  # fmt: skip
-    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, 15), ist_ns(2025, 6, 3, 9, 30)]
-    assert set(batch.bars["timeframe"]) == {"15m"}
-    midnight = tmp_path / "infy.csv"
-    midnight.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2025-06-02T00:00:00+05:30,1560,1570,1550,1562.8,5\n"
-        "2025-06-03T00:00:00+05:30,1565,1579.9,1561.1,1574.3,5\n"
-    )
-    batch = read_file(midnight)
-    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 2), ist_ns(2025, 6, 3)]
-    assert set(batch.bars["timeframe"]) == {"1d"}
-    assert any("midnight" in note for note in batch.notes)
-
-
-def test_generic_csv_errors_name_the_line(tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
-        "\n"
-        "2025-06-03T09:16:00+05:30,100,99,101,100,10\n"
-    )
-    with pytest.raises(BarDataError, match=r"bad\.csv:4: BAD: high 99\.00 is below low 101\.00"):
-        read_file(path)
-    path.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
-        "yesterday,100,101,99,100.5,10\n"
-    )
-    with pytest.raises(BarDataError, match=r"bad\.csv:3: timestamp 'yesterday' is not"):
-        read_file(path)
-    path.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
-        "2025-06-03T09:15:00+05:30,100,101,99,100.5,10\n"
-    )
-    with pytest.raises(BarDataError, match=r"bad\.csv:3: BAD appears twice .* line 2 has it"):
-        read_file(path, timeframe="1m")
-    with pytest.raises(BarDataError, match=r"cm03JUN2024bhav\.csv:1: missing column volume"):
-        read_file(NSE_CM_LEGACY, format="ohlcv_csv")
-
-
-# --- Parquet --------------------------------------------------------------------------------
-
-
-def test_parquet_through_duckdb(tmp_path):
-    path = tmp_path / "bars.parquet"
-    with duckdb.connect() as con:
-        con.execute(
-            f"""COPY (SELECT * FROM (VALUES
-                  (TIMESTAMPTZ '2025-06-03 09:15:00+05:30', 1422.0, 1431.8, 1412.4, 1416.9, 100),
-                  (TIMESTAMPTZ '2025-06-03 09:16:00+05:30', 1416.9, 1417.0, 1410.0, 1415.55, 50)
-                ) t(ts, o, h, l, c, v)) TO '{path}' (FORMAT parquet)"""
-        )
-    mapping = {"ts": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
-    misleading = tmp_path / "bars.csv"
-    shutil.copy(path, misleading)
-    assert detect_format(misleading) == "parquet"
-    batch = read_file(misleading, mapping=mapping, symbol="RELIANCE")
-    assert batch.format == "parquet"
-    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3, 9, 15), ist_ns(2025, 6, 3, 9, 16)]
-    assert list(batch.bars["close"]) == [141690, 141555]
-    assert set(batch.bars["timeframe"]) == {"1m"}
-
-
-def test_parquet_dates_naive_times_and_bad_rows(tmp_path):
-    daily = tmp_path / "daily.parquet"
-    naive = tmp_path / "naive.parquet"
-    with duckdb.connect() as con:
-        con.execute(
-            f"""COPY (SELECT DATE '2025-06-03' AS timestamp, 100.0 AS open, 101.0 AS high,
-                     99.0 AS low, 100.5 AS close, 10 AS volume) TO '{daily}' (FORMAT parquet)"""
-        )
-        con.execute(
-            f"""COPY (SELECT * FROM (VALUES
-                  (TIMESTAMP '2025-06-03 09:15:00', 100.0, 101.0, 99.0, 100.5, 10),
-                  (TIMESTAMP '2025-06-03 09:16:00', 100.0, 99.0, 101.0, 100.0, 10)
-                ) t(timestamp, open, high, low, close, volume)) TO '{naive}' (FORMAT parquet)"""
-        )
-    batch = read_file(daily, symbol="X")
-    assert list(batch.bars["ts"]) == [ist_ns(2025, 6, 3)] and batch.bars["timeframe"][0] == "1d"
-    with pytest.raises(BarDataError, match="no UTC offset"):
-        read_file(naive)
-    with pytest.raises(BarDataError) as err:
-        read_file(naive, mapping={"timezone": "Asia/Kolkata"})
-    assert str(err.value) == f"{naive} row 2: NAIVE: high 99.00 is below low 101.00"
 
 
 # --- misc -----------------------------------------------------------------------------------
