@@ -8,14 +8,17 @@ exactly to paise; every expected value in a test is worked out by hand from thos
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.backtest import BacktestConfig
 from engine.calendar import IST
 from engine.data.bar_series import BarSeries
+from engine.domain.enums import Exchange, Segment
+from engine.domain.instrument import Instrument
 from engine.strategy.base import BarView, Strategy
 from engine.strategy.requests import FillReport, OrderUpdate
 
@@ -119,3 +122,30 @@ def statuses(strategy: type[Scripted], order_id: str) -> list[str]:
 def fills_of(strategy: type[Scripted]) -> list[tuple[int, Decimal, int]]:
     """(quantity, price in rupees, bar index) of every fill, in order."""
     return [(f.quantity, f.price, f.bar_index) for f in strategy.fills]
+
+
+def config(**overrides: object) -> BacktestConfig:
+    return BacktestConfig(**{"capital": CAPITAL, "costs": "none", **overrides})  # type: ignore[arg-type]
+
+
+# A gently rising session used by several tests.
+RISING = [
+    (100, 101, 99, "100.5"),  # 0  09:15
+    (102, 103, 101, "102.5"),  # 1  09:16
+    (103, 104, 102, "103.5"),  # 2  09:17
+    (104, 105, 103, "104.5"),  # 3  09:18
+]
+FLAT_START = (100, "100.5", "99.5", 100)  # bar 0 of most scenarios: nothing happens there
+
+
+def futures(lot: int, freeze: int) -> dict[str, Instrument]:
+    return {
+        "SYM": Instrument(
+            exchange=Exchange.NFO,
+            segment=Segment.FUTURES,
+            symbol="SYM",
+            lot_size=lot,
+            expiry=date(2026, 1, 27),
+            freeze_quantity=freeze,
+        )
+    }
