@@ -30,3 +30,9 @@ def series(bars: dict[str, np.ndarray], symbol: str = "SYNTH") -> BarSeries:
 
 
 __all__ = ["NO_COSTS", "make_bars", "series"]
+
+
+def walk_paise(n: int, seed: int, start: int = 100_000) -> np.ndarray:
+    """A seeded random walk in whole ticks (5 paise), as int64 paise."""
+    steps = np.random.default_rng(seed).integers(-3, 4, n) * 5
+    return np.maximum(start + np.cumsum(steps), 5).astype(np.int64)
