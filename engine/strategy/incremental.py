@@ -1,15 +1,16 @@
 """The incremental evaluator: keeps a strategy's recorded indicators and conditions current
-one bar at a time (see derived.py for how indicators record their recipe)."""
+one bar at a time (see derived.py for how indicators record their recipe; the per-indicator
+columns and nodes are in incremental_nodes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.strategy.base import BarData, Handler, Strategy
+from engine.strategy.incremental_nodes import Column, Input, Node, plan
 from engine.strategy.series import Series
 
 if TYPE_CHECKING:
@@ -20,118 +21,20 @@ if TYPE_CHECKING:
 from engine.strategy.derived import (
     _ATOL,
     _EPOCH,
-    _LOOKBACK_ATTR,
     _RTOL,
     _SOURCES,
-    _UPDATE_ATTR,
     AnyArray,
     DerivedSeries,
     IncrementalError,
-    LookbackSpec,
     Mismatch,
     Recipe,
-    UpdateFn,
     _key,
-    _name_of,
     _raw,
     _Recorder,
     _recording,
-    check_lookback,
 )
 
 # -- the evaluator ------------------------------------------------------------------------
-
-
-class _Column:
-    """A growing 1-D array: preallocated, doubled when full (amortised O(1) appends)."""
-
-    __slots__ = ("buf", "n")
-
-    def __init__(self, initial: AnyArray, capacity: int) -> None:
-        self.n = int(initial.shape[0])
-        self.buf: AnyArray = np.empty(max(capacity, self.n, 1), dtype=initial.dtype)
-        self.buf[: self.n] = initial
-
-    def append(self, value: Any) -> None:
-        if self.n == self.buf.shape[0]:
-            bigger = np.empty(2 * self.n, dtype=self.buf.dtype)
-            bigger[: self.n] = self.buf
-            self.buf = bigger
-        self.buf[self.n] = value
-        self.n += 1
-
-    def view(self) -> AnyArray:
-        return self.buf[: self.n]
-
-
-_Input = tuple[_Column | None, Any]  # a per-bar input column, or a constant argument
-
-WINDOW, FULL, UPDATE = "window", "full", "update"
-
-
-@dataclass(eq=False)
-class _Node:
-    name: str
-    fn: Callable[..., Any]  # the whole-array function
-    args: list[_Input]
-    kwargs: dict[str, _Input]
-    mode: str
-    window: int
-    update: UpdateFn | None
-    how: str
-    column: _Column
-
-    def call(self, lo: int, hi: int) -> AnyArray:
-        """The whole-array function over inputs [lo, hi)."""
-        args = [v if c is None else c.buf[lo:hi] for c, v in self.args]
-        kwargs = {k: v if c is None else c.buf[lo:hi] for k, (c, v) in self.kwargs.items()}
-        out = np.asarray(self.fn(*args, **kwargs))
-        if out.shape != (hi - lo,):
-            raise IncrementalError(
-                f"indicator {self.name} returned shape {out.shape} for {hi - lo} bars; "
-                "expected one value per bar"
-            )
-        return out
-
-    def value_at(self, t: int) -> Any:
-        """The value at bar t from inputs up to t (and, for recursive ones, outputs before t)."""
-        if self.mode == UPDATE:
-            assert self.update is not None
-            hi = t + 1
-            args = [v if c is None else c.buf[:hi] for c, v in self.args]
-            kwargs = {k: v if c is None else c.buf[:hi] for k, (c, v) in self.kwargs.items()}
-            return self.update(self.column.buf[:t], *args, **kwargs)
-        lo = 0 if self.mode == FULL else max(0, t + 1 - self.window)
-        return self.call(lo, t + 1)[-1]
-
-
-def _plan(recipe: Recipe) -> tuple[str, int, UpdateFn | None, str]:
-    """(mode, window, update, how) for extending an indicator; see the module docstring."""
-    name = _name_of(recipe.fn)
-    if recipe.lookback == "full":
-        return FULL, 0, None, "lookback='full' given"
-    if recipe.lookback is not None:
-        return WINDOW, int(recipe.lookback), None, f"lookback={recipe.lookback} given"
-    update: UpdateFn | None = getattr(recipe.fn, _UPDATE_ATTR, None)
-    if update is not None:
-        return UPDATE, 0, update, f"recursive update declared by {name}"
-    declared: LookbackSpec = getattr(recipe.fn, _LOOKBACK_ATTR, None)
-    if callable(declared):
-        declared = declared(*recipe.args, **recipe.kwargs)
-    if declared == "full":
-        return FULL, 0, None, f"full history declared by {name}"
-    if declared is not None:
-        check_lookback(declared, name)
-        return WINDOW, int(declared), None, f"lookback {declared} declared by {name}"
-    ints = [
-        int(a)
-        for a in (*recipe.args, *recipe.kwargs.values())
-        if isinstance(a, int | np.integer) and not isinstance(a, bool) and a > 0
-    ]
-    if ints:
-        window = max(ints) + 1
-        return WINDOW, window, None, f"lookback {window} inferred from its int arguments"
-    return FULL, 0, None, "full history: no lookback declared or inferable"
 
 
 class IncrementalEvaluator:
@@ -171,7 +74,7 @@ class IncrementalEvaluator:
         self._capacity = capacity
         self._history = size
         self._n = size
-        self._columns = {name: _Column(initial[name], capacity) for name in _SOURCES}
+        self._columns = {name: Column(initial[name], capacity) for name in _SOURCES}
         c = self._columns
         self.data = BarData(
             symbol,
@@ -183,11 +86,11 @@ class IncrementalEvaluator:
             c["close"].view(),
             c["volume"].view(),
         )
-        self._nodes: list[_Node] = []
-        self._bindings: list[tuple[Series, _Column]] = [
+        self._nodes: list[Node] = []
+        self._bindings: list[tuple[Series, Column]] = [
             (getattr(self.data, name), c[name]) for name in _SOURCES
         ]
-        self._conditions: list[tuple[_Column, Handler]] = []
+        self._conditions: list[tuple[Column, Handler]] = []
         self._every_bar: list[Handler] = []
         self._started = False
         strategy._attach(host, self.data)
@@ -205,12 +108,12 @@ class IncrementalEvaluator:
 
     def _compile(self, recorder: _Recorder) -> None:
         self._recorder = recorder
-        self._node_of: dict[int, _Node] = {}
-        self._traced: dict[tuple[Any, ...], _Node] = {}
-        self._column_of_series: dict[int, _Column] = {
+        self._node_of: dict[int, Node] = {}
+        self._traced: dict[tuple[Any, ...], Node] = {}
+        self._column_of_series: dict[int, Column] = {
             id(getattr(self.data, name)): self._columns[name] for name in _SOURCES
         }
-        self._column_of_key: dict[tuple[Any, ...], _Column] = {
+        self._column_of_key: dict[tuple[Any, ...], Column] = {
             _key(column.view()): column for column in self._columns.values()
         }
         self._derived_of_key: dict[tuple[Any, ...], DerivedSeries] = {}
@@ -236,7 +139,7 @@ class IncrementalEvaluator:
         self._recorder = _Recorder()  # the arrays init() made are no longer needed
         self._rebind()
 
-    def _condition_column(self, source: object, handler: Handler) -> _Column:
+    def _condition_column(self, source: object, handler: Handler) -> Column:
         what = getattr(handler, "__name__", "handler")
         try:
             column = self._input(source, f"condition for {what}")[0]
@@ -251,14 +154,14 @@ class IncrementalEvaluator:
             )
         return column
 
-    def _node_for(self, series: DerivedSeries) -> _Node:
+    def _node_for(self, series: DerivedSeries) -> Node:
         node = self._node_of.get(id(series))
         if node is None:
             node = self._build(series.recipe, series._values, series.name)
             self._node_of[id(series)] = node
         return node
 
-    def _build(self, recipe: Recipe, values: AnyArray, name: str) -> _Node:
+    def _build(self, recipe: Recipe, values: AnyArray, name: str) -> Node:
         where = f"indicator {name}"
         values = np.asarray(values)
         if values.shape != (self._history,):
@@ -267,8 +170,8 @@ class IncrementalEvaluator:
             )
         args = [self._input(a, f"argument {i + 1} of {where}") for i, a in enumerate(recipe.args)]
         kwargs = {k: self._input(v, f"argument {k} of {where}") for k, v in recipe.kwargs.items()}
-        mode, window, update, how = _plan(recipe)
-        node = _Node(
+        mode, window, update, how = plan(recipe)
+        node = Node(
             name,
             _raw(recipe.fn),
             args,
@@ -277,12 +180,12 @@ class IncrementalEvaluator:
             window,
             update,
             how,
-            _Column(values, self._capacity),
+            Column(values, self._capacity),
         )
         self._nodes.append(node)  # after its inputs: the list is in dependency order
         return node
 
-    def _input(self, value: Any, where: str) -> _Input:
+    def _input(self, value: Any, where: str) -> Input:
         if isinstance(value, DerivedSeries):
             return self._node_for(value).column, None
         if isinstance(value, Series):
@@ -306,7 +209,7 @@ class IncrementalEvaluator:
                 )
         return None, value  # a constant: a length, a multiplier, a weights array
 
-    def _array_column(self, array: AnyArray) -> _Column | None:
+    def _array_column(self, array: AnyArray) -> Column | None:
         key = _key(array)
         column = self._column_of_key.get(key)
         if column is not None:

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from engine.backtest import BacktestConfig, StrategyRuntimeError, run_backtest
 from engine.replay import IncrementalError, LookbackError, Replay, replay_bars
 from engine.strategy.derived import DerivedSeries, Recipe, indicator
-from engine.strategy.incremental import IncrementalEvaluator, _plan
+from engine.strategy.incremental import IncrementalEvaluator
+from engine.strategy.incremental_nodes import plan
 from strategies.reference.sma_crossover import SmaCrossover
 from strategies.sdk import (
     BarView,
@@ -216,13 +217,13 @@ def test_handlers_due_are_returned_and_fire_with_the_clock_at_the_new_bar():
 
 def test_lookback_is_declared_inferred_or_full():
     close = DerivedSeries(np.arange(10.0), _clock(9), "close", Recipe(len, ()))
-    assert _plan(Recipe(sma, (close, 30)))[:2] == ("window", 30)
-    assert _plan(Recipe(crossed_above, (close, close)))[:2] == ("window", 2)
-    assert _plan(Recipe(ema, (close, 30)))[0] == "update"
-    assert _plan(Recipe(wilder, (close, 14)))[:2] == ("window", 15)  # inferred: 1 + 14
-    assert _plan(Recipe(wilder, (close, 14), lookback="full"))[0] == "full"
-    assert _plan(Recipe(ema, (close, 30), lookback=90))[:2] == ("window", 90)  # I() wins
-    assert _plan(Recipe(np.cumsum, (close,)))[0] == "full"  # nothing to infer from
+    assert plan(Recipe(sma, (close, 30)))[:2] == ("window", 30)
+    assert plan(Recipe(crossed_above, (close, close)))[:2] == ("window", 2)
+    assert plan(Recipe(ema, (close, 30)))[0] == "update"
+    assert plan(Recipe(wilder, (close, 14)))[:2] == ("window", 15)  # inferred: 1 + 14
+    assert plan(Recipe(wilder, (close, 14), lookback="full"))[0] == "full"
+    assert plan(Recipe(ema, (close, 30), lookback=90))[:2] == ("window", 90)  # I() wins
+    assert plan(Recipe(np.cumsum, (close,)))[0] == "full"  # nothing to infer from
     with pytest.raises(StrategyError, match="lookback"):
         Recipe(sma, (close, 3), lookback=0)
 
@@ -230,7 +231,7 @@ def test_lookback_is_declared_inferred_or_full():
     def running_max(values):
         return np.maximum.accumulate(np.asarray(values, dtype=float))
 
-    assert _plan(Recipe(running_max, (close,)))[0] == "full"
+    assert plan(Recipe(running_max, (close,)))[0] == "full"
     assert isinstance(running_max(close), DerivedSeries)
     assert isinstance(running_max(np.arange(3.0)), np.ndarray)
 
