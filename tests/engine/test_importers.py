@@ -1,70 +1,37 @@
 """Importers: every bhavcopy fixture (plain and zipped), content-based detection, exact values,
-the F&O volume trap, whole-file rejection with file:line. Generic CSV/Parquet:
-test_importers_generic.py."""
+the F&O volume trap, session stamping.
+Generic CSV/Parquet: test_importers_generic.py; bad rows named by file:line:
+test_importer_errors.py."""
 
 from __future__ import annotations
 
 import shutil
 import zipfile
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from engine.data.bar_series import BarDataError
-from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
+from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS
 from engine.data.importers import FORMATS, detect_format, read_file, sha256_file
-from tests.engine.importer_helpers import FIXTURES, NSE_CM_LEGACY, instrument, ist_ns
-
-NSE_CM_UDIFF = FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv"
-NSE_FO_UDIFF = FIXTURES / "BhavCopy_NSE_FO_0_0_0_20250603_F_0000.csv"
-BSE_CM_UDIFF = FIXTURES / "BhavCopy_BSE_CM_0_0_0_20250603_F_0000.CSV"
-NSE_FO_LEGACY = FIXTURES / "fo03JUN2024bhav.csv"
-EXPECTED = {
-    NSE_CM_UDIFF.name: ("nse_cm_udiff", date(2025, 6, 3), 5),
-    NSE_FO_UDIFF.name: ("nse_fo_udiff", date(2025, 6, 3), 5),
-    BSE_CM_UDIFF.name: ("bse_cm_udiff", date(2025, 6, 3), 3),
-    NSE_CM_LEGACY.name: ("nse_cm_legacy", date(2024, 6, 3), 5),
-    NSE_FO_LEGACY.name: ("nse_fo_legacy", date(2024, 6, 3), 4),
-}
-
-BSE_LEGACY_HEADER = (
-    "SC_CODE,SC_NAME,SC_GROUP,SC_TYPE,OPEN,HIGH,LOW,CLOSE,LAST,PREVCLOSE,NO_TRADES,NO_OF_SHRS,"
-    "NET_TURNOV,TDCLOINDI"
+from tests.engine.importer_helpers import (
+    BSE_CM_UDIFF,
+    BSE_LEGACY_HEADER,
+    BSE_LEGACY_ROWS,
+    EXPECTED,
+    FIXTURES,
+    NSE_CM_LEGACY,
+    NSE_CM_UDIFF,
+    NSE_FO_LEGACY,
+    NSE_FO_UDIFF,
+    instrument,
+    ist_ns,
+    rewrite,
+    row,
+    zipped,
 )
-BSE_LEGACY_ROWS = (
-    "500325,RELIANCE INDS.  ,A ,Q,2900.00,2949.00,2890.50,2941.20,2942.00,2871.55,45678,"
-    "876543,2571234567.00,",
-    "500209,INFOSYS LTD.    ,A ,Q,1417.00,1431.00,1402.50,1409.60,1410.00,1416.10,23456,"
-    "345678,487654321.00,",
-    "800123,SOME DEBT 2027  ,F ,D,1000.00,1000.00,1000.00,1000.00,1000.00,1000.00,1,10,10000.00,",
-    "532540,TCS LTD.        ,A ,Q,3831.00,3877.00,3812.00,3852.10,3850.00,3812.55,12345,"
-    "123456,475000000.00,",
-)
-
-
-def zipped(path: Path, tmp_path: Path, member: str | None = None) -> Path:
-    target = tmp_path / f"{path.name}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(path, member or path.name)
-    return target
-
-
-def row(batch: ImportBatch, symbol: str) -> dict[str, object]:
-    bars = batch.bars[batch.bars["symbol"] == symbol]
-    assert len(bars) == 1, symbol
-    return bars.iloc[0].to_dict()
-
-
-def rewrite(source: Path, target: Path, line: int, old: str, new: str) -> Path:
-    lines = source.read_text().splitlines(keepends=True)
-    assert old in lines[line - 1], lines[line - 1]
-    lines[line - 1] = lines[line - 1].replace(old, new, 1)
-    target.write_text("".join(lines))
-    return target
-
 
 # --- every fixture, plain and zipped --------------------------------------------------------
 
@@ -317,74 +284,6 @@ def test_unrecognised_and_empty_files(tmp_path):
         read_file(empty)
     with pytest.raises(BarDataError, match="file not found"):
         read_file(tmp_path / "missing.csv")
-
-
-# --- a bad row aborts the whole file with file:line -----------------------------------------
-
-
-def test_bad_row_in_the_middle_names_its_line(tmp_path):
-    # line 5 of the UDiFF CM fixture is RELIANCE EQ: make its high 1400.00 (< low 1412.40)
-    bad = rewrite(NSE_CM_UDIFF, tmp_path / "cm.csv", 5, "1431.80", "1400.00")
-    with pytest.raises(BarDataError) as err:
-        read_file(bad)
-    assert str(err.value) == f"{bad}:5: RELIANCE: high 1400.00 is below low 1412.40"
-    assert err.value.line == 5
-    packed = zipped(bad, tmp_path, "cm.csv")
-    with pytest.raises(BarDataError, match=r"cm\.csv\.zip\[cm\.csv\]:5: RELIANCE: high"):
-        read_file(packed)
-
-
-@pytest.mark.parametrize(
-    ("source", "line", "old", "new", "message"),
-    [
-        (NSE_CM_UDIFF, 4, "1418.00,1418.00", "1418.00,abc", None),  # BL row: skipped anyway
-        (NSE_CM_UDIFF, 6, "812.50", "8x2.50", "OpnPric '8x2.50' is not a number"),
-        (NSE_CM_UDIFF, 3, "1574.30", "1574.305", "ClsPric 1574.305 has more than 2 decimals"),
-        (NSE_CM_UDIFF, 6, "10234567", "10234567.5", "TtlTradgVol 10234567.5 is not a whole"),
-        (NSE_CM_UDIFF, 5, "2025-06-03,2025-06-03", "2025-06-33,2025-06-03", "TradDt "),
-        (NSE_CM_LEGACY, 3, "03-JUN-2024", "03-JUX-2024", "TIMESTAMP '03-JUX-2024' is not a"),
-        (NSE_CM_LEGACY, 6, "41234567", "", "TOTTRDQTY is empty"),
-        (NSE_FO_LEGACY, 3, "110.00", "-110.00", "NIFTY2460623500CE: open -110.00 is not above"),
-        (NSE_FO_UDIFF, 4, ",PE,", ",XX,", "OptnTp 'XX' is not CE or PE"),
-        (NSE_FO_UDIFF, 3, ",FO,", ",CM,", "Sgmt is 'CM' in a NSE FO file"),
-    ],
-)
-def test_bad_values_name_file_and_line(tmp_path, source, line, old, new, message):
-    bad = rewrite(source, tmp_path / source.name, line, old, new)
-    if message is None:
-        assert len(read_file(bad).bars) == 5  # a skipped series is not parsed
-        return
-    with pytest.raises(BarDataError) as err:
-        read_file(bad)
-    assert str(err.value).startswith(f"{bad}:{line}: {message}")
-
-
-def test_missing_column_is_a_header_error(tmp_path):
-    bad = rewrite(NSE_CM_LEGACY, tmp_path / "cm.csv", 1, "TOTTRDQTY", "QTY")
-    with pytest.raises(BarDataError, match=r"cm\.csv:1: missing column TOTTRDQTY"):
-        read_file(bad, format="nse_cm_legacy")
-
-
-def test_extra_field_and_duplicate_symbol(tmp_path):
-    bad = rewrite(NSE_CM_LEGACY, tmp_path / "cm.csv", 6, "INE062A01020,", "INE062A01020,x,")
-    with pytest.raises(BarDataError, match=r"cm\.csv:6: malformed CSV"):
-        read_file(bad)
-    twice = rewrite(NSE_CM_LEGACY, tmp_path / "cm2.csv", 6, "SBIN,", "INFY,")
-    with pytest.raises(BarDataError) as err:
-        read_file(twice)
-    message = "INFY appears twice for 2024-06-03 09:15: line 3 has it already"
-    assert str(err.value) == f"{twice}:6: {message}"
-
-
-def test_explicit_format_must_fit_the_content():
-    with pytest.raises(BarDataError, match="missing column"):
-        read_file(NSE_CM_LEGACY, format="nse_fo_legacy")
-    with pytest.raises(ValueError, match="unknown format"):
-        read_file(NSE_CM_LEGACY, format="xls")
-    with pytest.raises(ValueError, match="daily bars"):
-        read_file(NSE_CM_LEGACY, timeframe="5m")
-    with pytest.raises(ValueError, match="symbol="):
-        read_file(NSE_CM_LEGACY, symbol="X")
 
 
 # --- session stamping -----------------------------------------------------------------------
