@@ -135,6 +135,8 @@ def run_import(args: argparse.Namespace) -> int:
     def body() -> int:
         with workspace_store(args) as (_, store):
             outcome = import_files(store, args.paths, options, report_line, error_line)
+        if outcome.warning:
+            print(f"warning: {outcome.warning}")
         if outcome.errors:
             print(
                 f"{len(outcome.errors)} file(s) not imported: nothing from them was stored",

@@ -15,9 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.calendar import CalendarLayer, use_workspace_calendar, workspace_calendar
 from engine.data.bar_series import BarDataError
 from engine.data.batch import ImportBatch
 from engine.data.importers import read_file
+from engine.data.resample import span_warning
 from engine.data.store import ImportReport, MarketStore
 from engine.data.store_csv import applies
 
@@ -40,11 +42,17 @@ class ImportOptions:
 class ImportOutcome:
     reports: list[tuple[str, ImportReport]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warning: str = ""  # the calendar's, once, when imported bars lie on provisional dates
 
 
-def _parse(job: tuple[str, ImportOptions]) -> ImportBatch | str:
-    """Worker side: one file to a batch, or its error message (always picklable)."""
-    path, o = job
+Job = tuple[str, ImportOptions, CalendarLayer]
+
+
+def _parse(job: Job) -> ImportBatch | str:
+    """Worker side: one file to a batch, or its error message (always picklable). The
+    parent's workspace calendar comes along, so sessions are stamped as the app sees them."""
+    path, o, calendar = job
+    use_workspace_calendar(calendar)
     try:
         return read_file(path, o.format, mapping=o.mapping, symbol=o.symbol,
                          exchange=o.exchange, timeframe=o.timeframe, lenient=True)  # fmt: skip
@@ -52,7 +60,7 @@ def _parse(job: tuple[str, ImportOptions]) -> ImportBatch | str:
         return str(exc)
 
 
-def _parsed(jobs: list[tuple[str, ImportOptions]]) -> Iterator[ImportBatch | str]:
+def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
     if len(jobs) < PARALLEL_FROM:
         yield from map(_parse, jobs)
         return
@@ -94,7 +102,8 @@ def import_files(
         if on_report is not None:
             on_report(path, report)
 
-    for parsed in _parsed([(str(p), o) for p in rest]):
+    calendar = workspace_calendar()
+    for parsed in _parsed([(str(p), o, calendar) for p in rest]):
         if isinstance(parsed, str):
             outcome.errors.append(parsed)
             if on_error is not None:
@@ -104,4 +113,9 @@ def import_files(
         if len(pending) >= GROUP or sum(len(b.bars) for b in pending) >= GROUP_ROWS:
             flush()
     flush()
+    spans = [(r.first_ts, r.last_ts) for _, r in outcome.reports if r.first_ts is not None]
+    if spans:
+        first = min(lo for lo, _ in spans)
+        last = max(hi for _, hi in spans if hi is not None)
+        outcome.warning = span_warning(first, last, o.exchange)
     return outcome

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from engine.data.bar_series import TIMEFRAMES, BarSeries, Int64Array, as_utc_ns, ist_iso
 from engine.data.bar_series import infer_timeframe as _infer
-from engine.data.resample import DAILY, ist_date, locate, session_table
+from engine.data.resample import DAILY, ist_date, locate, provisional_warning, session_table
 from engine.metrics.jsonable import Json
 
 EXAMPLES: Final = 10  # bar times / row numbers listed per problem
@@ -76,6 +76,7 @@ class QualityReport:
     negative_volume_rows: int
     duplicate_rows: int  # rows repeating an earlier row's timestamp
     unsorted_rows: int  # rows earlier than the row before them
+    calendar_warning: str = ""  # some bars lie on provisional dates (no holiday list loaded)
 
     @property
     def ok(self) -> bool:
@@ -252,6 +253,7 @@ def _report(
         negative_volume_rows=checked.negative_volume,
         duplicate_rows=checked.duplicates,
         unsorted_rows=checked.unsorted,
+        calendar_warning=provisional_warning(ts, exchange),
     )
 
 
@@ -274,6 +276,8 @@ def render_text(report: QualityReport) -> str:
     unit = "minutes" if r.timeframe == "1m" else f"{r.timeframe} bars"
     lines = [f"Data quality: {r.symbol} {r.timeframe} on {r.exchange} - "
              + ("OK" if r.ok else "PROBLEMS FOUND")]  # fmt: skip
+    if r.calendar_warning:
+        lines.append(f"  warning: {r.calendar_warning}")
     if r.first_ns is None or r.last_ns is None:
         return "\n".join([*lines, "  no bars"])
     lines += [

@@ -13,8 +13,9 @@ leave a bin with fewer inputs; a bin with no input at all is simply absent (noth
 invented or forward-filled). Holidays have no session and so no bars.
 
 Input bars that fall outside every session (before the open, at/after the close, on a
-holiday or weekend) are dropped and counted in `ResampleResult.dropped`. Bars outside the
-calendar's coverage raise CalendarCoverageError rather than guessing.
+holiday or weekend) are dropped and counted in `ResampleResult.dropped`. Bars on dates no
+holiday list covers use the calendar's provisional sessions (weekdays 09:15-15:30) and the
+result carries the calendar's warning (`ResampleResult.warning`).
 
 The work is vectorised: one searchsorted of the bar times against the session opens gives
 each bar its session, integer division gives its bin, and numpy's reduceat aggregates.
@@ -57,6 +58,20 @@ def ist_date(ts_ns: int | np.integer) -> datetime.date:
     return datetime.datetime.fromtimestamp(seconds, tz=IST).date()
 
 
+def provisional_warning(ts_ns: Int64Array, exchange: str = "NSE") -> str:
+    """The calendar's warning when some of these (sorted) bars lie on provisional dates."""
+    if len(ts_ns) == 0:
+        return ""
+    return get_calendar(exchange).provisional_warning(ist_date(ts_ns[0]), ist_date(ts_ns[-1]))
+
+
+def span_warning(first_ts: int | None, last_ts: int | None, exchange: str = "NSE") -> str:
+    """provisional_warning for a span of bar times (an import's first and last bar)."""
+    if first_ts is None or last_ts is None:
+        return ""
+    return get_calendar(exchange).provisional_warning(ist_date(first_ts), ist_date(last_ts))
+
+
 def session_table(ts_ns: Int64Array, exchange: str = "NSE") -> SessionTable:
     """Sessions from the IST date of the first bar to that of the last (ts must be sorted)."""
     if len(ts_ns) == 0:
@@ -90,6 +105,7 @@ class ResampleResult:
     series: BarSeries
     dropped: int
     note: str = ""  # says what was dropped (count, first and last), empty when nothing was
+    warning: str = ""  # the calendar's, when some bars lie on provisional dates
 
 
 def _bin_length(source: str, target: str) -> int:
@@ -156,7 +172,7 @@ def resample(series: BarSeries, timeframe: str, exchange: str = "NSE") -> Resamp
         pick(series.close)[last],
         np.add.reduceat(pick(series.volume), first),
     )
-    return ResampleResult(out, dropped, note)
+    return ResampleResult(out, dropped, note, provisional_warning(series.ts, exchange))
 
 
 def _dropped_note(

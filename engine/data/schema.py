@@ -164,10 +164,44 @@ _V3 = (
     "ALTER TABLE bars ALTER COLUMN timeframe SET DATA TYPE bar_timeframe",
 )
 
+# v4 (frozen): the workspace's own market calendar (engine/calendar: imported exchange holiday
+# lists and the trader's holidays and special sessions). One row per (day, exchange, segment);
+# exchange 'both' means NSE and BSE. A list row makes its year known (no longer provisional).
+_V4 = (
+    """CREATE TABLE calendar_entries (
+        day DATE NOT NULL,
+        exchange VARCHAR NOT NULL CHECK (exchange IN ('NSE', 'BSE', 'both')),
+        segment VARCHAR NOT NULL CHECK (segment IN ('equity', 'fo', 'currency')),
+        kind VARCHAR NOT NULL CHECK (kind IN ('holiday', 'muhurat', 'budget', 'special')),
+        pre_open TIME,
+        open TIME,
+        close TIME,
+        note VARCHAR NOT NULL DEFAULT '',
+        source VARCHAR NOT NULL CHECK (source IN ('user', 'imported')),
+        origin VARCHAR NOT NULL DEFAULT '',
+        edited_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (day, exchange, segment),
+        CHECK ((kind = 'holiday') = (open IS NULL)),
+        CHECK (open IS NULL OR (close IS NOT NULL AND open < close)),
+        CHECK (open IS NOT NULL OR (close IS NULL AND pre_open IS NULL)),
+        CHECK (pre_open IS NULL OR pre_open <= open)
+    )""",
+    """CREATE TABLE calendar_lists (
+        exchange VARCHAR NOT NULL CHECK (exchange IN ('NSE', 'BSE', 'both')),
+        segment VARCHAR NOT NULL CHECK (segment IN ('equity', 'fo', 'currency')),
+        year INTEGER NOT NULL CHECK (year BETWEEN 1900 AND 2200),
+        source VARCHAR NOT NULL CHECK (source IN ('user', 'imported')),
+        origin VARCHAR NOT NULL DEFAULT '',
+        loaded_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (exchange, segment, year)
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "market data: instruments, bars, corporate actions, import log", _sql(*_V1)),
     Migration(2, "application state tables; import_log.sha256 for idempotent imports", _sql(*_V2)),
     Migration(3, "bars.timeframe as an ENUM", _sql(*_V3)),
+    Migration(4, "the workspace's market calendar: entries and loaded holiday lists", _sql(*_V4)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

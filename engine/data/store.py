@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import duckdb
 import pandas as pd
 
-from engine.data import schema, store_csv, store_csv_group
+from engine.calendar import CalendarLayer
+from engine.calendar.changes import CalendarPlan
+from engine.data import schema, store_calendar, store_csv, store_csv_group
 from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
@@ -92,12 +94,18 @@ class MarketStore:
                 schema.check_current(con, path)
             else:
                 schema.migrate(con, path)
+            layer = store_calendar.read_layer(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreError(f"{path}: cannot read the workspace's market calendar: {exc}") from exc
         except BaseException:
             con.close()
             raise
+        store_calendar.install(path, layer)
         return cls(path, con, read_only)
 
     def close(self) -> None:
+        store_calendar.uninstall(self.path)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -293,7 +301,24 @@ class MarketStore:
         with self._transaction("delete corporate action") as cur:
             return query.delete_corporate_action(cur, exchange, symbol, ex_date, kind)
 
+    def apply_calendar(self, plan: CalendarPlan) -> None:
+        """Write a calendar plan (engine/calendar/changes.py) in one transaction; from then on
+        every calendar in this process answers with it."""
+        with self._transaction("change the market calendar") as cur:
+            if store_calendar.read_layer(cur) != plan.base:
+                raise StoreError(
+                    f"{self.path}: the market calendar changed since this change was prepared; "
+                    "prepare it again"
+                )
+            store_calendar.write_layer(cur, plan.layer)
+        store_calendar.install(self.path, plan.layer)
+
     # --- reading -------------------------------------------------------------------------
+
+    def calendar_layer(self) -> CalendarLayer:
+        """The workspace's own calendar: imported holiday lists and the trader's entries."""
+        with self._cursor() as cur:
+            return store_calendar.read_layer(cur)
 
     def instrument(self, symbol: str, exchange: str | None = None) -> Instrument:
         """The instrument `symbol` (any case, or EXCHANGE:SYMBOL); unknown/ambiguous: error."""

@@ -3,8 +3,9 @@
 Rules (all daily exchange files):
 - A bhavcopy row becomes a "1d" bar stamped with the OPEN of its trade date's session, in UTC
   ns: 09:15 IST on a regular day, the calendar's own time on a special or muhurat session. If
-  the calendar says the date is not a session (or the date lies outside the calendar's
-  coverage), the bar is still imported at 09:15 IST and a note says so.
+  the calendar says the date is not a session (a holiday or weekend), the bar is still
+  imported at the regular open and a note says so. Dates no holiday list covers get the
+  calendar's provisional session (the regular open); the import reports that once.
 - A row whose volume is zero and whose prices are zero or empty is an UNTRADED contract (F&O
   files list every live contract, traded or not): it gets no bar, its instrument is kept, and
   the notes count such rows. Any other row with a zero or empty price is an error.
@@ -29,13 +30,12 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.arrays import IntegerArray, StringArray
 
-from engine.calendar import IST, CalendarCoverageError, get_calendar
+from engine.calendar import IST, REGULAR_OPEN, get_calendar
 from engine.data.bar_series import BarDataError, Int64Array, format_paise
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS
 from engine.data.importers.csv_table import CsvTable, Float64Array, ObjectArray
 
 NS: Final = 1_000_000_000
-REGULAR_OPEN: Final = datetime.time(9, 15)
 EQUITY_TICK_PAISE: Final = 5
 _TEXT: Final = pd.StringDtype(na_value=pd.NA)
 _MAX_DATES_SHOWN: Final = 5
@@ -50,15 +50,12 @@ class Rows(Protocol):
 
 
 def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]) -> Int64Array:
-    """UTC ns of each day's session open; off-calendar days get 09:15 IST and a note."""
+    """UTC ns of each day's session open; days with no session get 09:15 IST and a note."""
     calendar = get_calendar(exchange)
     opens: list[int] = []
     closed: list[str] = []
     for day in days:
-        try:
-            session = calendar.session(day)
-        except CalendarCoverageError:
-            session = None
+        session = calendar.session(day)
         at = (
             session.open
             if session is not None
@@ -73,7 +70,7 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
         )
         notes.append(
             f"{len(closed)} date(s) are not {calendar.exchange.value} sessions in the market "
-            f"calendar (or lie outside it): {shown}; their bars are stamped 09:15 IST"
+            f"calendar: {shown}; their bars are stamped {REGULAR_OPEN:%H:%M} IST"
         )
     return np.array(opens, dtype=np.int64)
 
