@@ -44,7 +44,7 @@ def session_clock(n: int, end: datetime.date = END_DATE) -> tuple[I64, I64]:
     from engine.calendar import get_calendar
 
     calendar = get_calendar("NSE")
-    sessions = calendar.sessions(calendar.coverage[0], end)
+    sessions = calendar.sessions(calendar.package_span[0], end)
     opens: list[int] = []
     counts: list[int] = []
     total = 0

@@ -83,3 +83,11 @@ class MarketDataChanged(Event):
     views of what is stored refresh instead of waiting for their timer."""
 
     source: str  # what changed it: "import", "demo", ...
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarChanged(Event):
+    """The workspace's market calendar changed (a list imported, a day added or removed):
+    clocks, session lists and anything holding sessions should ask the calendar again."""
+
+    source: str  # what changed it: "calendar dialog", ...

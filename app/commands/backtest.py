@@ -221,6 +221,7 @@ def render(result: BacktestResult, report: dict[str, object]) -> str:
         f"{ist_iso(start)[:16]} to {ist_iso(end)[:16]} IST",
         f"Costs:    {result.config.costs}, slippage {result.config.slippage_bps} bps, "
         f"fills at {result.config.fill}",
+        *(f"Warning:  {w}" for w in result.calendar_warnings),
         "",
         f"Capital            Rs {inr(result.config.capital)}",
         f"Final equity       Rs {inr(result.final_equity)}",

@@ -1,4 +1,8 @@
-"""Status-bar market clock: IST time, NSE session phase and what comes next, every second."""
+"""Status-bar market clock: IST time, NSE session phase and what comes next, every second.
+
+On a day no holiday list covers the phase is the rule of thumb and says so: "OPEN
+(provisional)", with the calendar's warning in the tooltip.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, status_detail, when
-from engine.calendar import IST, CalendarCoverageError, MarketStatus, get_calendar
+from engine.calendar import IST, MarketStatus, get_calendar
 from engine.domain.enums import Exchange
 
 log = logging.getLogger(__name__)
@@ -21,7 +25,7 @@ class MarketClock(QWidget):
         super().__init__()
         self.setObjectName("marketClock")
         self._now = now
-        self._calendar = get_calendar(exchange)
+        self._exchange = exchange
         self.exchange_label = QLabel(f"<b>{exchange}</b>")
         self.phase_label = QLabel()
         self.phase_label.setObjectName("marketPhase")
@@ -33,7 +37,7 @@ class MarketClock(QWidget):
         for widget in (self.exchange_label, self.phase_label, self.detail_label, self.time_label):
             layout.addWidget(widget)
         self.status: MarketStatus | None = None
-        self._coverage_warned = False
+        self._provisional_warned = False
         self.refresh()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
@@ -42,21 +46,25 @@ class MarketClock(QWidget):
     def refresh(self) -> None:
         now = self._now()
         self.time_label.setText(f"{now.astimezone(IST):%H:%M:%S} IST")
-        try:
-            status = self._calendar.status(now)
-        except CalendarCoverageError as exc:
-            self._show_outside_coverage(exc)
-            return
+        calendar = get_calendar(self._exchange)  # asked each time: the workspace may edit it
+        status = calendar.status(now)
         self.status = status
         colour = PHASE_COLOURS[status.phase]
-        self.phase_label.setText(PHASE_LABELS[status.phase])
+        label = PHASE_LABELS[status.phase]
+        border = "border:2px dashed #f5c542;" if status.provisional else ""
+        self.phase_label.setText(f"{label} (provisional)" if status.provisional else label)
         self.phase_label.setStyleSheet(
-            f"background:{colour};color:white;border-radius:3px;padding:1px 6px;font-weight:600"
+            f"background:{colour};color:white;border-radius:3px;padding:1px 6px;"
+            f"font-weight:600;{border}"
         )
         self.detail_label.setText(status_detail(status))
-        self.setToolTip(self._tooltip(status))
+        warning = calendar.provisional_warning(status.at.date(), status.at.date())
+        self.setToolTip(self._tooltip(status, warning))
+        if warning and not self._provisional_warned:
+            log.warning("%s", warning)
+            self._provisional_warned = True
 
-    def _tooltip(self, status: MarketStatus) -> str:
+    def _tooltip(self, status: MarketStatus, warning: str) -> str:
         lines = [f"{status.exchange} — {status.at:%A %d %B %Y}"]
         if status.session is not None:
             s = status.session
@@ -66,16 +74,10 @@ class MarketClock(QWidget):
             )
         if status.next_open is not None:
             lines.append(f"Next open: {when(status.next_open.open, status.at)}")
-        first, last = self._calendar.coverage
-        lines.append(f"Calendar data: {first:%d %b %Y} to {last:%d %b %Y}")
+        if warning:
+            lines.append(warning)
+        else:
+            last = get_calendar(self._exchange).known_until(status.at.date())
+            if last is not None:
+                lines.append(f"Holiday lists known until {last:%d %b %Y}")
         return "\n".join(lines)
-
-    def _show_outside_coverage(self, exc: CalendarCoverageError) -> None:
-        self.status = None
-        self.phase_label.setText("UNKNOWN")
-        self.phase_label.setStyleSheet("color:#e0524d;font-weight:600")
-        self.detail_label.setText("calendar data has ended — update Artha")
-        self.setToolTip(str(exc))
-        if not self._coverage_warned:
-            log.warning("%s", exc)
-            self._coverage_warned = True

@@ -44,5 +44,5 @@ def status_detail(status: MarketStatus) -> str:
     if status.phase is MarketPhase.PRE_OPEN and session is not None:
         return f"opens {session.open.astimezone(IST):%H:%M}"
     if status.next_open is None:
-        return "next open beyond calendar data — update Artha"
+        return "no session in the next two years — check the calendar"
     return f"next open {when(status.next_open.open, status.at)}"

@@ -15,8 +15,12 @@ Bar fill model (the documented contract):
   the rest fills on later bars or expires with the order: partial fills).
 - DAY orders expire at the end of the session they first become active in; IOC orders get
   one bar. Bracket exits and trailing stops stay until they fill or the position is closed.
-- MIS positions are squared off at the open of the first bar at or after 15:20 IST (at the
-  session's last close if no such bar exists, e.g. daily bars). Equity shorts are MIS only.
+- MIS positions are squared off at the open of the first bar at or after the day's cut-off
+  (at the day's last close if no such bar exists, e.g. daily bars). The cut-off is that day's
+  session close from the market calendar minus `squareoff_lead` (default 10 minutes: 15:20
+  IST on a regular day, 18:50 in an 18:00-19:00 muhurat session); a bar on a day with no
+  session in the calendar gets the regular close, 15:30 minus the lead. A position opened at
+  or after the cut-off is squared off at its bar's close. Equity shorts are MIS only.
 - Margin (simple, documented rule): an order is rejected when the cash left after blocking
   margin for open positions cannot cover it. Margin = notional x rate: CNC 100%, equity MIS
   20% (5x), futures 15%, long options 100% of premium, short options 15% of strike x qty.
@@ -25,11 +29,13 @@ Bar fill model (the documented contract):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from engine.domain.enums import Exchange, Product
+
+MAX_SQUAREOFF_LEAD = timedelta(hours=3)
 
 
 class FillTiming(StrEnum):
@@ -56,7 +62,7 @@ class BacktestConfig:
     stop_first: bool = True
     product: Product = Product.CNC  # for orders that do not name one
     exchange: Exchange = Exchange.NSE  # for symbols without instrument data
-    squareoff: time = time(15, 20)
+    squareoff_lead: timedelta = timedelta(minutes=10)  # MIS square-off before the close
     margin: MarginRates = field(default_factory=MarginRates)
     check_margin: bool = True
 
@@ -75,3 +81,14 @@ class BacktestConfig:
             raise ValueError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
         if self.participation is not None and not 0 < self.participation <= 1:
             raise ValueError(f"participation must be in (0, 1], got {self.participation}")
+        lead = self.squareoff_lead
+        if not isinstance(lead, timedelta):
+            raise ValueError(
+                f"squareoff_lead must be a datetime.timedelta (e.g. timedelta(minutes=10)), "
+                f"got {type(lead).__name__} {lead!r}"
+            )
+        if not timedelta(0) <= lead < MAX_SQUAREOFF_LEAD:
+            raise ValueError(
+                f"squareoff_lead must be >= 0 and < {MAX_SQUAREOFF_LEAD} before the session "
+                f"close, got {lead}"
+            )

@@ -18,6 +18,7 @@ from engine.backtest.ledger import Ledger
 from engine.backtest.result import BacktestResult, OrderRecord, Trade
 from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot
+from engine.calendar import get_calendar
 from engine.metrics import EquityCurve
 from engine.strategy.base import Strategy
 
@@ -78,6 +79,20 @@ def _curve(
     )
 
 
+def calendar_warnings(slots: list[Slot]) -> list[str]:
+    """The calendar's warning for each exchange whose bars lie on provisional dates."""
+    warnings: list[str] = []
+    for slot in slots:
+        if not len(slot.ts):
+            continue
+        calendar = get_calendar(slot.instrument.exchange)
+        first, last = slot.sessions.trade_date(0), slot.sessions.trade_date(len(slot.ts) - 1)
+        warning = calendar.provisional_warning(first, last)
+        if warning and warning not in warnings:
+            warnings.append(warning)
+    return warnings
+
+
 def build_result(
     slots: list[Slot],
     sim: Simulator,
@@ -108,6 +123,7 @@ def build_result(
         if book.quantity
     }
     return BacktestResult(
+        calendar_warnings=calendar_warnings(slots),
         strategy=strategy.display_name(),
         params=dict(params),
         config=config,

@@ -121,6 +121,8 @@ class BacktestResult:
     order_source: Callable[[], list[OrderRecord]] = list
     unrealized_paise: dict[str, int] = field(default_factory=dict)  # open positions at the end
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
+    # one per exchange whose bars lie on dates no holiday list covers (provisional sessions)
+    calendar_warnings: list[str] = field(default_factory=list)
 
     @cached_property
     def trades(self) -> list[Trade]:
@@ -200,5 +202,6 @@ class BacktestResult:
             "orders": self.orders,
             "rejections": self.rejections,
             "bars": self.bars,
+            "warnings": self.calendar_warnings,
             "run_seconds": round(self.run_seconds, 6),
         }

@@ -108,9 +108,8 @@ class _Run:
             instrument = instruments.get(series.symbol) or default_instrument(
                 series.symbol, config.exchange
             )
-            slot = Slot(
-                index, series, instrument, strategy, SessionIndex(series.ts, config.squareoff)
-            )
+            sessions = SessionIndex(series.ts, instrument.exchange, config.squareoff_lead)
+            slot = Slot(index, series, instrument, strategy, sessions)
             slot.gidx = (
                 np.arange(len(series), dtype=np.int64)
                 if len(data) == 1

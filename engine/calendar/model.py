@@ -105,11 +105,6 @@ class MarketStatus:
     provisional: bool = False
 
 
-class CalendarCoverageError(ValueError):
-    """Kept for callers that must refuse unlisted dates; the calendar itself no longer
-    raises it (dates past every list are provisional weekdays, see MarketCalendar)."""
-
-
 @dataclass(frozen=True)
 class CalendarEntry:
     """One day the calendar must know about: a holiday or a special session.

@@ -48,9 +48,10 @@ def bars(
     start: datetime = DAY1,
     times: Sequence[datetime] | None = None,
     symbol: str = "SYM",
+    timeframe: str = "1m",
 ) -> BarSeries:
-    """One 1-minute bar per row (open, high, low, close[, volume=1000]) from `start`, or at
-    the given `times` (e.g. two sessions)."""
+    """One bar per row (open, high, low, close[, volume=1000]): 1-minute bars from `start`,
+    or at the given `times` (e.g. two sessions, or one bar per session with timeframe="1d")."""
     stamps = list(times) if times is not None else minutes(start, len(rows))
     assert len(stamps) == len(rows)
     columns: list[list[int]] = [[], [], [], [], []]
@@ -70,7 +71,7 @@ def bars(
         np.array(columns[2], np.int64),
         np.array(columns[3], np.int64),
         np.array(columns[4], np.int64),
-        timeframe="1m",
+        timeframe=timeframe,
         prices_in_paise=True,
     )
 

@@ -12,11 +12,11 @@ import pytest
 from engine.calendar import (
     IST,
     OVERRIDES,
-    CalendarCoverageError,
+    CalendarEntry,
+    EntryKind,
     MarketCalendar,
     MarketPhase,
     SessionKind,
-    SessionOverride,
     get_calendar,
 )
 from engine.domain.enums import Exchange
@@ -39,8 +39,8 @@ def test_import_does_not_load_the_calendar_package() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_coverage_is_pinned_to_the_package_range(nse: MarketCalendar) -> None:
-    first, last = nse.coverage
+def test_package_span_is_pinned_to_the_package_range(nse: MarketCalendar) -> None:
+    first, last = nse.package_span
     assert first <= dt.date(2006, 11, 22)
     assert last == dt.date(2026, 12, 31)
 
@@ -130,30 +130,32 @@ def test_2026_muhurat_unknown_so_not_a_session(nse: MarketCalendar) -> None:
     assert not nse.is_session(dt.date(2026, 11, 8))
 
 
-def test_coverage_error_for_2027(nse: MarketCalendar) -> None:
+def test_2027_is_provisional_weekdays_not_an_error(nse: MarketCalendar) -> None:
+    # No package knows 2027 and no list is loaded: weekdays are assumed regular sessions.
     day = dt.date(2027, 1, 15)
-    with pytest.raises(CalendarCoverageError) as info:
-        nse.session(day)
-    msg = str(info.value)
-    assert "NSE" in msg
-    assert "2027-01-15" in msg
-    assert "2026-12-31" in msg
-    assert "Upgrade Artha" in msg
-    assert "exchange-calendars" in msg
-    assert info.value.day == day
-    assert isinstance(info.value, ValueError)
-    with pytest.raises(CalendarCoverageError):
-        nse.is_session(day)
-    with pytest.raises(CalendarCoverageError):
-        nse.status(ist(2027, 1, 15, 10))
-    with pytest.raises(CalendarCoverageError):
-        nse.sessions(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
-    with pytest.raises(CalendarCoverageError):
-        nse.holidays(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
-    with pytest.raises(CalendarCoverageError):
-        nse.next_open(ist(2027, 1, 1, 10))
-    with pytest.raises(CalendarCoverageError):
-        nse.session(dt.date(1990, 1, 1))
+    session = nse.session(day)
+    assert session is not None and session.provisional
+    assert (session.open, session.close) == (ist(2027, 1, 15, 9, 15), ist(2027, 1, 15, 15, 30))
+    assert nse.session(dt.date(2027, 1, 16)) is None  # a Saturday
+    status = nse.status(ist(2027, 1, 4, 10))
+    assert status.phase is MarketPhase.OPEN and status.provisional
+    assert status.next_open is not None and status.next_open.date == dt.date(2027, 1, 5)
+    assert len(nse.sessions(dt.date(2026, 12, 1), dt.date(2027, 1, 31))) == 22 + 21
+    assert nse.holidays(dt.date(2027, 1, 1), dt.date(2027, 1, 31)) == []
+    assert not nse.is_known(day) and nse.is_known(dt.date(2026, 12, 31))
+    warning = nse.provisional_warning(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
+    assert "NSE holiday list for 2027 not loaded" in warning
+    assert "artha calendar import" in warning
+    assert nse.provisional_warning(dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == ""
+
+
+def test_before_the_package_is_provisional_too(nse: MarketCalendar) -> None:
+    first = nse.package_span[0]
+    old = nse.session(dt.date(1990, 1, 1))  # a Monday, long before any list
+    assert old is not None and old.provisional
+    assert nse.session(dt.date(1900, 1, 6)) is None  # a Saturday
+    warning = nse.provisional_warning(dt.date(1990, 1, 1), dt.date(2000, 1, 1))
+    assert f"1990-{first.year - 1}" in warning
 
 
 @pytest.mark.parametrize(
@@ -191,13 +193,12 @@ def test_next_open_across_weekend_and_republic_day(nse: MarketCalendar) -> None:
     assert nse.status(ist(2026, 1, 24, 10)).next_open == s
 
 
-def test_next_open_none_after_last_covered_close(nse: MarketCalendar) -> None:
+def test_next_open_after_last_listed_close_is_provisional(nse: MarketCalendar) -> None:
     status = nse.status(ist(2026, 12, 31, 17))
-    assert status.phase is MarketPhase.CLOSED
+    assert status.phase is MarketPhase.CLOSED and not status.provisional
     assert status.session is not None
-    assert status.next_open is None
-    with pytest.raises(CalendarCoverageError):
-        nse.next_open(ist(2026, 12, 31, 17))
+    assert status.next_open is not None and status.next_open.provisional
+    assert status.next_open.date == dt.date(2027, 1, 1)
 
 
 def test_utc_input_is_converted_to_ist(nse: MarketCalendar) -> None:
@@ -234,8 +235,10 @@ def test_get_calendar_by_name_and_cache() -> None:
 
 
 def test_fo_segments_use_cash_exchange_calendar() -> None:
-    assert get_calendar(Exchange.NFO) is get_calendar(Exchange.NSE)
-    assert get_calendar("BFO") is get_calendar(Exchange.BSE)
+    nfo, bfo = get_calendar(Exchange.NFO), get_calendar("BFO")
+    assert nfo.exchange is Exchange.NSE and bfo.exchange is Exchange.BSE
+    for day in (dt.date(2026, 1, 15), dt.date(2026, 1, 16), dt.date(2025, 10, 21)):
+        assert nfo.session(day) == get_calendar(Exchange.NSE).session(day)
 
 
 def test_get_calendar_unknown_exchange() -> None:
@@ -272,65 +275,83 @@ def test_holidays_2026_match_domain_notes(nse: MarketCalendar) -> None:
 
 
 def test_override_can_add_a_closure() -> None:
-    closure = SessionOverride(
+    closure = CalendarEntry(
         exchange=Exchange.NSE,
         date=dt.date(2026, 1, 2),
         open=None,
         close=None,
         pre_open=None,
-        kind=SessionKind.SPECIAL,
+        kind=EntryKind.HOLIDAY,
         note="test closure",
     )
     nse = MarketCalendar(Exchange.NSE, (*OVERRIDES, closure))
     assert not nse.is_session(dt.date(2026, 1, 2))
     assert nse.status(ist(2026, 1, 2, 10)).phase is MarketPhase.HOLIDAY
-    assert nse.next_open(ist(2026, 1, 1, 16)).date == dt.date(2026, 1, 5)
+    following = nse.next_open(ist(2026, 1, 1, 16))
+    assert following is not None and following.date == dt.date(2026, 1, 5)
     # An NSE-only row leaves BSE alone.
     bse = MarketCalendar(Exchange.BSE, (*OVERRIDES, closure))
     assert bse.is_session(dt.date(2026, 1, 2))
 
 
-def test_override_can_add_a_special_session_but_not_extend_coverage() -> None:
+def test_override_can_add_a_special_session_in_any_year() -> None:
     rows = (
-        SessionOverride(
+        CalendarEntry(
             exchange=None,
             date=dt.date(2026, 1, 3),  # a Saturday
             open=dt.time(10, 0),
             close=dt.time(11, 0),
             pre_open=None,
-            kind=SessionKind.SPECIAL,
+            kind=EntryKind.SPECIAL,
             note="test special session",
         ),
-        SessionOverride(
+        CalendarEntry(
             exchange=None,
-            date=dt.date(2027, 1, 4),
+            date=dt.date(2027, 1, 9),  # a Saturday in an unlisted year
             open=dt.time(9, 15),
             close=dt.time(15, 30),
             pre_open=None,
-            kind=SessionKind.REGULAR,
-            note="past coverage",
+            kind=EntryKind.SPECIAL,
+            note="past the package",
         ),
     )
     cal = MarketCalendar(Exchange.BSE, rows)
     s = cal.session(dt.date(2026, 1, 3))
     assert s is not None and s.kind is SessionKind.SPECIAL
     assert s.pre_open == ist(2026, 1, 3, 9, 45)
-    assert cal.coverage[1] == dt.date(2026, 12, 31)
-    with pytest.raises(CalendarCoverageError):
-        cal.session(dt.date(2027, 1, 4))
+    later = cal.session(dt.date(2027, 1, 9))
+    assert later is not None and not later.provisional and later.note == "past the package"
+    assert not cal.is_known(dt.date(2027, 1, 9))  # one entry does not make a year known
     # Without the default table the muhurat day falls back to the package: closed.
     assert not cal.is_session(dt.date(2025, 10, 21))
 
 
+def test_budget_day_weekend_sessions_2025_and_2026(nse: MarketCalendar) -> None:
+    for day, weekday in ((dt.date(2025, 2, 1), 5), (dt.date(2026, 2, 1), 6)):
+        assert day.weekday() == weekday
+        for cal in (nse, get_calendar("BSE"), get_calendar("NFO")):
+            s = cal.session(day)
+            assert s is not None and s.kind is SessionKind.BUDGET and not s.provisional
+            assert (s.open.time(), s.close.time()) == (dt.time(9, 15), dt.time(15, 30))
+        status = nse.status(dt.datetime.combine(day, dt.time(11), IST))
+        assert status.phase is MarketPhase.OPEN
+
+
 def test_override_validation() -> None:
     with pytest.raises(ValueError, match="close"):
-        SessionOverride(None, dt.date(2026, 1, 2), dt.time(10), None, None, SessionKind.SPECIAL, "")
+        CalendarEntry(None, dt.date(2026, 1, 2), dt.time(10), None, None, EntryKind.SPECIAL, "")
     with pytest.raises(ValueError, match="before close"):
-        SessionOverride(
-            None, dt.date(2026, 1, 2), dt.time(11), dt.time(10), None, SessionKind.SPECIAL, ""
+        CalendarEntry(
+            None, dt.date(2026, 1, 2), dt.time(11), dt.time(10), None, EntryKind.SPECIAL, ""
         )
-    dup = SessionOverride(None, dt.date(2026, 1, 2), None, None, None, SessionKind.SPECIAL, "")
-    with pytest.raises(ValueError, match="two overrides"):
+    with pytest.raises(ValueError, match="needs open and close"):
+        CalendarEntry(None, dt.date(2026, 1, 2), None, None, None, EntryKind.MUHURAT, "")
+    with pytest.raises(ValueError, match="cannot have opening hours"):
+        CalendarEntry(
+            None, dt.date(2026, 1, 2), dt.time(9), dt.time(10), None, EntryKind.HOLIDAY, ""
+        )
+    dup = CalendarEntry(None, dt.date(2026, 1, 2), None, None, None, EntryKind.HOLIDAY, "")
+    with pytest.raises(ValueError, match="two calendar entries"):
         MarketCalendar(Exchange.NSE, (dup, dup))
 
 

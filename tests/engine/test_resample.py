@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.calendar import CalendarCoverageError
+from engine.calendar import IST
 from engine.data import BarDataError, BarSeries
 from engine.data.resample import resample
 
@@ -231,13 +231,34 @@ def test_impossible_or_off_grid_resampling_is_refused():
         resample(skewed, "15m")
 
 
-def test_empty_series_and_uncovered_dates():
+def test_empty_series():
     empty = BarSeries("X", "1m", *(np.zeros(0, dtype=np.int64) for _ in range(6)))
     result = resample(empty, "5m")
-    assert len(result.series) == 0 and result.dropped == 0
-    future = bars("X", [("2027-01-04 09:15", "1", "1", "1", "1", 1)])
-    with pytest.raises(CalendarCoverageError):
-        resample(future, "5m")
+    assert len(result.series) == 0 and result.dropped == 0 and result.warning == ""
+
+
+@pytest.mark.parametrize(("day", "year"), [("2027-01-04", "2027"), ("1900-01-01", "1900")])
+def test_unlisted_years_resample_on_provisional_sessions_with_a_warning(day, year):
+    # A whole 375-minute day in a year no holiday list covers: sessions are the rule of
+    # thumb (09:15-15:30), the bars resample as on any regular day and the result says so.
+    start = pd.Timestamp(f"{day} 09:15", tz=IST)
+    rows = [
+        (
+            (start + pd.Timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M"),
+            "100",
+            "101",
+            "99",
+            "100",
+            10,
+        )
+        for i in range(375)
+    ]
+    result = resample(bars("X", rows), "15m")
+    assert len(result.series) == 25 and result.dropped == 0
+    assert int(result.series.volume.sum()) == 3750
+    assert f"NSE holiday list for {year} not loaded" in result.warning
+    daily = resample(bars("X", rows), "1d")
+    assert len(daily.series) == 1 and daily.warning == result.warning
 
 
 def naive_resample(series: BarSeries, minutes: int) -> list[Row]:

@@ -37,6 +37,7 @@ from engine.data.store import MarketStore, SeriesInfo
 from engine.events import MarketDataChanged
 
 log = logging.getLogger(__name__)
+WARNING_PREFIX = "warning: "
 
 COLUMNS = (
     Column("Exchange", lambda s: s.exchange),
@@ -106,6 +107,8 @@ class DataPanel(QWidget):
 
     # -- showing ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.status.setStyleSheet("")
+        self.status.setToolTip("")
         if self._store is None:
             text = f"Market store unavailable: {self._store_problem or 'not open'}"
             self.status.setText(text if len(text) <= 90 else text[:89] + "…")
@@ -179,6 +182,8 @@ class DataPanel(QWidget):
                 else f"{path}: {report.bars_written:,} bars written"
                 for path, report in outcome.reports
             )  # fmt: skip
+            if outcome.warning:
+                done += f"\n{WARNING_PREFIX}{outcome.warning}"
             if outcome.errors:  # the files that went in are still said (the log panel)
                 for line in done.splitlines():
                     log.info("%s", line)
@@ -235,8 +240,18 @@ class DataPanel(QWidget):
             box.open()
         else:
             for line in summary.splitlines():
-                log.info("%s", line)
+                if line.startswith(WARNING_PREFIX):
+                    log.warning("%s", line)
+                    self.show_warning(line.removeprefix(WARNING_PREFIX))
+                else:
+                    log.info("%s", line)
         self._bus.publish(MarketDataChanged("data panel"))
+
+    def show_warning(self, text: str) -> None:
+        """A warning about what was just imported (provisional calendar dates), in the bar."""
+        self.status.setText(f"⚠ {text if len(text) <= 90 else text[:89] + '…'}")
+        self.status.setToolTip(text)
+        self.status.setStyleSheet("color: #d99a1e; font-weight: 600;")
 
 
 register_panel(
