@@ -48,3 +48,14 @@ def _no_leaked_artha_log_handlers() -> Iterator[None]:
     for handler in [h for h in root.handlers if getattr(h, "_artha_handler", False)]:
         root.removeHandler(handler)
         handler.close()
+
+
+@pytest.fixture(autouse=True)
+def _process_calendar_starts_empty() -> Iterator[None]:
+    """Opening a workspace makes its calendar the process's (as in the app, one workspace per
+    process); tests open many, so each starts and ends with no workspace calendar."""
+    from engine.calendar import CalendarLayer, use_workspace_calendar
+
+    use_workspace_calendar(CalendarLayer())
+    yield
+    use_workspace_calendar(CalendarLayer())

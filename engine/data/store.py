@@ -101,11 +101,10 @@ class MarketStore:
         except BaseException:
             con.close()
             raise
-        store_calendar.install(path, layer)
+        store_calendar.install(layer)
         return cls(path, con, read_only)
 
     def close(self) -> None:
-        store_calendar.uninstall(self.path)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -311,7 +310,7 @@ class MarketStore:
                     "prepare it again"
                 )
             store_calendar.write_layer(cur, plan.layer)
-        store_calendar.install(self.path, plan.layer)
+        store_calendar.install(plan.layer)
 
     # --- reading -------------------------------------------------------------------------
 

@@ -2,15 +2,13 @@
 
 The calendar itself (engine/calendar) knows nothing of DuckDB; the store loads its rows into a
 `CalendarLayer`, and a write replaces the rows with those of a `CalendarPlan` in one
-transaction. The store that writes or opens a workspace makes its layer the process's
+transaction. The store that opens or writes a workspace makes its layer the process's
 calendar (`engine.calendar.use_workspace_calendar`), so every reader agrees at once.
 """
 
 from __future__ import annotations
 
 import datetime
-import threading
-from pathlib import Path
 
 import duckdb
 
@@ -27,8 +25,6 @@ from engine.data import schema
 from engine.domain.enums import Exchange
 
 BOTH = "both"
-_owner_lock = threading.Lock()
-_owner: Path | None = None  # the store whose layer the process calendar holds
 
 
 def _exchange_text(exchange: Exchange | None) -> str:
@@ -135,18 +131,8 @@ def _list_key(item: HolidayList) -> tuple[str, str, int]:
     return (_exchange_text(item.exchange), str(item.segment), item.year)
 
 
-def install(path: Path, layer: CalendarLayer) -> None:
-    """This store's calendar becomes the process's."""
-    global _owner
-    with _owner_lock:
-        _owner = path
-        use_workspace_calendar(layer)
-
-
-def uninstall(path: Path) -> None:
-    """A closing store takes its calendar with it (only if it is the one in use)."""
-    global _owner
-    with _owner_lock:
-        if _owner == path:
-            _owner = None
-            use_workspace_calendar(CalendarLayer())
+def install(layer: CalendarLayer) -> None:
+    """This store's calendar becomes the process's. It stays after the store closes (a
+    command reads bars, closes the workspace, then backtests them on its calendar) until
+    another workspace is opened."""
+    use_workspace_calendar(layer)
