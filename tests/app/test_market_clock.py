@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from app.gui.market_clock import MarketClock
 from app.gui.panels.home import HomePanel
 from tests.app.conftest import ist
+
+LIST_2027 = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "calendar" / "nse_holidays_2027_cm.csv"
+)
 
 
 @pytest.mark.parametrize(
@@ -22,7 +27,9 @@ from tests.app.conftest import ist
         (ist(2026, 1, 23, 16, 0), "CLOSED", "next open Tue 27 Jan 09:15"),
         (ist(2026, 1, 16, 8, 0), "CLOSED", "next open 09:15"),
         (ist(2025, 10, 21, 14, 0), "OPEN", "closes 14:45"),
-        (ist(2026, 12, 31, 18, 0), "CLOSED", "next open beyond calendar data — update Artha"),
+        (ist(2026, 12, 31, 18, 0), "CLOSED", "next open tomorrow 09:15"),
+        (ist(2027, 1, 4, 10, 0), "OPEN (provisional)", "closes 15:30"),
+        (ist(2025, 2, 1, 11, 0), "OPEN", "closes 15:30"),  # Budget day, a Saturday
     ],
 )
 def test_clock_phase_and_next_event(qtbot, now, phase, detail):
@@ -38,14 +45,32 @@ def test_clock_shows_ist_even_when_given_utc(qtbot):
     assert clock.phase_label.text() == "OPEN"
 
 
-def test_clock_past_calendar_data_says_so_instead_of_guessing(qtbot, caplog):
-    clock = MarketClock(lambda: ist(2027, 1, 5, 10, 0))
+def test_clock_in_an_unlisted_year_is_provisional_and_says_why(qtbot, caplog):
+    clock = MarketClock(lambda: ist(2027, 1, 4, 10, 0))
     qtbot.addWidget(clock)
-    assert clock.phase_label.text() == "UNKNOWN"
-    assert "update Artha" in clock.detail_label.text()
-    assert "2027-01-05" in clock.toolTip()
+    assert clock.phase_label.text() == "OPEN (provisional)"
+    assert clock.status is not None and clock.status.provisional
+    assert "NSE holiday list for 2027 not loaded" in clock.toolTip()
     clock.refresh()
-    assert caplog.text.count("2027-01-05") == 1  # warned once, not every second
+    assert caplog.text.count("holiday list for 2027 not loaded") == 1  # once, not every second
+
+
+def test_clock_follows_the_workspace_calendar(qtbot, tmp_path):
+    from engine.calendar import CalendarSegment
+    from engine.calendar.changes import plan_holiday_list
+    from engine.calendar.holiday_lists import read_holiday_list
+    from engine.data.store import MarketStore
+
+    clock = MarketClock(lambda: ist(2027, 1, 26, 10, 0))
+    qtbot.addWidget(clock)
+    assert clock.phase_label.text() == "OPEN (provisional)"
+    with MarketStore.open(tmp_path / "a.duckdb") as store:
+        parsed = read_holiday_list(LIST_2027, CalendarSegment.EQUITY)
+        store.apply_calendar(plan_holiday_list(store.calendar_layer(), parsed, LIST_2027.name))
+    clock.refresh()
+    assert clock.phase_label.text() == "HOLIDAY"
+    assert clock.detail_label.text() == "next open tomorrow 09:15"
+    assert "Holiday lists known until 31 Dec 2027" in clock.toolTip()
 
 
 def test_clock_ticks_every_second(qtbot):
@@ -66,3 +91,46 @@ def test_home_panel_lists_markets_sessions_holidays_and_workspace(make_ctx, qtbo
     assert "Mon 26 Jan 2026" in panel.holidays_label.text()
     assert str(workspace.root) in panel.workspace_label.text()
     assert "empty: import files or create the demo data" in panel.workspace_label.text()
+
+
+def test_home_panel_in_an_unlisted_year_warns_and_offers_the_import(make_ctx, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from engine.calendar import get_calendar
+
+    panel = HomePanel(make_ctx(now=ist(2027, 1, 4, 10, 0)))
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.calendar_banner.isVisible()
+    assert panel.calendar_warning.text().startswith("2027 holiday list not loaded")
+    assert panel.markets_label.text().count("OPEN (provisional)") == 2
+    assert "provisional" in panel.sessions_label.text()
+    assert "no holiday list for 2027" in panel.holidays_label.text()
+    # the banner's button opens the calendar dialog on the file chooser
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(LIST_2027), ""))
+    dialog = panel.import_holiday_list()
+    qtbot.addWidget(dialog)
+    assert dialog.preview_lines(), "the chosen list is previewed before anything is written"
+    assert get_calendar("NSE").session(datetime(2027, 1, 26).date()) is not None  # not yet
+
+
+def test_home_panel_after_the_list_is_loaded(make_ctx, qtbot):
+    from engine.calendar import CalendarSegment
+    from engine.calendar.changes import plan_holiday_list
+    from engine.calendar.holiday_lists import read_holiday_list
+    from engine.events import CalendarChanged
+
+    ctx = make_ctx(now=ist(2027, 1, 25, 16, 0))
+    panel = HomePanel(ctx)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.calendar_banner.isVisible()
+    assert ctx.store is not None
+    parsed = read_holiday_list(LIST_2027, CalendarSegment.EQUITY)
+    ctx.store.apply_calendar(plan_holiday_list(ctx.store.calendar_layer(), parsed, LIST_2027.name))
+    ctx.bus.publish(CalendarChanged("test"))
+    qtbot.waitUntil(lambda: not panel.calendar_banner.isVisible(), timeout=3000)
+    assert "provisional" not in panel.markets_label.text()
+    assert "Tue 26 Jan 2027" in panel.holidays_label.text()
+    assert "Tue 26 Jan 2027" not in panel.sessions_label.text()
+    assert "holiday lists known until 31 Dec 2027" in panel.holidays_label.text()
