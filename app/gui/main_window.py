@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.about import AboutDialog
+from app.gui.calendar_dialog import CalendarDialog
 from app.gui.context import AppContext
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         )
         self.resize(1400, 900)
         self.docks: dict[str, QDockWidget] = {}
+        self.calendar_dialog: CalendarDialog | None = None
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
@@ -78,6 +80,10 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         self.reset_layout_action = self.view_menu.addAction("&Reset layout")
         self.reset_layout_action.triggered.connect(self.reset_layout)
+
+        self.tools_menu = bar.addMenu("&Tools")
+        self.calendar_action = self.tools_menu.addAction("Market &calendar…")
+        self.calendar_action.triggered.connect(lambda _checked=False: self.show_calendar())
 
         help_menu = bar.addMenu("&Help")
         self.about_action = help_menu.addAction("&About Artha")
@@ -213,6 +219,27 @@ class MainWindow(QMainWindow):
         dialog = AboutDialog(self.ctx.workspace, self)
         dialog.open()
         return dialog
+
+    def show_calendar(self, start_import: bool = False) -> CalendarDialog:
+        """Open the market calendar (non-modal, one at a time); start_import=True goes on to
+        ask for a holiday-list file, as the Home panel's import button wants."""
+        dialog = self.calendar_dialog
+        if dialog is None:
+            dialog = self.calendar_dialog = CalendarDialog(self.ctx, self)
+            dialog.finished.connect(self._calendar_closed)
+        else:
+            dialog.refresh()
+        dialog.open()
+        dialog.raise_()
+        dialog.activateWindow()
+        if start_import:
+            dialog.choose_list_file()
+        return dialog
+
+    def _calendar_closed(self) -> None:
+        dialog, self.calendar_dialog = self.calendar_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _restore_layout(self) -> None:
         saved = self.ctx.settings.window_layout(LAYOUT_VERSION)

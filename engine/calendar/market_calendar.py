@@ -54,7 +54,7 @@ _FO_EXCHANGES = frozenset({Exchange.NFO, Exchange.BFO})
 _SATURDAY = 5
 _ONE_DAY = datetime.timedelta(days=1)
 NEXT_OPEN_HORIZON_DAYS = 800  # how far next_open looks before giving up (two years and more)
-IMPORT_HINT = "Import the exchange's list: artha calendar import FILE, or Tools > Calendar"
+IMPORT_HINT = "Import the exchange's list: artha calendar import FILE, or Tools > Market calendar"
 
 
 def cash_exchange(exchange: Exchange) -> Exchange:

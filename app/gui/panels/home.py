@@ -7,19 +7,40 @@ import logging
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.gui.calendar_dialog import CalendarDialog
 from app.gui.context import AppContext
 from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, session_hours, status_detail
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.version import __version__
-from engine.calendar import IST, CalendarCoverageError, get_calendar
+from engine.bus import Subscription
+from engine.calendar import IST, get_calendar
 from engine.data.store import StoreError
 from engine.domain.enums import Exchange
-from engine.events import MarketDataChanged
+from engine.events import CalendarChanged, MarketDataChanged
 
 log = logging.getLogger(__name__)
 UPCOMING = 6
+WARN_AHEAD = timedelta(days=31)  # say a year's list is missing this long before it starts
+WARNING_STYLE = (
+    "QFrame#calendarBanner { background: #8a5a00; border-radius: 4px; }"
+    "QFrame#calendarBanner QLabel { color: white; }"
+)
+
+
+def _cancel_all(subscriptions: list[Subscription]) -> None:
+    for subscription in subscriptions:
+        subscription.cancel()
 
 
 def _card(title: str) -> tuple[QFrame, QLabel]:
@@ -51,42 +72,82 @@ class HomePanel(QScrollArea):
             f"&nbsp;&nbsp;<span style='color:#888'>{__version__}</span><br>"
             "Algorithmic trading station for NSE and BSE"
         )
+        self.calendar_banner = QFrame()
+        self.calendar_banner.setObjectName("calendarBanner")
+        self.calendar_banner.setStyleSheet(WARNING_STYLE)
+        banner = QHBoxLayout(self.calendar_banner)
+        self.calendar_warning = QLabel()
+        self.calendar_warning.setObjectName("calendarWarning")
+        self.calendar_warning.setWordWrap(True)
+        self.import_list_button = QPushButton("Import the NSE list…")
+        self.import_list_button.setObjectName("importHolidayList")
+        self.import_list_button.clicked.connect(self.import_holiday_list)
+        banner.addWidget(self.calendar_warning, 1)
+        banner.addWidget(self.import_list_button)
+        self.calendar_dialog: CalendarDialog | None = None
         markets, self.markets_label = _card("Markets now")
         sessions, self.sessions_label = _card("Coming NSE sessions")
         holidays, self.holidays_label = _card("Coming holidays (NSE/BSE)")
         workspace, self.workspace_label = _card("Workspace")
         grid.addWidget(title, 0, 0, 1, 2)
-        grid.addWidget(markets, 1, 0, 1, 2)
-        grid.addWidget(sessions, 2, 0)
-        grid.addWidget(holidays, 2, 1)
-        grid.addWidget(workspace, 3, 0, 1, 2)
-        grid.setRowStretch(4, 1)
+        grid.addWidget(self.calendar_banner, 1, 0, 1, 2)
+        grid.addWidget(markets, 2, 0, 1, 2)
+        grid.addWidget(sessions, 3, 0)
+        grid.addWidget(holidays, 3, 1)
+        grid.addWidget(workspace, 4, 0, 1, 2)
+        grid.setRowStretch(5, 1)
         self.setWidget(inner)
         self.refresh()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(60_000)
-        subscription = ctx.bus.subscribe(MarketDataChanged, lambda _event: self.refresh())
-        self.destroyed.connect(lambda *_: subscription.cancel())
+        subscriptions = [
+            ctx.bus.subscribe(event, lambda _event: self.refresh())
+            for event in (MarketDataChanged, CalendarChanged)
+        ]
+        # a lambda over the subscriptions, not a method of the panel being destroyed
+        self.destroyed.connect(lambda *_: _cancel_all(subscriptions))
 
     def refresh(self) -> None:
         now = self._ctx.now()
+        warning = self._calendar_warning(now)
+        self.calendar_warning.setText(warning)
+        self.calendar_banner.setVisible(bool(warning))
         self.markets_label.setText(self._markets_html(now))
         self.sessions_label.setText(self._sessions_html(now))
         self.holidays_label.setText(self._holidays_html(now))
         self.workspace_label.setText(self._workspace_html())
 
+    def _calendar_warning(self, now: datetime) -> str:
+        """'2027 holiday list not loaded: ...' while now (or the coming month) is provisional."""
+        calendar = get_calendar(Exchange.NSE)
+        today = now.astimezone(IST).date()
+        years = calendar.unknown_years(today, today + WARN_AHEAD)
+        if not years:
+            return ""
+        which = ", ".join(str(y) for y in years)
+        lists = "list" if len(years) == 1 else "lists"
+        when = "" if years[0] <= today.year else f"from 1 Jan {years[0]} "
+        return (
+            f"{which} holiday {lists} not loaded: {when}sessions are provisional (every weekday "
+            "assumed open 09:15-15:30). Import the NSE list when the exchange publishes it."
+        )
+
+    def import_holiday_list(self) -> CalendarDialog:
+        """The banner's button: the calendar dialog, straight into choosing the list file."""
+        if self.calendar_dialog is None:
+            self.calendar_dialog = CalendarDialog(self._ctx, self)
+        self.calendar_dialog.open()
+        self.calendar_dialog.choose_list_file()
+        return self.calendar_dialog
+
     def _markets_html(self, now: datetime) -> str:
         rows = []
         for exchange in (Exchange.NSE, Exchange.BSE):
-            try:
-                status = get_calendar(exchange).status(now)
-            except CalendarCoverageError as exc:
-                rows.append(
-                    f"<tr><td><b>{exchange}</b></td><td colspan=2>{html.escape(str(exc))}</td></tr>"
-                )
-                continue
+            status = get_calendar(exchange).status(now)
             colour, label = PHASE_COLOURS[status.phase], PHASE_LABELS[status.phase]
+            if status.provisional:
+                label += " (provisional)"
             today = session_hours(status.session) if status.session else "no session today"
             rows.append(
                 f"<tr><td><b>{exchange}</b>&nbsp;</td>"
@@ -99,16 +160,13 @@ class HomePanel(QScrollArea):
     def _sessions_html(self, now: datetime) -> str:
         calendar = get_calendar(Exchange.NSE)
         start = now.astimezone(IST).date()
-        end = min(start + timedelta(days=21), calendar.coverage[1])
-        try:
-            upcoming = [s for s in calendar.sessions(start, end) if s.close > now][:UPCOMING]
-        except CalendarCoverageError as exc:
-            return html.escape(str(exc))
-        if not upcoming:
-            return f"No sessions known after {calendar.coverage[1]:%d %b %Y}: update Artha."
+        upcoming = [
+            s for s in calendar.sessions(start, start + timedelta(days=21)) if s.close > now
+        ][:UPCOMING]
         rows = "".join(
             f"<tr><td>{s.date:%a %d %b %Y}&nbsp;&nbsp;</td><td>{html.escape(session_hours(s))}"
-            "</td></tr>"
+            + (" <span style='color:#d99a1e'>provisional</span>" if s.provisional else "")
+            + "</td></tr>"
             for s in upcoming
         )
         return f"<table cellspacing=2>{rows}</table>"
@@ -116,12 +174,15 @@ class HomePanel(QScrollArea):
     def _holidays_html(self, now: datetime) -> str:
         calendar = get_calendar(Exchange.NSE)
         start = now.astimezone(IST).date()
-        last = calendar.coverage[1]
-        if start > last:
-            return f"Calendar data ends {last:%d %b %Y}: update Artha."
-        days = calendar.holidays(start, min(start + timedelta(days=365), last))[:UPCOMING]
-        listed = "<br>".join(f"{d:%a %d %b %Y}" for d in days) or "none in the calendar data"
-        return f"{listed}<br><span style='color:#888'>calendar data ends {last:%d %b %Y}</span>"
+        days = calendar.holidays(start, start + timedelta(days=365))[:UPCOMING]
+        listed = "<br>".join(f"{d:%a %d %b %Y}" for d in days) or "none known"
+        last = calendar.known_until(start)
+        known = (
+            f"holiday lists known until {last:%d %b %Y}"
+            if last is not None
+            else f"no holiday list for {start.year}"
+        )
+        return f"{listed}<br><span style='color:#888'>{known}</span>"
 
     def _workspace_html(self) -> str:
         ws = self._ctx.workspace
