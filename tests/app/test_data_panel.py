@@ -75,3 +75,26 @@ def test_the_home_panel_hears_about_new_data_at_once(make_ctx, qtbot):
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
         panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
     qtbot.waitUntil(lambda: "5 series, 5 bars" in home.workspace_label.text(), timeout=5_000)
+
+
+def test_a_2027_import_without_its_holiday_list_warns_in_the_panel(
+    make_ctx, qtbot, tmp_path, caplog
+):
+    from datetime import date
+
+    from tests.app.test_calendar_cli import minute_csv
+
+    bars = tmp_path / "Y2027.csv"
+    minute_csv(bars, date(2027, 1, 4), date(2027, 1, 8))  # a week of 375-minute days
+    panel = DataPanel(make_ctx())
+    qtbot.addWidget(panel)
+    panel.import_files([str(bars)])
+    qtbot.waitUntil(lambda: not panel.busy, timeout=20_000)
+    assert panel.model.rowCount() == 1
+    assert panel.status.text().startswith("⚠ NSE holiday list for 2027 not loaded")
+    assert "artha calendar import" in panel.status.toolTip()
+    assert caplog.text.count("holiday list for 2027 not loaded") == 1
+    panel.table.selectRow(0)
+    quality = panel.quality.toPlainText()
+    assert "warning: NSE holiday list for 2027 not loaded" in quality
+    assert "sessions           5 of 5 expected" in quality
