@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,12 @@ from engine.domain.enums import Exchange
 
 # The calendars whose answers a trader sees; F&O follows its cash exchange plus F&O entries.
 VENUES: tuple[Exchange, ...] = (Exchange.NSE, Exchange.BSE, Exchange.NFO, Exchange.BFO)
+
+
+@functools.lru_cache(maxsize=16)
+def calendar_for(venue: Exchange, layer: CalendarLayer) -> MarketCalendar:
+    """A calendar with ``layer`` in place of the workspace's (previews compare two of them)."""
+    return MarketCalendar(venue, layer=layer)
 
 
 def describe(session: Session | None, *, weekday: bool) -> str:
@@ -80,8 +87,8 @@ def diff(
     venues: Sequence[Exchange] = VENUES,
 ) -> list[DayChange]:
     """Every day in start..end whose answer differs, merged across exchanges that agree."""
-    old = [MarketCalendar(v, layer=before) for v in venues]
-    new = [MarketCalendar(v, layer=after) for v in venues]
+    old = [calendar_for(v, before) for v in venues]
+    new = [calendar_for(v, after) for v in venues]
     changes: list[DayChange] = []
     day = start
     while day <= end:
@@ -114,7 +121,7 @@ def _note_of(layer: CalendarLayer, day: datetime.date) -> str:
 
 
 def _years_known(layer: CalendarLayer, years: Iterable[int]) -> list[int]:
-    venues = [MarketCalendar(v, layer=layer) for v in (Exchange.NSE, Exchange.BSE)]
+    venues = [calendar_for(v, layer) for v in (Exchange.NSE, Exchange.BSE)]
     return [
         y
         for y in years

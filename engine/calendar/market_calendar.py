@@ -170,21 +170,12 @@ class MarketCalendar:
             and (item.exchange is None or cash_exchange(item.exchange) == self.exchange)
         }
         self._listed_years = frozenset(listed)
-        sessions: dict[datetime.date, Session] = {}
+        sessions = {
+            day: session
+            for day, session in _package_sessions(self.exchange).items()
+            if day.year not in listed  # a loaded list decides its year
+        }
         origin: dict[datetime.date, tuple[EntrySource, str]] = {}
-        for day, (open_, close) in schedule.hours.items():
-            if day.year in listed:
-                continue  # the loaded list decides this year
-            regular = open_.time() == REGULAR_OPEN and close.time() == REGULAR_CLOSE
-            sessions[day] = Session(
-                exchange=self.exchange,
-                date=day,
-                pre_open=open_ - PRE_OPEN_LEAD,
-                open=open_,
-                close=close,
-                kind=SessionKind.REGULAR if regular else SessionKind.SPECIAL,
-                note="" if regular else f"non-standard hours per {schedule.source}",
-            )
         for year in listed:
             for day in _days(datetime.date(year, 1, 1), datetime.date(year, 12, 31)):
                 if day.weekday() < _SATURDAY:
@@ -381,6 +372,33 @@ class MarketCalendar:
             next_open=self.next_open(at_ist),
             provisional=not self.is_known(today),
         )
+
+
+_package_cache: dict[Exchange, dict[datetime.date, Session]] = {}
+_package_lock = threading.Lock()
+
+
+def _package_sessions(exchange: Exchange) -> dict[datetime.date, Session]:
+    """The package's sessions as Session values, built once per cash exchange: every
+    calendar (and every preview of an edit) starts from a copy of these."""
+    with _package_lock:
+        cached = _package_cache.get(exchange)
+        if cached is None:
+            schedule = package_schedule()
+            cached = {}
+            for day, (open_, close) in schedule.hours.items():
+                regular = open_.time() == REGULAR_OPEN and close.time() == REGULAR_CLOSE
+                cached[day] = Session(
+                    exchange=exchange,
+                    date=day,
+                    pre_open=open_ - PRE_OPEN_LEAD,
+                    open=open_,
+                    close=close,
+                    kind=SessionKind.REGULAR if regular else SessionKind.SPECIAL,
+                    note="" if regular else f"non-standard hours per {schedule.source}",
+                )
+            _package_cache[exchange] = cached
+        return cached
 
 
 def _shipped_lists() -> tuple[()]:
