@@ -165,7 +165,7 @@ class MarketCalendar:
         self._package_span = (schedule.first, schedule.last)
         listed = {
             item.year
-            for item in (*_shipped_lists(), *layer.lists)
+            for item in layer.lists
             if item.segment in segments
             and (item.exchange is None or cash_exchange(item.exchange) == self.exchange)
         }
@@ -213,7 +213,7 @@ class MarketCalendar:
 
     @property
     def listed_years(self) -> frozenset[int]:
-        """Years made known by a shipped or imported holiday list."""
+        """Years made known by a holiday list loaded in the workspace."""
         return self._listed_years
 
     @property
@@ -399,11 +399,6 @@ def _package_sessions(exchange: Exchange) -> dict[datetime.date, Session]:
                 )
             _package_cache[exchange] = cached
         return cached
-
-
-def _shipped_lists() -> tuple[()]:
-    """Holiday lists Artha ships for years its package lacks (none in this release)."""
-    return ()
 
 
 _calendars: dict[Exchange, MarketCalendar] = {}
