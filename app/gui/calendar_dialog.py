@@ -55,6 +55,7 @@ from engine.calendar.listing import (
     SOURCE_LABELS,
     ListedDay,
     calendar_days,
+    entry_venues,
     known_lists,
     venue_label,
 )
@@ -76,7 +77,6 @@ SCOPES = (("NSE and BSE", "both"), ("NSE", "NSE"), ("BSE", "BSE"))  # (shown, as
 SCOPE_TEXT = {data: text for text, data in SCOPES}
 ALL_YEARS = "all years in the file"
 EDITABLE_SOURCES = (EntrySource.IMPORTED, EntrySource.USER)
-_FO_OF = {Exchange.NSE: Exchange.NFO, Exchange.BSE: Exchange.BFO}
 
 
 def _what(day: ListedDay) -> str:
@@ -98,16 +98,6 @@ def _combo(items: tuple[tuple[str, str], ...]) -> QComboBox:
     for text, data in items:
         box.addItem(text, data)
     return box
-
-
-def _venues_of(entry: CalendarEntry) -> set[Exchange]:
-    """The exchange calendars an entry shows up in (as calendar_days lists them)."""
-    cash = [entry.exchange] if entry.exchange is not None else [Exchange.NSE, Exchange.BSE]
-    if entry.segment is CalendarSegment.EQUITY:
-        return {*cash, *(_FO_OF[c] for c in cash)}
-    if entry.segment is CalendarSegment.FO:
-        return {_FO_OF[c] for c in cash}
-    return set()
 
 
 def _qdate(day: datetime.date) -> QDate:
@@ -649,7 +639,9 @@ class CalendarDialog(QDialog):
             behind = [
                 e
                 for e in layer.entries
-                if e.date == day.date and e.source is day.source and _venues_of(e) & set(day.venues)
+                if e.date == day.date
+                and e.source is day.source
+                and entry_venues(e) & set(day.venues)
             ]
             scopes = {e.scope for e in behind}
             segments = {e.segment for e in behind}

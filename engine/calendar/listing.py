@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from engine.calendar.changes import VENUES
 from engine.calendar.market_calendar import CalendarDay, get_calendar
-from engine.calendar.model import IST, CalendarLayer, EntrySource
+from engine.calendar.model import IST, CalendarEntry, CalendarLayer, CalendarSegment, EntrySource
 from engine.domain.enums import Exchange
 
 _FO_OF = {Exchange.NSE: Exchange.NFO, Exchange.BSE: Exchange.BFO}
@@ -26,6 +26,16 @@ def venue_label(venues: tuple[Exchange, ...]) -> str:
         v for v in venues if not (v in _FO_OF.values() and any(_FO_OF.get(c) == v for c in venues))
     ]
     return "/".join(v.value for v in shown)
+
+
+def entry_venues(entry: CalendarEntry) -> set[Exchange]:
+    """The exchange calendars a workspace entry shows up in (as calendar_days lists them)."""
+    cash = [entry.exchange] if entry.exchange is not None else [Exchange.NSE, Exchange.BSE]
+    if entry.segment is CalendarSegment.EQUITY:
+        return {*cash, *(_FO_OF[c] for c in cash)}
+    if entry.segment is CalendarSegment.FO:
+        return {_FO_OF[c] for c in cash}
+    return set()  # currency lists: no calendar uses them yet
 
 
 @dataclass(frozen=True)
