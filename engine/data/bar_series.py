@@ -29,6 +29,7 @@ TIMEFRAMES: Final[dict[str, int]] = {name: m * _MINUTE for name, m in _MINUTES.i
 """Supported timeframes and their nominal bar length in nanoseconds."""
 
 PRICE_FIELDS: Final = ("open", "high", "low", "close")
+SPARSE_CHECK_FROM: Final = 20  # bars: from here a given timeframe must occur as a gap
 _COLUMNS: Final = ("ts", *PRICE_FIELDS, "volume")
 
 
@@ -86,27 +87,41 @@ def infer_timeframe(ts_ns: Int64Array) -> str:
         raise BarDataError(f"timestamps must be a 1-D int64 ns array, got {ts.dtype} {ts.shape}")
     median = _median_gap(ts)
     if median is None:
-        raise BarDataError(f"cannot infer the timeframe from {len(ts)} bar(s); pass timeframe=")
+        raise BarDataError(
+            f"cannot infer the timeframe from {len(ts)} bar(s); give the timeframe explicitly"
+        )
     for name, length in TIMEFRAMES.items():
         if median == length:
             return name
     raise BarDataError(
         f"median bar spacing {pd.Timedelta(median, unit='ns')} is not a supported "
-        f"timeframe ({', '.join(TIMEFRAMES)}); pass timeframe="
+        f"timeframe ({', '.join(TIMEFRAMES)}); give the timeframe explicitly"
     )
 
 
 def resolve_timeframe(ts_ns: Int64Array, timeframe: str | None) -> str:
-    """Infer, or check a given timeframe: bars denser than claimed mean a mislabelled file."""
+    """Infer, or check a given timeframe both ways: bars denser than claimed (the median gap
+    is shorter) or sparser than claimed (not two bars of many are that close: 15-minute
+    bars given as "1m") mean a mislabelled file."""
     if timeframe is None:
         return infer_timeframe(ts_ns)
     check_timeframe(timeframe)
     median = _median_gap(ts_ns)
-    if median is not None and 0 < median < TIMEFRAMES[timeframe]:
+    length = TIMEFRAMES[timeframe]
+    if median is not None and 0 < median < length:
         raise BarDataError(
             f"timeframe {timeframe!r} was given but the bars are only "
             f"{pd.Timedelta(median, unit='ns')} apart (median spacing)"
         )
+    if len(ts_ns) > SPARSE_CHECK_FROM:
+        gaps = np.diff(ts_ns)
+        gaps = gaps[gaps > 0]
+        closest = int(gaps.min()) if len(gaps) else 0
+        if closest > length:
+            raise BarDataError(
+                f"timeframe {timeframe!r} was given but no two of the {len(ts_ns):,} bars are "
+                f"closer than {pd.Timedelta(closest, unit='ns')}: they are not {timeframe} bars"
+            )
     return timeframe
 
 
@@ -178,7 +193,7 @@ def as_utc_ns(ts: object) -> Int64Array:
 
 def as_column(values: npt.ArrayLike, name: str, in_paise: bool = False) -> Int64Array:
     """One from_arrays column as int64: paise (from rupees unless in_paise) or volume."""
-    from engine.data.bar_files import exact_int, float_text, to_int64
+    from engine.data.exact_values import exact_int, float_text, to_int64
 
     arr = np.asarray(values)
     scale = 1 if in_paise or name == "volume" else 100

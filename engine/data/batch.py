@@ -15,6 +15,8 @@ from datetime import date
 
 import pandas as pd
 
+from engine.data.closed_days import ClosedDays
+
 # Column order of ImportBatch.instruments. Nullable columns use pandas NA.
 INSTRUMENT_COLUMNS: tuple[str, ...] = (
     "exchange",  # NSE, BSE, NFO, BFO (engine.domain.enums.Exchange values)
@@ -59,6 +61,11 @@ class ImportBatch:
     # True when the file has prices only (generic CSV/Parquet): its instrument rows (lot 1,
     # tick 0.05) create instruments the store lacks and never overwrite ones it knows.
     placeholder_instruments: bool = False
+    # sha256 of the bytes that were parsed (None: no file, e.g. generated bars): the import
+    # log's identity of the content, taken while the file was read
+    content_sha256: str | None = None
+    # bars on days the exchange was closed (engine.data.closed_days), if any
+    closed_days: ClosedDays | None = None
 
     def __post_init__(self) -> None:
         for frame, columns, name in (

@@ -2,8 +2,13 @@
 
 Five years of daily bhavcopies are ~1,250 files: one transaction each costs more in DuckDB
 statement overhead than the parsing itself, so files are merged GROUP at a time
-(MarketStore.import_batches keeps every file's own import-log entry and idempotency). A
-file that fails to parse is reported and skipped; nothing of it reaches the store.
+(MarketStore.import_batches keeps every file's own import-log entry and idempotency).
+
+Every file given gets exactly one FileResult, in the order given: stored, already imported,
+refused (why, as ``file:line: what``), held (bars on days the exchange was closed, waiting for
+the trader's word: ImportOptions.closed_days) or not tried (the store itself failed, e.g. a
+full disk, so the files after it were not attempted). A file refused by the store's own
+checks does not stop the others.
 """
 
 from __future__ import annotations
@@ -12,20 +17,33 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import Final
+
+import duckdb
 
 from engine.calendar import CalendarLayer, use_workspace_calendar, workspace_calendar
 from engine.data.bar_series import BarDataError
 from engine.data.batch import ImportBatch
+from engine.data.closed_days import drop_closed_days
 from engine.data.importers import read_file
 from engine.data.resample import span_warning
-from engine.data.store import ImportReport, MarketStore
-from engine.data.store_csv import applies
+from engine.data.store import ImportReport, MarketStore, StoreError
 
 GROUP = 50  # files per transaction ...
 GROUP_ROWS = 200_000  # ... or fewer, once this many bars are waiting (big minute files)
 PARALLEL_FROM = 20  # fewer files than this are parsed in-process (no worker start-up)
+CLOSED_DAYS: Final = ("hold", "keep", "drop")
+
+
+class FileStatus(StrEnum):
+    STORED = "stored"
+    ALREADY = "already imported"
+    REFUSED = "refused"
+    HELD = "held"  # bars on closed days: nothing stored until the trader says keep or drop
+    NOT_TRIED = "not tried"
 
 
 @dataclass(frozen=True)
@@ -36,13 +54,52 @@ class ImportOptions:
     exchange: str = "NSE"
     timeframe: str | None = None
     force: bool = False
+    # bars on days the exchange was closed: "hold" the file (report it, store nothing),
+    # "keep" them as they are, or "drop" those bars and store the rest of the file
+    closed_days: str = "hold"
+
+    def __post_init__(self) -> None:
+        if self.closed_days not in CLOSED_DAYS:
+            raise ValueError(
+                f"closed_days {self.closed_days!r} is not one of {', '.join(CLOSED_DAYS)}"
+            )
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one file. `report` is set for STORED and ALREADY; `problem` says why
+    for REFUSED, HELD and NOT_TRIED; `notes` are everything the importer noted."""
+
+    path: str
+    status: FileStatus
+    report: ImportReport | None = None
+    problem: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
 class ImportOutcome:
-    reports: list[tuple[str, ImportReport]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    files: list[FileResult] = field(default_factory=list)
     warning: str = ""  # the calendar's, once, when imported bars lie on provisional dates
+
+    @property
+    def reports(self) -> list[tuple[str, ImportReport]]:
+        """(path, report) of the files stored or found already imported."""
+        return [(f.path, f.report) for f in self.files if f.report is not None]
+
+    @property
+    def errors(self) -> list[str]:
+        """The message of every file refused or not tried (held files are not errors)."""
+        return [
+            f.problem for f in self.files if f.status in (FileStatus.REFUSED, FileStatus.NOT_TRIED)
+        ]
+
+    @property
+    def held(self) -> list[FileResult]:
+        return [f for f in self.files if f.status is FileStatus.HELD]
+
+    def count(self, status: FileStatus) -> int:
+        return sum(1 for f in self.files if f.status is status)
 
 
 Job = tuple[str, ImportOptions, CalendarLayer]
@@ -56,8 +113,11 @@ def _parse(job: Job) -> ImportBatch | str:
     try:
         return read_file(path, o.format, mapping=o.mapping, symbol=o.symbol,
                          exchange=o.exchange, timeframe=o.timeframe, lenient=True)  # fmt: skip
-    except (BarDataError, ValueError, OSError) as exc:
+    except BarDataError as exc:
         return str(exc)
+    except (ValueError, OSError) as exc:
+        text = str(exc)
+        return text if str(path) in text else f"{path}: {text}"
 
 
 def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
@@ -69,50 +129,91 @@ def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
         yield from pool.map(_parse, jobs, chunksize=8)
 
 
+def _environmental(exc: StoreError) -> bool:
+    """A failure of the store itself (disk full, I/O), not of the file's content: the
+    files after it would fail the same way."""
+    cause = exc.__cause__
+    return isinstance(cause, OSError | duckdb.IOException | duckdb.OutOfMemoryException) or (
+        isinstance(cause, duckdb.Error) and "No space left" in str(cause)
+    )
+
+
 def import_files(
     store: MarketStore,
     paths: Sequence[str | Path],
     options: ImportOptions | None = None,
-    on_report: Callable[[str, ImportReport], None] | None = None,
-    on_error: Callable[[str], None] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
 ) -> ImportOutcome:
-    """Import every file; errors as `file:line: what`. Reports: the bar CSVs DuckDB took
-    directly first, then the other files in the order given."""
+    """Import every file; each gets one FileResult (outcome.files, in the order given),
+    also passed to `on_result` as soon as it is known."""
     o = options or ImportOptions()
-    outcome = ImportOutcome()
-    pending: list[ImportBatch] = []
+    results: dict[int, FileResult] = {}
+    pending: list[tuple[int, ImportBatch]] = []
+    broken = ""  # the store failed: the files still to write are not tried
+
+    def settle(i: int, result: FileResult) -> None:
+        results[i] = result
+        if on_result is not None:
+            on_result(result)
+
+    def stored(i: int, batch: ImportBatch, report: ImportReport) -> None:
+        status = FileStatus.ALREADY if report.already_imported else FileStatus.STORED
+        settle(i, FileResult(str(paths[i]), status, report, notes=tuple(report.notes)))
 
     def flush() -> None:
-        reports = (store.import_batches(pending, force=o.force) if len(pending) > 1
-                   else [store.import_batch(b, force=o.force) for b in pending])  # fmt: skip
-        for batch, report in zip(pending, reports, strict=True):
-            outcome.reports.append((batch.source, report))
-            if on_report is not None:
-                on_report(batch.source, report)
+        nonlocal broken
+        batches = [b for _, b in pending]
+        if len(batches) > 1 and not broken:
+            try:
+                for (i, batch), report in zip(
+                    pending, store.import_batches(batches, force=o.force), strict=True
+                ):
+                    stored(i, batch, report)
+                pending.clear()
+                return
+            except StoreError:
+                pass  # rolled back: one by one below, so the file at fault is named
+        for i, batch in pending:
+            if broken:
+                settle(i, FileResult(str(paths[i]), FileStatus.NOT_TRIED, problem=(
+                    f"{paths[i]}: not tried: {broken}"), notes=tuple(batch.notes)))  # fmt: skip
+                continue
+            try:
+                stored(i, batch, store.import_batch(batch, force=o.force))
+            except StoreError as exc:
+                status = FileStatus.REFUSED
+                if _environmental(exc):
+                    broken, status = str(exc), FileStatus.NOT_TRIED
+                problem = str(exc) if str(paths[i]) in str(exc) else f"{paths[i]}: {exc}"
+                settle(i, FileResult(str(paths[i]), status, problem=problem,
+                                     notes=tuple(batch.notes)))  # fmt: skip
         pending.clear()
 
-    # the documented bar CSV goes through DuckDB itself when it can
-    eligible = not o.mapping and o.format in ("auto", "ohlcv_csv")
-    csvs = [p for p in paths if eligible and applies(Path(p))]
-    fast = store.import_csv_files(csvs, o.symbol, o.exchange, o.timeframe, force=o.force)
-    taken = {str(p): r for p, r in zip(csvs, fast, strict=True) if r is not None}
-    rest = [p for p in paths if str(p) not in taken]
-    for path, report in taken.items():
-        outcome.reports.append((path, report))
-        if on_report is not None:
-            on_report(path, report)
-
     calendar = workspace_calendar()
-    for parsed in _parsed([(str(p), o, calendar) for p in rest]):
+    jobs = [(str(p), o, calendar) for p in paths]
+    rows = 0
+    for i, parsed in enumerate(_parsed(jobs)):
         if isinstance(parsed, str):
-            outcome.errors.append(parsed)
-            if on_error is not None:
-                on_error(parsed)
+            settle(i, FileResult(str(paths[i]), FileStatus.REFUSED, problem=parsed))
             continue
-        pending.append(parsed)
-        if len(pending) >= GROUP or sum(len(b.bars) for b in pending) >= GROUP_ROWS:
+        closed = parsed.closed_days
+        if closed:
+            if o.closed_days == "hold":
+                settle(i, FileResult(str(paths[i]), FileStatus.HELD,
+                                     problem=f"{paths[i]}: {closed.describe()}",
+                                     notes=tuple(parsed.notes)))  # fmt: skip
+                continue
+            if o.closed_days == "drop":
+                parsed = drop_closed_days(parsed)
+            else:
+                parsed = replace(parsed, notes=[*parsed.notes, closed.kept()])
+        pending.append((i, parsed))
+        rows += len(parsed.bars)
+        if len(pending) >= GROUP or rows >= GROUP_ROWS:
             flush()
+            rows = 0
     flush()
+    outcome = ImportOutcome([results[i] for i in range(len(paths))])
     spans = [(r.first_ts, r.last_ts) for _, r in outcome.reports if r.first_ts is not None]
     if spans:
         first = min(lo for lo, _ in spans)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from engine.calendar import CalendarLayer
 from engine.calendar.changes import CalendarPlan
-from engine.data import schema, store_calendar, store_csv, store_csv_group
+from engine.data import schema, store_calendar
 from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
@@ -177,9 +177,10 @@ class MarketStore:
         """Many parsed files (e.g. five years of daily bhavcopies) in ONE transaction.
 
         Each statement costs DuckDB milliseconds whatever its size, so merging 50 daily files
-        at once is ~20x faster than 50 imports. Files seen before are skipped as usual. If
-        the group cannot be written together (two files holding the same bar, one bad row),
-        nothing of it is kept and the files go in one by one, so the error names its file.
+        at once is ~20x faster than 50 imports. Files seen before are skipped as usual. Two
+        files of the group holding the same bar cannot be merged together: those go one by
+        one. Any other failure raises StoreError with nothing of the group kept (the caller,
+        engine.data.import_files, then writes them one by one to name the file at fault).
         """
         digests = [bulk.batch_digest(b) for b in batches]
         with self._cursor() as cur:
@@ -197,66 +198,9 @@ class MarketStore:
         ]  # fmt: skip
         if len(fresh) < 2:
             return [self.import_batch(b, force=force) for b in batches]
-        try:
-            with self._transaction(f"import {len(fresh)} files") as cur:
-                written = write_group(cur, fresh)
-        except StoreError:
-            return [self.import_batch(b, force=force) for b in batches]
+        with self._transaction(f"import {len(fresh)} files") as cur:
+            written = write_group(cur, fresh)
         return [written.get(id(b)) or self.import_batch(b, force=force) for b in batches]
-
-    def import_csv_fast(
-        self,
-        path: str | Path,
-        symbol: str | None = None,
-        exchange: str = "NSE",
-        timeframe: str | None = None,
-        *,
-        force: bool = False,
-    ) -> ImportReport | None:
-        """The documented bar CSV, parsed and checked inside DuckDB (store_csv.py).
-
-        None when the file is not that layout or anything about it is doubtful: import it
-        with the generic importer then, which names the problem's file:line.
-        """
-        job = store_csv.plan(Path(path), symbol, exchange, timeframe)
-        return None if job is None else self._import_csv_job(job, force)
-
-    def import_csv_files(
-        self,
-        paths: Sequence[str | Path],
-        symbol: str | None = None,
-        exchange: str = "NSE",
-        timeframe: str | None = None,
-        *,
-        force: bool = False,
-    ) -> list[ImportReport | None]:
-        """import_csv_fast for many files: new series are read by one statement per group of
-        files (store_csv_group.py); the rest, or a group in doubt, one file at a time."""
-        jobs = [store_csv.plan(Path(p), symbol, exchange, timeframe) for p in paths]
-        done: dict[int, ImportReport] = {}
-        ready = [(i, job) for i, job in enumerate(jobs) if job is not None]
-        for start in range(0, len(ready), store_csv_group.GROUP):
-            chunk = ready[start : start + store_csv_group.GROUP]
-            try:
-                with self._transaction(f"import {len(chunk)} CSV files") as cur:
-                    written = store_csv_group.write_group(cur, [job for _, job in chunk], force)
-            except (store_csv.Declined, StoreError):
-                continue  # rolled back: each file on its own below
-            done.update((i, written[k]) for k, (i, _) in enumerate(chunk) if k in written)
-        return [
-            done[i] if i in done else None if job is None else self._import_csv_job(job, force)
-            for i, job in enumerate(jobs)
-        ]
-
-    def _import_csv_job(self, job: store_csv.CsvPlan, force: bool) -> ImportReport | None:
-        try:
-            with self._transaction(f"import {job.file}") as cur:
-                seen = seen_before(cur, str(job.file), store_csv.FORMAT, job.digest, [])
-                if seen is not None and not force:
-                    return seen
-                return store_csv.write(cur, job)
-        except (store_csv.Declined, StoreError):
-            return None  # rolled back: the generic importer takes the file
 
     def write_bars(self, series: BarSeries, exchange: str = "NSE", segment: str = "EQ") -> int:
         """Store generated bars (demo, resampled); creates an EQ/INDEX instrument if needed.

@@ -73,8 +73,9 @@ FROM batch_bars b"""
 _STAGE_BARS = """CREATE OR REPLACE TEMP TABLE stage AS
 SELECT i.id AS instrument_id, b.timeframe::VARCHAR::bar_timeframe AS timeframe, b.ts::BIGINT AS ts,
     b.open::BIGINT AS open, b.high::BIGINT AS high, b.low::BIGINT AS low,
-    b.close::BIGINT AS close, b.volume::BIGINT AS volume, b.oi::BIGINT AS oi
+    b.close::BIGINT AS close, b.volume::BIGINT AS volume, b.oi::BIGINT AS oi{part}
 FROM batch_bars b LEFT JOIN instruments i ON i.exchange = b.exchange AND i.symbol = b.symbol"""
+PART = "part"  # optional column of a merged frame: which file of a group a bar came from
 _KEY = "instrument_id, timeframe, ts"
 _SAME = " AND ".join(f"b.{c} IS NOT DISTINCT FROM s.{c}" for c in _VALUES)
 _CLASSIFY = f"""CREATE OR REPLACE TEMP TABLE existing AS
@@ -92,11 +93,13 @@ _UPDATE_CHANGED = (
 @dataclass(frozen=True)
 class Merged:
     rows: int
-    written: int
-    unchanged: int
+    written: int  # new bars plus stored bars whose values changed
+    unchanged: int  # bars already stored with identical values
     first_ts: int | None
     last_ts: int | None
     notes: list[str] = field(default_factory=list)
+    # with a PART column: part -> (bars unchanged, stored bars replaced) of that file
+    by_part: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def keyed_digest(content: str, instruments: Iterable[str], timeframes: Iterable[str]) -> str:
@@ -107,16 +110,20 @@ def keyed_digest(content: str, instruments: Iterable[str], timeframes: Iterable[
 
 
 def batch_digest(batch: ImportBatch) -> str:
-    """sha256 of the source file's bytes; of the batch's content when `source` is no file.
+    """The import log's identity of a batch: the sha256 of the bytes parsed (taken by
+    read_file while it read them); of the source file's bytes for a batch built elsewhere;
+    of the batch's content when `source` is no file.
 
     One file is one batch: an importer that splits a file must give each batch its own
     source (e.g. "day.zip!member.csv"), which is then hashed by content. A prices-only file
     is keyed with the series it became (the symbol came from its name or an option).
     """
+    content = batch.content_sha256
     path = Path(batch.source)
-    if path.is_file():
+    if content is None and path.is_file():
         with path.open("rb") as handle:
             content = hashlib.file_digest(handle, "sha256").hexdigest()
+    if content is not None:
         if not batch.placeholder_instruments:
             return content
         names = batch.bars["exchange"].astype(str) + ":" + batch.bars["symbol"].astype(str)
@@ -228,7 +235,19 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
         )
     register(cur, "batch_bars", frame)
     try:
-        return _merge_staged(cur, source)
+        instrument_id = _one_rising_series(cur, frame)
+        if instrument_id is not None:  # the usual minute file: no sort, no duplicate check
+            cur.execute(
+                f"CREATE OR REPLACE TEMP VIEW stage AS SELECT {instrument_id}::BIGINT AS "
+                f"instrument_id, '{frame['timeframe'].iloc[0]}'::bar_timeframe AS timeframe, "
+                "ts::BIGINT AS ts, open::BIGINT AS open, high::BIGINT AS high, "
+                "low::BIGINT AS low, close::BIGINT AS close, volume::BIGINT AS volume, "
+                "oi::BIGINT AS oi FROM batch_bars"
+            )
+            merged = merge_presorted_stage(cur, source)
+            cur.execute("DROP VIEW stage")
+            return merged
+        return _merge_staged(cur, source, PART in frame.columns)
     except duckdb.ConstraintException as exc:
         raise _explain(
             cur, frame, "batch_bars", _BARS_SQL, BAR_RULES,
@@ -237,6 +256,26 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
         ) from exc  # fmt: skip
     except duckdb.Error as exc:
         raise StoreError(f"{source}: bars: {exc}") from exc
+
+
+def _one_rising_series(cur: Cursor, frame: pd.DataFrame) -> int | None:
+    """The stored instrument's id when the frame is one known series in strictly rising
+    time (nothing to sort or de-duplicate), else None."""
+    if PART in frame.columns or len(frame) < 2:
+        return None
+    for column in ("exchange", "symbol", "timeframe"):
+        values = frame[column]
+        if not (values == values.iloc[0]).all():
+            return None
+    ts = frame["ts"].to_numpy(dtype=np.int64)
+    if not bool((ts[1:] > ts[:-1]).all()):
+        return None
+    row = first_row(
+        cur,
+        "SELECT id FROM instruments WHERE exchange = ? AND symbol = ?",
+        [str(frame["exchange"].iloc[0]), str(frame["symbol"].iloc[0])],
+    )
+    return None if row is None else int(row[0])
 
 
 def merge_presorted_stage(cur: Cursor, source: str) -> Merged:
@@ -266,8 +305,8 @@ def _one(cur: Cursor, sql: str, params: list[Any] | None = None) -> tuple[Any, .
     return row
 
 
-def _merge_staged(cur: Cursor, source: str) -> Merged:
-    cur.execute(_STAGE_BARS)
+def _merge_staged(cur: Cursor, source: str, parts: bool) -> Merged:
+    cur.execute(_STAGE_BARS.format(part=f", b.{PART} AS {PART}" if parts else ""))
     rows, first, last, orphans, lo_id, hi_id, timeframes = _one(
         cur,
         "SELECT count(*), min(ts), max(ts), count(*) - count(instrument_id), "
@@ -283,17 +322,34 @@ def _merge_staged(cur: Cursor, source: str) -> Merged:
             "instrument in the batch or the store"
         )
     _refuse_duplicates(cur, source, "instrument_id, ts" if len(timeframes) == 1 else _KEY)
-    merged = _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=True)
+    merged = _classify_and_insert(cur, rows, first, last, lo_id, hi_id, order=True, parts=parts)
     cur.execute("DROP TABLE stage")
     return merged
 
 
 def _classify_and_insert(
-    cur: Cursor, rows: int, first: int, last: int, lo_id: int, hi_id: int, *, order: bool
+    cur: Cursor,
+    rows: int,
+    first: int,
+    last: int,
+    lo_id: int,
+    hi_id: int,
+    *,
+    order: bool,
+    parts: bool = False,
 ) -> Merged:
     """Bars already stored and identical stay; changed ones are updated; new ones inserted."""
     cur.execute(_CLASSIFY, [first, last, lo_id, hi_id])
     known, same = _one(cur, "SELECT count(*), count(*) FILTER (WHERE same) FROM existing")
+    by_part: dict[int, tuple[int, int]] = {}
+    if parts and known:
+        by_part = {
+            int(part): (int(unchanged), int(replaced))
+            for part, unchanged, replaced in cur.execute(
+                f"SELECT {PART}, count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) "
+                "FROM existing GROUP BY ALL"
+            ).fetchall()
+        }
     if known > same:
         cur.execute(_UPDATE_CHANGED)
     anti = " ANTI JOIN existing USING (instrument_id, timeframe, ts)" if known else ""
@@ -302,8 +358,14 @@ def _classify_and_insert(
     ordering = f" ORDER BY {_KEY}" if order else ""
     cur.execute(f"INSERT INTO bars SELECT {_KEY}, {values} FROM stage{anti}{ordering}")
     cur.execute("DROP TABLE existing")
-    notes = [f"{known - same} stored bars had different values and were replaced"]
-    return Merged(rows, rows - same, same, first, last, notes if known > same else [])
+    return Merged(rows, rows - same, same, first, last, replaced_note(known - same), by_part)
+
+
+def replaced_note(replaced: int) -> list[str]:
+    if not replaced:
+        return []
+    return [f"{replaced:,} stored bar{'s' * (replaced != 1)} had different values and "
+            f"{'were' if replaced != 1 else 'was'} replaced"]  # fmt: skip
 
 
 def _refuse_duplicates(cur: Cursor, source: str, key: str) -> None:

@@ -17,22 +17,24 @@ from engine.data.import_log import ImportReport, log_import
 def write_group(
     cur: duckdb.DuckDBPyConnection, fresh: list[tuple[ImportBatch, str]]
 ) -> dict[int, ImportReport]:
-    """Merge (batch, sha256) pairs inside the caller's transaction; reports by id(batch)."""
-    bars = pd.concat([b.bars for b, _ in fresh], ignore_index=True)
+    """Merge (batch, sha256) pairs inside the caller's transaction; reports by id(batch),
+    each with its own file's counts (bars new or changed, bars already stored as they are)."""
+    frames = [b.bars.assign(**{bulk.PART: i}) for i, (b, _) in enumerate(fresh)]
+    bars = pd.concat(frames, ignore_index=True)
     label = f"{len(fresh)} files ({fresh[0][0].source} ...)"
     known = {
         (str(e), str(y))
         for e, y in cur.execute("SELECT exchange, symbol FROM instruments").fetchall()
     }
     for placeholders in (False, True):  # real details first; placeholders only fill gaps
-        frames = [b.instruments for b, _ in fresh if b.placeholder_instruments == placeholders]
-        if frames:
-            instruments = pd.concat(frames, ignore_index=True)
+        found = [b.instruments for b, _ in fresh if b.placeholder_instruments == placeholders]
+        if found:
+            instruments = pd.concat(found, ignore_index=True)
             instruments = instruments.drop_duplicates(["exchange", "symbol"], keep="last")
             bulk.upsert_instruments(cur, instruments, label, overwrite=not placeholders)
-    bulk.merge_bars(cur, bars, label)
+    merged = bulk.merge_bars(cur, bars, label)
     reports: dict[int, ImportReport] = {}
-    for batch, digest in fresh:
+    for i, (batch, digest) in enumerate(fresh):
         ts = batch.bars["ts"]
         first = int(ts.min()) if len(ts) else None
         last = int(ts.max()) if len(ts) else None
@@ -46,8 +48,9 @@ def write_group(
         )
         added = len(keys - known)
         known |= keys
+        unchanged, replaced = merged.by_part.get(i, (0, 0))
         reports[id(batch)] = ImportReport(
-            batch.source, batch.format, added, len(batch.bars), 0, first, last, False,
-            list(batch.notes),
+            batch.source, batch.format, added, len(batch.bars) - unchanged, unchanged, first,
+            last, False, [*batch.notes, *bulk.replaced_note(replaced)],
         )  # fmt: skip
     return reports

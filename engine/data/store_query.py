@@ -121,8 +121,8 @@ def resolve(cur: Cursor, path: Path, symbol: str, exchange: str | None) -> Instr
     if len(rows) > 1:
         keys = ", ".join(InstrumentRow(*r).key for r in rows)
         raise StoreError(
-            f"{symbol!r}{where} is ambiguous: it is listed as {keys}; pass exchange= "
-            "or write EXCHANGE:SYMBOL"
+            f"{symbol!r}{where} is ambiguous: it is listed as {keys}; name the exchange "
+            "(--exchange, or write EXCHANGE:SYMBOL)"
         )
     return InstrumentRow(*rows[0])
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from engine.data import BarDataError, load_bars
+from engine.data.bar_series import ist_iso
 
 HEADER = "timestamp,open,high,low,close,volume"
 MIN = 60 * 10**9
@@ -159,17 +160,15 @@ def test_missing_file(tmp_path):
 def test_empty_file_and_header_only(tmp_path):
     empty = tmp_path / "prices.csv"
     empty.write_text("")
-    assert "prices.csv:1: file is empty" in str(load_error(empty))
+    assert "prices.csv: file is empty" in str(load_error(empty))
     err = load_error(write(tmp_path, [], "head.csv"))
-    assert "head.csv:2: no bars after the header" in str(err)
+    assert "head.csv:2: no rows after the header" in str(err)
     assert err.line == 2 and err.path is not None and err.path.endswith("head.csv")
 
 
 def test_missing_column_is_named_and_found_columns_listed(tmp_path):
     err = load_error(write(tmp_path, ["x,1,2,3,4"], header="timestamp,open,high,low,close"))
-    assert "prices.csv:1: missing column volume; found: timestamp, open, high, low, close" in str(
-        err
-    )
+    assert "prices.csv:1: unrecognised file (header: timestamp,open,high,low,close)" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -179,12 +178,12 @@ def test_missing_column_is_named_and_found_columns_listed(tmp_path):
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,NaN,10", "close 'NaN' is not a number"),
         ("2024-01-01T09:21:00+05:30,106,,105.50,106.25,10", "high is empty"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,101.234,10", "close 101.234 has more"),
-        ("2024-01-01T09:21:00+05:30,0,106.50,105.50,106.25,10", "open 0.00 is not above zero"),
-        ("2024-01-01T09:21:00+05:30,106,106.5,-1,106.25,10", "low -1.00 is not above zero"),
-        ("2024-01-01T09:21:00+05:30,106,101,102,101.5,10", "high 101.00 is below low 102.00"),
-        ("2024-01-01T09:21:00+05:30,106,106.50,105.50,107,10", "high 106.50 is below close 107.00"),
-        ("2024-01-01T09:21:00+05:30,105,106.50,105.50,106,10", "low 105.50 is above open 105.00"),
-        ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,-5", "volume -5 is negative"),
+        ("2024-01-01T09:21:00+05:30,0,106.50,105.50,106.25,10", "PRICES: open 0.00 is not above zero"),
+        ("2024-01-01T09:21:00+05:30,106,106.5,-1,106.25,10", "PRICES: low -1.00 is not above zero"),
+        ("2024-01-01T09:21:00+05:30,106,101,102,101.5,10", "PRICES: high 101.00 is below low 102.00"),
+        ("2024-01-01T09:21:00+05:30,106,106.50,105.50,107,10", "PRICES: high 106.50 is below open/close 106.00/107.00"),
+        ("2024-01-01T09:21:00+05:30,105,106.50,105.50,106,10", "PRICES: low 105.50 is above open/close 105.00/106.00"),
+        ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,-5", "PRICES: volume -5 is negative"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,1.5", "volume 1.5 is not a whole"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,", "volume is empty"),
         ("2024-13-45T09:21:00+05:30,106,106.50,105.50,106.25,10", "timestamp '2024-13-45T09:21"),
@@ -206,37 +205,36 @@ def test_more_than_two_decimals_message_is_exact(tmp_path):
 
 def test_missing_offset_says_how_to_write_it(tmp_path):
     err = load_error(write(tmp_path, with_row(3, "2024-01-01 09:15:00,103,103.5,102.5,103,1")))
-    assert str(err).endswith(
-        "prices.csv:5: timestamp 2024-01-01 09:15:00 has no UTC offset; "
-        "write it as 2024-01-01T09:15:00+05:30"
+    assert "prices.csv:5: timestamp 2024-01-01 09:15:00 has no UTC offset: say which time " in str(
+        err
     )
+    assert "--timezone Asia/Kolkata" in str(err)
     all_naive = [r.replace("+05:30", "") for r in rows()]
-    assert "prices.csv:2: timestamp 2024-01-01T09:15:00 has no UTC offset" in str(
+    assert "prices.csv:2: timestamp 2024-01-01 09:15:00 has no UTC offset" in str(
         load_error(write(tmp_path, all_naive))
     )
 
 
-def test_bare_date_has_no_offset_either(tmp_path):
-    err = load_error(write(tmp_path, ["2024-01-01,100,101,99,100.5,10"]), timeframe="1d")
-    assert str(err).endswith(
-        "prices.csv:2: timestamp 2024-01-01 has no UTC offset; "
-        "write it as 2024-01-01T00:00:00+05:30"
-    )
+def test_a_bare_date_is_a_daily_bar_at_the_session_open(tmp_path):
+    days = [f"2024-01-{d:02d},100,101,99,100.5,10" for d in (1, 2, 3, 4, 5, 8, 9, 10)]
+    series = load_bars(write(tmp_path, days), timeframe="1d")
+    assert series.timeframe == "1d" and len(series) == 8
+    assert ist_iso(series.ts[0]) == "2024-01-01T09:15:00+05:30"
 
 
-def test_unsorted_names_line_and_previous_timestamp(tmp_path):
-    row = "2024-01-01T09:16:30+05:30,105,105.50,104.50,105.25,10"
-    err = load_error(write(tmp_path, with_row(5, row)))
-    assert "prices.csv:7: timestamp 2024-01-01T09:16:30+05:30 is earlier than " in str(err)
-    assert "2024-01-01T09:19:00+05:30 on line 6" in str(err)
+def test_unsorted_rows_are_sorted(tmp_path):
+    lines = rows()
+    lines[2], lines[5] = lines[5], lines[2]
+    assert load_bars(write(tmp_path, lines)).ts.tolist() == load_bars(
+        write(tmp_path, rows(), "sorted.csv")
+    ).ts.tolist()
 
 
 def test_duplicate_names_both_lines(tmp_path):
     row = "2024-01-01T09:19:00+05:30,105,105.50,104.50,105.25,10"
     err = load_error(write(tmp_path, with_row(5, row)))
-    assert (
-        "prices.csv:7: duplicate timestamp 2024-01-01T09:19:00+05:30: line 6 has the same time"
-        in str(err)
+    assert "prices.csv:7: PRICES appears twice for 2024-01-01 09:19: line 6 has it already" in str(
+        err
     )
 
 
@@ -245,7 +243,7 @@ def test_blank_lines_keep_line_numbers_exact(tmp_path):
     lines[4] = "2024-01-01T09:19:00+05:30,104,103,104.5,104,1"  # high < low on data row 4
     lines.insert(2, "")  # a blank line moves it down one file line
     err = load_error(write(tmp_path, lines))
-    assert "prices.csv:7: high 103.00 is below low 104.50" in str(err)
+    assert "prices.csv:7: PRICES: high 103.00 is below low 104.50" in str(err)
 
 
 def test_row_with_too_many_fields(tmp_path):
@@ -264,10 +262,10 @@ def test_earliest_bad_line_is_reported_across_columns(tmp_path):
 def test_unsupported_file_type_and_not_parquet(tmp_path):
     other = tmp_path / "prices.json"
     other.write_text("{}")
-    assert "unsupported file type '.json'" in str(load_error(other))
+    assert "prices.json:1: unrecognised file (header: {})" in str(load_error(other))
     fake = tmp_path / "prices.parquet"
     fake.write_text("not parquet")
-    assert "prices.parquet: not a Parquet file" in str(load_error(fake))
+    assert "prices.parquet:1: unrecognised file (header: not parquet)" in str(load_error(fake))
 
 
 def test_parquet_naive_timestamps_and_bad_rows(tmp_path):
@@ -288,7 +286,7 @@ def test_parquet_naive_timestamps_and_bad_rows(tmp_path):
         frame["timestamp"] = frame["timestamp"].dt.tz_localize("Asia/Kolkata")
         con.register("aware", frame)
         con.execute(f"COPY aware TO '{tmp_path / 'bad.parquet'}' (FORMAT parquet)")
-    assert "naive.parquet: column timestamp is TIMESTAMP without a time zone" in str(
+    assert "naive.parquet row 1: timestamp 2024-01-01 09:15:00 has no UTC offset" in str(
         load_error(naive)
     )
     err = load_error(tmp_path / "bad.parquet")

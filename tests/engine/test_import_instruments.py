@@ -62,23 +62,25 @@ def test_a_generic_futures_csv_keeps_the_contract_details(tmp_path, together):
         assert any(s.timeframe == "5m" for s in store.list_series())
 
 
-def test_the_bar_csv_fast_path_keeps_an_equity_known_from_the_bhavcopy(tmp_path):
+def test_the_documented_bar_csv_keeps_an_equity_known_from_the_bhavcopy(tmp_path):
     with MarketStore.open(tmp_path / "s.duckdb") as store:
         assert not import_files(store, [NSE_CM]).errors
         before = instrument(store, "NSE", "INFY")
         assert before["isin"]
-        report = store.import_csv_fast(bar_csv(tmp_path, "INFY"))
-        assert report is not None and report.instruments_added == 0
+        ((_, report),) = import_files(store, [bar_csv(tmp_path, "INFY")]).reports
+        assert report.instruments_added == 0 and report.bars_written == 2
         assert instrument(store, "NSE", "INFY") == before
-        fresh = store.import_csv_fast(bar_csv(tmp_path, "NEWCO"))
-        assert fresh is not None and fresh.instruments_added == 1
+        ((_, fresh),) = import_files(store, [bar_csv(tmp_path, "NEWCO")]).reports
+        assert fresh.instruments_added == 1
         created = instrument(store, "NSE", "NEWCO")
         assert (created["segment"], created["lot_size"], created["tick_size_paise"]) == ("EQ", 1, 5)
 
 
-def test_the_fast_path_leaves_derivatives_to_the_generic_importer(tmp_path):
+def test_a_bar_csv_for_a_derivatives_venue_needs_contract_names(tmp_path):
     with MarketStore.open(tmp_path / "s.duckdb") as store:
-        assert store.import_csv_fast(bar_csv(tmp_path, "X"), exchange="NFO") is None
+        outcome = import_files(store, [bar_csv(tmp_path, "X")], ImportOptions(exchange="NFO"))
+        (error,) = outcome.errors
+        assert "X on NFO is neither a future" in error
         assert len(store.instruments()) == 0
 
 
@@ -110,7 +112,7 @@ def test_generic_options_are_left_aside_for_bhavcopies_in_the_same_import(tmp_pa
         assert any("left aside" in note for note in reports[str(NSE_CM)].notes)
         series = {(s.symbol, s.timeframe): s.bars for s in store.list_series()}
     assert series[("INFY", "1m")] == 2 and series[("INFY", "1d")] == 1
-    with pytest.raises(ValueError, match="apply to generic files"):  # asked for explicitly
+    with pytest.raises(ValueError, match="apply to OHLCV files"):  # asked for explicitly
         from engine.data.importers import read_file
 
         read_file(NSE_CM, "nse_cm_udiff", symbol="INFY")

@@ -80,5 +80,5 @@ def test_explicit_format_must_fit_the_content():
         read_file(NSE_CM_LEGACY, format="xls")
     with pytest.raises(ValueError, match="daily bars"):
         read_file(NSE_CM_LEGACY, timeframe="5m")
-    with pytest.raises(ValueError, match="symbol="):
+    with pytest.raises(ValueError, match="a symbol apply to OHLCV files"):
         read_file(NSE_CM_LEGACY, symbol="X")

@@ -300,7 +300,8 @@ def test_special_session_and_non_session_dates(tmp_path):
     saturday.write_text(text.replace("03-JUN-2024", "08-JUN-2024"))
     batch = read_file(saturday)
     assert (batch.bars["ts"] == ist_ns(2024, 6, 8)).all()
-    assert "1 date(s) are not NSE sessions" in batch.notes[-1]
+    assert batch.closed_days is not None and batch.closed_days.bars == 5
+    assert batch.closed_days.describe() == "5 bars on 1 day NSE was closed (2024-06-08 Sat)"
 
 
 # --- misc -----------------------------------------------------------------------------------

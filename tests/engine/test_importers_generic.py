@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 
 from engine.data.bar_series import BarDataError
@@ -33,14 +34,17 @@ def test_generic_csv_with_mapping_and_dates(tmp_path):
         "Total Traded Quantity": "volume",
     }
     assert detect_format(path, mapping=mapping) == "ohlcv_csv"
-    with pytest.raises(BarDataError, match="unrecognised"):
-        detect_format(path)
+    # NSE's own column names are recognised without a mapping, as the import dialog does
+    assert detect_format(path) == "ohlcv_csv"
     batch = read_file(path, mapping=mapping, symbol="reliance")
+    unmapped = read_file(path, symbol="reliance")
+    pd.testing.assert_frame_equal(unmapped.bars, batch.bars)
     assert batch.format == "ohlcv_csv"
     assert list(batch.bars["ts"]) == [ist_ns(2024, 6, 3), ist_ns(2024, 6, 4), ist_ns(2024, 6, 8)]
     assert list(batch.bars["close"]) == [294145, 281005, 281500]
     assert set(batch.bars["timeframe"]) == {"1d"} and set(batch.bars["symbol"]) == {"RELIANCE"}
-    assert "2024-06-08" in batch.notes[0]
+    assert batch.closed_days is not None  # 2024-06-08 is a Saturday
+    assert batch.closed_days.describe() == "1 bar on 1 day NSE was closed (2024-06-08 Sat)"
     assert instrument(batch, "RELIANCE")["segment"] == "EQ"
 
 

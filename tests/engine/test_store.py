@@ -97,7 +97,7 @@ def test_a_changed_bar_is_updated_in_place(store):
     fixed.loc[7, ["high", "close"]] = [fixed.loc[7, "high"] + 100, fixed.loc[7, "high"] + 100]
     report = store.import_batch(ImportBatch("mem:fixed", "generic", batch.instruments, fixed))
     assert (report.bars_written, report.bars_unchanged) == (1, 49)
-    assert "1 stored bars had different values" in report.notes[0]
+    assert "1 stored bar had different values and was replaced" in report.notes[0]
     assert store.read_bars("AAA").close[7] == fixed.close[7]
     assert len(store.read_bars("AAA")) == 50
 

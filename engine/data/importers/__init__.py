@@ -23,13 +23,16 @@ For exchange files ``exchange`` is ignored (the file says which exchange it is) 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 from engine.data.bar_series import BarDataError
 from engine.data.batch import ImportBatch
+from engine.data.closed_days import find_closed_days
 from engine.data.importers import bse_cm, generic, nse_cm, nse_fo, parquet, udiff
 from engine.data.importers.detect import detect
+from engine.data.importers.file_identity import FileIdentity
 from engine.data.importers.sources import Source, open_source, sha256_file
 
 FORMATS: Final[tuple[str, ...]] = (
@@ -74,6 +77,21 @@ def read_file(
     meant for the others): then they are set aside with a note."""
     if format != "auto" and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}")
+    identity = FileIdentity.take(path)
+    batch = _read(path, format, mapping, symbol, exchange, timeframe, lenient)
+    identity.confirm_unchanged()  # what was parsed is what was hashed
+    return replace(batch, content_sha256=identity.sha256, closed_days=find_closed_days(batch.bars))
+
+
+def _read(
+    path: str | Path,
+    format: str,
+    mapping: Mapping[str, str] | None,
+    symbol: str | None,
+    exchange: str,
+    timeframe: str | None,
+    lenient: bool,
+) -> ImportBatch:
     source = open_source(path)
     fmt = detect(source, mapping) if format == "auto" else format
     reader = _EXCHANGE_READERS.get(fmt)
@@ -89,7 +107,10 @@ def read_file(
         ]
         if generic_only and not (lenient and format == "auto"):
             if mapping or symbol is not None:
-                raise ValueError(f"mapping= and symbol= apply to generic files, not to {fmt}")
+                raise ValueError(
+                    f"a column mapping and a symbol apply to OHLCV files, not to {fmt} files "
+                    "(they name their own symbols)"
+                )
             raise ValueError(f"{fmt} holds daily bars; timeframe {timeframe!r} does not apply")
         batch = reader(source)
         if generic_only:  # one import of mixed files: the options were meant for the others
@@ -98,7 +119,7 @@ def read_file(
         return batch
     if (fmt == "parquet") != source.is_parquet:
         what = "is not a Parquet file" if fmt == "parquet" else "is a Parquet file"
-        raise BarDataError(f"{what}; use format='auto'", source.label)
+        raise BarDataError(f"{what}; import it with the format detected (auto)", source.label)
     if fmt == "parquet":
         return parquet.read(source, mapping, symbol, exchange, timeframe)
     return generic.read_csv(source, mapping, symbol, exchange, timeframe)

@@ -11,7 +11,7 @@ Rules shared by every CSV format:
   comma on every line (legacy NSE files) is just an empty last column.
 - Numbers: empty cell -> missing; a word in a number column -> ``'abc' is not a number``.
   Prices become int64 paise exactly: float noise (101.22999999999999) is absorbed, a third
-  decimal (101.225) is refused (engine.data.bar_files.to_int64). Volumes must be whole.
+  decimal (101.225) is refused (engine.data.exact_values.to_int64). Volumes must be whole.
 - Text is trimmed (BSE pads names with spaces); an empty cell is "".
 """
 
@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from engine.data.bar_files import float_text, to_int64
 from engine.data.bar_series import BarDataError, Int64Array, RowProblem
+from engine.data.exact_values import float_text, to_int64
 from engine.data.importers.sources import Source
 
 Float64Array = npt.NDArray[np.float64]
@@ -88,8 +88,8 @@ class CsvTable:
         if len(set(out[:_SAMPLE].tolist())) < _SAMPLE // 4:  # repetitive: strip distinct values
             codes, uniques = pd.factorize(out)
             out = np.array([str(u).strip() for u in uniques], dtype=object)[codes]
-        else:
-            out = np.array([u.strip() for u in out.tolist()], dtype=object)
+        else:  # str(): a column pandas parsed (dates) holds Timestamps, not text
+            out = np.array([str(u).strip() for u in out.tolist()], dtype=object)
         self._texts[name] = out
         return out
 
@@ -108,15 +108,33 @@ class CsvTable:
         return values
 
     def paise(self, name: str, values: Float64Array | None = None) -> Int64Array:
-        """Rupees -> exact int64 paise; empty or sub-paisa values are errors on their line."""
-        return self._exact(name, self.floats(name) if values is None else values, 100)
+        """Rupees -> exact int64 paise; an empty, sub-paisa or non-number value is an error on
+        its line (the earliest line of the column)."""
+        if values is None:
+            return self._exact_text(name, 100)
+        return self._exact(name, values, 100)
 
     def whole(self, name: str, values: Float64Array | None = None) -> Int64Array:
         """Whole numbers (volumes, contracts, open interest) as int64; empty is an error."""
         column = self.frame[name]
         if values is None and column.dtype.kind in "iu":
             return column.to_numpy(dtype=np.int64)
-        return self._exact(name, self.floats(name) if values is None else values, 1)
+        if values is None:
+            return self._exact_text(name, 1)
+        return self._exact(name, values, 1)
+
+    def _exact_text(self, name: str, scale: int) -> Int64Array:
+        """Like _exact, but a word is reported in file order with the other bad values."""
+        column = self.frame[name]
+        if column.dtype.kind in _FLOAT_KINDS:
+            return self._exact(name, column.to_numpy(dtype=np.float64, na_value=np.nan), scale)
+        raw = self.text(name)
+        numbers = pd.to_numeric(pd.Series(raw, dtype=object).replace("", np.nan), errors="coerce")
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        try:
+            return to_int64(values, self.display(name), lambda i: str(raw[i]), scale)
+        except RowProblem as bad:
+            raise self.fail(bad.index, bad.problem) from None
 
     def tokens(self, name: str) -> Int64Array | None:
         """Optional whole numbers (exchange tokens, scrip codes); None if all are empty."""

@@ -4,8 +4,9 @@ Rules (all daily exchange files):
 - A bhavcopy row becomes a "1d" bar stamped with the OPEN of its trade date's session, in UTC
   ns: 09:15 IST on a regular day, the calendar's own time on a special or muhurat session. If
   the calendar says the date is not a session (a holiday or weekend), the bar is still
-  imported at the regular open and a note says so. Dates no holiday list covers get the
-  calendar's provisional session (the regular open); the import reports that once.
+  stamped at the regular open (engine.data.closed_days then holds it for the trader). Dates
+  no holiday list covers get the calendar's provisional session (the regular open); the
+  import reports that once.
 - A row whose volume is zero and whose prices are zero or empty is an UNTRADED contract (F&O
   files list every live contract, traded or not): it gets no bar, its instrument is kept, and
   the notes count such rows. Any other row with a zero or empty price is an error.
@@ -50,10 +51,10 @@ class Rows(Protocol):
 
 
 def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]) -> Int64Array:
-    """UTC ns of each day's session open; days with no session get 09:15 IST and a note."""
+    """UTC ns of each day's session open; a day with no session gets 09:15 IST (such bars
+    are found and held for the trader's word by engine.data.closed_days)."""
     calendar = get_calendar(exchange)
     opens: list[int] = []
-    closed: list[str] = []
     for day in days:
         session = calendar.session(day)
         at = (
@@ -61,17 +62,7 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
             if session is not None
             else datetime.datetime.combine(day, REGULAR_OPEN, IST)
         )
-        if session is None:
-            closed.append(day.isoformat())
         opens.append(int(at.timestamp()) * NS)
-    if closed:
-        shown = ", ".join(closed[:_MAX_DATES_SHOWN]) + (
-            " ..." if len(closed) > _MAX_DATES_SHOWN else ""
-        )
-        notes.append(
-            f"{len(closed)} date(s) are not {calendar.exchange.value} sessions in the market "
-            f"calendar: {shown}; their bars are stamped {REGULAR_OPEN:%H:%M} IST"
-        )
     return np.array(opens, dtype=np.int64)
 
 

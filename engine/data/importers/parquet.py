@@ -21,8 +21,9 @@ import pandas as pd
 
 from engine.data.bar_series import BarDataError
 from engine.data.batch import ImportBatch
+from engine.data.importers.bar_rules import finish
 from engine.data.importers.csv_table import CsvTable
-from engine.data.importers.generic import finish, resolve_layout
+from engine.data.importers.generic import resolve_layout
 from engine.data.importers.sources import Source
 from engine.data.importers.timestamps import column_times
 

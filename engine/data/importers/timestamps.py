@@ -18,11 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from engine.data.bar_files import parse_timestamps
 from engine.data.bar_series import Int64Array, RowProblem
+from engine.data.exact_values import parse_timestamps
 from engine.data.importers.csv_table import CsvTable, ObjectArray
 
 TIME_FIELDS: Final = re.compile(r"%[HIMSXcTpf]")
+ZONE_HINT: Final = (
+    "say which time zone the file's times are in (--timezone Asia/Kolkata; in the import "
+    "dialog: Times without an offset are in)"
+)
 _OFFSET: Final = re.compile(r"[T ][^+-]*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 
 
@@ -72,10 +76,7 @@ def text_times(
         try:
             return parse_timestamps(raw)
         except RowProblem as bad:
-            hint = (
-                " (or map {'timezone': 'Asia/Kolkata'})" if "no UTC offset" in bad.problem else ""
-            )
-            raise table.fail(bad.index, bad.problem + hint) from None
+            raise table.fail(bad.index, bad.problem) from None
     series = pd.Series(raw, dtype=object)
     if fmt is not None:
         parsed = pd.to_datetime(series, format=fmt, errors="coerce", utc="%z" in fmt)
@@ -128,8 +129,7 @@ def _localize(
         i = 0 if rows is None else int(rows[0])
         raise table.fail(
             i,
-            f"timestamp {raw[0]} has no UTC offset; write it with one (e.g. +05:30) or map "
-            "{'timezone': 'Asia/Kolkata'}",
+            f"timestamp {raw[0]} has no UTC offset: {ZONE_HINT}",
         )
     local = index.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     _first_nat(table, local, raw, f"does not exist or is ambiguous in {zone.key}", rows)
