@@ -118,7 +118,9 @@ class CsvTable:
         """Whole numbers (volumes, contracts, open interest) as int64; empty is an error."""
         column = self.frame[name]
         if values is None and column.dtype.kind in "iu":
-            return column.to_numpy(dtype=np.int64)
+            if column.dtype.kind == "i" or int(column.max()) < 2**63:
+                return column.to_numpy(dtype=np.int64)
+            values = column.to_numpy(dtype=np.float64)  # beyond int64: "too large" below
         if values is None:
             return self._exact_text(name, 1)
         return self._exact(name, values, 1)

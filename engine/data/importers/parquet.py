@@ -5,7 +5,8 @@ column type:
 - timestamp: TIMESTAMP WITH TIME ZONE (instants); an integer (ns since the epoch, UTC);
   TIMESTAMP without a zone (wall-clock: needs ``mapping={"timezone": "Asia/Kolkata"}``); DATE
   (daily bars at the session open); or text (parsed like CSV text);
-- open/high/low/close/volume/oi: any numeric type (prices get the exact paise check);
+- open/high/low/close/volume/oi: any numeric type (prices get the exact paise check; integer
+  columns are read as integers, so a volume stays exact however large);
 - symbol/time: read as text.
 Messages name rows as ``file.parquet row N`` (1-based).
 """
@@ -68,6 +69,8 @@ def _expression(label: str, canonical: str, name: str, sql_type: str) -> tuple[s
     if canonical in ("symbol", "time"):
         return f"CAST({quoted} AS VARCHAR)", "text"
     if canonical != "timestamp":
+        if sql_type in _INTEGERS and sql_type != "UBIGINT":  # exact, as CSV integers are
+            return f"CAST({quoted} AS BIGINT)", "integer"
         if sql_type in _INTEGERS or sql_type.startswith(_NUMERIC):
             return f"CAST({quoted} AS DOUBLE)", "number"
         raise BarDataError(f"column {name} has type {sql_type}; expected numbers", label)
@@ -86,7 +89,9 @@ def _expression(label: str, canonical: str, name: str, sql_type: str) -> tuple[s
 
 def _column(values: np.ma.MaskedArray, kind: str) -> pd.Series:
     missing = np.ma.getmaskarray(values)
-    if kind == "number":
+    if kind == "integer" and not missing.any():
+        return pd.Series(np.asarray(values.data, dtype=np.int64))
+    if kind in ("integer", "number"):
         return pd.Series(np.ma.filled(values.astype(np.float64), np.nan))
     if kind in ("aware", "naive"):
         ns = np.ma.filled(values.astype(np.int64), 0)
