@@ -70,10 +70,10 @@ def find_closed_days(bars: pd.DataFrame) -> ClosedDays | None:
     if bars.empty:
         return None
     found: list[tuple[str, datetime.date, int]] = []
-    exchanges = bars["exchange"].astype(str).to_numpy()
+    codes, exchanges = pd.factorize(bars["exchange"])
     days_all = ist_days(bars["ts"].to_numpy(dtype=np.int64))
-    for exchange in pd.unique(exchanges):
-        mine = days_all[exchanges == exchange]
+    for k, exchange in enumerate(exchanges):
+        mine = days_all if len(exchanges) == 1 else days_all[codes == k]
         days, counts = np.unique(mine, return_counts=True)
         calendar = get_calendar(str(exchange))
         for day, count in zip(days.tolist(), counts.tolist(), strict=True):

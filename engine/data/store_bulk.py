@@ -126,8 +126,10 @@ def batch_digest(batch: ImportBatch) -> str:
     if content is not None:
         if not batch.placeholder_instruments:
             return content
-        names = batch.bars["exchange"].astype(str) + ":" + batch.bars["symbol"].astype(str)
-        return keyed_digest(content, names.unique(), batch.bars["timeframe"].astype(str).unique())
+        pairs = batch.bars[["exchange", "symbol"]].drop_duplicates()
+        names = [f"{e}:{s}" for e, s in pairs.itertuples(index=False)]
+        timeframes = [str(t) for t in pd.unique(batch.bars["timeframe"])]
+        return keyed_digest(content, names, timeframes)
     digest = hashlib.sha256(b"artha-batch-content\0")
     for frame in (batch.instruments, batch.bars):
         digest.update(repr(tuple(frame.columns)).encode())

@@ -41,8 +41,8 @@ def write_group(
         log_import(cur, batch.source, batch.format, len(batch.bars), first, last, digest)
         keys = set(
             zip(
-                batch.instruments["exchange"].astype(str),
-                batch.instruments["symbol"].astype(str),
+                batch.instruments["exchange"].to_numpy(dtype=object).tolist(),
+                batch.instruments["symbol"].to_numpy(dtype=object).tolist(),
                 strict=True,
             )
         )

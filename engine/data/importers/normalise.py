@@ -17,7 +17,8 @@ Rules (all daily exchange files):
   table has one row per symbol (the last row of a symbol wins, for multi-day files).
 
 Frame dtypes: prices, volume and ts int64; oi, token, strike, freeze_quantity nullable Int64;
-text columns pandas "string" (NA when unknown); expiry holds datetime.date or NA.
+the bars' text columns categorical; the instruments' text columns pandas "string" (NA when
+unknown); expiry holds datetime.date or NA.
 """
 
 from __future__ import annotations
@@ -198,6 +199,17 @@ def instruments_frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(INSTRUMENT_COLUMNS), copy=False)
 
 
+def category(values: ObjectArray, codes: npt.NDArray[np.integer]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
+
+
+def _factorized(values: ObjectArray) -> tuple[ObjectArray, npt.NDArray[np.integer]]:
+    if len(values) and values[0] is values[-1] and (values == values[0]).all():
+        return np.asarray(values[:1], dtype=object), np.zeros(len(values), dtype=np.int8)
+    codes, uniques = pd.factorize(values)
+    return np.asarray(uniques, dtype=object), codes
+
+
 def bars_frame(
     exchange: str,
     symbols: ObjectArray,
@@ -209,10 +221,10 @@ def bars_frame(
 ) -> pd.DataFrame:
     n = len(ts)
     o, h, lo, c = prices
-    data = {
-        "exchange": constant_text(exchange, n),
-        "symbol": text_column(symbols, n),
-        "timeframe": constant_text(timeframe, n),
+    data = {  # text as categories: a million bars of one series are one string each
+        "exchange": category(np.full(1, exchange, dtype=object), np.zeros(n, dtype=np.int8)),
+        "symbol": category(*_factorized(symbols)),
+        "timeframe": category(np.full(1, timeframe, dtype=object), np.zeros(n, dtype=np.int8)),
         "ts": ts,
         "open": o,
         "high": h,
@@ -240,6 +252,7 @@ def daily_bars(
     ``columns`` names open, high, low, close and volume. With ``lot``, the file's volume is in
     contracts and becomes units: volume = contracts x lot size.
     """
+    one_date(table, days)
     price_floats = [table.floats(name) for name in columns[:4]]
     volume_floats = table.floats(columns[4])
     skip = untraded(volume_floats, price_floats)
@@ -261,6 +274,34 @@ def daily_bars(
     check_bars(rows, names, prices, volume, oi)
     check_unique(rows, names, ts)
     return bars_frame(exchange, names, "1d", ts, prices, volume, oi), traded
+
+
+def one_date(table: CsvTable, days: tuple[npt.NDArray[np.intp], list[datetime.date]]) -> None:
+    """An exchange's daily file is one trading day: a row of another date is a broken or
+    hand-edited file, refused at its line (it would create a bar on a day nobody chose)."""
+    codes, unique_days = days
+    if len(unique_days) > 1:
+        i = int(np.argmax(codes != codes[0]))
+        raise table.fail(i, f"dated {unique_days[codes[i]]}, but the file is the bhavcopy of "
+                            f"{unique_days[codes[0]]} (its first row): one file holds one "
+                            "trading day")  # fmt: skip
+
+
+def check_expiries(
+    table: CsvTable,
+    symbols: ObjectArray,
+    expiry: ObjectArray,
+    days: tuple[npt.NDArray[np.intp], list[datetime.date]],
+) -> None:
+    """A contract cannot trade after its expiry (`expiry`: each row's date): such a row is
+    refused at its line."""
+    codes, unique_days = days
+    traded_on = np.asarray(unique_days, dtype=object)[codes]
+    expired = np.asarray([e < d for e, d in zip(expiry, traded_on, strict=True)], dtype=bool)
+    if expired.any():
+        i = int(np.argmax(expired))
+        raise table.fail(i, f"{symbols[i]} expired on {expiry[i]}, before the trade date "
+                            f"{traded_on[i]}")  # fmt: skip
 
 
 def last_per_symbol(symbols: ObjectArray) -> npt.NDArray[np.bool_]:

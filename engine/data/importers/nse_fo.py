@@ -50,7 +50,7 @@ from engine.data.importers.csv_table import (
     legacy_date,
     read_table,
 )
-from engine.data.importers.normalise import daily_bars, skip_notes
+from engine.data.importers.normalise import check_expiries, daily_bars, skip_notes
 from engine.data.importers.sources import Source
 from engine.data.importers.udiff import Contracts, make_batch
 
@@ -92,6 +92,7 @@ def read(source: Source) -> ImportBatch:
         underlying, codes, segment = underlying[known], codes[known], segment[known]
         strike, is_option, option_type = strike[known], is_option[known], option_type[known]
     days = table.dates("TIMESTAMP", legacy_date, "03-JUN-2024")
+    check_expiries(table, symbols, np.asarray(expiries, dtype=object)[codes], days)
     notes.append("volume is in units: CONTRACTS x derived lot size")
     bars, _ = daily_bars(table, "NFO", symbols, days, BAR, notes, lot=lot, oi_column="OPEN_INT")
     contracts = Contracts(

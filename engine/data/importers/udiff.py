@@ -38,6 +38,7 @@ from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import CsvTable, ObjectArray, iso_date, read_table
 from engine.data.importers.normalise import (
     EQUITY_TICK_PAISE,
+    check_expiries,
     constant_text,
     daily_bars,
     instruments_frame,
@@ -65,7 +66,7 @@ PRICES: Final = ("OPNPRIC", "HGHPRIC", "LWPRIC", "CLSPRIC", "TTLTRADGVOL")
 _COMMON: Final = ("TRADDT", "SGMT", "SRC", "FININSTRMTP", "FININSTRMID", "TCKRSYMB", *PRICES)
 _TEXT: Final = (
     "TRADDT", "SGMT", "SRC", "FININSTRMTP", "ISIN", "TCKRSYMB", "SCTYSRS", "XPRYDT",
-    "FININSTRMACTLXPRYDT", "OPTNTP", "FININSTRMNM",
+    "FININSTRMACTLXPRYDT", "OPTNTP", "FININSTRMNM", "BIZDT",
 )  # fmt: skip
 _ISO_EXAMPLE: Final = "2025-06-03"
 
@@ -92,7 +93,7 @@ def debt_meanings(series: ObjectArray) -> dict[str, str]:
 
 def read_cash(source: Source, exchange: str, fmt: str) -> ImportBatch:
     """nse_cm_udiff / bse_cm_udiff -> ImportBatch (see the module docstring)."""
-    table = read_table(source, (*_COMMON, "SCTYSRS"), ("ISIN", "FININSTRMNM"), _TEXT)
+    table = read_table(source, (*_COMMON, "SCTYSRS"), ("ISIN", "FININSTRMNM", "BIZDT"), _TEXT)
     _check_origin(table, "CM", exchange)
     notes: list[str] = []
     if exchange == "NSE":
@@ -108,6 +109,7 @@ def read_cash(source: Source, exchange: str, fmt: str) -> ImportBatch:
     if (symbols == "").any():
         raise table.fail(int(np.argmax(symbols == "")), "TckrSymb is empty")
     days = table.dates("TRADDT", iso_date, _ISO_EXAMPLE)
+    business_date_note(table, notes)
     bars, _ = daily_bars(table, exchange, symbols, days, PRICES, notes)
     last = last_per_symbol(symbols)
     token = table.tokens("FININSTRMID")
@@ -143,12 +145,25 @@ def make_batch(
     return ImportBatch(str(source.path), fmt, instruments, bars, day, notes)
 
 
+def business_date_note(table: CsvTable, notes: list[str]) -> None:
+    """BizDt normally equals TradDt; when it does not, say which date the bars carry."""
+    if not table.has("BIZDT"):
+        return
+    trade, business = table.text("TRADDT"), table.text("BIZDT")
+    differs = (business != "") & (business != trade)
+    if differs.any():
+        i = int(np.argmax(differs))
+        notes.append(f"BizDt differs from TradDt on {int(differs.sum()):,} row(s) (first: "
+                     f"{table.where(i)}, BizDt {business[i]}, TradDt {trade[i]}); the bars are "
+                     "dated by TradDt")  # fmt: skip
+
+
 def read_fo(source: Source) -> ImportBatch:
     """nse_fo_udiff -> ImportBatch; volume in UNITS = contracts x NewBrdLotQty."""
     table = read_table(
         source,
         (*_COMMON, "XPRYDT", "STRKPRIC", "OPTNTP", "FININSTRMNM", "OPNINTRST", "NEWBRDLOTQTY"),
-        ("FININSTRMACTLXPRYDT",),
+        ("FININSTRMACTLXPRYDT", "BIZDT"),
         _TEXT,
     )
     _check_origin(table, "FO", "NSE")
@@ -181,6 +196,8 @@ def read_fo(source: Source) -> ImportBatch:
         i = int(np.argmax(wrong))
         raise table.fail(i, f"OptnTp {option_type[i]!r} is not CE or PE")
     days = table.dates("TRADDT", iso_date, _ISO_EXAMPLE)
+    business_date_note(table, notes)
+    check_expiries(table, symbols, np.asarray(expiries, dtype=object)[expiry_codes], days)
     notes.append("volume is in units: TtlTradgVol (contracts) x NewBrdLotQty")
     bars, _ = daily_bars(table, "NFO", symbols, days, PRICES, notes, lot=lot, oi_column="OPNINTRST")
     contracts = Contracts(
