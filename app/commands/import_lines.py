@@ -39,7 +39,8 @@ def print_result(result: FileResult) -> None:
               f"{report.bars_unchanged:,} unchanged, "
               f"{plural(report.instruments_added, 'new instrument')}{span}")  # fmt: skip
     elif result.status is FileStatus.HELD:
-        print(f"held, nothing stored: {bounded(result.problem)}")
+        why = result.problem.removeprefix(f"{result.path}: ")
+        print(f"{result.path}: held, nothing stored: {bounded(why)}")
         print(HELD_HINT)
     else:
         print(f"artha data import: error: {bounded(result.problem)}", file=sys.stderr)
