@@ -327,3 +327,13 @@ def test_a_group_of_files_reports_each_files_real_counts(tmp_path):
 def store_reports(store: MarketStore, paths: list[Path]):
     batches = [read_file(p) for p in paths]
     return zip(map(str, paths), store.import_batches(batches), strict=True)
+
+
+def test_bars_before_1970_are_refused_and_future_bars_noted(tmp_path):
+    old = minute_bars([dt.date(1900, 6, 4)])
+    problems = problem_everywhere(tmp_path / "old", "OLD", old)
+    assert len(set(problems)) == 1 and "timestamp 1900-06-04 09:" in problems[0]
+    assert "is before 1970: check the date column" in problems[0]
+    later = minute_bars([dt.date(2030, 6, 3)])
+    batch = read_file(as_csv(tmp_path, "LATER", later))
+    assert "375 bars dated after today" in " ".join(batch.notes)
