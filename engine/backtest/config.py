@@ -8,11 +8,16 @@ Bar fill model (the documented contract):
   the trigger for stops. Otherwise limits fill at their price and stops at their trigger.
 - SL (stop-limit): once triggered it fills at max(trigger, open) for buys (min for sells) if
   that is within the limit; otherwise it rests as a limit from the next bar.
+- A bracket's `stop_loss`/`target` are prices; `stop_loss_points`/`target_points` (and
+  `trail`) are rupee distances from the entry's fill. An exit must lie beyond the entry on
+  its own side (a long's stop below, its target above): the order is rejected when it does
+  not against the entry's limit price, trigger, or (market orders) the last close, and an
+  exit the actual fill went past (a gap) is rejected when the legs are placed.
 - When a bracket's stop and target are both inside one bar, the stop is assumed to have
   traded first (`stop_first=True`), the pessimistic reading; set False for the target.
-- Slippage: none, `slippage_bps` (market and stop fills move against you, rounded to the
-  tick), and/or `participation` (at most that fraction of a bar's volume per order per bar;
-  the rest fills on later bars or expires with the order: partial fills).
+- Slippage: none, `slippage_bps` (0 to 10,000; market and stop fills move against you,
+  rounded to the tick), and/or `participation` (at most that fraction of a bar's volume
+  per order per bar; the rest fills on later bars or expires with the order: partial fills).
 - DAY orders expire at the end of the session they first become active in; IOC orders get
   one bar. Bracket exits and trailing stops stay until they fill or the position is closed.
 - MIS positions are squared off at the open of the first bar at or after the day's cut-off
@@ -30,12 +35,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import TypeVar
 
 from engine.domain.enums import Exchange, Product
 
 MAX_SQUAREOFF_LEAD = timedelta(hours=3)
+MAX_SLIPPAGE_BPS = Decimal(10_000)  # 100% of the price: beyond it a fill price turns negative
+E = TypeVar("E", bound=StrEnum)
+
+
+class BacktestInputError(ValueError):
+    """The run cannot start: no bars, duplicate symbols, bad parameters or settings."""
 
 
 class FillTiming(StrEnum):
@@ -67,28 +79,57 @@ class BacktestConfig:
     check_margin: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "capital", Decimal(self.capital))
-        object.__setattr__(self, "slippage_bps", Decimal(self.slippage_bps))
-        object.__setattr__(self, "fill", FillTiming(self.fill))
-        object.__setattr__(self, "product", Product(self.product))
+        object.__setattr__(self, "capital", _decimal(self.capital, "capital"))
+        object.__setattr__(self, "slippage_bps", _decimal(self.slippage_bps, "slippage_bps"))
+        object.__setattr__(self, "fill", _member(FillTiming, self.fill, "fill"))
+        object.__setattr__(self, "product", _member(Product, self.product, "product"))
         if self.capital <= 0:
-            raise ValueError(f"capital must be > 0, got {self.capital}")
+            raise BacktestInputError(f"capital must be > 0, got {self.capital}")
         if self.costs not in ("zerodha", "bps", "none"):
-            raise ValueError(f"costs must be zerodha, bps or none, got {self.costs!r}")
+            raise BacktestInputError(f"costs must be zerodha, bps or none, got {self.costs!r}")
         if self.costs == "bps" and self.cost_bps is None:
-            raise ValueError("costs='bps' needs cost_bps")
-        if self.slippage_bps < 0:
-            raise ValueError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
+            raise BacktestInputError("costs='bps' needs cost_bps")
+        if not 0 <= self.slippage_bps <= MAX_SLIPPAGE_BPS:
+            raise BacktestInputError(
+                f"slippage_bps must be between 0 and {MAX_SLIPPAGE_BPS} basis points "
+                f"({MAX_SLIPPAGE_BPS} bps = 100% of the price), got {self.slippage_bps:f}"
+            )
         if self.participation is not None and not 0 < self.participation <= 1:
-            raise ValueError(f"participation must be in (0, 1], got {self.participation}")
+            raise BacktestInputError(f"participation must be in (0, 1], got {self.participation}")
         lead = self.squareoff_lead
         if not isinstance(lead, timedelta):
-            raise ValueError(
+            raise BacktestInputError(
                 f"squareoff_lead must be a datetime.timedelta (e.g. timedelta(minutes=10)), "
                 f"got {type(lead).__name__} {lead!r}"
             )
         if not timedelta(0) <= lead < MAX_SQUAREOFF_LEAD:
-            raise ValueError(
+            raise BacktestInputError(
                 f"squareoff_lead must be >= 0 and < {MAX_SQUAREOFF_LEAD} before the session "
                 f"close, got {lead}"
             )
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    """A finite Decimal; floats are read as the decimal they print as (0.1 is 0.1)."""
+    try:
+        if isinstance(value, float):
+            number = Decimal(str(value))
+        elif isinstance(value, Decimal | int | str):
+            number = Decimal(value)
+        else:
+            raise TypeError(name)
+    except (InvalidOperation, TypeError, ValueError):
+        raise BacktestInputError(f"{name} must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise BacktestInputError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _member(kind: type[E], value: object, name: str) -> E:
+    if isinstance(value, kind):
+        return value
+    for member in kind:
+        if value == member.value:
+            return member
+    valid = ", ".join(member.value for member in kind)
+    raise BacktestInputError(f"{name} must be one of {valid}, got {value!r}")

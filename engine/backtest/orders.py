@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from engine.backtest.book import GTC, Bracket, SimOrder, price_to_paise
+import numpy as np
+
+from engine.backtest.book import GTC, Bracket, SimOrder, misplaced, price_to_paise, rupees
 from engine.backtest.config import BacktestConfig
 from engine.backtest.ledger import Ledger
 from engine.backtest.slots import Slot
@@ -23,9 +25,22 @@ class OrderRejected(Exception):
         self.message = message
 
 
-def prices(slot: Slot, request: OrderRequest) -> tuple[int | None, int | None, Bracket | None]:
+POINTS_HINT = (
+    "stop_loss and target are prices, not distances: use stop_loss_points=/target_points= "
+    "for distances"
+)
+
+
+def prices(
+    slot: Slot, request: OrderRequest, last_close: int
+) -> tuple[int | None, int | None, Bracket | None]:
     """Limit, trigger and bracket in paise, rounded to the tick in the trader's favour's
-    opposite (a buy limit never pays more than asked, a buy stop never triggers early)."""
+    opposite (a buy limit never pays more than asked, a buy stop never triggers early).
+
+    A bracket's exits must lie on the protecting side of the entry price: the limit price of
+    a LIMIT entry, the trigger of an SL/SL-M entry, the last close (`last_close`, paise) for a
+    MARKET entry. The simulator checks them again against the actual fill (a gap can carry
+    the fill past an exit)."""
     buy = request.side is Side.BUY
     t = slot.tick
     limit = trigger = None
@@ -41,23 +56,58 @@ def prices(slot: Slot, request: OrderRequest) -> tuple[int | None, int | None, B
         trigger = price_to_paise(request.trigger, t, "up" if buy else "down", "trigger")
     elif request.trigger is not None:
         raise OrderRejected(f"{request.order_type} order takes no trigger")
-    bracket = None
-    if request.stop_loss is not None or request.target is not None or request.trail is not None:
-        bracket = Bracket(
-            None
-            if request.stop_loss is None
-            else price_to_paise(request.stop_loss, t, "nearest", "stop_loss"),
-            None
-            if request.target is None
-            else price_to_paise(request.target, t, "nearest", "target"),
-            None if request.trail is None else price_to_paise(request.trail, t, "nearest", "trail"),
-        )
+    given = {
+        name: getattr(request, name)
+        for name in ("stop_loss", "target", "trail", "stop_loss_points", "target_points")
+        if getattr(request, name) is not None
+    }
+    if not given:
+        return limit, trigger, None
+    for price_name, points_name in (("stop_loss", "stop_loss_points"), ("target", "target_points")):
+        if price_name in given and points_name in given:
+            raise OrderRejected(
+                f"give {price_name} (a price) or {points_name} (a distance from the fill "
+                "price), not both"
+            )
+    paise = {name: price_to_paise(value, t, "nearest", name) for name, value in given.items()}
+    bracket = Bracket(
+        paise.get("stop_loss"),
+        paise.get("target"),
+        paise.get("trail"),
+        paise.get("stop_loss_points"),
+        paise.get("target_points"),
+    )
+    if request.order_type is OrderType.MARKET:
+        entry, source = last_close, "the last close, for a market order"
+    elif limit is not None and request.order_type is OrderType.LIMIT:
+        entry, source = limit, "its limit price"
+    else:
+        assert trigger is not None
+        entry, source = trigger, "its trigger"
+    stop, target = bracket.levels(request.side, entry)
+    for name, level in (("stop_loss", bracket.stop_loss), ("target", bracket.target)):
+        problem = None if level is None else misplaced(name, level, request.side, entry)
+        if problem is not None:
+            raise OrderRejected(f"{problem} ({source}); {POINTS_HINT}")
+    for name, level in (("stop_loss_points", stop), ("target_points", target)):
+        if name in given and level is not None and level <= 0:
+            raise OrderRejected(
+                f"{name} {rupees(paise[name])} from the entry price {rupees(entry)} of a "
+                f"{request.side} ({source}) puts the exit at {rupees(level)}, not a price"
+            )
     return limit, trigger, bracket
 
 
 def check_quantity(slot: Slot, quantity: object) -> int:
+    """A positive whole number of lots: an int or a numpy integer (never a float, not even
+    100.0: a float quantity usually comes from arithmetic that should have been rounded)."""
+    if isinstance(quantity, np.integer):
+        quantity = int(quantity)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise OrderRejected(f"quantity must be a positive whole number, got {quantity!r}")
+        hint = ""
+        if isinstance(quantity, float | np.floating) and float(quantity).is_integer():
+            hint = " (a float: pass int(...) of it)"
+        raise OrderRejected(f"quantity must be a positive whole number, got {quantity!r}{hint}")
     if quantity % slot.lot:
         raise OrderRejected(f"quantity {quantity} is not a multiple of the lot size {slot.lot}")
     return quantity

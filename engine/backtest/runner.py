@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from engine.backtest.book import GTC
 from engine.backtest.config import BacktestConfig, FillTiming
+from engine.backtest.config import BacktestInputError as BacktestInputError
 from engine.backtest.curve import build_result
 from engine.backtest.ledger import Ledger
 from engine.backtest.orders import (
@@ -44,10 +45,6 @@ MAX_REJECTIONS_KEPT = 20
 
 class StrategyRuntimeError(RuntimeError):
     """The strategy raised; the message names the strategy, the bar and the author's line."""
-
-
-class BacktestInputError(ValueError):
-    """The run cannot start: no bars, duplicate symbols, bad parameters."""
 
 
 def run_backtest(
@@ -120,6 +117,7 @@ class _Run:
         self.by_symbol = {slot.symbol: slot for slot in self.slots}
         self.ledger = Ledger(int(config.capital * 100), _cost_model(config))
         self.sim = Simulator(self.slots, config, self.ledger)
+        self.sim.on_rejection = self._keep_rejection
 
     # -- StrategyHost -----------------------------------------------------------------------
     def submit(self, request: OrderRequest) -> str:
@@ -132,7 +130,7 @@ class _Run:
         try:
             quantity = check_quantity(slot, request.quantity)
             product = request.product or self.config.product
-            limit, trigger, bracket = prices(slot, request)
+            limit, trigger, bracket = prices(slot, request, int(slot.close[bar]))
             estimate = limit or trigger or int(slot.close[bar])
             check_account(
                 slot,
@@ -186,6 +184,12 @@ class _Run:
             else:
                 self.sim.schedule(order, bar + 1)
         return order_id
+
+    def _keep_rejection(self, text: str) -> None:
+        """A rejection the simulator found (a bracket exit past its entry's fill)."""
+        if len(self.sim.rejections) < MAX_REJECTIONS_KEPT:
+            self.sim.rejections.append(text)
+        log.debug("%s", text)
 
     def _marks(self) -> dict[str, int]:
         """Each symbol's close at its current bar, in paise."""

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from engine.backtest.book import GTC, SimOrder, slipped
+from engine.backtest.book import GTC, SimOrder, misplaced, rupees, slipped
 from engine.backtest.config import BacktestConfig, FillTiming
 from engine.backtest.ledger import Ledger
 from engine.backtest.matching import first_at_or_above, first_at_or_below, first_trailing_hit
@@ -51,6 +51,9 @@ class Simulator:
         self.deltas: list[tuple[int, int, int, int, int]] = []
         self.traded_value = 0
         self.rejections: list[str] = []
+        # how a rejection found here (a bracket exit on the wrong side of its entry's fill)
+        # joins the run's rejections; the runner keeps them the way it keeps its own
+        self.on_rejection: Callable[[str], None] = self.rejections.append
         self.event_bar: tuple[int, int] | None = None  # (slot, bar) of the event being handled
         self._notify_fill = {id(s.strategy): _overrides(s.strategy, "on_fill") for s in slots}
         self._notify_order = {id(s.strategy): _overrides(s.strategy, "on_order") for s in slots}
@@ -231,33 +234,64 @@ class Simulator:
     def attach_exits(
         self, entry: SimOrder, slot: Slot, j: int, quantity: int, price: int, at_open: bool
     ) -> None:
-        """Bracket legs for the quantity just filled: stop and target cancel each other."""
+        """Bracket legs for the quantity just filled: stop and target cancel each other.
+
+        Distances (`stop_loss_points`, `target_points`) become prices here, from this fill.
+        An exit that is not beyond the fill on its protecting side (a long entry filled at or
+        below its stop, e.g. after a gap, or at or above its target) would only close the
+        trade at its entry: that leg is REJECTED with the reason instead, and the run's
+        rejections say so; the other leg still works. With `trail`, a stop_loss the fill
+        went past only stops narrowing the trail: the trailing stop starts from the fill.
+        """
         assert entry.bracket is not None
         exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
         start = j if at_open and self.config.fill is FillTiming.NEXT_OPEN else j + 1
         legs: list[SimOrder] = []
         b = entry.bracket
+        stop, target = b.levels(entry.side, price)
+        stop_name = "stop_loss" if b.stop_points is None else "stop_loss_points"
+        target_name = "target" if b.target_points is None else "target_points"
+        stop_problem = self._misplaced(stop_name, stop, entry.side, price)
+        target_problem = self._misplaced(target_name, target, entry.side, price)
         if b.trail is not None:
             leg = self._leg(entry, slot, exit_side, quantity, OrderType.SL_M, None, None, j)
             leg.trail, leg.trail_anchor = b.trail, price
-            if b.stop_loss is not None:  # the trail starts no lower than the fixed stop
-                gap = price - b.stop_loss if exit_side is Side.SELL else b.stop_loss - price
-                leg.trail = min(b.trail, gap) if gap > 0 else b.trail
+            if stop is not None and stop_problem is None:  # trail starts no lower than the stop
+                leg.trail = min(b.trail, abs(price - stop))
             legs.append(leg)
-        elif b.stop_loss is not None:
-            legs.append(
-                self._leg(entry, slot, exit_side, quantity, OrderType.SL_M, None, b.stop_loss, j)
-            )
-        if b.target is not None:
-            legs.append(
-                self._leg(entry, slot, exit_side, quantity, OrderType.LIMIT, b.target, None, j)
-            )
+        elif stop is not None:
+            leg = self._leg(entry, slot, exit_side, quantity, OrderType.SL_M, None, stop, j)
+            if stop_problem is None:
+                legs.append(leg)
+            else:
+                self._reject_leg(leg, slot, entry, j, stop_problem)
+        if target is not None:
+            leg = self._leg(entry, slot, exit_side, quantity, OrderType.LIMIT, target, None, j)
+            if target_problem is None:
+                legs.append(leg)
+            else:
+                self._reject_leg(leg, slot, entry, j, target_problem)
         if len(legs) == 2:
             legs[0].sibling, legs[1].sibling = legs[1], legs[0]
         for leg in legs:
             self.orders[leg.order_id] = leg
             self.set_status(leg, OrderStatus.OPEN)
             self.schedule(leg, start)
+
+    @staticmethod
+    def _misplaced(name: str, level: int | None, side: Side, fill: int) -> str | None:
+        if level is None:
+            return None
+        if level <= 0:
+            return f"{name} puts the exit at {rupees(level)} from the fill price {rupees(fill)}"
+        return misplaced(name, level, side, fill, "the fill price")
+
+    def _reject_leg(self, leg: SimOrder, slot: Slot, entry: SimOrder, j: int, problem: str) -> None:
+        kind = "stop-loss" if leg.order_type is OrderType.SL_M else "target"
+        message = f"{problem}: the {kind} exit of {entry.order_id} is not placed"
+        self.orders[leg.order_id] = leg
+        self.set_status(leg, OrderStatus.REJECTED, message)
+        self.on_rejection(f"{slot.symbol} bar {j}: {leg.side} {leg.quantity} rejected: {message}")
 
     def _leg(
         self,

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +29,13 @@ from engine.strategy.requests import (
     OrderRequest,
     OrderUpdate,
     PriceInput,
+    QuantityInput,
     StrategyHost,
 )
 from engine.strategy.series import Clock, Series
 
 IST_OFFSET_NS = 19_800 * 1_000_000_000
+E = TypeVar("E", bound=StrEnum)
 
 
 class StrategyError(RuntimeError):
@@ -258,13 +261,13 @@ class Strategy:
         return self._require_host().open_order_ids(self.data.symbol)
 
     # -- orders -------------------------------------------------------------------------------
-    def buy(self, quantity: int, **options: Any) -> str:
+    def buy(self, quantity: QuantityInput, **options: Any) -> str:
         return self._order(Side.BUY, quantity, **options)
 
-    def sell(self, quantity: int, **options: Any) -> str:
+    def sell(self, quantity: QuantityInput, **options: Any) -> str:
         return self._order(Side.SELL, quantity, **options)
 
-    def target_position(self, quantity: int, **options: Any) -> str | None:
+    def target_position(self, quantity: QuantityInput, **options: Any) -> str | None:
         """Trade whatever moves the position to `quantity` (negative = short)."""
         delta = quantity - self.position.quantity
         if delta == 0:
@@ -281,7 +284,7 @@ class Strategy:
     def _order(
         self,
         side: Side,
-        quantity: int,
+        quantity: QuantityInput,
         *,
         order_type: OrderType | str | None = None,
         price: PriceInput | None = None,
@@ -291,26 +294,35 @@ class Strategy:
         stop_loss: PriceInput | None = None,
         target: PriceInput | None = None,
         trail: PriceInput | None = None,
+        stop_loss_points: PriceInput | None = None,
+        target_points: PriceInput | None = None,
         tag: str = "",
     ) -> str:
+        """One order. `stop_loss`/`target` are absolute prices; `stop_loss_points`,
+        `target_points` and `trail` are distances in rupees from the entry's fill price.
+
+        A wrong word (product="XYZ") raises ValueError here, so the error names the author's
+        line; a wrong number (price="x", a target below a buy's entry) is a rejection the
+        strategy hears through `on_order`, as from a broker.
+        """
         host = self._require_host()
         if order_type is None:
             order_type = _infer_type(price, trigger)
         request = OrderRequest(
             symbol=self.data.symbol,
             side=side,
-            quantity=quantity,
-            order_type=order_type if type(order_type) is OrderType else OrderType(order_type),
-            product=None
-            if product is None
-            else (product if type(product) is Product else Product(product)),
-            validity=validity if type(validity) is Validity else Validity(validity),
+            quantity=int(quantity) if isinstance(quantity, np.integer) else quantity,
+            order_type=_choice(OrderType, order_type, "order_type"),
+            product=None if product is None else _choice(Product, product, "product"),
+            validity=_choice(Validity, validity, "validity"),
             price=price,
             trigger=trigger,
             stop_loss=stop_loss,
             target=target,
             trail=trail,
             tag=tag,
+            stop_loss_points=stop_loss_points,
+            target_points=target_points,
         )
         return host.submit(request)
 
@@ -330,6 +342,18 @@ class Strategy:
     @property
     def _wants_every_bar(self) -> bool:
         return type(self).on_bar is not Strategy.on_bar
+
+
+def _choice(kind: type[E], value: object, argument: str) -> E:
+    """`value` as a member of `kind`, or a ValueError listing the valid values."""
+    if type(value) is kind:
+        return value
+    if isinstance(value, str):
+        for member in kind:
+            if value == member.value:
+                return member
+    valid = ", ".join(repr(member.value) for member in kind)
+    raise ValueError(f"{argument}={value!r} is not valid: use one of {valid}")
 
 
 def _infer_type(price: PriceInput | None, trigger: PriceInput | None) -> OrderType:

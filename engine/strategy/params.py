@@ -2,7 +2,9 @@
 
 One declaration drives three things: the value the strategy reads (`self.fast`), the GUI's
 parameter form (type, range, help) and the optimiser's search space. Values arriving as text
-(`--param fast=12`, a form field) are coerced and range-checked here, once.
+(`--param fast=12`, a form field) are coerced and range-checked here, once. On an instance
+they are read-only: `self.fast = 99` raises (at the author's line), so a run always trades
+the values its report shows.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ class Param(Generic[T]):
         values: dict[str, Any] = obj.__dict__["_param_values"]
         value: T = values[self.name]
         return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        """Parameters are fixed for a run (the report shows the values it ran with)."""
+        current = obj.__dict__.get("_param_values", {}).get(self.name, self.default)
+        raise AttributeError(
+            f"{self.name} is a declared parameter ({self.name}={current}); parameters are "
+            "read-only during a run: keep your own value in another attribute"
+        )
 
     def spec(self) -> ParamSpec:
         return ParamSpec(

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from engine.domain.enums import OrderType, Product, Side, Validity
 from engine.domain.orders import OrderStatus
 
-PriceInput = float | int | Decimal | str
+# numpy numbers are welcome: `self.data.close[-1]` is a numpy float64
+PriceInput = float | int | Decimal | str | np.floating[Any] | np.integer[Any]
+QuantityInput = int | np.integer[Any]
 
 
 @dataclass(slots=True)
 class OrderRequest:
     symbol: str
     side: Side
-    quantity: int
+    quantity: int  # the SDK turns numpy integers into int
     order_type: OrderType = OrderType.MARKET
     product: Product | None = None  # None: the run's default product
     validity: Validity = Validity.DAY
@@ -30,6 +34,8 @@ class OrderRequest:
     target: PriceInput | None = None  # bracket profit exit (absolute price)
     trail: PriceInput | None = None  # trailing-stop distance in rupees
     tag: str = ""
+    stop_loss_points: PriceInput | None = None  # stop distance from the fill (rupees)
+    target_points: PriceInput | None = None  # target distance from the fill (rupees)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,19 @@ NaN, bad defaults caught when the class is made, and parameters on Strategy clas
 
 from __future__ import annotations
 
+import inspect
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from engine.backtest import StrategyRuntimeError, run_backtest
 from engine.strategy.params import ParamSpec
 from strategies.reference.sma_crossover import SmaCrossover
-from strategies.sdk import Param, ParamError, Strategy
+from strategies.sdk import BarView, Param, ParamError, Strategy, crossed_above, sma
+from tests.engine.synthetic import NO_COSTS, make_bars, series
 
 
 def declared(default: Any, name: str = "p", **options: Any) -> Param[Any]:
@@ -208,3 +213,74 @@ def test_bad_value_on_construction_names_the_parameter():
         SmaCrossover({"slow": "1"})
     with pytest.raises(ParamError, match=r"parameter fast: 'abc' is not a valid int"):
         SmaCrossover({"fast": "abc"})
+
+
+# -- Param: read-only during a run ----------------------------------------------------------
+class Retunes(SmaCrossover):
+    """Changes its own parameter on the third cross up: the report would say fast=12 while
+    the strategy traded something else."""
+
+    def init(self) -> None:
+        self.crosses = 0  # the author's own attributes stay writable
+        super().init()
+
+    def enter(self, bar: BarView) -> None:
+        self.crosses += 1
+        if self.crosses == 3:
+            self.fast = 99  # marker: retune-line
+        super().enter(bar)
+
+
+class RetunesInInit(Strategy):
+    lookback = Param(20, min=2)
+
+    def init(self) -> None:
+        self.lookback = self.lookback * 2  # marker: init-retune-line
+        average = self.I(sma, self.data.close, self.lookback)
+        self.on(crossed_above(self.data.close, average), lambda bar: None)
+
+
+def _line_of(marker: str) -> int:
+    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
+    (number,) = [n for n, text in enumerate(lines, 1) if text.endswith(f"# marker: {marker}")]
+    return number
+
+
+BARS = series(make_bars(3_000, seed=5))
+
+
+def test_assigning_a_parameter_in_a_handler_stops_the_run_at_the_authors_line():
+    with pytest.raises(StrategyRuntimeError) as caught:
+        run_backtest(Retunes, {"fast": 12}, [BARS], NO_COSTS)
+    message = str(caught.value)
+    assert (
+        "raised AttributeError: fast is a declared parameter (fast=12); parameters are "
+        "read-only during a run: keep your own value in another attribute" in message
+    )
+    assert f"{inspect.getfile(Retunes)}:{_line_of('retune-line')}" in message
+    # the third cross up, found independently of the strategy
+    close = BARS.close.astype(np.int64)
+    fast = np.convolve(close, np.ones(12, np.int64), "valid")[30 - 12 :] * 30
+    slow = np.convolve(close, np.ones(30, np.int64), "valid") * 12
+    above = fast > slow
+    third = 29 + 1 + int(np.flatnonzero(above[1:] & ~above[:-1])[2])
+    assert f"on SYNTH bar {third} (" in message
+
+
+def test_assigning_a_parameter_in_init_is_refused_with_the_value_in_force():
+    with pytest.raises(StrategyRuntimeError) as caught:
+        run_backtest(RetunesInInit, None, [BARS], NO_COSTS)
+    message = str(caught.value)
+    assert "lookback is a declared parameter (lookback=20); parameters are read-only" in message
+    assert "in init()" in message
+    assert f"{inspect.getfile(RetunesInInit)}:{_line_of('init-retune-line')}" in message
+
+
+def test_a_parameter_cannot_be_assigned_outside_a_run_either():
+    strategy = SmaCrossover({"fast": 5})
+    with pytest.raises(AttributeError, match=r"^fast is a declared parameter \(fast=5\)"):
+        strategy.fast = 7
+    assert strategy.fast == 5
+    assert strategy.params == {"fast": 5, "slow": 30, "quantity": 100}
+    strategy.note = "own attributes are fine"
+    assert strategy.note == "own attributes are fine"
