@@ -125,6 +125,23 @@ def _bin_length(source: str, target: str) -> int:
     return length
 
 
+def _refuse_overflow(
+    symbol: str, ts: Int64Array, volume: Int64Array, first: npt.NDArray[np.intp]
+) -> None:
+    """Summed volumes must fit int64 (bars stored before the importer capped volumes could
+    hold int64's largest value; a wrapped sum would show as a negative volume)."""
+    if len(volume) == 0 or int(volume.max()) < 2**63 // len(volume):
+        return  # no sum of these can overflow: the usual case, one comparison
+    ends = np.append(first[1:], len(volume))
+    for start, end in zip(first.tolist(), ends.tolist(), strict=True):
+        if sum(int(v) for v in volume[start:end]) >= 2**63:
+            at = start + int(np.argmax(volume[start:end]))
+            raise BarDataError(
+                f"volumes of {symbol} are too large to add up (the bar at {ist_iso(ts[at])} "
+                f"has {int(volume[at]):,}): re-import its file, which now refuses such volumes"
+            )
+
+
 def resample(series: BarSeries, timeframe: str, exchange: str = "NSE") -> ResampleResult:
     """Resample intraday bars to `timeframe` ("3m" .. "60m" or "1d"), anchored per session.
 
@@ -161,6 +178,8 @@ def resample(series: BarSeries, timeframe: str, exchange: str = "NSE") -> Resamp
 
     def pick(values: Int64Array) -> Int64Array:
         return values[inside] if dropped else values
+
+    _refuse_overflow(series.symbol, ts, pick(series.volume), first)
 
     out = BarSeries(
         series.symbol,

@@ -312,3 +312,21 @@ def test_a_million_minutes_to_5m_well_under_a_second():
         best = min(best, time.perf_counter() - start)
     assert len(result.series) == 200_000
     assert best < 1.0, f"1,000,000 1m bars -> 5m took {best:.3f} s"
+
+
+def test_volumes_too_large_to_add_up_are_refused_not_wrapped():
+    """D21: int64-max volumes stored before the importer capped them summed to negatives."""
+    from engine.calendar import get_calendar
+
+    session = get_calendar("NSE").session(dt.date(2025, 6, 2))
+    assert session is not None
+    start = int(session.open.timestamp()) * 1_000_000_000
+    ts = start + np.arange(375, dtype=np.int64) * 60_000_000_000
+    prices = np.full(375, 10_000, dtype=np.int64)
+    volume = np.full(375, 100, dtype=np.int64)
+    volume[20] = volume[25] = 2**62  # each fits; the two in one 15m bar do not
+    series = BarSeries("BIG", "1m", ts, prices, prices, prices, prices, volume)
+    with pytest.raises(BarDataError, match=r"volumes of BIG are too large to add up \(the bar at "
+                       r"2025-06-02T09:35:00\+05:30"):  # fmt: skip
+        resample(series, "15m")
+    assert resample(series, "5m").series.volume[4] == 2**62 + 400
