@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtGui import QFontInfo
 from PySide6.QtWidgets import QMessageBox
 
 from app.gui.panels.data_panel import DataPanel
@@ -25,7 +26,9 @@ def test_import_lists_the_series_and_shows_quality(make_ctx, qtbot):
     assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
 
 
-def test_a_bad_file_is_reported_and_nothing_is_stored(make_ctx, qtbot, tmp_path, caplog):
+def test_a_bad_file_does_not_hide_the_file_that_was_stored(make_ctx, qtbot, tmp_path, caplog):
+    """D9: the old "Import failed ... Nothing from that file was stored" box is gone; the
+    result says which file went in and which did not."""
     bad = tmp_path / "bad.csv"
     text = (FIXTURES / "cm03JUN2024bhav.csv").read_text().splitlines()
     text[2] = text[2].replace(text[2].split(",")[2], "abc", 1)
@@ -36,12 +39,57 @@ def test_a_bad_file_is_reported_and_nothing_is_stored(make_ctx, qtbot, tmp_path,
     caplog.set_level("INFO")
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
         panel.import_files([str(bad), str(good)])
-    qtbot.waitUntil(lambda: panel.findChild(QMessageBox, "importFailed") is not None, timeout=5_000)
-    box = panel.findChild(QMessageBox, "importFailed")
-    assert f"{bad}:3:" in box.text() and "Nothing from that file was stored" in box.text()
+    qtbot.waitUntil(lambda: panel.result_dialog is not None, timeout=5_000)
+    result = panel.result_dialog.text()
+    assert result.startswith("2 files: 1 stored, 1 refused\n")
+    assert f"REFUSED    {bad}:3: " in result and f"STORED     {good}: " in result
+    assert panel.result_dialog.what.text() == f"Stored: {good.name}. Nothing stored from bad.csv."
+    assert panel.findChild(QMessageBox) is None
     assert panel.model.rowCount() == 5  # the good file went in, and the log says so
-    assert any(f"{good}: 5 bars written" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.getMessage().startswith(f"{good}: nse_cm_udiff, 5 bars written") for r in caplog.records
+    )
+    assert any(
+        r.levelname == "ERROR" and r.getMessage().startswith(f"{bad}:3: ") for r in caplog.records
+    )
     assert panel.import_button.isEnabled()
+
+
+def test_the_quality_report_is_in_a_fixed_pitch_font(make_ctx, qtbot):
+    panel = DataPanel(make_ctx())
+    qtbot.addWidget(panel)
+    assert QFontInfo(panel.quality.font()).fixedPitch()
+    assert not QFontInfo(panel.table.font()).fixedPitch()  # the rest stays proportional
+    with qtbot.waitSignal(panel._done.finished, timeout=20_000):
+        panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
+    panel.table.selectRow(0)
+    lines = panel.quality.toPlainText().splitlines()
+    # the report's values start in one column, so in a fixed font they line up on screen
+    metrics = panel.quality.fontMetrics()
+    starts = {metrics.horizontalAdvance(line[: line.index(line.split()[1])]) for line in lines[1:3]}
+    assert len(starts) == 1
+
+
+def test_after_an_import_the_quality_pane_shows_the_selected_series_as_it_now_is(make_ctx, qtbot):
+    panel = DataPanel(make_ctx())
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel._done.finished, timeout=20_000):
+        panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
+    panel.table.selectRow(2)
+    assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
+    assert "bars               1 from 2024-06-03" in panel.quality.toPlainText()
+    with qtbot.waitSignal(panel._done.finished, timeout=20_000):  # a year on: NIFTYBEES too
+        panel.import_files([str(FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv")])
+    symbols = [panel.model.data(panel.model.index(r, 1)) for r in range(panel.model.rowCount())]
+    assert symbols.index("RELIANCE") == 3  # it moved down a row
+    assert panel.table.selectionModel().isRowSelected(3)  # and is still the one selected
+    assert panel.table.currentIndex().row() == 3
+    assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
+    assert "bars               2 from 2024-06-03" in panel.quality.toPlainText()  # afresh
+    panel.table.clearSelection()
+    panel.table.setCurrentIndex(panel.model.index(-1, -1))
+    panel.refresh()
+    assert panel.quality.toPlainText() == ""  # nothing selected: no stale report
 
 
 def test_without_a_store_the_panel_says_why_and_writes_nothing(make_ctx, qtbot):
@@ -98,3 +146,13 @@ def test_a_2027_import_without_its_holiday_list_warns_in_the_panel(
     quality = panel.quality.toPlainText()
     assert "warning: NSE holiday list for 2027 not loaded" in quality
     assert "sessions           5 of 5 expected" in quality
+
+
+def test_a_long_warning_does_not_widen_the_panel(make_ctx, qtbot):
+    panel = DataPanel(make_ctx())
+    qtbot.addWidget(panel)
+    narrow = panel.minimumSizeHint().width()
+    warning = "NSE holiday list for 2027 not loaded: sessions on those dates are provisional " * 3
+    panel.show_warning(warning)
+    assert panel.minimumSizeHint().width() == narrow  # cut with "…" on screen instead
+    assert panel.status.toolTip() == warning and panel.status.text().startswith("⚠ NSE holiday")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 
 from app.cli import build_parser
 from app.gui.panels.data_panel import DataPanel
@@ -224,8 +224,12 @@ def test_a_kite_file_imports_through_the_panel_with_the_dialogs_options(make_ctx
     qtbot.addWidget(panel)
     path = kite_file(tmp_path)
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
-        panel.import_files([path])  # the defaults: the date column is not a timestamp
-    qtbot.waitUntil(lambda: panel.findChild(QMessageBox, "importFailed") is not None)
+        panel.import_files([path])  # the defaults: no zone for the offset-less times
+    qtbot.waitUntil(lambda: panel.result_dialog is not None)
+    result = panel.result_dialog.text()
+    assert result.startswith("1 file: 1 refused\n")
+    assert f"{path}:2: timestamp 2024-01-01 09:15:00 has no UTC offset" in result
+    assert "Times without an offset are in" in result  # where to say it in this dialog
     assert panel.model.rowCount() == 0
 
     dialog = open_dialog(qtbot, path)
@@ -260,3 +264,10 @@ def test_choose_files_asks_for_the_options_before_importing(make_ctx, qtbot, tmp
         panel.import_button.click()
     qtbot.waitUntil(lambda: not panel.busy, timeout=5_000)
     assert ctx.store.read_bars("TCS", "1m").close.tolist() == [10050, 10100, 10100]
+
+
+def test_the_dialog_guesses_columns_with_the_engines_own_rule():
+    """One rule, one place: `artha data import` maps a Yahoo header by the same function."""
+    from engine.data.importers import column_names
+
+    assert suggest_mapping is column_names.suggest_mapping

@@ -146,3 +146,20 @@ def test_accepting_the_offer_creates_the_demo_data(make_window, qtbot):
     with qtbot.waitSignal(panel._done.finished, timeout=120_000):
         box.button(box.StandardButton.Yes).click()
     assert panel.model.rowCount() == 50
+
+
+def test_log_lines_carry_ist_times_like_the_status_bar(make_window, qtbot):
+    """The machine here may run on UTC: a 09:15:07 IST record still reads 09:15:07."""
+    from app.gui.panels.log_panel import LogPanel
+
+    window = make_window()
+    panel = window.findChild(LogPanel)
+    logger = logging.getLogger("artha.test.ist")  # reaches the panel's handler on the root
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "market open", (), None)
+    record.created = ist(2026, 6, 1, 9, 15, 7).timestamp()
+    logger.handle(record)
+    qtbot.waitUntil(lambda: "market open" in panel.view.toPlainText())
+    assert panel.view.toPlainText().splitlines()[-1] == (
+        "09:15:07 INFO    artha.test.ist: market open"
+    )
+    assert "IST" in panel.view.toolTip()

@@ -3,7 +3,9 @@
 Without them a GUI user could import bhavcopies and files already in the canonical layout
 only; a broker or Yahoo export (``Date,Open,...`` with naive times) needs a column mapping and
 the zone of its times. The rules are engine.data.importers.generic's; this dialog only collects
-them, pre-filled from the first file's header, and refuses what the engine would refuse.
+them, pre-filled from the first file's header with the engine's own guess
+(engine.data.importers.column_names.suggest_mapping, also the CLI's), and refuses what the
+engine would refuse.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from PySide6.QtWidgets import (
 from engine.data.bar_series import BarDataError
 from engine.data.import_files import ImportOptions
 from engine.data.importers import FORMATS, detect_format
-from engine.data.importers.generic import CANONICAL, REQUIRED
+from engine.data.importers.column_names import CANONICAL, suggest_mapping
+from engine.data.importers.generic import REQUIRED
 
 AUTO: Final = "auto (detect from the file)"
 EXCHANGES: Final = ("NSE", "BSE", "NFO", "BFO")
@@ -49,41 +52,11 @@ TARGETS: Final = (IGNORE, AS_IS, "timestamp", "time", "open", "high", "low", "cl
 ERROR_STYLE: Final = "color: #e5534b; font-weight: 600;"  # readable on both themes
 _SHOWN_FILES: Final = 3
 
-# folded column name -> canonical name (folded: lower case, "_" and runs of spaces -> " ")
-_DATES: Final = ("date", "datetime", "date time", "date/time", "time stamp")
-_SYNONYMS: Final = {
-    "open price": "open", "high price": "high", "low price": "low", "close price": "close",
-    "vol": "volume", "vol.": "volume", "qty": "volume", "total traded quantity": "volume",
-    "open interest": "oi", "ticker": "symbol", "tradingsymbol": "symbol",
-    "trading symbol": "symbol",
-}  # fmt: skip
 
-
-def _fold(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
-def suggest_mapping(header: list[str]) -> dict[str, str]:
-    """{their column: canonical name} for common exports; canonical names need no entry."""
-    folded = [_fold(h) for h in header]
-    taken = {f for f in folded if f in CANONICAL}  # the engine reads these as they are
-    mapping: dict[str, str] = {}
-
-    def claim(name: str, target: str) -> None:
-        if target not in taken:
-            mapping[name.strip()] = target
-            taken.add(target)
-
-    for name, key in zip(header, folded, strict=True):
-        if key in _DATES:
-            claim(name, "timestamp")
-        elif key in _SYNONYMS:
-            claim(name, _SYNONYMS[key])
-    if "timestamp" not in taken and "time" in folded:  # a time column alone is the timestamp
-        claim(header[folded.index("time")], "timestamp")
-    if "price" in folded:  # a one-price file (ticks, closes): only when nothing is the close
-        claim(header[folded.index("price")], "close")
-    return mapping
+def _as_is(name: str) -> str:
+    """The canonical name a column is read as without a mapping (if it is one): the rule of
+    engine.data.importers.generic.resolve_layout."""
+    return name.strip().lower()
 
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
@@ -231,7 +204,7 @@ class ImportDialog(QDialog):
                 self.columns.setItem(row, col, item)
             combo = QComboBox()
             combo.addItems(TARGETS)
-            own = AS_IS if _fold(name) in CANONICAL else IGNORE
+            own = AS_IS if _as_is(name) in CANONICAL else IGNORE
             combo.setCurrentText(suggested.get(name.strip(), own))
             self.columns.setCellWidget(row, 2, combo)
             self.column_combos.append((name.strip(), combo))
@@ -281,7 +254,7 @@ class ImportDialog(QDialog):
         mapping = {
             name: choice
             for name, choice in self.choices()
-            if choice in CANONICAL and choice != _fold(name)
+            if choice in CANONICAL and choice != _as_is(name)
         }
         if zone := self.timezone.currentText().strip():
             mapping["timezone"] = zone
@@ -309,7 +282,7 @@ class ImportDialog(QDialog):
                 return f"Unknown time zone {zone!r}: use a name such as Asia/Kolkata or UTC."
         given: dict[str, str] = {}
         for name, choice in self.choices():
-            target = _fold(name) if choice == AS_IS else choice
+            target = _as_is(name) if choice == AS_IS else choice
             if target not in CANONICAL:
                 continue
             if target in given:
@@ -321,11 +294,11 @@ class ImportDialog(QDialog):
         ignored = [
             name
             for name, choice in self.choices()
-            if choice == IGNORE and _fold(name) in CANONICAL and _fold(name) not in given
+            if choice == IGNORE and _as_is(name) in CANONICAL and _as_is(name) not in given
         ]
         if ignored:
             return (
-                f"Column {ignored[0]!r} is always read as {_fold(ignored[0])}; to ignore "
+                f"Column {ignored[0]!r} is always read as {_as_is(ignored[0])}; to ignore "
                 "it, use another column as that."
             )
         missing = [c for c in REQUIRED if c not in given]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from datetime import datetime
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QTextCharFormat
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.panels.registry import PanelSpec, register_panel
+from engine.calendar import IST
 
 MAX_LINES = 5000
 LEVELS = {
@@ -31,6 +34,12 @@ LEVELS = {
     "Error": logging.ERROR,
 }
 _LEVEL_COLOURS = {logging.WARNING: "#d99a1e", logging.ERROR: "#e0524d", logging.CRITICAL: "#e0524d"}
+
+
+def ist_time(seconds: float | None) -> time.struct_time:
+    """A record's time on the exchange's clock (IST), as the status bar shows it, whatever
+    the machine's own zone."""
+    return datetime.fromtimestamp(time.time() if seconds is None else seconds, IST).timetuple()
 
 
 class _RecordBridge(QObject):
@@ -43,9 +52,11 @@ class QtLogHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.bridge = _RecordBridge()
-        self.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        formatter = logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"
         )
+        formatter.converter = ist_time
+        self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:
         # RuntimeError: the panel was destroyed while another thread still logged.
@@ -62,6 +73,7 @@ class LogPanel(QWidget):
         self.view.setMaximumBlockCount(MAX_LINES)
         self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.view.setObjectName("logView")
+        self.view.setToolTip("Times are IST (Asia/Kolkata), as in the status bar")
         self.level_box = QComboBox()
         self.level_box.addItems(list(LEVELS))
         self.level_box.setCurrentText("Info")
