@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.commands.output import emit_json, fail, inr
 from app.strategy_loader import StrategyLoadError, load_strategy
@@ -19,12 +20,18 @@ from engine.backtest import (
     BacktestInputError,
     BacktestResult,
     StrategyRuntimeError,
+    Trade,
     run_backtest,
 )
+from engine.costs import BEFORE_UNIFORM_STAMP, SCHEDULES, ScheduleCoverageError, uncovered_spans
 from engine.data import BarDataError, BarSeries, load_bars
+from engine.data.bar_series import TIMEFRAMES, ist_iso
 from engine.strategy.params import ParamError
 
 TRADES_SHOWN = 10
+OPEN_SHOWN = 20
+EARLIEST_SCHEDULE = min(s.valid_from for s in SCHEDULES)
+_TF_ORDER = list(TIMEFRAMES)
 
 
 def _decimal(text: str) -> Decimal:
@@ -91,9 +98,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--costs",
-        choices=("zerodha", "none"),
+        choices=("zerodha", "bps", "none"),
         default="zerodha",
-        help="charges model (default zerodha: exact contract-note charges)",
+        help="charges model (default zerodha: exact contract-note charges, trade dates from "
+        f"{EARLIEST_SCHEDULE}; bps: a flat fee on turnover, with --cost-bps; none)",
+    )
+    p.add_argument(
+        "--cost-bps",
+        type=_decimal,
+        metavar="BPS",
+        help="with --costs bps: basis points of each contract note's turnover (e.g. 5)",
     )
     p.add_argument(
         "--slippage-bps",
@@ -118,29 +132,51 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"dates look like 2026-01-31, got {text!r}") from None
 
 
-def _store_series(args: argparse.Namespace) -> list[BarSeries]:
-    """The --symbol series from the workspace's store, resampled to --timeframe if needed."""
-    from app.commands.data import TIMEFRAMES, series_for
+def _store_series(args: argparse.Namespace) -> tuple[list[BarSeries], dict[str, str]]:
+    """The --symbol series from the workspace's store, resampled to --timeframe if needed,
+    and for each resampled symbol the stored bar size its bars were made from."""
+    from app.commands.data import series_for
     from app.commands.workspace_store import workspace_store
 
     with workspace_store(args) as (_, store):
         stored = store.list_series()
         out = []
+        resampled: dict[str, str] = {}
         for symbol in args.symbol:
             bare = symbol.split(":")[-1].upper()
-            timeframe = args.timeframe or min(
-                (s.timeframe for s in stored if s.symbol.upper() == bare),
-                key=TIMEFRAMES.index,
-                default="1m",
+            have = sorted(
+                {s.timeframe for s in stored if s.symbol.upper() == bare}, key=_TF_ORDER.index
             )
+            timeframe = args.timeframe or (have[0] if have else "1m")
             series = series_for(store, symbol, timeframe, args.start, args.end)
             if not len(series):
                 raise BacktestInputError(
                     f"no {timeframe} bars of {symbol} between {args.start or 'the start'} "
                     f"and {args.end or 'the end'}"
                 )
+            if timeframe not in have:  # series_for made them from the finest stored bars
+                resampled[series.symbol] = have[0]
             out.append(series)
-        return out
+        return out, resampled
+
+
+def _uncovered_charges(series: list[BarSeries], store: bool) -> str | None:
+    """What to tell a trader whose bars lie on dates no Zerodha schedule covers, or None."""
+    found: list[str] = []
+    for bars in series:
+        first, last = (date.fromisoformat(ist_iso(bars.ts[i])[:10]) for i in (0, -1))
+        spans = uncovered_spans(first, last)
+        found += [f"{bars.symbol} {a.isoformat()}..{b.isoformat()}" for a, b in spans]
+    if not found:
+        return None
+    shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+    keep = f"--from {EARLIEST_SCHEDULE.isoformat()}" if store else "a file without those rows"
+    return (
+        f"no charge schedule covers the bars of {shown}: Artha's Zerodha charges start "
+        f"{EARLIEST_SCHEDULE.isoformat()} ({BEFORE_UNIFORM_STAMP}). Backtest those dates "
+        f"with --costs bps --cost-bps BPS (a flat fee on turnover, e.g. 5) or --costs none, "
+        f"or keep to covered dates ({keep})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
         return fail("backtest", "give bars with --data FILE or --symbol SYMBOL (from the store)")
     if args.data and (args.start or args.end or args.timeframe):
         return fail("backtest", "--from/--to/--timeframe read the store: drop --data")
+    if args.costs == "bps" and args.cost_bps is None:
+        return fail("backtest", "argument --costs: bps needs --cost-bps BPS (e.g. 5)")
+    if args.cost_bps is not None and args.costs != "bps":
+        return fail("backtest", "argument --cost-bps: goes with --costs bps")
+    resampled: dict[str, str] = {}
     try:
         strategy = load_strategy(args.strategy)
         params = dict(args.param)
@@ -160,14 +201,26 @@ def run(args: argparse.Namespace) -> int:
             symbol = args.symbol[0] if args.symbol else None
             series = [load_bars(path, symbol=symbol) for path in args.data]
         else:
-            series = _store_series(args)
+            series, resampled = _store_series(args)
         if args.capital <= 0:
             return fail("backtest", "argument --capital: must be > 0")
+        if args.costs == "zerodha":
+            uncovered = _uncovered_charges(series, store=not args.data)
+            if uncovered is not None:
+                return fail("backtest", uncovered)
         config = BacktestConfig(
-            capital=args.capital, costs=args.costs, slippage_bps=args.slippage_bps, fill=args.fill
+            capital=args.capital,
+            costs=args.costs,
+            cost_bps=args.cost_bps,
+            slippage_bps=args.slippage_bps,
+            fill=args.fill,
         )
         result = run_backtest(strategy, params, series, config)
         report = result.as_json()
+    except ScheduleCoverageError as exc:  # a date the check above did not foresee
+        return fail(
+            "backtest", f"{exc}; use --costs bps --cost-bps BPS or --costs none for such dates"
+        )
     except StrategyLoadError as exc:
         return fail("backtest", f"argument --strategy: {exc}")
     except ParamError as exc:
@@ -186,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
             return failed
         if args.json == "-":
             return 0
-    print(render(result, report))
+    print(render(result, report, resampled_from=resampled))
     return 0
 
 
@@ -197,50 +250,167 @@ def _symbols(symbols: list[str]) -> str:
 
 
 def _pct(value: object) -> str:
-    return "n/a" if not isinstance(value, int | float) else f"{value * 100:.2f}%"
+    if not isinstance(value, int | float):
+        return "n/a"
+    return f"{round(value * 100, 2) + 0.0:.2f}%"  # + 0.0: never "-0.00%"
 
 
 def _num(value: object) -> str:
-    return "n/a" if not isinstance(value, int | float) else f"{value:.2f}"
+    return "n/a" if not isinstance(value, int | float) else f"{round(value, 2) + 0.0:.2f}"
 
 
-def render(result: BacktestResult, report: dict[str, object]) -> str:
-    """The readable report: run, money, risk, trades and the weekly-target badge."""
+def _money(value: Decimal | float | None) -> str:
+    """Rupees with Indian grouping and two decimals, never "-0.00"."""
+    if value is None:
+        return "n/a"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return inr(amount if amount else Decimal("0.00"))
+
+
+def _rs(value: Decimal | float | None) -> str:
+    return f"Rs {_money(value)}"
+
+
+def _bars(result: BacktestResult) -> str:
+    """'9,000 5m bars' (each size when the series differ)."""
+    sizes = sorted(set(result.timeframes), key=_TF_ORDER.index)
+    return f"{result.bars:,} {'/'.join(sizes)} bars" if sizes else f"{result.bars:,} bars"
+
+
+def _resampled(result: BacktestResult, resampled_from: Mapping[str, str]) -> list[str]:
+    """Under the Data line: which bars were made from finer stored bars, and from what."""
+    if not resampled_from:
+        return []
+    bases = "/".join(sorted(set(resampled_from.values()), key=_TF_ORDER.index))
+    sizes = "/".join(sorted(set(result.timeframes), key=_TF_ORDER.index))
+    which = (
+        f"bars of {len(resampled_from)} of the {len(result.symbols)} instruments"
+        if len(resampled_from) < len(result.symbols)
+        else f"{sizes} bars"
+    )
+    return [f"          ({which} resampled on the exchange clock from the stored {bases} bars)"]
+
+
+def _charges_lines(result: BacktestResult) -> list[str]:
+    """All charges paid = closed trades' + still-open positions', and what each includes."""
+    pad = " " * 19
+    total, closed, still_open = result.total_charges, result.closed_charges, result.open_charges
+    if not result.open_positions and not still_open:
+        return [f"All charges paid   {_rs(total)}, all on closed trades"]
+    lines = [
+        f"All charges paid   {_rs(total)}  = closed trades {_rs(closed)} "
+        f"+ still open {_rs(still_open)}",
+        f"{pad}(each contract note, one day and scrip, is priced and rounded as a whole; a",
+        f"{pad}fill carries what it added to its note, shared by quantity among its trades)",
+    ]
+    if still_open < 0:
+        lines += [
+            f"{pad}the open positions' share is a credit: a CNC buy on a day the scrip was also",
+            f"{pad}sold from CNC makes that quantity intraday at Zerodha (lower STT, no DP)",
+        ]
+    return lines
+
+
+def _open_lines(open_positions: Mapping[str, int]) -> list[str]:
+    """Symbol, product, side and quantity of each position open at the end, aligned."""
+    count = len(open_positions)
+    rows = []
+    for key, quantity in list(open_positions.items())[:OPEN_SHOWN]:
+        symbol, _, product = key.rpartition("/")
+        rows.append((symbol, product, "long" if quantity > 0 else "short", f"{abs(quantity):,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"Open at the end    {count} position{'s' if count != 1 else ''} (not counted as trades)"
+    ]
+    for symbol, product, side, amount in rows:
+        lines.append(
+            f"  {symbol:<{widths[0]}}  {product:<{widths[1]}}  {side:<{widths[2]}}  "
+            f"{amount:>{widths[3]}}"
+        )
+    if count > OPEN_SHOWN:
+        lines.append(f"  ... {count - OPEN_SHOWN} more (see --json)")
+    return lines
+
+
+def _trade_lines(trades: list[Trade]) -> list[str]:
+    """One aligned row per trade: side, quantity, symbol, entry, exit, net."""
+    rows = [
+        (
+            t.side,
+            f"{t.quantity:,}",
+            t.symbol,
+            f"{t.entry_time:%Y-%m-%d %H:%M}",
+            inr(t.entry_price),
+            f"{t.exit_time:%Y-%m-%d %H:%M}",
+            inr(t.exit_price),
+            _money(t.net_pnl),
+        )
+        for t in trades
+    ]
+    w = [max(len(row[i]) for row in rows) for i in range(8)]
+    return [
+        f"  {r[0]:<{w[0]}} {r[1]:>{w[1]}} {r[2]:<{w[2]}}  {r[3]} @ {r[4]:>{w[4]}} -> "
+        f"{r[5]} @ {r[6]:>{w[6]}}  net Rs {r[7]:>{w[7]}}"
+        for r in rows
+    ]
+
+
+def _costs(config: BacktestConfig) -> str:
+    if config.costs == "bps":
+        return f"flat {format(config.cost_bps, 'f')} bps of turnover"
+    if config.costs == "zerodha":
+        return "zerodha (contract-note charges)"
+    return "none"
+
+
+def render(
+    result: BacktestResult,
+    report: dict[str, object],
+    resampled_from: Mapping[str, str] | None = None,
+) -> str:
+    """The readable report: run, money, risk, trades and the weekly-target badge.
+
+    `resampled_from` names, per symbol, the stored bar size its bars were resampled from.
+    """
     m = result.metrics
     net, trades = m.net, m.net_trades
     start, end = result.curve.timestamps[0], result.curve.timestamps[-1]
-    from engine.data.bar_series import ist_iso
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     gross = sum((t.gross_pnl for t in result.trades), Decimal(0))
-    closed_charges = sum((t.charges for t in result.trades), Decimal(0))
     net_pnl = sum((t.net_pnl for t in result.trades), Decimal(0))
     lines = [
         f"Backtest: {result.strategy} ({params})",
-        f"Data:     {_symbols(result.symbols)}, {result.bars:,} bars, "
+        f"Data:     {_symbols(result.symbols)}, {_bars(result)}, "
         f"{ist_iso(start)[:16]} to {ist_iso(end)[:16]} IST",
-        f"Costs:    {result.config.costs}, slippage {result.config.slippage_bps} bps, "
+        *_resampled(result, resampled_from or {}),
+        f"Costs:    {_costs(result.config)}, slippage {result.config.slippage_bps} bps, "
         f"fills at {result.config.fill}",
         *(f"Warning:  {w}" for w in result.calendar_warnings),
         "",
-        f"Capital            Rs {inr(result.config.capital)}",
-        f"Final equity       Rs {inr(result.final_equity)}",
-        f"Closed trades      {len(result.trades)}  (gross Rs {inr(gross)}, "
-        f"charges Rs {inr(closed_charges)}, net Rs {inr(net_pnl)})",
-        f"All charges paid   Rs {inr(result.total_charges)}  (incl. positions still open)",
+        f"Capital            {_rs(result.config.capital)}",
+        f"Final equity       {_rs(result.final_equity)}",
+        f"Closed trades      {len(result.trades)}  (gross {_rs(gross)}, "
+        f"charges {_rs(result.closed_charges)}, net {_rs(net_pnl)})",
+        *_charges_lines(result),
         f"Total return       {_pct(net.total_return)}   CAGR {_pct(net.cagr)}",
         f"Sharpe / Sortino   {_num(net.sharpe)} / {_num(net.sortino)}   Calmar {_num(net.calmar)}",
         f"Max drawdown       {_pct(net.drawdowns.deepest.depth)}   "
         f"VaR95 {_pct(net.var_95)}   CVaR95 {_pct(net.cvar_95)}",
         f"Win rate           {_pct(trades.win_rate)}   profit factor "
-        f"{_num(trades.profit_factor)}   expectancy Rs {_num(trades.expectancy)}",
+        f"{_num(trades.profit_factor)}   expectancy {_rs(trades.expectancy)}",
     ]
     if result.open_positions:
-        lines.append(f"Open at the end    {result.open_positions} (not counted as trades)")
-    if result.rejections:
-        lines.append(f"Rejected orders    {len(result.rejections)}, first: {result.rejections[0]}")
+        lines += _open_lines(result.open_positions)
+    if result.rejected_orders:
+        kept = len(result.rejections)
+        more = f"; --json lists the first {kept}" if result.rejected_orders > kept else ""
+        lines.append(
+            f"Rejected orders    {result.rejected_orders:,}  (first: {result.rejections[0]}{more})"
+        )
     weekly = result.weekly
-    lines += ["", f"Weekly target: {weekly.badge}  {weekly.summary}"]
+    reason = weekly.summary.removeprefix(f"{weekly.badge}: ")
+    lines += ["", f"Weekly target: {weekly.badge} - {reason}"]
     for criterion in weekly.criteria:
         mark = "pass" if criterion.passed else "FAIL"
         lines.append(
@@ -251,12 +421,7 @@ def render(result: BacktestResult, report: dict[str, object]) -> str:
     lines += [f"  note: {w}" for w in weekly.warnings]
     if result.trades:
         lines += ["", f"Trades (first {min(TRADES_SHOWN, len(result.trades))}):"]
-        for t in result.trades[:TRADES_SHOWN]:
-            lines.append(
-                f"  {t.side:5} {t.quantity:>6} {t.symbol}  {t.entry_time:%Y-%m-%d %H:%M} "
-                f"@ {t.entry_price} -> {t.exit_time:%Y-%m-%d %H:%M} @ {t.exit_price}  "
-                f"net Rs {inr(t.net_pnl)}"
-            )
+        lines += _trade_lines(result.trades[:TRADES_SHOWN])
         if len(result.trades) > TRADES_SHOWN:
             lines.append(f"  ... {len(result.trades) - TRADES_SHOWN} more (see --json)")
     lines.append(f"\nRun took {result.run_seconds:.3f} s")

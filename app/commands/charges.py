@@ -17,6 +17,7 @@ from app.commands.output import emit_json, fail, inr
 from engine.calendar import IST
 from engine.costs import (
     DEFAULT_DP_CHARGE,
+    SCHEDULES,
     ChargeBreakdown,
     ChargeSegment,
     ScheduleCoverageError,
@@ -26,6 +27,7 @@ from engine.costs import (
 )
 
 PROG_ERROR = "artha charges: error:"
+EARLIEST = min(s.valid_from for s in SCHEDULES)
 
 
 def _quantity(text: str) -> int:
@@ -81,7 +83,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "charges",
         help="Zerodha charges of a round trip (contract-note breakdown)",
         description="Charges of one buy and one sell of QUANTITY in one contract note, "
-        "with the Zerodha schedule in force on --date (india-domain §1 rules).",
+        "with the Zerodha schedule in force on --date: brokerage, STT, exchange transaction "
+        "charge, SEBI fee, stamp duty, GST and DP charge, each rounded as a contract note "
+        f"rounds it. Schedules cover trade dates from {EARLIEST.isoformat()}.",
     )
     parser.add_argument("--segment", required=True, choices=[s.value for s in ChargeSegment])
     parser.add_argument("--exchange", required=True, type=str.upper, choices=["NSE", "BSE"])

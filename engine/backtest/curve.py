@@ -19,6 +19,7 @@ from engine.backtest.result import BacktestResult, OrderRecord, Trade
 from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot
 from engine.calendar import get_calendar
+from engine.domain.orders import OrderStatus
 from engine.metrics import EquityCurve
 from engine.strategy.base import Strategy
 
@@ -117,6 +118,11 @@ def build_result(
         book.quantity * last_close[symbol] for (symbol, _), book in ledger.positions.items()
     )  # exact paise, the curve's last value
     records = ledger.trades
+    open_charges: dict[str, int] = {}
+    for (symbol, _), book in ledger.positions.items():
+        if book.lots:
+            booked = sum(lot.charges for lot in book.lots)
+            open_charges[symbol] = open_charges.get(symbol, 0) + booked
     open_positions = {
         f"{symbol}/{product}": book.quantity
         for (symbol, product), book in ledger.positions.items()
@@ -137,6 +143,11 @@ def build_result(
         bars=sum(len(slot.ts) for slot in slots),
         orders=len(sim.orders),
         rejections=list(sim.rejections),
+        # runner._reject keeps only the first messages; every rejected order stays in the log
+        rejected_orders=sum(o.status is OrderStatus.REJECTED for o in sim.orders.values()),
+        closed_charges_paise=sum(t.charges for t in records),
+        open_charges_paise=open_charges,
+        timeframes=[slot.series.timeframe for slot in slots],
         open_positions=open_positions,
         run_seconds=seconds,
         order_source=lambda: [

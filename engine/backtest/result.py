@@ -115,11 +115,18 @@ class BacktestResult:
     traded_value_paise: int
     bars: int
     orders: int
-    rejections: list[str]
+    rejections: list[str]  # the first messages only (MAX_REJECTIONS_KEPT); see rejected_orders
     open_positions: dict[str, int]
     run_seconds: float
     order_source: Callable[[], list[OrderRecord]] = list
     unrealized_paise: dict[str, int] = field(default_factory=dict)  # open positions at the end
+    rejected_orders: int = 0  # every rejected order, however many messages were kept
+    # Charges by where the ledger booked them; closed + open = total_charges_paise exactly.
+    # Each fill carries what it added to its contract note (day, scrip: priced and rounded as
+    # a whole), split by quantity over the FIFO lots it closes and the lot it opens.
+    closed_charges_paise: int = 0  # on closed trades (the sum of Trade.charges)
+    open_charges_paise: dict[str, int] = field(default_factory=dict)  # on still-open lots
+    timeframes: list[str] = field(default_factory=list)  # bar size of each symbol's series
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
     # one per exchange whose bars lie on dates no holiday list covers (provisional sessions)
     calendar_warnings: list[str] = field(default_factory=list)
@@ -132,7 +139,8 @@ class BacktestResult:
     @cached_property
     def by_symbol(self) -> dict[str, dict[str, Any]]:
         """Per instrument: closed trades' gross/charges/net P&L, and the open position's
-        unrealized P&L at the last close (gross of the exit charges it would pay)."""
+        unrealized P&L at the last close (gross of the exit charges it would pay) and the
+        charges already booked on it."""
         out: dict[str, dict[str, Any]] = {}
         for symbol in self.symbols:
             mine = [t for t in self.trades if t.symbol == symbol]
@@ -145,6 +153,7 @@ class BacktestResult:
                     q for key, q in self.open_positions.items() if key.split("/")[0] == symbol
                 ),
                 "unrealized_pnl": str(_rupees(self.unrealized_paise.get(symbol, 0))),
+                "open_charges": str(_rupees(self.open_charges_paise.get(symbol, 0))),
             }
         return out
 
@@ -159,7 +168,19 @@ class BacktestResult:
 
     @property
     def total_charges(self) -> Decimal:
+        """Every rupee of charges the run paid: closed_charges + open_charges."""
         return _rupees(self.total_charges_paise)
+
+    @property
+    def closed_charges(self) -> Decimal:
+        return _rupees(self.closed_charges_paise)
+
+    @property
+    def open_charges(self) -> Decimal:
+        """Charges booked on lots still open at the end. Can be negative: a CNC buy on a day
+        the same scrip was sold from CNC makes that quantity intraday at Zerodha (lower STT,
+        no DP), so the day's contract note shrinks and the buy carries the credit."""
+        return _rupees(sum(self.open_charges_paise.values()))
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -197,11 +218,15 @@ class BacktestResult:
             "weekly": self.weekly.as_json(),
             "final_equity": str(self.final_equity),
             "total_charges": str(self.total_charges),
+            "closed_trade_charges": str(self.closed_charges),
+            "open_position_charges": str(self.open_charges),
             "open_positions": self.open_positions,
             "by_symbol": self.by_symbol,
             "orders": self.orders,
+            "rejected_orders": self.rejected_orders,
             "rejections": self.rejections,
             "bars": self.bars,
+            "timeframes": dict(zip(self.symbols, self.timeframes, strict=True)),
             "warnings": self.calendar_warnings,
             "run_seconds": round(self.run_seconds, 6),
         }

@@ -29,8 +29,10 @@ from engine.costs.schedules import (
     ChargeSchedule,
     SegmentRates,
     schedule_for,
+    uncovered_spans,
 )
 from engine.costs.types import (
+    BEFORE_UNIFORM_STAMP,
     ChargeBreakdown,
     ChargeSegment,
     CostModel,
@@ -42,6 +44,7 @@ from engine.costs.types import (
 )
 
 __all__ = [
+    "BEFORE_UNIFORM_STAMP",
     "BSE_CASH_DEFAULT",
     "BSE_CASH_GROUPS",
     "COST_MODELS",
@@ -68,4 +71,5 @@ __all__ = [
     "round_rupee",
     "round_trip",
     "schedule_for",
+    "uncovered_spans",
 ]

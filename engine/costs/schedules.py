@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
@@ -190,6 +190,11 @@ SCHEDULE_D: Final = ChargeSchedule(
     "uniform stamp duty (from 2020-07-01); STT futures 0.01%, options 0.05%",
 )
 
+# Nothing older is modelled. Before 2020-07-01 stamp duty was levied by each state at its own
+# rates (the Finance Act 2019 amendment of the Indian Stamp Act made it national from that
+# day), so no one table is right for every trader; the slab-era exchange charges and the
+# SEBI fee of those years are known only approximately. Older backtests use a flat bps model
+# or none (the CLI says so: app/commands/backtest.py).
 # Newest first: backtests mostly ask about recent dates.
 SCHEDULES: Final[Sequence[ChargeSchedule]] = (SCHEDULE_A, SCHEDULE_B, SCHEDULE_C, SCHEDULE_D)
 
@@ -202,3 +207,31 @@ def schedule_for(
         if schedule.covers(trade_date):
             return schedule
     raise ScheduleCoverageError(trade_date, min(s.valid_from for s in schedules))
+
+
+def uncovered_spans(
+    first: date, last: date, schedules: Sequence[ChargeSchedule] = SCHEDULES
+) -> list[tuple[date, date]]:
+    """The parts of first..last (inclusive) that no schedule covers, oldest first.
+
+    A backtest asks this before it runs, so a trader hears which dates have no charges
+    (and what to do) instead of a failure at the first fill on such a date.
+    """
+    if last < first:
+        raise ValueError(f"last {last} is before first {first}")
+    spans: list[tuple[date, date]] = []
+    day = first
+    for schedule in sorted(schedules, key=lambda s: s.valid_from):
+        if schedule.valid_to is not None and schedule.valid_to < day:
+            continue
+        if schedule.valid_from > last:
+            break
+        if schedule.valid_from > day:
+            spans.append((day, schedule.valid_from - timedelta(days=1)))
+        if schedule.valid_to is None:
+            return spans
+        day = schedule.valid_to + timedelta(days=1)
+        if day > last:
+            return spans
+    spans.append((day, last))
+    return spans

@@ -58,13 +58,19 @@ class ChargeSegment(StrEnum):
         raise ValueError(f"no charge segment for instrument segment {seg} with product {prod}")
 
 
+# Why the schedules stop at 2020-07-01, in the words every refusal uses.
+BEFORE_UNIFORM_STAMP: Final = (
+    "stamp duty became one national rate on 2020-07-01; before that each state set its own"
+)
+
+
 class ScheduleCoverageError(ValueError):
     """The trade date lies outside every charge schedule we model; guessing would mislead."""
 
     def __init__(self, trade_date: date, earliest: date) -> None:
         super().__init__(
             f"no charge schedule covers trade date {trade_date.isoformat()}: the earliest "
-            f"modelled starts {earliest.isoformat()} (uniform stamp duty began 2020-07-01)"
+            f"modelled starts {earliest.isoformat()} ({BEFORE_UNIFORM_STAMP})"
         )
         self.trade_date = trade_date
         self.earliest = earliest

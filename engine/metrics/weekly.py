@@ -144,7 +144,7 @@ class WeeklyReport:
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.2f}%"
+    return f"{round(value * 100, 2) + 0.0:.2f}%"  # + 0.0: -0.001% reads 0.00%, not -0.00%
 
 
 def _ordinal(value: float) -> str:
@@ -223,7 +223,7 @@ def evaluate_weekly(
             f"only {week_keys.size} week{'s' if week_keys.size != 1 else ''} of data "
             f"(fewer than {target.min_weeks}); the badge is indicative"
         )
-        summary += f" (only {week_keys.size} weeks of data)"
+        summary += f" (only {week_keys.size} week{'s' if week_keys.size != 1 else ''} of data)"
     weeks = tuple(
         WeekReturn(day_to_date(int(k)), float(e), None if math.isnan(r) else float(r))
         for k, e, r in zip(week_keys.tolist(), closes.tolist(), returns.tolist(), strict=True)

@@ -5,14 +5,17 @@ independently (backtest_cli_helpers.reference_run)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from tests.app.backtest_cli_helpers import (
+    ARTHA,
     BARS,
     ISO_IST,
     N_BARS,
@@ -44,12 +47,15 @@ def test_readable_report_names_the_run_badge_and_trades(tmp_path, csv_file):
     lines = out.stdout.splitlines()
     assert lines[0] == "Backtest: sma_crossover (fast=10, slow=30, quantity=100)"
     first, last = iso_ist(BARS["ts"][0])[:16], iso_ist(BARS["ts"][-1])[:16]
-    assert lines[1] == f"Data:     {SYMBOL}, 3,000 bars, {first} to {last} IST"
+    assert lines[1] == f"Data:     {SYMBOL}, 3,000 1m bars, {first} to {last} IST"
+    assert lines[2].startswith("Costs:")  # a file's bars are used as they are: no resampling
     assert "Capital            Rs 1,00,00,000.00" in lines
 
     badges = [line for line in lines if line.startswith("Weekly target:")]
     assert len(badges) == 1
-    assert re.match(r"^Weekly target: (GREEN|AMBER|RED)  \S", badges[0]), badges[0]
+    badge = re.match(r"^Weekly target: (GREEN|AMBER|RED) - (\S.*)$", badges[0])
+    assert badge is not None, badges[0]
+    assert not badge.group(2).startswith(badge.group(1)), badges[0]  # said once
 
     expected, _ = reference_run()
     assert len(expected) > 10
@@ -60,13 +66,71 @@ def test_readable_report_names_the_run_badge_and_trades(tmp_path, csv_file):
     for line, trade in zip(shown, expected[:10], strict=True):
         entry = iso_ist(BARS["ts"][trade.entry_bar])[:16].replace("T", " ")
         exit_ = iso_ist(BARS["ts"][trade.exit_bar])[:16].replace("T", " ")
-        assert re.match(
-            rf"^  long\s+100 {SYMBOL}  {entry} @ {rupees(trade.entry_paise)} -> "
-            rf"{exit_} @ {rupees(trade.exit_paise)}  net Rs -?[\d,]+\.\d\d$",
+        found = re.match(
+            rf"^  long\s+100 {SYMBOL}\s+{entry} @\s+([\d,.]+) -> "
+            rf"{exit_} @\s+([\d,.]+)  net Rs\s+-?[\d,]+\.\d\d$",
             line,
-        ), line
+        )
+        assert found is not None, line
+        prices = [Decimal(p.replace(",", "")) for p in found.groups()]
+        assert prices == [Decimal(rupees(trade.entry_paise)), Decimal(rupees(trade.exit_paise))]
     assert lines[start + 11] == f"  ... {len(expected) - 10} more (see --json)"
     assert re.match(r"^Run took \d+\.\d{3} s$", lines[-1])
+
+
+def test_trade_lines_are_column_aligned(tmp_path, csv_file):
+    """Every column starts at the same place on every line (prices and P&L right-aligned)."""
+    out = artha("--strategy", "sma_crossover", "--data", str(csv_file), home=tmp_path)
+    lines = out.stdout.splitlines()
+    start = lines.index("Trades (first 10):")
+    shown = lines[start + 1 : start + 11]
+    nets = [re.search(r"net Rs\s+(-?[\d,]+\.\d\d)$", line) for line in shown]
+    assert all(nets) and len({n.group(1) for n in nets if n}) > 1  # amounts of different widths
+    assert len({len(line) for line in shown}) == 1, shown
+    for marker in (" @ ", " -> ", " net Rs "):
+        assert len({line.index(marker) for line in shown}) == 1, (marker, shown)
+
+
+def test_expectancy_has_indian_digit_grouping(tmp_path, csv_file):
+    report = run_json(tmp_path, csv_file, "--param", "quantity=5000")
+    value = Decimal(str(report["metrics"]["net"]["expectancy"]))
+    value = value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert abs(value) >= 1000, "the case needs an amount that takes a separator"
+    out = artha(
+        "--strategy",
+        "sma_crossover",
+        "--data",
+        str(csv_file),
+        "--param",
+        "quantity=5000",
+        home=tmp_path / "home",
+    )
+    expectancy = re.search(r"expectancy Rs (-?[\d,]+\.\d\d)$", out.stdout, re.MULTILINE)
+    assert expectancy is not None, out.stdout
+    sign = "-" if value < 0 else ""
+    whole, cents = f"{abs(value):.2f}".split(".")
+    assert abs(value) < 100_000  # below a lakh Indian grouping reads like 12,345
+    assert expectancy.group(1) == f"{sign}{int(whole):,}.{cents}"
+
+
+def test_tiny_losses_never_print_negative_zero(tmp_path, csv_file):
+    """One share on a crore of capital: weekly returns round to 0.00%, never -0.00%."""
+    report = run_json(tmp_path, csv_file, "--param", "quantity=1")
+    mean = report["weekly"]["criteria"][0]
+    assert mean["name"] == "mean_weekly_return" and -0.00005 < mean["actual"] < 0
+    out = artha(
+        "--strategy",
+        "sma_crossover",
+        "--data",
+        str(csv_file),
+        "--param",
+        "quantity=1",
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "-0.00%" not in out.stdout and "Rs -0.00" not in out.stdout
+    assert "  FAIL  mean weekly return: 0.00% (target >= 1.00%)" in out.stdout.splitlines()
+    assert "mean weekly return 0.00% is below the 1.00% target" in out.stdout
 
 
 def test_report_badge_matches_the_json_badge(tmp_path, csv_file, default_report):
@@ -260,3 +324,214 @@ def test_strategy_file_with_a_class_name(tmp_path, csv_file):
     out = artha("--strategy", str(source), "--data", str(csv_file), home=tmp_path / "home")
     assert out.returncode == 2
     assert "exactly one Strategy subclass" in out.stderr and "Idle, RoundTrip" in out.stderr
+
+
+# -- charges and rejections that add up -------------------------------------------------------
+LADDER = '''\
+"""Builds a position in steps over days, trims it in bigger steps (FIFO partial closes of
+several lots), then on the last day sells everything and buys back the same afternoon."""
+
+import numpy as np
+
+from strategies.sdk import BarView, Param, Strategy
+
+
+class Ladder(Strategy):
+    name = "ladder"
+
+    add = Param(100, min=1, help="shares bought every add_every bars")
+    add_every = Param(47, min=1)
+    trim = Param(120, min=1, help="shares sold every trim_every bars, when held")
+    trim_every = Param(71, min=1)
+    stop_at = Param(2625, min=1, help="no adding or trimming from this bar (the last day)")
+    flip_out = Param(2700, min=1, help="bar whose close sells the whole position")
+    flip_in = Param(2800, min=1, help="bar whose close buys back_in shares the same day")
+    back_in = Param(600, min=1)
+
+    def init(self) -> None:
+        bars = np.arange(self.data.size)
+        early = bars < self.stop_at
+        self.on(early & (bars % self.add_every == 5), self.step_in)
+        self.on(early & (bars % self.trim_every == 9), self.step_out)
+        self.on(bars == self.flip_out, self.sell_all)
+        self.on(bars == self.flip_in, self.buy_back)
+
+    def step_in(self, bar: BarView) -> None:
+        self.buy(self.add)
+
+    def step_out(self, bar: BarView) -> None:
+        if self.position.quantity >= self.trim:
+            self.sell(self.trim)
+
+    def sell_all(self, bar: BarView) -> None:
+        self.close_position()
+
+    def buy_back(self, bar: BarView) -> None:
+        self.buy(self.back_in)
+'''
+
+GREEDY = '''\
+"""Asks every third bar for far more shares than the capital buys: every order is rejected."""
+
+import numpy as np
+
+from strategies.sdk import BarView, Param, Strategy
+
+
+class Greedy(Strategy):
+    name = "greedy"
+
+    every = Param(3, min=1)
+
+    def init(self) -> None:
+        self.on(np.arange(self.data.size) % self.every == 0, self.grab)
+
+    def grab(self, bar: BarView) -> None:
+        self.buy(1_000_000)
+'''
+
+
+def money(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+def test_charges_paid_are_closed_trades_plus_open_positions_exactly(tmp_path, csv_file):
+    """Eight sessions of Zerodha contract notes: partial closes of FIFO lots, several notes a
+    day, and a same-day sell-and-buy-back whose credit sits on the position left open."""
+    source = write_strategy(tmp_path / "ladder.py", LADDER)
+    target = tmp_path / "ladder.json"
+    out = artha(
+        "--strategy",
+        str(source),
+        "--data",
+        str(csv_file),
+        "--json",
+        str(target),
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(target.read_text(encoding="utf-8"))
+    trades = report["trades"]
+    assert len(trades) > 30 and len({t["quantity"] for t in trades}) > 1  # split lots
+    assert len({t["entry_time"][:10] for t in trades}) >= 7  # a multi-day run
+    assert report["open_positions"] == {f"{SYMBOL}/CNC": 600}
+
+    total = Decimal(report["total_charges"])
+    closed = Decimal(report["closed_trade_charges"])
+    still_open = Decimal(report["open_position_charges"])
+    assert closed == sum(Decimal(t["charges"]) for t in trades)
+    assert closed + still_open == total  # to the paisa
+    assert still_open == Decimal(report["by_symbol"][SYMBOL]["open_charges"])
+    # The newcomer's case: the buy-back made the day's notes intraday (lower STT), so the
+    # open position carries a credit and everything paid is LESS than the closed trades' part.
+    assert still_open < 0 and total < closed
+    # Independently of how charges are split: cash says what was paid.
+    gross = sum(Decimal(t["gross_pnl"]) for t in trades)
+    unrealized = Decimal(report["by_symbol"][SYMBOL]["unrealized_pnl"])
+    assert Decimal(report["final_equity"]) == Decimal(10_000_000) + gross + unrealized - total
+
+    found = re.search(
+        r"^All charges paid   Rs (\S+)  = closed trades Rs (\S+) \+ still open Rs (\S+)$",
+        out.stdout,
+        re.MULTILINE,
+    )
+    assert found is not None, out.stdout
+    shown = [money(g) for g in found.groups()]
+    assert shown == [total, closed, still_open]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("Closed trades"))
+    assert f"charges Rs {found.group(2)}," in line  # the same closed-trades figure
+    assert "priced and rounded as a whole" in out.stdout  # what each figure includes
+    assert "credit" in out.stdout and "intraday" in out.stdout  # why the open part is < 0
+
+
+def test_without_open_positions_all_charges_are_the_closed_trades(tmp_path, csv_file):
+    source = write_strategy(tmp_path / "ladder.py", LADDER)
+    target = tmp_path / "flat.json"
+    out = artha(
+        "--strategy",
+        str(source),
+        "--data",
+        str(csv_file),
+        "--param",
+        "back_in=1",
+        "--param",
+        "flip_in=2999",
+        "--json",
+        str(target),
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert report["open_positions"] == {}  # the last bar's buy never fills
+    assert Decimal(report["open_position_charges"]) == 0
+    assert Decimal(report["closed_trade_charges"]) == Decimal(report["total_charges"])
+    assert f"All charges paid   Rs {inr_text(report['total_charges'])}, all on closed trades" in (
+        out.stdout.splitlines()
+    )
+
+
+def inr_text(amount: str) -> str:
+    """12,34,567.89: the report's Indian grouping, written out independently."""
+    whole, cents = amount.lstrip("-").split(".")
+    head, tail = whole[:-3], whole[-3:]
+    groups = [head[max(i - 2, 0) : i] for i in range(len(head), 0, -2)][::-1]
+    return ("-" if amount.startswith("-") else "") + ",".join([*groups, tail]) + "." + cents
+
+
+def test_every_rejected_order_is_counted_and_the_first_are_kept(tmp_path, csv_file):
+    source = write_strategy(tmp_path / "greedy.py", GREEDY)
+    target = tmp_path / "greedy.json"
+    out = artha(
+        "--strategy",
+        str(source),
+        "--data",
+        str(csv_file),
+        "--json",
+        str(target),
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(target.read_text(encoding="utf-8"))
+    asked = len(range(0, N_BARS, 3))
+    assert asked == 1000
+    assert report["orders"] == asked and report["trades"] == []
+    assert report["rejected_orders"] == asked
+    kept = report["rejections"]
+    assert len(kept) == 20  # the first messages only
+    assert kept[0].startswith(f"{SYMBOL} bar 0: BUY 1000000 rejected: ")
+    assert kept[-1].startswith(f"{SYMBOL} bar 57: ")
+    line = next(x for x in out.stdout.splitlines() if x.startswith("Rejected orders"))
+    assert line.startswith(f"Rejected orders    1,000  (first: {kept[0]}")
+    assert line.endswith("; --json lists the first 20)")
+
+
+# -- what the report says about the data and open positions --------------------------------
+def test_open_positions_read_as_symbol_product_side_quantity(tmp_path, csv_file):
+    out = artha("--strategy", "sma_crossover", "--data", str(csv_file), home=tmp_path)
+    lines = out.stdout.splitlines()
+    at = lines.index("Open at the end    1 position (not counted as trades)")
+    assert lines[at + 1] == f"  {SYMBOL}  CNC  long  100"
+    assert "{" not in out.stdout and "/CNC" not in out.stdout  # no raw dict, no key syntax
+
+
+def store_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ARTHA_HOME": str(home)}
+    return subprocess.run([ARTHA, *args], capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_store_bars_say_their_size_and_that_they_were_resampled(tmp_path, csv_file):
+    home = tmp_path / "ws"
+    imported = store_cli("data", "import", str(csv_file), "--symbol", SYMBOL, home=home)
+    assert imported.returncode == 0, imported.stderr
+    out = artha("--strategy", "sma_crossover", "--symbol", SYMBOL, "--timeframe", "15m", home=home)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    first = iso_ist(BARS["ts"][0])[:16]
+    assert lines[1].startswith(f"Data:     {SYMBOL}, {N_BARS // 15:,} 15m bars, {first} to ")
+    assert (
+        lines[2] == "          (15m bars resampled on the exchange clock from the stored 1m bars)"
+    )
+    out = artha("--strategy", "sma_crossover", "--symbol", SYMBOL, home=home)  # as stored
+    lines = out.stdout.splitlines()
+    assert lines[1].startswith(f"Data:     {SYMBOL}, 3,000 1m bars, ")
+    assert lines[2].startswith("Costs:")

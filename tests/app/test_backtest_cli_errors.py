@@ -3,8 +3,12 @@ author's line, nothing on stdout, and no JSON file left behind."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from tests.app.backtest_cli_helpers import (
+    ARTHA,
     BAD_LINE,
     REPO,
     ROUND_TRIP,
@@ -273,3 +278,135 @@ def test_bad_default_in_a_strategy_file_says_why(tmp_path, csv_file):
     out = artha("--strategy", str(source), "--data", str(csv_file), home=tmp_path / "home")
     assert out.returncode == 2
     assert "lookback=0" in out.stderr and ">= 1" in out.stderr
+
+
+# -- dates before the charge schedules ------------------------------------------------------
+def moved_csv(tmp_path: Path, name: str, monday: date) -> Path:
+    """The bar file with its eight sessions moved whole weeks back to start on `monday`."""
+    shift = FIRST_MONDAY - monday
+    assert shift.days % 7 == 0 and monday.weekday() == 0
+    lines = csv_lines()
+    for i in range(1, len(lines)):
+        day, rest = lines[i][:10], lines[i][10:]
+        lines[i] = (date.fromisoformat(day) - shift).isoformat() + rest
+    return write_csv(tmp_path / name, lines)
+
+
+FIRST_MONDAY = date(2026, 12, 21)  # the bar file's first session
+
+
+def test_data_before_the_charge_schedules_says_which_dates_and_what_to_do(tmp_path):
+    old = moved_csv(tmp_path, "old.csv", date(2019, 7, 1))  # 2019-07-01 .. 2019-07-11
+    target = tmp_path / "out.json"
+    out = artha(
+        "--strategy",
+        "sma_crossover",
+        "--data",
+        str(old),
+        "--json",
+        str(target),
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+    message = out.stderr
+    assert message.startswith("artha backtest: error: ")
+    assert "OLD 2019-07-01..2019-07-11" in message  # the dates no schedule covers
+    assert "2020-07-01" in message and "stamp duty" in message  # where charges start, why
+    assert "--costs bps --cost-bps" in message and "--costs none" in message  # what to do
+    assert not target.exists()
+
+
+def test_data_spanning_into_the_uncovered_period_names_only_the_uncovered_dates(tmp_path):
+    # sessions 2020-06-22..25 and 2020-06-29..07-02: the first six lie before 2020-07-01
+    spanning = moved_csv(tmp_path, "span.csv", date(2020, 6, 22))
+    out = artha("--strategy", "sma_crossover", "--data", str(spanning), home=tmp_path / "h")
+    assert out.returncode == 2, out.stdout
+    assert "Traceback" not in out.stderr
+    assert "SPAN 2020-06-22..2020-06-30" in out.stderr
+    assert "2020-07-02" not in out.stderr
+
+
+def test_old_data_runs_with_a_flat_bps_fee_or_without_costs(tmp_path):
+    old = moved_csv(tmp_path, "old.csv", date(2019, 7, 1))
+    source = write_strategy(tmp_path / "round_trip.py", ROUND_TRIP)
+    bps = tmp_path / "bps.json"
+    out = artha(
+        "--strategy",
+        str(source),
+        "--data",
+        str(old),
+        "--param",
+        "exit_at=500",
+        "--param",
+        "size=70",
+        "--costs",
+        "bps",
+        "--cost-bps",
+        "5",
+        "--json",
+        str(bps),
+        home=tmp_path / "home",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Costs:    flat 5 bps of turnover" in out.stdout
+    report = json.loads(bps.read_text(encoding="utf-8"))
+    assert report["config"]["costs"] == "bps"
+    (trade,) = report["trades"]
+    assert trade["entry_time"][:10] == "2019-07-01" and trade["exit_time"][:10] == "2019-07-02"
+    # one contract note a day, each 5 / 10,000 of its value, rounded to the paisa
+    fee = sum(
+        (Decimal(trade[k]) * 70 * 5 / 10_000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        for k in ("entry_price", "exit_price")
+    )
+    assert Decimal(trade["charges"]) == fee == Decimal(report["total_charges"])
+    out = artha("--strategy", "sma_crossover", "--data", str(old), "--costs", "none", home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Costs:    none" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--costs", "bps"), "argument --costs: bps needs --cost-bps"),
+        (("--cost-bps", "5"), "argument --cost-bps: goes with --costs bps"),
+        (("--costs", "bps", "--cost-bps", "x"), "argument --cost-bps"),
+    ],
+)
+def test_bps_costs_need_their_rate(args, message, tmp_path, csv_file):
+    out = artha("--strategy", "sma_crossover", "--data", str(csv_file), *args, home=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_stored_bars_before_the_schedules_point_to_from(tmp_path):
+    """From the store the way out is --from: the same bars from 2020-07-01 run with costs."""
+    home = tmp_path / "ws"
+    spanning = moved_csv(tmp_path, "span.csv", date(2020, 6, 22))
+    env = {**os.environ, "ARTHA_HOME": str(home)}
+    imported = subprocess.run(
+        [ARTHA, "data", "import", str(spanning)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert imported.returncode == 0, imported.stderr
+    out = artha("--strategy", "sma_crossover", "--symbol", "SPAN", home=home)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "SPAN 2020-06-22..2020-06-30" in out.stderr and "--from 2020-07-01" in out.stderr
+    out = artha(
+        "--strategy",
+        "sma_crossover",
+        "--symbol",
+        "SPAN",
+        "--from",
+        "2020-07-01",
+        "--param",
+        "fast=5",
+        "--param",
+        "slow=20",
+        home=home,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Data:     SPAN, 750 1m bars, 2020-07-01T09:15 to 2020-07-02T15:29 IST" in out.stdout

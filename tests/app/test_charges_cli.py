@@ -14,6 +14,7 @@ import pytest
 
 from app.commands import COMMAND_MODULES
 from engine.calendar import IST
+from engine.costs import BEFORE_UNIFORM_STAMP
 
 ARTHA = str(Path(sys.executable).with_name("artha"))
 VECTORS_FILE = (
@@ -173,6 +174,22 @@ def test_a_date_before_coverage_says_which_dates_are_covered(tmp_path):
     out = artha(*E3, "--buy", "1000", "--sell", "1010", "--date", "2020-06-30", home=tmp_path)
     assert out.returncode == 2
     assert "2020-06-30" in out.stderr and "2020-07-01" in out.stderr
+
+
+def test_a_date_before_coverage_says_why_in_the_words_backtest_uses(tmp_path):
+    out = artha(*E3, "--buy", "1000", "--sell", "1010", "--date", "2019-01-01", home=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("artha charges: error: argument --date: ")
+    assert "2019-01-01" in out.stderr and BEFORE_UNIFORM_STAMP in out.stderr
+
+
+def test_help_explains_itself_without_internal_documents(tmp_path):
+    out = artha("--help", home=tmp_path)
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())  # argparse wraps lines
+    assert "india-domain" not in text and "§" not in text
+    for part in ("brokerage", "STT", "stamp duty", "GST", "DP charge", "2020-07-01"):
+        assert part in text, part
 
 
 def test_a_failed_run_leaves_an_existing_json_untouched(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.costs import (
+    BEFORE_UNIFORM_STAMP,
     SCHEDULES,
     BpsCostModel,
     ChargeBreakdown,
@@ -22,6 +23,7 @@ from engine.costs import (
     make_cost_model,
     round_trip,
     schedule_for,
+    uncovered_spans,
 )
 from engine.domain import Exchange, Fill, Product, Segment, Side
 
@@ -195,6 +197,51 @@ def test_a_date_before_coverage_is_refused_naming_the_date():
         round_trip("delivery", "NSE", 1, "100", "101", date(2020, 6, 30))
     with pytest.raises(ValueError, match="2019-01-01"):
         schedule_for(date(2019, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "spans"),
+    [
+        (date(2020, 7, 1), date(2026, 12, 31), []),  # every schedule, open-ended
+        (date(2024, 9, 20), date(2024, 10, 10), []),  # across a schedule change
+        (date(2019, 6, 3), date(2019, 6, 28), [(date(2019, 6, 3), date(2019, 6, 28))]),
+        (date(2020, 6, 22), date(2020, 7, 2), [(date(2020, 6, 22), date(2020, 6, 30))]),
+        (date(2020, 6, 30), date(2020, 6, 30), [(date(2020, 6, 30), date(2020, 6, 30))]),
+        (date(2020, 7, 1), date(2020, 7, 1), []),
+    ],
+)
+def test_uncovered_spans_are_the_dates_no_schedule_covers(first, last, spans):
+    assert uncovered_spans(first, last) == spans
+    for day in (first, last):  # the same answer as the lookup a fill makes
+        covered = not any(a <= day <= b for a, b in spans)
+        try:
+            schedule_for(day)
+        except ScheduleCoverageError:
+            assert not covered
+        else:
+            assert covered
+
+
+def test_uncovered_spans_find_gaps_between_and_after_schedules():
+    a, b = SCHEDULES[-1], SCHEDULES[-2]  # D (2020-07-01..2023-03-31), C (2023-04-01..)
+    assert a.valid_to is not None and b.valid_to is not None
+    with_gap = (b, a)  # C, then D: no schedule after C's end
+    assert uncovered_spans(date(2023, 3, 1), date(2024, 12, 31), (a,)) == [
+        (date(2023, 4, 1), date(2024, 12, 31))
+    ]
+    assert uncovered_spans(date(2020, 1, 1), date(2025, 1, 1), with_gap) == [
+        (date(2020, 1, 1), date(2020, 6, 30)),
+        (date(2024, 10, 1), date(2025, 1, 1)),
+    ]
+    with pytest.raises(ValueError, match="before"):
+        uncovered_spans(date(2025, 1, 2), date(2025, 1, 1))
+
+
+def test_the_refusal_says_why_older_dates_have_no_schedule():
+    with pytest.raises(ScheduleCoverageError) as refused:
+        schedule_for(date(2019, 6, 3))
+    assert BEFORE_UNIFORM_STAMP in str(refused.value)
+    assert "2019-06-03" in str(refused.value) and "2020-07-01" in str(refused.value)
 
 
 @pytest.mark.parametrize(

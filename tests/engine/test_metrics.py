@@ -388,3 +388,20 @@ def test_max_drawdown_matches_brute_force(equity, capital):
     assert deepest.depth == pytest.approx(expected, abs=1e-12)
     if expected > 1e-12:
         assert (deepest.bars, deepest.recovered) == (bars, recovered)
+
+
+# --- the weekly target's wording ------------------------------------------------------------
+
+
+def test_weekly_summary_never_says_negative_zero_and_counts_one_week():
+    """A crore that loses Rs 30 in its only week: -0.0003% prints as 0.00%, not -0.00%."""
+    from engine.metrics import evaluate_weekly
+
+    report = evaluate_weekly(curve([10_000_000.0, 9_999_985.0, 9_999_970.0]), 10_000_000)
+    mean = report.criterion("mean_weekly_return")
+    assert -1e-5 < mean.actual < 0
+    assert "-0.00%" not in report.summary
+    assert report.summary == (
+        "RED: mean weekly return 0.00% is below the 1.00% target by 1.00 pp (only 1 week of data)"
+    )
+    assert report.warnings == ("only 1 week of data (fewer than 4); the badge is indicative",)
