@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -24,7 +24,8 @@ from engine.backtest import (
     run_backtest,
 )
 from engine.costs import BEFORE_UNIFORM_STAMP, SCHEDULES, ScheduleCoverageError, uncovered_spans
-from engine.data import BarDataError, BarSeries, load_bars
+from engine.data import BarDataError, BarSeries
+from engine.data.bar_files import read_bar_file
 from engine.data.bar_series import TIMEFRAMES, ist_iso
 from engine.strategy.params import ParamError
 
@@ -194,12 +195,19 @@ def run(args: argparse.Namespace) -> int:
     if args.cost_bps is not None and args.costs != "bps":
         return fail("backtest", "argument --cost-bps: goes with --costs bps")
     resampled: dict[str, str] = {}
+    data_notes: list[str] = []
     try:
         strategy = load_strategy(args.strategy)
         params = dict(args.param)
         if args.data:
             symbol = args.symbol[0] if args.symbol else None
-            series = [load_bars(path, symbol=symbol) for path in args.data]
+            loaded = [read_bar_file(path, symbol=symbol) for path in args.data]
+            series = [bars.series for bars in loaded]
+            data_notes = [  # what the importer noted; closed days come as the run's warning
+                f"{path}: {note}"
+                for path, bars in zip(args.data, loaded, strict=True)
+                for note in bars.notes[: len(bars.notes) - bool(bars.closed_days)]
+            ]
         else:
             series, resampled = _store_series(args)
         if args.capital <= 0:
@@ -216,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
             fill=args.fill,
         )
         result = run_backtest(strategy, params, series, config)
-        report = result.as_json()
+        report = {**result.as_json(), "data_notes": data_notes}
     except ScheduleCoverageError as exc:  # a date the check above did not foresee
         return fail(
             "backtest", f"{exc}; use --costs bps --cost-bps BPS or --costs none for such dates"
@@ -239,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
             return failed
         if args.json == "-":
             return 0
-    print(render(result, report, resampled_from=resampled))
+    print(render(result, report, resampled_from=resampled, data_notes=data_notes))
     return 0
 
 
@@ -367,6 +375,7 @@ def render(
     result: BacktestResult,
     report: dict[str, object],
     resampled_from: Mapping[str, str] | None = None,
+    data_notes: Sequence[str] = (),
 ) -> str:
     """The readable report: run, money, risk, trades and the weekly-target badge.
 
@@ -387,6 +396,7 @@ def render(
         f"Costs:    {_costs(result.config)}, slippage {result.config.slippage_bps} bps, "
         f"fills at {result.config.fill}",
         *(f"Warning:  {w}" for w in result.calendar_warnings),
+        *(f"Note:     {note}" for note in data_notes),
         "",
         f"Capital            {_rs(result.config.capital)}",
         f"Final equity       {_rs(result.final_equity)}",

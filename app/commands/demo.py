@@ -54,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     config = BacktestConfig(capital=args.capital, costs="zerodha")
     result = run_backtest(SmaCrossover, DEMO_PARAMS, series, config)
     print()
-    print(render(result, result.as_json()))
+    print(render(result, result.as_json(), resampled_from={s.symbol: "1m" for s in series}))
     print(f"\n{BANNER}\nDemo finished in {time.perf_counter() - started:.1f} s.")
     return 0

@@ -19,6 +19,7 @@ from engine.backtest.result import BacktestResult, OrderRecord, Trade
 from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot
 from engine.calendar import get_calendar
+from engine.data.closed_days import closed_days_of
 from engine.domain.orders import OrderStatus
 from engine.metrics import EquityCurve
 from engine.strategy.base import Strategy
@@ -81,7 +82,8 @@ def _curve(
 
 
 def calendar_warnings(slots: list[Slot]) -> list[str]:
-    """The calendar's warning for each exchange whose bars lie on provisional dates."""
+    """The calendar's warning for each exchange whose bars lie on provisional dates, and
+    one per symbol whose bars lie on days the exchange was closed (they were traded)."""
     warnings: list[str] = []
     for slot in slots:
         if not len(slot.ts):
@@ -91,6 +93,13 @@ def calendar_warnings(slots: list[Slot]) -> list[str]:
         warning = calendar.provisional_warning(first, last)
         if warning and warning not in warnings:
             warnings.append(warning)
+    for slot in slots:
+        closed = closed_days_of(slot.ts, slot.instrument.exchange) if len(slot.ts) else None
+        if closed:
+            warnings.append(
+                f"{slot.symbol}: {closed.describe()}; the backtest treated them as sessions "
+                "(leave them out of the data: artha data import --closed-days drop)"
+            )
     return warnings
 
 

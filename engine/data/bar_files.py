@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.bar_series import BarDataError, BarSeries
+from engine.data.closed_days import ClosedDays
 from engine.data.importers import read_file
 
 
 @dataclass(frozen=True)
 class LoadedBars:
     series: BarSeries
-    notes: list[str]  # the importer's notes, plus one for bars on closed days
+    notes: list[str]  # the importer's notes, plus (last) one for bars on closed days
+    closed_days: ClosedDays | None = None
 
 
 def read_bar_file(
@@ -51,7 +53,7 @@ def read_bar_file(
     notes = list(batch.notes)
     if batch.closed_days:
         notes.append(batch.closed_days.describe())
-    return LoadedBars(series, notes)
+    return LoadedBars(series, notes, batch.closed_days)
 
 
 def load_bars(

@@ -65,21 +65,29 @@ def ist_days(ts: np.ndarray) -> np.ndarray:
     return np.asarray((ts + _IST_OFFSET_NS) // _DAY_NS, dtype=np.int64)
 
 
+def closed_days_of(ts: np.ndarray, exchange: str) -> ClosedDays | None:
+    """The closed days among one exchange's bar times (int64 UTC ns), or None."""
+    days, counts = np.unique(ist_days(np.asarray(ts, dtype=np.int64)), return_counts=True)
+    calendar = get_calendar(exchange)
+    found = [
+        (exchange, when, int(count))
+        for day, count in zip(days.tolist(), counts.tolist(), strict=True)
+        if calendar.session(when := datetime.date.fromordinal(_EPOCH + int(day))) is None
+    ]
+    return ClosedDays(tuple(found)) if found else None
+
+
 def find_closed_days(bars: pd.DataFrame) -> ClosedDays | None:
     """The closed days among a batch's bars (ImportBatch.bars columns), or None."""
     if bars.empty:
         return None
     found: list[tuple[str, datetime.date, int]] = []
     codes, exchanges = pd.factorize(bars["exchange"])
-    days_all = ist_days(bars["ts"].to_numpy(dtype=np.int64))
+    ts = bars["ts"].to_numpy(dtype=np.int64)
     for k, exchange in enumerate(exchanges):
-        mine = days_all if len(exchanges) == 1 else days_all[codes == k]
-        days, counts = np.unique(mine, return_counts=True)
-        calendar = get_calendar(str(exchange))
-        for day, count in zip(days.tolist(), counts.tolist(), strict=True):
-            when = datetime.date.fromordinal(_EPOCH + int(day))
-            if calendar.session(when) is None:
-                found.append((str(exchange), when, int(count)))
+        closed = closed_days_of(ts if len(exchanges) == 1 else ts[codes == k], str(exchange))
+        if closed:
+            found.extend(closed.days)
     return ClosedDays(tuple(sorted(found, key=lambda f: (f[1], f[0])))) if found else None
 
 

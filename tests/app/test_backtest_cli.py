@@ -535,3 +535,26 @@ def test_store_bars_say_their_size_and_that_they_were_resampled(tmp_path, csv_fi
     lines = out.stdout.splitlines()
     assert lines[1].startswith(f"Data:     {SYMBOL}, 3,000 1m bars, ")
     assert lines[2].startswith("Costs:")
+
+
+def test_bars_on_closed_days_are_said_in_the_report(tmp_path):
+    """The newcomer's backtest filled trades on Good Friday 2025 without a word."""
+    import datetime as dt
+
+    lines = ["Date,Open,High,Low,Close,Adj Close,Volume"]
+    day, price = dt.date(2025, 1, 1), 1000.0
+    while day <= dt.date(2025, 12, 31):
+        if day.weekday() < 5:
+            close = price * (1.01 if day.toordinal() % 3 else 0.985)
+            high, low = max(price, close) + 1, min(price, close) - 1
+            lines.append(f"{day},{price:.2f},{high:.2f},{low:.2f},{close:.2f},{close:.2f},5000")
+            price = close
+        day += dt.timedelta(days=1)
+    data = tmp_path / "MYSTOCK.csv"
+    data.write_text("\n".join(lines) + "\n")
+    run = artha("--strategy", "sma_crossover", "--data", str(data),
+                "--param", "fast=5", "--param", "slow=20", home=tmp_path / "ws")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (warning,) = [line for line in run.stdout.splitlines() if "NSE was closed" in line]
+    assert "MYSTOCK: 13 bars on 13 days NSE was closed (2025-02-26 Wed" in warning
+    assert "treated them as sessions" in warning

@@ -122,11 +122,16 @@ def test_after_the_2027_list_dates_are_exact_and_its_holidays_closed_everywhere(
     assert republic["what"] == "holiday" and republic["source"] == "imported"
     assert republic["note"] == "Republic Day" and "NSE" in republic["exchanges"]
 
-    out = ok(artha("data", "import", str(january_2027), "--symbol", SYMBOL, home=home))
-    assert "warning" not in out
+    # the holiday is now known: its bars are held until the trader says keep or drop
+    held = artha("data", "import", str(january_2027), "--symbol", SYMBOL, home=home)
+    assert held.returncode == 2
+    assert "held, nothing stored: 375 bars on 1 day NSE was closed (2027-01-26 Tue)" in held.stdout
+    out = ok(artha("data", "import", str(january_2027), "--symbol", SYMBOL,
+                   "--closed-days", "keep", home=home))  # fmt: skip
+    assert "warning" not in out and "kept as asked: 375 bars on 1 day" in out
     holiday_bhavcopy = bhavcopy_on(REPUBLIC_DAY, tmp_path)
-    out = ok(artha("data", "import", str(holiday_bhavcopy), home=home))
-    assert "1 date(s) are not NSE sessions in the market calendar: 2027-01-26" in out
+    held = artha("data", "import", str(holiday_bhavcopy), home=home)
+    assert held.returncode == 2 and "NSE was closed (2027-01-26 Tue)" in held.stdout
 
     report = json.loads(
         ok(artha("data", "quality", SYMBOL, "--timeframe", "1m", "--json", "-", home=home))
