@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +30,7 @@ from engine.backtest.orders import (
 )
 from engine.backtest.result import BacktestResult
 from engine.backtest.sessions import SessionIndex
-from engine.backtest.simulator import Simulator
+from engine.backtest.simulator import SQUARE, Simulator
 from engine.backtest.slots import Slot, default_instrument
 from engine.costs import CostModel, make_cost_model
 from engine.data.bar_series import BarSeries, ist_iso
@@ -41,6 +42,9 @@ from engine.strategy.requests import OrderRequest
 
 log = logging.getLogger(__name__)
 MAX_REJECTIONS_KEPT = 20
+# a queued simulator event, as Simulator.heap holds it: (global bar, phase, priority,
+# sequence, kind, order or slot, version, bar of its instrument, extra)
+Event = tuple[int, int, int, int, int, Any, int, int, int]
 
 
 class StrategyRuntimeError(RuntimeError):
@@ -56,7 +60,7 @@ def run_backtest(
 ) -> BacktestResult:
     """One strategy instance per instrument, all sharing one account; results are exact."""
     started = time.perf_counter()
-    run = _Run(strategy, params, data, config or BacktestConfig(), instruments or {})
+    run = BacktestRun(strategy, params, data, config or BacktestConfig(), instruments or {})
     # The run allocates many small acyclic records; the cyclic collector scanning them over
     # and over cost ~15% of the run. Collection resumes (and catches up) right after.
     collecting = gc.isenabled()
@@ -78,8 +82,15 @@ def run_backtest(
     )
 
 
-class _Run:
-    """Also the StrategyHost: strategies call submit/cancel/position_* on it."""
+class BacktestRun:
+    """Also the StrategyHost: strategies call submit/cancel/position_* on it. Replay
+    (engine/replay/runner.py) extends it with its own bar-by-bar loop.
+
+    Every strategy callback fails the same way, as StrategyRuntimeError (`strategy_error`):
+    `init` and the handlers where each loop calls them, `on_fill`/`on_order` here, in
+    `deliver` (queued events) and `cancel_unfilled` (the end of the data), which both loops
+    use.
+    """
 
     def __init__(
         self,
@@ -237,7 +248,7 @@ class _Run:
         g_idx, slot_idx, local_idx, handlers = self._conditions()
         heap = self.sim.heap
         pop = heapq.heappop
-        handle = self.sim.handle
+        deliver = self.deliver
         slots = self.slots
         total = len(g_idx)
         k = 0
@@ -245,8 +256,7 @@ class _Run:
         while k < total or heap:
             g = int(g_idx[k]) if k < total else end
             if heap and (heap[0][0] < g or (heap[0][0] == g and heap[0][1] < 3)):
-                top = pop(heap)  # fills, square-offs and expiries up to this close
-                handle(top[4], top[5], top[6], top[7], top[8])
+                deliver(pop(heap))  # fills, square-offs and expiries up to this close
                 continue
             # strategy handlers at the close of bar g, in registration order
             while k < total and g_idx[k] == g:
@@ -258,14 +268,37 @@ class _Run:
                 try:
                     handler(strategy.data.bar(i))
                 except Exception as exc:
-                    raise _strategy_error(strategy, slot, i, exc) from exc
+                    raise strategy_error(strategy, slot, i, exc) from exc
                 k += 1
             while heap and heap[0][0] == g:  # expiries and close-priced square-offs
-                top = pop(heap)
-                handle(top[4], top[5], top[6], top[7], top[8])
-        for still_open in self.sim.open_orders:
+                deliver(pop(heap))
+        self.cancel_unfilled()
+
+    # -- where on_fill and on_order run ------------------------------------------------------
+    def deliver(self, event: Event) -> None:
+        """Process one queued event (a fill, an expiry, a square-off) on its bar. The
+        strategy hears of it in on_fill / on_order: an exception raised there becomes
+        StrategyRuntimeError naming that bar, as from a handler."""
+        kind, obj, j = event[4], event[5], event[7]
+        try:
+            self.sim.handle(kind, obj, event[6], j, event[8])
+        except Exception as exc:
+            if not _raised_in_strategy_code(exc):
+                raise  # the engine's own fault: not the strategy's to answer for
+            slot = self.slots[obj.index if kind == SQUARE else obj.slot]
+            raise strategy_error(slot.strategy, slot, j, exc) from exc
+
+    def cancel_unfilled(self) -> None:
+        """The data has ended: orders still open are cancelled (on_order hears it, on each
+        instrument's last bar)."""
+        for slot, still_open in zip(self.slots, self.sim.open_orders, strict=True):
             for order in list(still_open.values()):
-                self.sim.finish(order, OrderStatus.CANCELLED, "data ended before it filled")
+                try:
+                    self.sim.finish(order, OrderStatus.CANCELLED, "data ended before it filled")
+                except Exception as exc:
+                    if not _raised_in_strategy_code(exc):
+                        raise
+                    raise strategy_error(slot.strategy, slot, slot.last, exc) from exc
 
     def _conditions(
         self,
@@ -279,7 +312,7 @@ class _Run:
             try:
                 strategy.init()
             except Exception as exc:
-                raise _strategy_error(strategy, slot, None, exc) from exc
+                raise strategy_error(strategy, slot, None, exc) from exc
             conditions = list(strategy._conditions)
             if strategy._wants_every_bar:
                 conditions.append((np.ones(len(slot.ts), dtype=bool), strategy.on_bar))
@@ -325,10 +358,23 @@ def _is_engine_file(filename: str) -> bool:
         return False
 
 
-def _strategy_error(
+def _raised_in_strategy_code(exc: BaseException) -> bool:
+    """Whether the exception passed through code outside the engine (the strategy's)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if not _is_engine_file(tb.tb_frame.f_code.co_filename):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def strategy_error(
     strategy: Strategy, slot: Slot, bar: int | None, exc: Exception
 ) -> StrategyRuntimeError:
-    """Name the strategy, the bar and the deepest line of the author's code that raised."""
+    """Name the strategy, the bar and the deepest line of the author's code that raised.
+
+    Every runner reports a strategy's exception through this: raise the result `from exc`.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if not _is_engine_file(f.filename)]
     where = own[-1] if own else (frames[-1] if frames else None)

@@ -34,10 +34,9 @@ from collections.abc import Mapping, Sequence
 from engine.backtest.config import BacktestConfig
 from engine.backtest.curve import build_result
 from engine.backtest.result import BacktestResult
-from engine.backtest.runner import BacktestInputError, _Run, _strategy_error
+from engine.backtest.runner import BacktestInputError, BacktestRun, strategy_error
 from engine.data.bar_series import BarSeries
 from engine.domain.instrument import Instrument
-from engine.domain.orders import OrderStatus
 from engine.strategy.base import Strategy
 from engine.strategy.derived import IncrementalError, LookbackError
 from engine.strategy.incremental import IncrementalEvaluator
@@ -64,7 +63,7 @@ def replay_bars(
     return Replay(strategy, params, series, config, instruments, warmup=warmup, audit=audit).run()
 
 
-class Replay(_Run):
+class Replay(BacktestRun):
     """One replay run; after `run()`, `evaluators` holds each instrument's evaluator (and
     through it the strategy instance and its indicators) for inspection."""
 
@@ -108,15 +107,14 @@ class Replay(_Run):
         self._start_strategies()
         heap = self.sim.heap
         pop = heapq.heappop
-        handle = self.sim.handle
+        deliver = self.deliver  # fills and order updates reach on_fill / on_order through it
         slots = self.slots
         evaluators = self.evaluators
         next_local = [0] * len(slots)  # each instrument's next bar
         for g in range(len(self.timeline)):
             # fills, square-offs and expiries before this bar's close
             while heap and (heap[0][0] < g or (heap[0][0] == g and heap[0][1] < 3)):
-                top = pop(heap)
-                handle(top[4], top[5], top[6], top[7], top[8])
+                deliver(pop(heap))
             for s, slot in enumerate(slots):
                 i = next_local[s]
                 if i > slot.last or int(slot.gidx[i]) != g:
@@ -138,16 +136,12 @@ class Replay(_Run):
                 except IncrementalError:
                     raise
                 except Exception as exc:
-                    raise _strategy_error(slot.strategy, slot, i, exc) from exc
+                    raise strategy_error(slot.strategy, slot, i, exc) from exc
             while heap and heap[0][0] == g:  # expiries and close-priced square-offs
-                top = pop(heap)
-                handle(top[4], top[5], top[6], top[7], top[8])
+                deliver(pop(heap))
         while heap:
-            top = pop(heap)
-            handle(top[4], top[5], top[6], top[7], top[8])
-        for still_open in self.sim.open_orders:
-            for order in list(still_open.values()):
-                self.sim.finish(order, OrderStatus.CANCELLED, "data ended before it filled")
+            deliver(pop(heap))
+        self.cancel_unfilled()
         if self.audit:
             found = [m for evaluator in evaluators for m in evaluator.audit()]
             if found:
@@ -168,7 +162,7 @@ class Replay(_Run):
             except IncrementalError:
                 raise
             except Exception as exc:
-                raise _strategy_error(slot.strategy, slot, None, exc) from exc
+                raise strategy_error(slot.strategy, slot, None, exc) from exc
             if self.audit:
                 found = evaluator.check_history()
                 if found:
