@@ -22,6 +22,29 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+WORKSPACE_HELP = "data folder to use (default: $ARTHA_HOME, else the per-user data folder)"
+
+
+def accept_workspace_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`--workspace DIR` is accepted after every command and action as well as before them.
+
+    Added where a command does not declare it; where one does, its default is made
+    SUPPRESS too: a sub-parser's default would otherwise overwrite the DIR given before the
+    command (argparse copies every sub-parser default into the result)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+            own = sub._option_string_actions.get("--workspace")
+            if own is None:
+                sub.add_argument(
+                    "--workspace", metavar="DIR", default=argparse.SUPPRESS, help=WORKSPACE_HELP
+                )
+            else:
+                own.default = argparse.SUPPRESS
+            accept_workspace_everywhere(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="artha",
@@ -29,11 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without arguments to open the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"artha {__version__}")
-    parser.add_argument(
-        "--workspace",
-        metavar="DIR",
-        help="data folder to use (default: $ARTHA_HOME, else the per-user data folder)",
-    )
+    parser.add_argument("--workspace", metavar="DIR", help=WORKSPACE_HELP)
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -48,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_all(subparsers)
+    accept_workspace_everywhere(parser)
     return parser
 
 

@@ -2,35 +2,64 @@
 
 Each file is imported in one transaction: a bad row aborts that file with `file:line: what`
 and leaves the store exactly as before; files already imported are skipped (same content).
+Exports carry a `symbol` column after the documented six, so they import back under the same
+name; `--json`/`--out` never write over the store or another input (app/commands/output.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from app.commands.output import emit_json, fail
+from app.commands.import_lines import print_result, print_summary
+from app.commands.output import (
+    OutputRefused,
+    check_target,
+    emit_json,
+    fail,
+    replacing,
+    store_files,
+)
 from app.commands.workspace_store import CommandError, workspace_store
 from engine.data.adjust import load_corporate_actions_csv
 from engine.data.adjusted import read_adjusted
 from engine.data.bar_series import BarDataError, BarSeries, ist_iso
 from engine.data.import_files import ImportOptions, import_files
 from engine.data.importers import FORMATS
+from engine.data.importers.column_names import CANONICAL as MAP_FIELDS
 from engine.data.quality import quality_report, render_text
 from engine.data.resample import resample
-from engine.data.store import ImportReport, MarketStore, StoreError
+from engine.data.store import MarketStore, StoreError
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
 
 
-def _mapping_item(text: str) -> tuple[str, str]:
-    source, sep, target = text.partition("=")
-    if not sep or not source or not target:
-        raise argparse.ArgumentTypeError(f"mappings look like 'Their Column=close', got {text!r}")
-    return source, target
+def _mapping_items(text: str) -> list[tuple[str, str]]:
+    """'Their Column=field', or several at once: 'Date=timestamp,Close Price=close'.
+
+    A comma splits only when every piece has its '=' (a column may have a comma in its name).
+    """
+    parts = text.split(",")
+    if not all("=" in part for part in parts):
+        parts = [text]
+    items = []
+    for part in parts:
+        source, sep, target = (piece.strip() for piece in part.partition("="))
+        if not sep or not source or not target:
+            raise argparse.ArgumentTypeError(
+                f"mappings look like 'Their Column=close' (or several: "
+                f"'Date=timestamp,Qty=volume'), got {text!r}"
+            )
+        if target.lower() not in MAP_FIELDS:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r}: {target!r} is not a field; map a column to one of "
+                f"{', '.join(MAP_FIELDS)}"
+            )
+        items.append((source, target.lower()))
+    return items
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,11 +75,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument(
         "--map",
         dest="mapping",
-        action="append",
-        type=_mapping_item,
+        action="extend",
+        type=_mapping_items,
         default=[],
         metavar="COLUMN=FIELD",
-        help="rename a generic file's column, e.g. --map 'Close Price=close'",
+        help="rename a generic file's column, e.g. --map 'Close Price=close'; repeat it, or "
+        "separate several with commas: --map 'Date=timestamp,Qty=volume'",
     )
     imp.add_argument("--timezone", help="zone of offset-less timestamps, e.g. Asia/Kolkata")
     imp.add_argument(
@@ -58,6 +88,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="strptime layout of a generic file's timestamps, e.g. '%%d-%%m-%%Y %%H:%%M'",
     )
     imp.add_argument("--force", action="store_true", help="re-import files seen before")
+    imp.add_argument(
+        "--closed-days",
+        choices=("keep", "drop"),
+        help="bars on days the exchange was closed: keep them, or drop them and store the "
+        "rest (default: hold the file, store nothing of it)",
+    )
     imp.set_defaults(func=run_import)
 
     lst = commands.add_parser("list", help="instruments with their bars")
@@ -73,8 +109,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     exp = commands.add_parser("export", help="write one symbol's bars to CSV or Parquet")
     exp.add_argument("symbol")
-    exp.add_argument("--timeframe", default="1m", choices=TIMEFRAMES)
-    exp.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
+    exp.add_argument(
+        "--timeframe", choices=TIMEFRAMES, help="bar size (default: the finest one stored)"
+    )
+    exp.add_argument(
+        "--out",
+        required=True,
+        help="FILE.csv or FILE.parquet: timestamp,open,high,low,close,volume,symbol",
+    )
     exp.add_argument("--from", dest="start", type=_date, help="first day (YYYY-MM-DD)")
     exp.add_argument("--to", dest="end", type=_date, help="last day (YYYY-MM-DD)")
     exp.add_argument("--exchange")
@@ -108,49 +150,31 @@ def _guarded(name: str, body: Callable[[], int]) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    mapping = dict(args.mapping)
+    mapping: dict[str, str] = {}
+    for column, target in args.mapping:
+        if column in mapping:
+            twice = f"to {mapping[column]} and to {target}"
+            message = f"argument --map: column {column!r} is mapped twice ({twice})"
+            return fail("data import", f"{message}; map each column once")
+        mapping[column] = target
     if args.timezone:
         mapping["timezone"] = args.timezone
     if args.date_format:
         mapping["date_format"] = args.date_format
     options = ImportOptions(args.format, mapping or None, args.symbol, args.exchange,
-                            args.timeframe, args.force)  # fmt: skip
-
-    def report_line(path: str, report: ImportReport) -> None:
-        if report.already_imported:
-            print(f"{path}: already imported, nothing changed (--force re-imports)")
-            return
-        span = ""
-        if report.first_ts is not None and report.last_ts is not None:
-            span = f", {ist_iso(report.first_ts)[:10]}..{ist_iso(report.last_ts)[:10]}"
-        print(f"{path}: {report.format}, {report.bars_written:,} bars written, "
-              f"{report.bars_unchanged:,} unchanged, "
-              f"{report.instruments_added} new instruments{span}")  # fmt: skip
-        for note in report.notes:
-            print(f"  note: {note}")
-
-    def error_line(message: str) -> None:
-        print(f"artha data import: error: {message}", file=sys.stderr)
+                            args.timeframe, args.force, args.closed_days or "hold")  # fmt: skip
 
     def body() -> int:
         with workspace_store(args) as (_, store):
-            outcome = import_files(store, args.paths, options, report_line, error_line)
-        if outcome.warning:
-            print(f"warning: {outcome.warning}")
-        if outcome.errors:
-            print(
-                f"{len(outcome.errors)} file(s) not imported: nothing from them was stored",
-                file=sys.stderr,
-            )
-            return 2
-        return 0
+            outcome = import_files(store, args.paths, options, print_result)
+        return print_summary(outcome)
 
     return _guarded("data import", body)
 
 
 def run_list(args: argparse.Namespace) -> int:
     def body() -> int:
-        with workspace_store(args) as (_, store):
+        with workspace_store(args) as (ws, store):
             rows = [
                 {
                     "exchange": s.exchange,
@@ -163,7 +187,8 @@ def run_list(args: argparse.Namespace) -> int:
                 for s in store.list_series()
             ]
         if args.json is not None:
-            failed = emit_json("data list", args.json, json.dumps(rows, indent=2) + "\n")
+            text = json.dumps(rows, indent=2) + "\n"
+            failed = emit_json("data list", args.json, text, store_files(ws.database_path))
             if failed is not None or args.json == "-":
                 return failed or 0
         if not rows:
@@ -182,30 +207,41 @@ def run_list(args: argparse.Namespace) -> int:
     return _guarded("data list", body)
 
 
-def _stored_timeframe(store: MarketStore, symbol: str, wanted: str | None) -> str:
-    have = [
+def _stored_timeframes(store: MarketStore, symbol: str, exchange: str | None) -> list[str]:
+    """The timeframes stored for `symbol` (or EXCHANGE:SYMBOL), finest first."""
+    venue, _, bare = symbol.rpartition(":")
+    venue = (exchange or venue).strip().upper()
+    have = {
         s.timeframe
         for s in store.list_series()
-        if s.symbol.upper() == symbol.split(":")[-1].upper()
-    ]
+        if s.symbol.upper() == bare.upper() and (not venue or s.exchange == venue)
+    }
+    return sorted(have, key=TIMEFRAMES.index)
+
+
+def _stored_timeframe(
+    store: MarketStore, symbol: str, wanted: str | None, exchange: str | None = None
+) -> str:
     if wanted:
         return wanted
+    have = _stored_timeframes(store, symbol, exchange)
     if not have:
+        store.instrument(symbol, exchange)  # unknown or ambiguous: the store says which
         raise CommandError(f"no bars stored for {symbol}")
-    return min(have, key=TIMEFRAMES.index)
+    return have[0]
 
 
 def run_quality(args: argparse.Namespace) -> int:
     def body() -> int:
-        with workspace_store(args) as (_, store):
-            timeframe = _stored_timeframe(store, args.symbol, args.timeframe)
+        with workspace_store(args) as (ws, store):
+            timeframe = _stored_timeframe(store, args.symbol, args.timeframe, args.exchange)
             series = store.read_bars(args.symbol, timeframe, exchange=args.exchange)
             instrument = store.instrument(args.symbol, args.exchange)
         calendar_exchange = "BSE" if str(instrument.exchange) in ("BSE", "BFO") else "NSE"
         report = quality_report(series, calendar_exchange)
         if args.json is not None:
             text = json.dumps(report.as_json(), indent=2) + "\n"
-            failed = emit_json("data quality", args.json, text)
+            failed = emit_json("data quality", args.json, text, store_files(ws.database_path))
             if failed is not None or args.json == "-":
                 return failed or 0
         print(render_text(report))
@@ -224,18 +260,14 @@ def series_for(
     adjusted: bool = False,
 ) -> BarSeries:
     """Stored bars of `timeframe`, or finer stored bars resampled on the exchange clock."""
-    have = {
-        s.timeframe
-        for s in store.list_series()
-        if s.symbol.upper() == symbol.split(":")[-1].upper()
-    }
+    have = _stored_timeframes(store, symbol, exchange)
     base = (
         timeframe
         if timeframe in have
         else next((tf for tf in TIMEFRAMES if tf in have and _divides(tf, timeframe)), None)
     )
     if base is None:
-        known = ", ".join(sorted(have, key=TIMEFRAMES.index)) or "none"
+        known = ", ".join(have) or "none"
         raise CommandError(f"{symbol} has no bars that make {timeframe} bars (stored: {known})")
     read = read_adjusted if adjusted else MarketStore.read_bars
     series = read(store, symbol, base, start, end, exchange)  # type: ignore[arg-type]
@@ -264,47 +296,58 @@ def run_export(args: argparse.Namespace) -> int:
         return fail("data export", f"argument --out: folder {out.parent} does not exist")
 
     def body() -> int:
-        with workspace_store(args) as (_, store):
+        with workspace_store(args) as (ws, store):
+            try:
+                check_target(out, _kind(out), store_files(ws.database_path))
+            except OutputRefused as exc:
+                raise CommandError(f"argument --out: {exc}") from None
+            timeframe = _stored_timeframe(store, args.symbol, args.timeframe, args.exchange)
             series = series_for(
-                store,
-                args.symbol,
-                args.timeframe,
-                args.start,
-                args.end,
-                args.exchange,
-                args.adjusted,
+                store, args.symbol, timeframe, args.start, args.end, args.exchange, args.adjusted
             )
         write_series(series, out)
-        print(f"{out}: {len(series):,} {series.timeframe} bars of {series.symbol}")
+        chosen = "" if args.timeframe else " (the finest stored; --timeframe picks another)"
+        print(f"{out}: {len(series):,} {series.timeframe} bars of {series.symbol}{chosen}")
         return 0
 
     return _guarded("data export", body)
 
 
+def _kind(out: Path) -> Literal["csv", "parquet"]:
+    return "parquet" if out.suffix.lower() == ".parquet" else "csv"
+
+
 def write_series(series: BarSeries, out: Path) -> None:
     """CSV with ISO IST timestamps and rupee prices (the format `artha backtest` reads), or
-    Parquet with the same columns; written to a temp name first, then renamed."""
+    Parquet with the same columns, then the symbol: `artha data import` takes it back under the
+    same name. Written through a temp file that replaces `out` in one step."""
     import duckdb
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "timestamp": series.timestamps(),
-        "open": series.open / 100, "high": series.high / 100,
-        "low": series.low / 100, "close": series.close / 100, "volume": series.volume,
-    })  # fmt: skip
-    temp = out.with_name(f".{out.name}.tmp")
+    frame = pd.DataFrame(
+        {
+            "timestamp": series.timestamps(),
+            "open": series.open / 100,
+            "high": series.high / 100,
+            "low": series.low / 100,
+            "close": series.close / 100,
+            "volume": series.volume,
+            "symbol": series.symbol,
+        }
+    )
     try:
-        if out.suffix.lower() == ".csv":
-            frame["timestamp"] = [t.isoformat() for t in frame["timestamp"]]
-            frame.to_csv(temp, index=False, float_format="%.2f")
-        else:
-            con = duckdb.connect()
-            con.register("frame", frame)
-            con.execute(f"COPY frame TO '{temp.as_posix()}' (FORMAT PARQUET)")
-            con.close()
-        temp.replace(out)
-    finally:
-        temp.unlink(missing_ok=True)
+        with replacing(out) as temp:
+            if _kind(out) == "csv":
+                frame["timestamp"] = [t.isoformat() for t in frame["timestamp"]]
+                frame.to_csv(temp, index=False, float_format="%.2f")
+            else:
+                quoted = temp.as_posix().replace("'", "''")
+                with duckdb.connect() as con:
+                    con.register("frame", frame)
+                    con.execute(f"COPY frame TO '{quoted}' (FORMAT PARQUET)")
+    except (OSError, duckdb.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CommandError(f"argument --out: cannot write {out}: {reason}") from None
 
 
 def run_actions(args: argparse.Namespace) -> int:

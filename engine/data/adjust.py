@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -37,6 +38,7 @@ import numpy.typing as npt
 
 from engine.calendar import IST
 from engine.data.bar_series import BarDataError, BarSeries, Int64Array, format_paise
+from engine.data.importers.sources import open_source
 from engine.data.resample import ns_of
 from engine.domain.enums import Exchange
 
@@ -44,6 +46,8 @@ ActionKind = Literal["split", "bonus", "dividend"]
 KINDS: Final[tuple[ActionKind, ...]] = ("split", "bonus", "dividend")
 CSV_COLUMNS: Final = ("symbol", "exchange", "ex_date", "kind", "ratio", "amount", "note")
 _INT64_SAFE: Final = 2**62
+_RATIO_MAX: Final = 2**31 - 1  # the store keeps ratios as INTEGER
+_PAISE_MAX: Final = 2**63 - 1  # and dividends as BIGINT paise
 
 
 @dataclass(frozen=True)
@@ -212,19 +216,28 @@ def load_corporate_actions_csv(path: str | Path) -> list[tuple[Exchange, str, Co
 
     ex_date is YYYY-MM-DD (or NSE's 21-Oct-2025); ratio "1:5" for split/bonus (see the
     module doc for the bonus order); amount in rupees ("12.50") for a dividend. The first bad
-    row raises BarDataError "file:line: what is wrong"; duplicates are refused.
+    row raises BarDataError "file:line: what is wrong"; duplicates are refused. The file is
+    opened like an import file (a missing file, UTF-16, binary or HTML is refused saying so;
+    CR-only line ends are fine; a zip holding one CSV is read).
     """
-    path = Path(path)
+    source = open_source(path)
+    label = source.label  # the file, or archive.zip[member.csv]
+    try:
+        text = source.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BarDataError(
+            f"is not UTF-8 text (byte {err.start}); save it as CSV UTF-8 (comma delimited)", label
+        ) from None
     out: list[tuple[Exchange, str, CorporateAction]] = []
     seen: dict[tuple[Exchange, str, datetime.date, str], int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         names = [n.strip().lower() for n in reader.fieldnames or ()]
         if sorted(names) != sorted(CSV_COLUMNS):
             raise BarDataError(
                 f"header is {','.join(names) or 'missing'}; expected the columns "
                 f"{','.join(CSV_COLUMNS)} (in any order)",
-                path,
+                label,
                 1,
             )
         for row in reader:
@@ -238,7 +251,7 @@ def load_corporate_actions_csv(path: str | Path) -> list[tuple[Exchange, str, Co
                         f"{action.ex_date} (line {seen[key]} has it too)"
                     )
             except ValueError as err:
-                raise BarDataError(str(err), path, line) from None
+                raise BarDataError(str(err), label, line) from None
             seen[key] = line
             out.append((exchange, symbol, action))
     return out
@@ -292,6 +305,8 @@ def _ratio(text: str, kind: str) -> tuple[int, int]:
     a, b = (int(p) for p in parts)
     if a <= 0 or b <= 0:
         raise ValueError(f"{kind} ratio {text!r} must have both sides above zero")
+    if max(a, b) > _RATIO_MAX:
+        raise ValueError(f"{kind} ratio {text!r} is too large (each side at most {_RATIO_MAX:,})")
     return a, b
 
 
@@ -307,4 +322,6 @@ def dividend_paise(text: str) -> int:
     paise = rupees * 100
     if paise != paise.to_integral_value():
         raise ValueError(f"dividend {text!r} has more than 2 decimals (a fraction of a paisa)")
+    if paise > _PAISE_MAX:
+        raise ValueError(f"dividend {text!r} is too large")
     return int(paise)

@@ -19,10 +19,9 @@ def actions_for(
     frame = frame[frame["exchange"] == str(instrument.exchange)]
     actions = []
     for record in frame.to_dict("records"):
-        ex_date = record["ex_date"]
         actions.append(
             CorporateAction(
-                ex_date if isinstance(ex_date, date) else pd.Timestamp(ex_date).date(),
+                _day(record["ex_date"]),
                 str(record["kind"]),  # type: ignore[arg-type]  # checked by CorporateAction
                 _int_or_none(record["ratio_from"]),
                 _int_or_none(record["ratio_to"]),
@@ -31,6 +30,16 @@ def actions_for(
             )
         )
     return actions
+
+
+def _day(value: object) -> date:
+    """A stored ex-date as a plain date. DuckDB's DATE reaches pandas as a Timestamp, which is
+    a datetime and therefore also a date: it is converted, never passed on as it is."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]  # text or numpy datetime64
 
 
 def _missing(value: object) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import subprocess
 import sys
@@ -65,3 +67,92 @@ def test_second_start_on_the_same_workspace_says_so(tmp_path):
     assert out.returncode == 1
     assert "already running" in out.stderr
     assert f"process {os.getpid()}" in out.stderr
+
+
+# --- --workspace before or after any command (issue 9, item 7) ----------------------------
+
+
+def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """(argv prefix, parser) of every command and action that runs something."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield prefix, parser
+    for action in subs:
+        for name, sub in action.choices.items():
+            yield from leaf_commands(sub, (*prefix, name))
+
+
+REQUIRED = {  # the fewest arguments each command needs to parse
+    ("backtest",): ["--strategy", "sma_crossover"],
+    ("calendar", "import"): ["list.csv"],
+    ("calendar", "add-session"): [
+        *("2026-11-08", "--open", "18:00", "--close", "19:00", "--kind", "muhurat"),
+        *("--note", "n"),
+    ],
+    ("calendar", "add-holiday"): ["2026-11-09", "--note", "n"],
+    ("calendar", "remove"): ["2026-11-09"],
+    ("charges",): [
+        *("--segment", "intraday", "--exchange", "NSE"),
+        *("--quantity", "1", "--buy", "100", "--sell", "101"),
+    ],
+    ("data", "import"): ["x.csv"],
+    ("data", "quality"): ["INFY"],
+    ("data", "export"): ["INFY", "--out", "x.csv"],
+    ("data", "actions"): ["a.csv"],
+}
+
+
+def test_every_command_takes_workspace_before_and_after_it():
+    from app.cli import build_parser
+
+    parser = build_parser()
+    leaves = dict(leaf_commands(parser))
+    assert {("data", "list"), ("calendar", "list"), ("backtest",), ("demo",)} <= set(leaves)
+    for command in leaves:
+        argv = [*command, *REQUIRED.get(command, [])]
+        assert parser.parse_args(["--workspace", "/before", *argv]).workspace == "/before"
+        assert parser.parse_args([*argv, "--workspace", "/after"]).workspace == "/after"
+        assert parser.parse_args(argv).workspace is None, command
+
+
+def write_bars(path: Path) -> Path:
+    rows = ["timestamp,open,high,low,close,volume"]
+    for day in (1, 2, 3, 4, 5):
+        for i in range(375):
+            hour, minute = divmod(9 * 60 + 15 + i, 60)
+            price = 500 + ((i * 11) % 61 - 30) * 0.05 + day
+            rows.append(
+                f"2026-06-0{day}T{hour:02d}:{minute:02d}:00+05:30,{price:.2f},"
+                f"{price + 0.3:.2f},{price - 0.3:.2f},{price + 0.05:.2f},{1_000 + i}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_workspace_after_the_command_picks_that_workspace(tmp_path):
+    chosen, elsewhere = tmp_path / "chosen", tmp_path / "elsewhere"  # ARTHA_HOME: elsewhere
+    bars = write_bars(tmp_path / "WSTEST.csv")
+    done = run("data", "import", str(bars), "--workspace", str(chosen), home=elsewhere)
+    assert done.returncode == 0, done.stderr
+    for argv in (
+        ["data", "list", "--workspace", str(chosen), "--json", "-"],
+        ["--workspace", str(chosen), "data", "list", "--json", "-"],
+        ["data", "--workspace", str(chosen), "list", "--json", "-"],
+    ):
+        out = run(*argv, home=elsewhere)
+        assert out.returncode == 0, out.stderr
+        assert [r["symbol"] for r in json.loads(out.stdout)] == ["WSTEST"], argv
+    assert json.loads(run("data", "list", "--json", "-", home=elsewhere).stdout) == []
+    backtest = ["backtest", "--strategy", "sma_crossover", "--symbol", "WSTEST", "--json", "-"]
+    before = run("--workspace", str(chosen), *backtest, home=elsewhere)
+    assert before.returncode == 0, before.stderr
+    after = run(*backtest, "--workspace", str(chosen), home=elsewhere)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(before.stdout)["bars"] == json.loads(after.stdout)["bars"] == 5 * 375
+    holiday = ["calendar", "add-holiday", "2026-06-10", "--note", "test closure"]
+    added = run(*holiday, "--workspace", str(chosen), home=elsewhere)
+    assert added.returncode == 0, added.stderr
+    listed = ["calendar", "list", "--year", "2026", "--json", "-"]
+    mine = run(*listed, "--workspace", str(chosen), home=elsewhere)
+    assert "test closure" in mine.stdout
+    assert "test closure" not in run(*listed, home=elsewhere).stdout

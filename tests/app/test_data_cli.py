@@ -160,3 +160,178 @@ def test_demo_builds_a_synthetic_workspace_and_reports_the_weekly_target(tmp_pat
     assert backtest.returncode == 0, backtest.stderr
     # October 2026: 22 weekdays less 2 Oct and 20 Oct (holidays) = 20 sessions of 25 bars
     assert json.loads(backtest.stdout)["bars"] == 20 * 25
+
+
+# --- adjusted exports, export defaults, round trips and --map (issue 9, items 3 and 7) -----
+
+SESSIONS = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05"]
+
+
+def write_minutes(path: Path, days: list[str], level: dict[str, float] | None = None) -> Path:
+    """375 one-minute bars a session in the documented layout (ISO times with +05:30)."""
+    rows = ["timestamp,open,high,low,close,volume"]
+    for n, day in enumerate(days):
+        base = (level or {}).get(day, 1_500.0 + n)
+        for i in range(375):
+            hour, minute = divmod(9 * 60 + 15 + i, 60)
+            price = base + ((i * 7) % 23 - 11) * 0.05
+            rows.append(
+                f"{day}T{hour:02d}:{minute:02d}:00+05:30,{price:.2f},{price + 0.45:.2f},"
+                f"{price - 0.30:.2f},{price + 0.15:.2f},{100 + (i * 13) % 900}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def paise(text: str) -> int:
+    from decimal import Decimal
+
+    return int(Decimal(text) * 100)
+
+
+def test_export_adjusted_applies_the_stored_split_and_dividend(tmp_path):
+    from fractions import Fraction
+
+    home = tmp_path / "ws"
+    # the raw prices fall to a fifth on the split's ex-date (4 June), as exchange data does
+    levels = {day: (1_500.0 if day < "2026-06-04" else 300.0) for day in SESSIONS}
+    bars = write_minutes(tmp_path / "SPLITCO.csv", SESSIONS, levels)
+    assert artha("data", "import", str(bars), home=home).returncode == 0
+    actions = tmp_path / "actions.csv"
+    actions.write_text(
+        "symbol,exchange,ex_date,kind,ratio,amount,note\n"
+        "SPLITCO,NSE,2026-06-04,split,1:5,,\n"
+        "SPLITCO,NSE,2026-06-05,dividend,,5.00,final dividend\n"
+    )
+    done = artha("data", "actions", str(actions), home=home)
+    assert done.returncode == 0, done.stderr
+    raw_file, adjusted_file = tmp_path / "raw.csv", tmp_path / "adjusted.csv"
+    daily = ("data", "export", "SPLITCO", "--timeframe", "1d")
+    raw_out = artha(*daily, "--out", str(raw_file), home=home)
+    assert raw_out.returncode == 0, raw_out.stderr
+    out = artha(*daily, "--adjusted", "--out", str(adjusted_file), home=home)
+    assert out.returncode == 0, out.stderr
+    raw, adjusted = read_csv_rows(raw_file), read_csv_rows(adjusted_file)
+    assert [r["timestamp"][:10] for r in adjusted] == SESSIONS
+    close_before_dividend = paise(raw[3]["close"])  # the last raw close before 5 June
+    dividend = Fraction(close_before_dividend - 500, close_before_dividend)
+    for day, r, a in zip(SESSIONS, raw, adjusted, strict=True):
+        price = (dividend if day < "2026-06-05" else 1) * (
+            Fraction(1, 5) if day < "2026-06-04" else 1
+        )
+        for field in ("open", "high", "low", "close"):
+            want = int(paise(r[field]) * price + Fraction(1, 2))  # half-up to the paisa
+            assert paise(a[field]) == want, (day, field)
+        volume = int(r["volume"]) * (5 if day < "2026-06-04" else 1)
+        assert int(a["volume"]) == volume, day
+        assert a["symbol"] == "SPLITCO"
+    # the 1-minute export is adjusted too: 5 sessions of 375 bars, none of them raw
+    minutes = tmp_path / "adjusted_1m.csv"
+    done = artha("data", "export", "SPLITCO", "--adjusted", "--out", str(minutes), home=home)
+    assert done.returncode == 0, done.stderr
+    rows = read_csv_rows(minutes)
+    assert len(rows) == 5 * 375 and paise(rows[0]["open"]) < 32_000  # Rs 1,500 / 5 less 5 paise
+
+
+def test_export_defaults_to_the_finest_stored_timeframe(tmp_path):
+    home = tmp_path / "ws"
+    daily = tmp_path / "MYSTOCK.csv"
+    daily.write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        + "".join(
+            f"2025-06-{d:02d},{100 + d}.00,{102 + d}.00,{99 + d}.00,{101 + d}.00,{101 + d}.00,"
+            f"{1000 * d}\n"
+            for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)
+        )
+    )
+    mapping = ("--map", "Date=timestamp", "--map", "Adj Close=oi")
+    done = artha("data", "import", str(daily), *mapping, home=home)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "out.csv"
+    out = artha("data", "export", "MYSTOCK", "--out", str(target), home=home)
+    assert out.returncode == 0, out.stderr
+    assert "10 1d bars of MYSTOCK (the finest stored; --timeframe picks another)" in out.stdout
+    assert len(read_csv_rows(target)) == 10
+    minutes = write_minutes(tmp_path / "MYSTOCK_1m.csv", SESSIONS[:1])
+    assert artha("data", "import", str(minutes), "--symbol", "MYSTOCK", home=home).returncode == 0
+    out = artha("data", "export", "MYSTOCK", "--out", str(target), home=home)
+    assert "375 1m bars of MYSTOCK" in out.stdout
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_export_imports_back_under_the_same_symbol(tmp_path, suffix):
+    home, other = tmp_path / "ws", tmp_path / "other"
+    minutes = write_minutes(tmp_path / "minutes.csv", SESSIONS[:3])
+    done = artha("data", "import", str(minutes), "--symbol", "SYNIT02", home=home)
+    assert done.returncode == 0, done.stderr
+    exported = tmp_path / f"SYNIT02_15m{suffix}"
+    export = ("data", "export", "SYNIT02", "--timeframe", "15m", "--out", str(exported))
+    out = artha(*export, home=home)
+    assert out.returncode == 0, out.stderr
+    if suffix == ".csv":
+        header = exported.read_text().splitlines()[0]
+        assert header == "timestamp,open,high,low,close,volume,symbol"
+    back = artha("data", "import", str(exported), home=other)
+    assert back.returncode == 0, back.stderr
+    (row,) = listing(other)
+    assert (row["symbol"], row["timeframe"], row["bars"]) == ("SYNIT02", "15m", 3 * 25)
+    again = tmp_path / f"again{suffix}"
+    assert artha("data", "export", "SYNIT02", "--out", str(again), home=other).returncode == 0
+    before = load_bars(exported)
+    after = load_bars(again)
+    assert after.close.tolist() == before.close.tolist()
+    assert after.volume.tolist() == before.volume.tolist()
+
+
+def test_map_takes_one_column_per_flag_or_several_separated_by_commas(tmp_path):
+    path = tmp_path / "tcs.csv"
+    rows = ["Trade Date,Open,High,Low,Close Price,Qty"]
+    for i in range(375):
+        hour, minute = divmod(9 * 60 + 15 + i, 60)
+        rows.append(f"03-06-2025 {hour:02d}:{minute:02d},3400,3410,3395,3405.5,{900 + i}")
+    path.write_text("\n".join(rows) + "\n")
+    home = tmp_path / "ws"
+    mapping = ("--map", "Trade Date=timestamp,Close Price=close", "--map", "Qty=volume")
+    times = ("--timezone", "Asia/Kolkata", "--date-format", "%d-%m-%Y %H:%M")
+    done = artha("data", "import", str(path), *mapping, *times, home=home)
+    assert done.returncode == 0, done.stderr
+    (row,) = listing(home)
+    assert (row["symbol"], row["timeframe"], row["bars"]) == ("TCS", "1m", 375)
+    bad = artha("data", "import", str(path), "--map", "Trade Date=stamp", home=home)
+    assert bad.returncode == 2
+    assert "'Trade Date=stamp': 'stamp' is not a field; map a column to one of timestamp" in (
+        bad.stderr
+    )
+    twice = artha(
+        "data", "import", str(path), "--map", "Qty=volume", "--map", "Qty=close", home=home
+    )
+    assert twice.returncode == 2
+    assert "column 'Qty' is mapped twice (to volume and to close)" in twice.stderr
+
+
+def test_files_people_have_import_or_are_refused_saying_what_they_are(tmp_path):
+    home = tmp_path / "ws"
+    text = write_minutes(tmp_path / "lf.csv", SESSIONS[:2]).read_text()
+    mac = tmp_path / "MAC.csv"
+    mac.write_bytes(text.replace("\n", "\r").encode())
+    done = artha("data", "import", str(mac), home=home)
+    assert done.returncode == 0, done.stderr
+    assert [(r["symbol"], r["bars"]) for r in listing(home)] == [("MAC", 750)]
+    before = listing(home)
+    unicode_text = tmp_path / "u16.csv"
+    unicode_text.write_bytes(text.encode("utf-16"))
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(os.urandom(4096))
+    out = artha("data", "import", str(unicode_text), str(junk), home=home)
+    assert out.returncode == 2
+    assert f"{unicode_text}: is UTF-16 text" in out.stderr
+    assert f"{junk}: is a binary file, not CSV text" in out.stderr
+    assert all(line.isprintable() for line in out.stderr.splitlines())
+    assert listing(home) == before

@@ -265,8 +265,68 @@ def test_csv_header_must_have_the_columns(tmp_path):
     with pytest.raises(BarDataError, match=r"actions\.csv:1: header is symbol,exchange,ex_date"):
         load_corporate_actions_csv(path)
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
-    with pytest.raises(BarDataError, match="header is missing"):
+    with pytest.raises(BarDataError, match=r"empty\.csv: file is empty"):
         load_corporate_actions_csv(tmp_path / "empty.csv")
+    (tmp_path / "blank.csv").write_text("\n", encoding="utf-8")
+    with pytest.raises(BarDataError, match=r"blank\.csv: file is empty"):
+        load_corporate_actions_csv(tmp_path / "blank.csv")
+
+
+ACTIONS_HEADER = "symbol,exchange,ex_date,kind,ratio,amount,note"
+ACTIONS_ROWS = ["INFY,NSE,2026-01-16,split,1:5,,", "TCS,BSE,2025-06-10,dividend,,12.50,final"]
+
+
+def test_a_missing_file_or_a_folder_is_named_not_a_traceback(tmp_path):
+    with pytest.raises(BarDataError) as caught:
+        load_corporate_actions_csv(tmp_path / "nope.csv")
+    assert str(caught.value) == f"{tmp_path / 'nope.csv'}: file not found"
+    with pytest.raises(BarDataError) as caught:
+        load_corporate_actions_csv(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: is not a file"
+
+
+ACCENTED = "\n".join([ACTIONS_HEADER, "INFY,NSE,2026-01-16,split,1:5,,Société"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("\n".join([ACTIONS_HEADER, *ACTIONS_ROWS]).encode("utf-16"), "is UTF-16 text"),
+        (bytes(range(256)) * 8, "is a binary file, not CSV text"),
+        (ACCENTED.encode("cp1252"), "is not UTF-8 text (byte 82); save it as CSV UTF-8"),
+    ],
+    ids=["utf-16", "binary", "cp1252"],
+)
+def test_text_that_is_not_utf8_is_named_with_the_file(tmp_path, content, message):
+    path = tmp_path / "actions.csv"
+    path.write_bytes(content)
+    with pytest.raises(BarDataError) as caught:
+        load_corporate_actions_csv(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_cr_only_line_ends_read_like_lf(tmp_path):
+    lf, mac = tmp_path / "lf.csv", tmp_path / "mac.csv"
+    lf.write_text("\n".join([ACTIONS_HEADER, *ACTIONS_ROWS]) + "\n", encoding="utf-8")
+    mac.write_bytes(lf.read_bytes().replace(b"\n", b"\r"))
+    assert len(load_corporate_actions_csv(mac)) == 2
+    assert load_corporate_actions_csv(mac) == load_corporate_actions_csv(lf)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "message"),
+    [
+        ("INFY,NSE,2026-01-16,split,1:99999999999,,", "split ratio '1:99999999999' is too large"),
+        ("INFY,NSE,2026-01-16,dividend,,99999999999999999999,", "is too large"),
+    ],
+    ids=["ratio", "dividend"],
+)
+def test_numbers_the_store_cannot_hold_are_refused_on_their_line(tmp_path, bad_row, message):
+    path = write(tmp_path, ACTIONS_ROWS[0].replace("INFY", "TCS"), bad_row)
+    with pytest.raises(BarDataError) as caught:
+        load_corporate_actions_csv(path)
+    assert str(caught.value).startswith(f"{path}:3: ")
+    assert message in str(caught.value)
 
 
 def test_long_dividend_histories_stay_exact():

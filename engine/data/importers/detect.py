@@ -51,11 +51,11 @@ def detect(source: Source, mapping: Mapping[str, str] | None = None) -> str:
     except BarDataError:
         if mapping:
             raise  # the user meant an OHLCV CSV: say what the mapping lacks
-        shown = ",".join(source.header())[:200]
         raise BarDataError(
-            f"unrecognised file (header: {shown}); expected an NSE/BSE bhavcopy (legacy or "
-            "UDiFF), an OHLCV CSV with timestamp,open,high,low,close,volume (map other names "
-            "with mapping=) or Parquet",
+            f"unrecognised file (header: {source.header_line()}); expected an NSE/BSE "
+            "bhavcopy (legacy or UDiFF), an OHLCV CSV with timestamp,open,high,low,close,volume "
+            "(name other columns with --map 'Their Column=close', one --map per column) or "
+            "Parquet",
             source.label,
             1,
         ) from None
