@@ -82,7 +82,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=("1m", "3m", "5m", "15m", "30m", "60m", "1d"),
         help="store: bar size (resampled on the exchange clock when needed)",
     )
-    p.add_argument("--workspace", help="data folder (default: $ARTHA_HOME or per-user)")
     p.add_argument(
         "--param",
         action="append",
@@ -242,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
     ) as exc:
         return fail("backtest", str(exc))
     if args.json is not None:
-        failed = emit_json("backtest", args.json, json.dumps(report, indent=2) + "\n")
+        text = json.dumps(report, indent=2) + "\n"
+        failed = emit_json("backtest", args.json, text, inputs=args.data or ())
         if failed is not None:
             return failed
         if args.json == "-":

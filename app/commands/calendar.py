@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from app.commands.output import emit_json, fail
+from app.commands.output import emit_json, fail, store_files
 from app.commands.workspace_store import CommandError, workspace_store
 from engine.calendar import (
     IST,
@@ -219,7 +219,7 @@ def run_list(args: argparse.Namespace) -> int:
         today = datetime.datetime.now(IST).date()
         years = [args.year] if args.year else [today.year, today.year + 1]
         start, end = datetime.date(years[0], 1, 1), datetime.date(years[-1], 12, 31)
-        with workspace_store(args) as (_, store):  # its calendar is in use while it is open
+        with workspace_store(args) as (ws, store):  # its calendar is in use while it is open
             layer = store.calendar_layer()
             days = calendar_days(start, end)
             warnings = [get_calendar(v).provisional_warning(start, end) for v in SCOPES[1:]]
@@ -231,7 +231,8 @@ def run_list(args: argparse.Namespace) -> int:
             "days": [d.as_json() for d in days],
         }
         if args.json is not None:
-            failed = emit_json("calendar list", args.json, json.dumps(report, indent=2) + "\n")
+            text = json.dumps(report, indent=2) + "\n"
+            failed = emit_json("calendar list", args.json, text, store_files(ws.database_path))
             if failed is not None or args.json == "-":
                 return failed or 0
         print(f"Market calendar {year_ranges(years)} (package: {report['package']})")

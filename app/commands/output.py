@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
-OutputKind = Literal["json", "csv", "parquet"]
+OutputKind = Literal["json", "csv", "parquet", "png"]
 _DUCKDB_MAGIC: Final = b"DUCK"  # at byte 8 of every DuckDB database file
 _PARQUET_MAGIC: Final = b"PAR1"
 _ZIP_MAGIC: Final = b"PK\x03\x04"
@@ -99,6 +99,8 @@ def _is_kind(head: bytes, kind: OutputKind) -> bool:
         return False
     if kind == "parquet":
         return head.startswith(_PARQUET_MAGIC)
+    if kind == "png":
+        return head.startswith(b"\x89PNG")
     if head.startswith((_PARQUET_MAGIC, _ZIP_MAGIC)) or b"\0" in head:
         return False
     if kind == "json":

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QMessageLogContext, QTimer, QtMsgType, qInsta
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.commands.output import OutputRefused, check_target, store_files
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow
 from app.gui.ui_settings import UiSettings
@@ -138,6 +139,11 @@ def take_screenshot(
         print(f"artha: folder {target.parent} does not exist", file=sys.stderr)
         return 2
     ws = Workspace.resolve(workspace).ensure()
+    try:  # never onto the store, its log or another kind of file
+        check_target(target, "png", store_files(ws.database_path))
+    except OutputRefused as exc:
+        print(f"artha: --screenshot: {exc}", file=sys.stderr)
+        return 2
     app = _application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -60,13 +60,17 @@ def listing(home: Path) -> list[dict[str, object]]:
 # --- the store, its WAL and the command's inputs -------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("data", "list"), ("data", "quality", "INP")])
+@pytest.mark.parametrize(
+    "command",
+    [("data", "list"), ("data", "quality", "INP"), ("calendar", "list"), ("--screenshot",)],
+)
 def test_json_onto_the_store_is_refused_and_the_store_survives(home, command):
     store = home / "artha.duckdb"
     before, rows = md5(store), listing(home)
-    out = artha(*command, "--json", str(store), home=home)
+    flag = () if command == ("--screenshot",) else ("--json",)
+    out = artha(*command, *flag, str(store), home=home)
     assert out.returncode == 2
-    assert f"argument --json: {store} is also an input of this command" in out.stderr
+    assert f"{store} is also an input of this command" in out.stderr
     assert md5(store) == before
     assert listing(home) == rows
 
@@ -93,7 +97,7 @@ def test_backtest_json_onto_its_own_bar_file_is_refused(home, tmp_path):
     run = ("backtest", "--strategy", "sma_crossover", "--data", str(data))
     out = artha(*run, "--json", str(data), home=home)
     assert out.returncode == 2, out.stdout
-    assert f"argument --json: {data} already exists and is CSV text" in out.stderr
+    assert f"argument --json: {data} is also an input of this command" in out.stderr
     assert md5(data) == before
 
 
