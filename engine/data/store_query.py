@@ -61,8 +61,7 @@ def open_error(path: Path, read_only: bool, exc: duckdb.Error) -> StoreError:
         pid = text.split("(PID ")[-1].split(")")[0] if "(PID " in text else "?"
         return StoreError(
             f"{path} is held by another Artha (process {pid}): DuckDB lets one process open "
-            "the file read-write and then nobody else, not even to read. Close that Artha, "
-            "or give other processes a snapshot (MarketStore.snapshot)."
+            "the file read-write and then nobody else, not even to read. Close that Artha first."
         )
     if "different configuration" in text:
         mode = "read-write" if read_only else "read-only"

@@ -188,3 +188,20 @@ def test_parquet_dates_naive_times_and_bad_rows(tmp_path):
     with pytest.raises(BarDataError) as err:
         read_file(naive, mapping={"timezone": "Asia/Kolkata"})
     assert str(err.value) == f"{naive} row 2: NAIVE: high 99.00 is below low 101.00"
+
+
+def test_a_symbol_column_of_one_symbol_can_be_renamed(tmp_path):
+    """An export carries its symbol; importing it under another name is a rename."""
+    rows = [
+        f"2025-06-03T09:{15 + i}:00+05:30,100.00,101.00,99.00,100.50,{10 + i},SYNIT02"
+        for i in range(30)
+    ]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(["timestamp,open,high,low,close,volume,symbol", *rows]) + "\n")
+    assert set(read_file(path).bars["symbol"]) == {"SYNIT02"}
+    assert set(read_file(path, symbol="copy").bars["symbol"]) == {"COPY"}
+    two = tmp_path / "two.csv"
+    two.write_text(path.read_text().replace("SYNIT02", "OTHER", 1))
+    with pytest.raises(ValueError, match=r"--symbol X cannot rename .*two.csv: its symbol column "
+                       "names 2 symbols; drop --symbol"):  # fmt: skip
+        read_file(two, symbol="X")

@@ -111,7 +111,7 @@ def _read(
                     f"a column mapping and a symbol apply to OHLCV files, not to {fmt} files "
                     "(they name their own symbols)"
                 )
-            raise ValueError(f"{fmt} holds daily bars; timeframe {timeframe!r} does not apply")
+            raise ValueError(f"{fmt} holds daily bars; --timeframe {timeframe} does not apply")
         batch = reader(source)
         if generic_only:  # one import of mixed files: the options were meant for the others
             batch.notes.append(f"{', '.join(generic_only)} left aside: {fmt} files name their "
@@ -119,7 +119,7 @@ def _read(
         return batch
     if (fmt == "parquet") != source.is_parquet:
         what = "is not a Parquet file" if fmt == "parquet" else "is a Parquet file"
-        raise BarDataError(f"{what}; import it with the format detected (auto)", source.label)
+        raise BarDataError(f"{what}; drop --format (auto detects it)", source.label)
     if fmt == "parquet":
         return parquet.read(source, mapping, symbol, exchange, timeframe)
     return generic.read_csv(source, mapping, symbol, exchange, timeframe)

@@ -135,13 +135,15 @@ def _exchange(exchange: str) -> str:
 def _symbols(source: Source, table: CsvTable, symbol: str | None) -> tuple[ObjectArray, bool]:
     """Each row's symbol, and whether the whole file is one symbol by construction."""
     if "symbol" in table.frame.columns:
-        if symbol is not None:
-            raise ValueError(f"a symbol ({symbol!r}) was given, but {source.label} has a "
-                             "symbol column")  # fmt: skip
         values = table.text("symbol")
         if (values == "").any():
             raise table.fail(int(np.argmax(values == "")), "symbol is empty")
-        return values, len(pd.unique(values)) == 1
+        names = pd.unique(values)
+        if symbol is None:
+            return values, len(names) == 1
+        if len(names) > 1:  # a rename of one series (an export imported as another name) only
+            raise ValueError(f"--symbol {symbol} cannot rename {source.label}: its symbol "
+                             f"column names {len(names)} symbols; drop --symbol")  # fmt: skip
     name = (symbol or Path(source.name).stem).strip().upper()
     if not name:
         raise ValueError("the symbol is empty; give one (--symbol)")

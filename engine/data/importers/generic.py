@@ -77,10 +77,12 @@ def resolve_layout(header: Sequence[str], mapping: Mapping[str, str] | None, lab
         if name is None:
             found = ", ".join(exact) or "nothing"
             raise BarDataError(
-                f"mapping names column {key!r}, not in the header ({found})", label, 1
+                f"--map names column {key!r}, which is not in the header (found: {found})",
+                label,
+                1,
             )
         if target in columns:
-            raise BarDataError(f"mapping sends two columns to {target!r}", label, 1)
+            raise BarDataError(f"two columns are mapped to {target!r} (--map); map one", label, 1)
         columns[target] = name
     for name in header:
         key = name.strip().lower()
