@@ -178,11 +178,23 @@ def test_missing_column_is_named_and_found_columns_listed(tmp_path):
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,NaN,10", "close 'NaN' is not a number"),
         ("2024-01-01T09:21:00+05:30,106,,105.50,106.25,10", "high is empty"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,101.234,10", "close 101.234 has more"),
-        ("2024-01-01T09:21:00+05:30,0,106.50,105.50,106.25,10", "PRICES: open 0.00 is not above zero"),
+        (
+            "2024-01-01T09:21:00+05:30,0,106.50,105.50,106.25,10",
+            "PRICES: open 0.00 is not above zero",
+        ),
         ("2024-01-01T09:21:00+05:30,106,106.5,-1,106.25,10", "PRICES: low -1.00 is not above zero"),
-        ("2024-01-01T09:21:00+05:30,106,101,102,101.5,10", "PRICES: high 101.00 is below low 102.00"),
-        ("2024-01-01T09:21:00+05:30,106,106.50,105.50,107,10", "PRICES: high 106.50 is below open/close 106.00/107.00"),
-        ("2024-01-01T09:21:00+05:30,105,106.50,105.50,106,10", "PRICES: low 105.50 is above open/close 105.00/106.00"),
+        (
+            "2024-01-01T09:21:00+05:30,106,101,102,101.5,10",
+            "PRICES: high 101.00 is below low 102.00",
+        ),
+        (
+            "2024-01-01T09:21:00+05:30,106,106.50,105.50,107,10",
+            "PRICES: high 106.50 is below open/close 106.00/107.00",
+        ),
+        (
+            "2024-01-01T09:21:00+05:30,105,106.50,105.50,106,10",
+            "PRICES: low 105.50 is above open/close 105.00/106.00",
+        ),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,-5", "PRICES: volume -5 is negative"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,1.5", "volume 1.5 is not a whole"),
         ("2024-01-01T09:21:00+05:30,106,106.50,105.50,106.25,", "volume is empty"),
@@ -225,9 +237,10 @@ def test_a_bare_date_is_a_daily_bar_at_the_session_open(tmp_path):
 def test_unsorted_rows_are_sorted(tmp_path):
     lines = rows()
     lines[2], lines[5] = lines[5], lines[2]
-    assert load_bars(write(tmp_path, lines)).ts.tolist() == load_bars(
-        write(tmp_path, rows(), "sorted.csv")
-    ).ts.tolist()
+    assert (
+        load_bars(write(tmp_path, lines)).ts.tolist()
+        == load_bars(write(tmp_path, rows(), "sorted.csv")).ts.tolist()
+    )
 
 
 def test_duplicate_names_both_lines(tmp_path):
