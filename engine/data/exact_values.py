@@ -24,6 +24,23 @@ _NS_RANGE: Final = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_loc
 _OFFSET: Final = r"[T ][^+-]*(?:Z|[+-]\d\d(?::?\d\d)?)$"  # after the time: a bare date has none
 
 
+QUOTED_MAX: Final = 40  # characters of a bad value quoted in a message (a field can be 50 MB)
+
+
+def cut(text: str) -> str:
+    """A value as written, cut to QUOTED_MAX characters for messages."""
+    if len(text) <= QUOTED_MAX:
+        return text
+    return f"{text[:QUOTED_MAX]}… ({len(text):,} characters)"
+
+
+def quoted(text: str) -> str:
+    """repr() of a value as written, cut to QUOTED_MAX characters for messages."""
+    if len(text) <= QUOTED_MAX:
+        return repr(text)
+    return f"{text[:QUOTED_MAX]!r}… ({len(text):,} characters)"
+
+
 def to_int64(
     values: Float64Array, name: str, text: Callable[[int], str], scale: int = 100
 ) -> Int64Array:
@@ -51,12 +68,12 @@ def exact_int(raw: str, name: str, i: int, scale: int = 100) -> int:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise RowProblem(i, f"{name} {raw!r} is not a number")
+        raise RowProblem(i, f"{name} {quoted(raw)} is not a number")
     if value != value.to_integral_value():
         wrong = "has more than 2 decimals (paise)" if scale == 100 else "is not a whole number"
-        raise RowProblem(i, f"{name} {raw} {wrong}")
+        raise RowProblem(i, f"{name} {cut(raw)} {wrong}")
     if abs(value) >= 2**63:
-        raise RowProblem(i, f"{name} {raw} is too large")
+        raise RowProblem(i, f"{name} {cut(raw)} is too large")
     return int(value)
 
 
@@ -93,11 +110,11 @@ def parse_timestamps(text: npt.ArrayLike) -> Int64Array:
     if raw == "":
         raise RowProblem(i, "timestamp is empty")
     if has_offset[i] and not pd.isna(utc[i]):
-        raise RowProblem(i, f"timestamp {raw} is out of range (years 1678-2261)")
+        raise RowProblem(i, f"timestamp {cut(raw)} is out of range (years 1678-2261)")
     if not has_offset[i] and not pd.isna(pd.to_datetime(raw, format="ISO8601", errors="coerce")):
         raise RowProblem(
             i,
-            f"timestamp {raw} has no UTC offset: say which time zone the file's times are in "
+            f"timestamp {cut(raw)} has no UTC offset: say which time zone the file's times are in "
             "(--timezone Asia/Kolkata; in the import dialog: Times without an offset are in)",
         )
-    raise RowProblem(i, f"timestamp {raw!r} is not an ISO-8601 date-time with offset")
+    raise RowProblem(i, f"timestamp {quoted(raw)} is not an ISO-8601 date-time with offset")

@@ -143,3 +143,18 @@ def test_groups_of_files_go_one_by_one_when_two_hold_the_same_bar(tmp_path):
         (375, 750),
         (375, 0),
     ]
+
+
+@pytest.mark.parametrize("field", ["X" * 5_000_000, "9" * 5_000_000])
+def test_a_huge_bad_field_is_quoted_short(tmp_path, field):
+    """D13a: a 50 MB field was echoed whole into the error (and the GUI's message box)."""
+    path = minute_csv(tmp_path / "HUGE.csv", 1)
+    lines = path.read_text().splitlines()
+    lines[100] = lines[100].replace(",500.", f",{field}.", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BarDataError) as err:
+        read_file(path)
+    assert len(str(err.value)) < 300 + len(str(path))
+    assert str(err.value).startswith(f"{path}:101: open ")
+    if field.startswith("X"):  # a word: quoted, cut; digits: read as a float (inf)
+        assert "(5,000,00" in str(err.value)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from engine.data.bar_series import BarDataError, Int64Array, RowProblem
-from engine.data.exact_values import float_text, to_int64
+from engine.data.exact_values import float_text, quoted, to_int64
 from engine.data.importers.sources import Source
 
 Float64Array = npt.NDArray[np.float64]
@@ -104,7 +104,7 @@ class CsvTable:
         bad = np.flatnonzero(np.isnan(values) & (raw != ""))
         if len(bad):
             i = int(bad[0])
-            raise self.fail(i, f"{self.display(name)} {raw[i]!r} is not a number")
+            raise self.fail(i, f"{self.display(name)} {quoted(str(raw[i]))} is not a number")
         return values
 
     def paise(self, name: str, values: Float64Array | None = None) -> Int64Array:
@@ -168,7 +168,7 @@ class CsvTable:
             except ValueError:
                 i = int(np.argmax(codes == j))
                 shown = self.display(name)
-                problem = f"{shown} {text!r} is not a date like {example}"
+                problem = f"{shown} {quoted(str(text))} is not a date like {example}"
                 raise self.fail(i, f"{shown} is empty" if text == "" else problem) from None
         return np.asarray(codes, dtype=np.intp), days
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from engine.data.bar_series import Int64Array, RowProblem
-from engine.data.exact_values import parse_timestamps
+from engine.data.exact_values import parse_timestamps, quoted
 from engine.data.importers.csv_table import CsvTable, ObjectArray
 
 TIME_FIELDS: Final = re.compile(r"%[HIMSXcTpf]")
@@ -114,7 +114,8 @@ def _first_nat(
         j = int(np.argmax(index.isna()))
         i = j if rows is None else int(rows[j])
         text = str(raw[j])
-        raise table.fail(i, "timestamp is empty" if text == "" else f"timestamp {text!r} {problem}")
+        shown = f"timestamp {quoted(text)} {problem}"
+        raise table.fail(i, "timestamp is empty" if text == "" else shown)
 
 
 def _localize(
