@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -121,8 +121,16 @@ def _parse(job: Job) -> ImportBatch | str:
 
 
 def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
-    if len(jobs) < PARALLEL_FROM:
-        yield from map(_parse, jobs)
+    if len(jobs) < PARALLEL_FROM:  # in-process: the next file is read while one is written
+        with ThreadPoolExecutor(1, thread_name_prefix="artha-parse") as reader:
+            ahead: Future[ImportBatch | str] | None = (
+                reader.submit(_parse, jobs[0]) if jobs else None
+            )
+            for k in range(len(jobs)):
+                assert ahead is not None
+                current = ahead
+                ahead = reader.submit(_parse, jobs[k + 1]) if k + 1 < len(jobs) else None
+                yield current.result()
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
     with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=context) as pool:

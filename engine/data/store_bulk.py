@@ -239,12 +239,13 @@ def merge_bars(cur: Cursor, frame: pd.DataFrame, source: str) -> Merged:
     try:
         instrument_id = _one_rising_series(cur, frame)
         if instrument_id is not None:  # the usual minute file: no sort, no duplicate check
+            oi = "NULL" if frame["oi"].isna().all() else "oi"  # no masked column to scan
             cur.execute(
                 f"CREATE OR REPLACE TEMP VIEW stage AS SELECT {instrument_id}::BIGINT AS "
                 f"instrument_id, '{frame['timeframe'].iloc[0]}'::bar_timeframe AS timeframe, "
                 "ts::BIGINT AS ts, open::BIGINT AS open, high::BIGINT AS high, "
                 "low::BIGINT AS low, close::BIGINT AS close, volume::BIGINT AS volume, "
-                "oi::BIGINT AS oi FROM batch_bars"
+                f"{oi}::BIGINT AS oi FROM batch_bars"
             )
             merged = merge_presorted_stage(cur, source)
             cur.execute("DROP VIEW stage")

@@ -147,7 +147,8 @@ def _symbols(source: Source, table: CsvTable, symbol: str | None) -> tuple[Objec
     name = (symbol or Path(source.name).stem).strip().upper()
     if not name:
         raise ValueError("the symbol is empty; give one (--symbol)")
-    return np.full(len(table), name, dtype=object), True
+    # one name for every row: a read-only view, not a million references
+    return np.broadcast_to(np.array([name], dtype=object), (len(table),)), True
 
 
 def _check_epoch(table: CsvTable, ts: Int64Array) -> None:

@@ -204,6 +204,8 @@ def category(values: ObjectArray, codes: npt.NDArray[np.integer]) -> pd.Categori
 
 
 def _factorized(values: ObjectArray) -> tuple[ObjectArray, npt.NDArray[np.integer]]:
+    if len(values) and values.strides == (0,):  # one value broadcast over every row
+        return np.asarray(values[:1], dtype=object), np.zeros(len(values), dtype=np.int8)
     if len(values) and values[0] is values[-1] and (values == values[0]).all():
         return np.asarray(values[:1], dtype=object), np.zeros(len(values), dtype=np.int8)
     codes, uniques = pd.factorize(values)
