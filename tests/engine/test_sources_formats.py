@@ -181,3 +181,26 @@ def test_open_source_keeps_plain_files_on_disk_and_normalises_only_cr_only_ones(
     assert source.header() == HEADER.split(",")
     assert source.data is not None and b"\r" not in source.data
     assert source.data.count(b"\n") == 376  # same lines, so file:line stays true
+
+
+def test_a_zip_bomb_is_refused_without_unpacking_it(tmp_path):
+    """D13b: a 3 MB zip holding a 3.2 GB member was unpacked whole (16.5 GB of memory)."""
+    import resource
+
+    from engine.data.importers.sources import MAX_UNZIPPED
+
+    bomb = tmp_path / "bomb.zip"
+    block = b"0" * (16 << 20)
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("big.csv", "w", force_zip64=True) as member,
+    ):
+        member.write(b"timestamp,open,high,low,close,volume\n")
+        for _ in range(MAX_UNZIPPED // len(block) + 1):
+            member.write(block)
+    assert bomb.stat().st_size < 5 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(BarDataError, match=r"big.csv unpacks to more than 1,024 MB; unzip it"):
+        read_file(bomb)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 600

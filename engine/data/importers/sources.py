@@ -34,6 +34,7 @@ from typing import Final
 from engine.data.bar_series import BarDataError
 
 HEAD_BYTES: Final = 64 * 1024
+MAX_UNZIPPED: Final = 1 << 30  # a zipped file is unpacked in memory: 1 GB at most
 _ROWS_SEARCHED: Final = 50
 _ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")
 _PARQUET_MAGIC: Final = b"PAR1"
@@ -153,9 +154,30 @@ def _unzip(path: Path) -> tuple[str, bytes]:
                 raise BarDataError(
                     f"zip holds {len(names)} files{found}; expected exactly one CSV file", path
                 )
-            return names[0], archive.read(names[0])
+            return names[0], _read_member(archive, names[0], path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise BarDataError(f"is not a readable zip archive ({err})", path) from None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """The member's bytes, at most MAX_UNZIPPED (read in chunks: a header can lie about the
+    size, and a 3 MB zip can unpack to gigabytes)."""
+    too_big = BarDataError(
+        f"{name} unpacks to more than {MAX_UNZIPPED // 2**20:,} MB; unzip it and import the "
+        "file itself",
+        path,
+    )
+    if archive.getinfo(name).file_size > MAX_UNZIPPED:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    with archive.open(name) as member:
+        while chunk := member.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UNZIPPED:
+                raise too_big
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _refuse_non_data(source: Source) -> None:
