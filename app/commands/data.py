@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from app.commands.import_lines import print_result, print_summary
+from app.commands.import_lines import plural, print_result, print_summary
 from app.commands.output import (
     OutputRefused,
     check_target,
@@ -363,7 +363,7 @@ def run_actions(args: argparse.Namespace) -> int:
         ])  # fmt: skip
         with workspace_store(args) as (_, store):
             changed = store.add_corporate_actions(frame) if len(frame) else 0
-        print(f"{args.path}: {len(actions)} corporate actions, {changed} new or changed")
+        print(f"{args.path}: {plural(len(actions), 'corporate action')}, {changed} new or changed")
         return 0
 
     return _guarded("data actions", body)
