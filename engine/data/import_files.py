@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -36,6 +36,7 @@ GROUP = 50  # files per transaction ...
 GROUP_ROWS = 200_000  # ... or fewer, once this many bars are waiting (big minute files)
 PARALLEL_FROM = 20  # fewer files than this are parsed in-process (no worker start-up)
 CLOSED_DAYS: Final = ("hold", "keep", "drop")
+CANCELLED: Final = "import cancelled before this file was stored"
 
 
 class FileStatus(StrEnum):
@@ -81,6 +82,7 @@ class FileResult:
 class ImportOutcome:
     files: list[FileResult] = field(default_factory=list)
     warning: str = ""  # the calendar's, once, when imported bars lie on provisional dates
+    cancelled: bool = False  # the import was cancelled: the NOT_TRIED files say so
 
     @property
     def reports(self) -> list[tuple[str, ImportReport]]:
@@ -120,7 +122,7 @@ def _parse(job: Job) -> ImportBatch | str:
         return text if str(path) in text else f"{path}: {text}"
 
 
-def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
+def _parsed(jobs: list[Job]) -> Generator[ImportBatch | str, None, None]:
     if len(jobs) < PARALLEL_FROM:  # in-process: the next file is read while one is written
         with ThreadPoolExecutor(1, thread_name_prefix="artha-parse") as reader:
             ahead: Future[ImportBatch | str] | None = (
@@ -134,7 +136,10 @@ def _parsed(jobs: list[Job]) -> Iterator[ImportBatch | str]:
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
     with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=context) as pool:
-        yield from pool.map(_parse, jobs, chunksize=8)
+        try:
+            yield from pool.map(_parse, jobs, chunksize=8)
+        finally:  # closed early (a cancel): drop the files not started
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _environmental(exc: StoreError) -> bool:
@@ -151,10 +156,16 @@ def import_files(
     paths: Sequence[str | Path],
     options: ImportOptions | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportOutcome:
     """Import every file; each gets one FileResult (outcome.files, in the order given),
-    also passed to `on_result` as soon as it is known."""
+    also passed to `on_result` as soon as it is known.
+
+    `cancelled` is asked between files: once it answers True, the files already parsed are
+    written (each file whole or absent, as always) and every later file is NOT_TRIED,
+    "import cancelled"; outcome.cancelled is then True."""
     o = options or ImportOptions()
+    stop = cancelled or (lambda: False)
     results: dict[int, FileResult] = {}
     pending: list[tuple[int, ImportBatch]] = []
     broken = ""  # the store failed: the files still to write are not tried
@@ -183,8 +194,9 @@ def import_files(
                 pass  # rolled back: one by one below, so the file at fault is named
         for i, batch in pending:
             if broken:
+                why = broken if broken == CANCELLED else f"not tried: {broken}"
                 settle(i, FileResult(str(paths[i]), FileStatus.NOT_TRIED, problem=(
-                    f"{paths[i]}: not tried: {broken}"), notes=tuple(batch.notes)))  # fmt: skip
+                    f"{paths[i]}: {why}"), notes=tuple(batch.notes)))  # fmt: skip
                 continue
             try:
                 stored(i, batch, store.import_batch(batch, force=o.force))
@@ -200,7 +212,16 @@ def import_files(
     calendar = workspace_calendar()
     jobs = [(str(p), o, calendar) for p in paths]
     rows = 0
-    for i, parsed in enumerate(_parsed(jobs)):
+    parsed_files = _parsed(jobs)
+    for i, parsed in enumerate(parsed_files):
+        if stop():  # the files parsed before it are written; this one and the rest are not
+            flush()
+            broken = CANCELLED
+            for k in range(i, len(paths)):
+                settle(k, FileResult(str(paths[k]), FileStatus.NOT_TRIED,
+                                     problem=f"{paths[k]}: {CANCELLED}"))  # fmt: skip
+            parsed_files.close()  # stops the parse workers
+            break
         if isinstance(parsed, str):
             settle(i, FileResult(str(paths[i]), FileStatus.REFUSED, problem=parsed))
             continue
@@ -221,7 +242,7 @@ def import_files(
             flush()
             rows = 0
     flush()
-    outcome = ImportOutcome([results[i] for i in range(len(paths))])
+    outcome = ImportOutcome([results[i] for i in range(len(paths))], cancelled=broken == CANCELLED)
     spans = [(r.first_ts, r.last_ts) for _, r in outcome.reports if r.first_ts is not None]
     if spans:
         first = min(lo for lo, _ in spans)

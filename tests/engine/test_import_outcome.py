@@ -158,3 +158,23 @@ def test_a_huge_bad_field_is_quoted_short(tmp_path, field):
     assert str(err.value).startswith(f"{path}:101: open ")
     if field.startswith("X"):  # a word: quoted, cut; digits: read as a float (inf)
         assert "(5,000,00" in str(err.value)
+
+
+@pytest.mark.parametrize("count", [3, 25], ids=["in-process", "worker processes"])
+def test_a_cancel_stops_at_a_file_boundary_and_says_what_was_not_stored(tmp_path, count):
+    paths = [minute_csv(tmp_path / f"S{k:02d}.csv", 1) for k in range(count)]
+    asked: list[int] = []
+
+    def cancelled() -> bool:  # the trader presses Cancel while the third file is read
+        asked.append(1)
+        return len(asked) >= 3
+
+    with MarketStore.open(tmp_path / "s.duckdb") as store:
+        outcome = import_files(store, paths, cancelled=cancelled)
+        stored = {s.symbol for s in store.list_series()}
+    assert outcome.cancelled
+    kept = [f for f in outcome.files if f.status is FileStatus.STORED]
+    rest = [f for f in outcome.files if f.status is FileStatus.NOT_TRIED]
+    assert len(kept) == 2 and len(rest) == count - 2
+    assert stored == {Path(f.path).stem for f in kept}  # each file whole or absent
+    assert all(f.problem.endswith("import cancelled before this file was stored") for f in rest)
