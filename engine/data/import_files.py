@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -135,11 +137,26 @@ def _parsed(jobs: list[Job]) -> Generator[ImportBatch | str, None, None]:
                 yield current.result()
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
-    with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=context) as pool:
+    workers = min(os.cpu_count() or 1, 4)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         try:
             yield from pool.map(_parse, jobs, chunksize=8)
         finally:  # closed early (a cancel): drop the files not started
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker side: exit when the importing process is gone (killed, crashed), instead of
+    living on with a few hundred MB each (D18). Checked twice a second on a daemon thread."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="artha-parent-watch", daemon=True).start()
 
 
 def _environmental(exc: StoreError) -> bool:

@@ -4,6 +4,11 @@ others; the import log names exactly the content that was read."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -178,3 +183,49 @@ def test_a_cancel_stops_at_a_file_boundary_and_says_what_was_not_stored(tmp_path
     assert len(kept) == 2 and len(rest) == count - 2
     assert stored == {Path(f.path).stem for f in kept}  # each file whole or absent
     assert all(f.problem.endswith("import cancelled before this file was stored") for f in rest)
+
+
+def _children(pid: int) -> set[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return {int(line) for line in found.stdout.split()}
+
+
+@pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)")
+def test_parse_workers_die_with_a_killed_import(tmp_path):
+    """D18: after kill -9 of an import, its two ~196 MB parse workers lived on."""
+    paths = [minute_csv(tmp_path / f"W{k:02d}.csv", 20) for k in range(30)]
+    artha = Path(sys.executable).with_name("artha")
+    env = {**os.environ, "ARTHA_HOME": str(tmp_path / "ws")}
+    importer = subprocess.Popen(
+        [str(artha), "data", "import", *map(str, paths)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and importer.poll() is None:
+            workers = {w for c in _children(importer.pid) for w in {c, *_children(c)}}
+            if len(workers) >= 2:  # the resource tracker and at least one parse worker
+                break
+            time.sleep(0.05)
+        assert importer.poll() is None and workers, "the import ended before it could be killed"
+        importer.send_signal(signal.SIGKILL)
+        importer.wait()
+        deadline = time.monotonic() + 10
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = {w for w in alive if Path(f"/proc/{w}").exists() and not _zombie(w)}
+        assert not alive, f"processes {sorted(alive)} outlived the killed import"
+    finally:
+        if importer.poll() is None:
+            importer.kill()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
