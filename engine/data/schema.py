@@ -34,6 +34,14 @@ class StoreError(RuntimeError):
     """A store operation failed; the message names the file, symbol or row and what is wrong."""
 
 
+class StoreDamaged(StoreError):
+    """The store's file is damaged (a checksum error, a truncated file, a corrupt WAL).
+
+    The message says what is wrong and what to do (`artha data check`, `artha data restore`);
+    once raised, the store refuses writes for the rest of the process (store.py).
+    """
+
+
 Connection = duckdb.DuckDBPyConnection
 
 

@@ -82,3 +82,25 @@ def test_explicit_format_must_fit_the_content():
         read_file(NSE_CM_LEGACY, timeframe="5m")
     with pytest.raises(ValueError, match="a symbol apply to OHLCV files"):
         read_file(NSE_CM_LEGACY, symbol="X")
+
+
+@pytest.mark.parametrize(
+    ("first_column", "row", "expected"),
+    [
+        ("timestamp", "2300-06-03T09:16:00+05:30", "timestamp 2300-06-03 09:16 is out of range"),
+        ("timestamp", "1600-06-03T09:16:00+05:30", "is out of range (years 1678-2261)"),
+        ("Date", "9999-06-04", "date 9999-06-04 is out of range (years 1678-2261)"),
+        ("Date", "1900-06-04", "timestamp 1900-06-04 09:"),
+    ],
+)
+def test_dates_out_of_range_name_their_line(tmp_path, first_column, row, expected):
+    """Row 12 of the reliability report: years 2300/1600/9999 gave pandas' bare
+    'Out of bounds nanosecond timestamp' with no file or line."""
+    path = tmp_path / "far.csv"
+    first = "2025-06-03T09:15:00+05:30" if first_column == "timestamp" else "2025-06-03"
+    path.write_text(
+        f"{first_column},open,high,low,close,volume\n{first},100,101,99,100,1\n{row},100,101,99,100,1\n"
+    )
+    with pytest.raises(BarDataError) as err:
+        read_file(path)
+    assert str(err.value).startswith(f"{path}:3: ") and expected in str(err.value)

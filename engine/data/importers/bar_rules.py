@@ -79,7 +79,7 @@ def finish(
         ts, tf = session_opens(times.days, venue, notes)[times.codes], "1d"
     else:
         ts = times
-        _check_epoch(table, ts)
+    _check_epoch(table, ts)
     check_bars(table, symbols, prices, volume, oi)
     _check_volume(table, symbols, volume)
     _check_unique(table, symbols, ts, one_symbol)

@@ -18,11 +18,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from engine.calendar import IST
 from engine.data.bar_series import Int64Array, RowProblem
 from engine.data.exact_values import parse_timestamps, quoted
 from engine.data.importers.csv_table import CsvTable, ObjectArray
 
 TIME_FIELDS: Final = re.compile(r"%[HIMSXcTpf]")
+_NS_RANGE: Final = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
+_DAY_RANGE: Final = (date(1678, 1, 1), date(2261, 12, 31))
 ZONE_HINT: Final = (
     "say which time zone the file's times are in (--timezone Asia/Kolkata; in the import "
     "dialog: Times without an offset are in)"
@@ -51,7 +54,7 @@ def column_times(
     if index.hasnans:
         raise table.fail(int(np.argmax(index.isna())), "timestamp is empty")
     if index.tz is not None:
-        return np.array(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+        return utc_ns(table, index)
     date_only = (
         not TIME_FIELDS.search(fmt)
         if fmt
@@ -59,7 +62,9 @@ def column_times(
     )
     if date_only:
         codes, uniques = pd.factorize(index)
-        return Days(np.asarray(codes, dtype=np.intp), [d.date() for d in uniques])
+        return checked_days(
+            table, Days(np.asarray(codes, dtype=np.intp), [d.date() for d in uniques])
+        )
     return _localize(table, index, zone, table.text("timestamp"))
 
 
@@ -71,7 +76,7 @@ def text_times(
     if (not TIME_FIELDS.search(fmt)) if fmt else not has_time.any():
         example = datetime(2025, 6, 3).strftime(fmt) if fmt else "2025-06-03"
         codes, days = table.dates("timestamp", _day_parser(fmt), example, raw=raw)
-        return Days(codes, days)
+        return checked_days(table, Days(codes, days))
     if fmt is None and zone is None:
         try:
             return parse_timestamps(raw)
@@ -83,18 +88,42 @@ def text_times(
         _first_nat(table, pd.DatetimeIndex(parsed), raw, f"does not match date_format {fmt!r}")
         index = pd.DatetimeIndex(parsed)
         if index.tz is not None:
-            return np.array(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+            return utc_ns(table, index)
         return _localize(table, index, zone, raw)
     offset = series.str.contains(_OFFSET).to_numpy(dtype=bool)
     out = np.zeros(len(raw), dtype=np.int64)
     aware = pd.DatetimeIndex(pd.to_datetime(series[offset], format="ISO8601", errors="coerce",
                                             utc=True))  # fmt: skip
     _first_nat(table, aware, raw[offset], "is not an ISO-8601 date-time", np.flatnonzero(offset))
-    out[offset] = aware.as_unit("ns").asi8
+    out[offset] = utc_ns(table, aware, np.flatnonzero(offset))
     naive = pd.DatetimeIndex(pd.to_datetime(series[~offset], format="ISO8601", errors="coerce"))
     _first_nat(table, naive, raw[~offset], "is not an ISO-8601 date-time", np.flatnonzero(~offset))
     out[~offset] = _localize(table, naive, zone, raw[~offset], np.flatnonzero(~offset))
     return out
+
+
+def utc_ns(
+    table: CsvTable, index: pd.DatetimeIndex, rows: npt.NDArray[np.intp] | None = None
+) -> Int64Array:
+    """Aware times -> int64 UTC ns; a time beyond what ns can hold (years 1678-2261) is an
+    error on its row, not pandas' OutOfBoundsDatetime."""
+    utc = index.tz_convert("UTC")
+    outside = np.asarray((utc < _NS_RANGE[0]) | (utc > _NS_RANGE[1]), dtype=bool)
+    if outside.any():
+        j = int(np.argmax(outside))
+        i = j if rows is None else int(rows[j])
+        raise table.fail(i, f"timestamp {utc[j].tz_convert(IST):%Y-%m-%d %H:%M} is out of "
+                            "range (years 1678-2261)")  # fmt: skip
+    return np.array(utc.as_unit("ns").asi8, dtype=np.int64)
+
+
+def checked_days(table: CsvTable, days: Days) -> Days:
+    """Trade dates must be stampable in ns too."""
+    for k, day in enumerate(days.days):
+        if not _DAY_RANGE[0] <= day <= _DAY_RANGE[1]:
+            i = int(np.argmax(days.codes == k))
+            raise table.fail(i, f"date {day} is out of range (years 1678-2261)")
+    return days
 
 
 def _day_parser(fmt: str | None) -> Callable[[str], date]:
@@ -134,4 +163,4 @@ def _localize(
         )
     local = index.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     _first_nat(table, local, raw, f"does not exist or is ambiguous in {zone.key}", rows)
-    return np.array(local.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+    return utc_ns(table, local, rows)
