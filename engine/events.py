@@ -91,3 +91,52 @@ class CalendarChanged(Event):
     clocks, session lists and anything holding sessions should ask the calendar again."""
 
     source: str  # what changed it: "calendar dialog", ...
+
+
+# -- long work: the job runner (engine.jobs) -------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class JobEvent(Event):
+    """Something happened to a job of the runner (engine.jobs); `job_id` is what submit gave.
+
+    The topic is "job:<id>", so a view can listen to its own job only."""
+
+    job_id: int
+    name: str  # what the job does, for people: "Importing 300 file(s)"
+
+    @property
+    def topic(self) -> str | None:
+        return f"job:{self.job_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class JobStarted(JobEvent):
+    cancellable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress(JobEvent):
+    done: int = 0
+    total: int = 0  # 0: not known
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinished(JobEvent):
+    """The job returned `result`."""
+
+    result: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed(JobEvent):
+    """The job raised; `message` says what, in words (the traceback is in the log)."""
+
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobCancelled(JobEvent):
+    """The job stopped after a cancel; `result` is what it returned when it stopped (an
+    import's outcome: which files were stored before the cancel and which not), or None."""
+
+    result: object = None

@@ -1,4 +1,5 @@
-"""What every panel gets handed: workspace, store, event bus, UI settings and the clock."""
+"""What every panel gets handed: workspace, store, event bus, job runner, UI settings and the
+clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from app.gui.ui_settings import UiSettings
 from engine.bus import EventBus
 from engine.data.store import MarketStore
+from engine.jobs import JobRunner
 from engine.workspace import Workspace
 
 
@@ -28,3 +30,8 @@ class AppContext:
     # it could not be opened (a screenshot while the app runs): panels must say so.
     store: MarketStore | None = None
     store_problem: str = ""  # why `store` is None, in words for the user
+    # The one runner for long work (imports, demo data): built on `bus`, one per context.
+    jobs: JobRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobRunner(self.bus)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import qasync
@@ -87,8 +89,38 @@ def _dispose(window: MainWindow) -> None:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def _on_sigterm(window: MainWindow) -> Callable[[], None]:
+    """Make SIGTERM close `window` as its close button does (its job cancelled, the layout
+    saved, the store closed after the job stops); returns the undo. Python runs a signal
+    handler only between bytecodes, so a timer wakes the interpreter while Qt's loop waits."""
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+
+    def handler(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, lambda: window.close_by_signal(signal.Signals(signum).name))
+
+    previous = signal.signal(signal.SIGTERM, handler)
+
+    def undo() -> None:
+        wake.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+    return undo
+
+
+def _stop_jobs(ctx: AppContext) -> None:
+    """Nothing may run when the store closes: cancel what still runs and wait for it."""
+    running = ctx.jobs.cancel_all()
+    if running:
+        log.warning("still running at exit, cancelled; waiting: %s",
+                    "; ".join(j.name for j in running))  # fmt: skip
+        ctx.jobs.wait()
+
+
 def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
-    """Open the station; returns the process exit code."""
+    """Open the station; returns the process exit code (0 also after a SIGTERM, which closes
+    it as the window's close does; 1 when it cannot start, with the reason in the log)."""
     ws = Workspace.resolve(workspace).ensure()
     try:
         lock = ws.lock()
@@ -98,33 +130,47 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
     try:
         configure_logging(ws)
         log.info("Artha %s starting on workspace %s", __version__, ws.root)
-        app = _application()
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        problem = ""
-        try:
-            store: MarketStore | None = MarketStore.open(ws.database_path)
-        except StoreError as exc:
-            log.error("market store unavailable: %s", exc)
-            store, problem = None, str(exc)
-        ctx = _context(ws, loop, store, problem)
-        window = MainWindow(ctx)
-        window.show()
-        log.info("Artha %s ready — workspace %s", __version__, ws.root)
-        if window.should_offer_demo():
-            QTimer.singleShot(300, window.offer_demo)
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
+        return _run(ws)
+    except Exception as exc:  # D3/D26: a desktop launch has no stderr anyone reads
+        log.critical("Artha could not start or stopped on an error: %s", exc, exc_info=True)
+        print(f"artha: {exc} (details in {ws.logs_dir / 'artha.log'})", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+
+
+def _run(ws: Workspace) -> int:
+    app = _application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    problem = ""
+    try:
+        store: MarketStore | None = MarketStore.open(ws.database_path)
+    except StoreError as exc:
+        log.error("market store unavailable: %s", exc)
+        store, problem = None, str(exc)
+    ctx = _context(ws, loop, store, problem)
+    window = MainWindow(ctx)
+    window.show()
+    undo_signal = _on_sigterm(window)
+    log.info("Artha %s ready — workspace %s", __version__, ws.root)
+    if window.should_offer_demo():
+        QTimer.singleShot(300, window.offer_demo)
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    try:
         with loop:
             loop.run_until_complete(closed.wait())
             loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
+    finally:
+        undo_signal()
+        closed_by = window.closed_by
+        _stop_jobs(ctx)  # the window waited for them; this is the last guard (D1)
         _dispose(window)  # its panels' timers must not outlive the store they read
         if store is not None:
             store.close()
-        log.info("Artha closed")
-        return 0
-    finally:
-        lock.release()
+    log.info("Artha closed" + (f" by {closed_by}" if closed_by else ""))
+    return 0
 
 
 def take_screenshot(

@@ -1,12 +1,19 @@
-"""The main window: registered panels as docks, menus, toolbar, status bar, saved layout."""
+"""The main window: registered panels as docks, menus, toolbar, status bar, saved layout.
+
+Closing it while a job runs (an import, the demo data) asks first: wait for it, cancel it, or
+quit after it; the window closes only once no job runs, so run_gui never closes the store
+under one (D1). A SIGTERM closes it the same way, cancelling the job (close_by_signal).
+"""
 
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QApplication,
     QDockWidget,
     QLabel,
@@ -23,6 +30,9 @@ from app.gui.panels.registry import PanelSpec, panel_specs
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
 from app.version import __version__
+from engine.data.store import StoreError
+from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
+from engine.jobs import JobInfo
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,18 @@ _HORIZONTAL_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.Rig
 
 # Bump when panels change in a way that makes old saved dock states meaningless.
 LAYOUT_VERSION = 2
+
+
+class CloseChoice(StrEnum):
+    """The answers to "a job is running" when the window is closed."""
+
+    WAIT = "wait"  # keep the window open; nothing is cancelled
+    CANCEL = "cancel"  # cancel the jobs, close once they have stopped
+    AFTER = "after"  # close when the jobs have finished
+
+
+def _jobs_text(jobs: list[JobInfo]) -> str:
+    return "; ".join(j.name for j in jobs)
 
 
 class MainWindow(QMainWindow):
@@ -48,6 +70,10 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.docks: dict[str, QDockWidget] = {}
         self.calendar_dialog: CalendarDialog | None = None
+        self.close_question: QMessageBox | None = None
+        self.closing: CloseChoice | None = None  # CANCEL or AFTER: closes when the jobs end
+        self.closed_by = ""  # "SIGTERM" when a signal closed the window
+        self.close_buttons: dict[CloseChoice, QAbstractButton] = {}  # the question's buttons
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
@@ -57,6 +83,8 @@ class MainWindow(QMainWindow):
         self._default_geometry = self.saveGeometry()
         self._default_state: QByteArray | None = None  # captured at first show, when sizes exist
         self.set_theme(ctx.settings.theme)
+        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
+        self.destroyed.connect(lambda *_: subscription.cancel())
 
     # -- building ---------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -178,12 +206,13 @@ class MainWindow(QMainWindow):
     def should_offer_demo(self) -> bool:
         """First start: an empty store, and the question not asked before in this workspace."""
         store = self.ctx.store
-        return (
-            store is not None
-            and not self.ctx.settings.demo_offered
-            and not store.list_series()
-            and "data" in self.docks
-        )
+        if store is None or self.ctx.settings.demo_offered or "data" not in self.docks:
+            return False
+        try:
+            return not store.list_series()
+        except StoreError as exc:  # a damaged store: the Data panel says so; no offer
+            log.error("market store unreadable: %s", exc)
+            return False
 
     def offer_demo(self) -> QMessageBox:
         """Ask once whether to fill the empty workspace with SYNTHETIC demo data."""
@@ -259,7 +288,95 @@ class MainWindow(QMainWindow):
         )
         self.ctx.settings.sync()
 
+    # -- closing while jobs run ---------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        running = self.ctx.jobs.running()
+        if running:
+            event.ignore()  # never closed (nor the store) under a running job
+            if self.closing is None:
+                self.ask_close(running)
+            return
         if self.persist_layout:
             self.save_layout()
         super().closeEvent(event)
+
+    def ask_close(self, running: list[JobInfo]) -> QMessageBox:
+        """ "An import is running: wait for it, cancel it, or quit after it?" Its buttons call
+        answer_close."""
+        if self.close_question is not None:
+            self.close_question.raise_()
+            return self.close_question
+        what = "An import is" if any("Import" in j.name for j in running) else "A job is"
+        cancellable = all(j.cancellable for j in running)
+        text = f"{what} running: {_jobs_text(running)}.\n\nWait for it, "
+        text += "cancel it, " if cancellable else ""
+        text += "or quit after it?"
+        if cancellable:
+            text += (
+                "\n\nCancel stops after the file in hand: files read so far are stored, "
+                "the rest are not; the log says which."
+            )
+        box = QMessageBox(QMessageBox.Icon.Question, "Work is running", text, parent=self)
+        box.setObjectName("closeWhileRunning")
+        choices: dict[QAbstractButton, CloseChoice] = {}
+        wait = box.addButton("Wait for it", QMessageBox.ButtonRole.RejectRole)
+        choices[wait] = CloseChoice.WAIT
+        if cancellable:
+            choices[box.addButton("Cancel it", QMessageBox.ButtonRole.DestructiveRole)] = (
+                CloseChoice.CANCEL
+            )
+        choices[box.addButton("Quit after it", QMessageBox.ButtonRole.AcceptRole)] = (
+            CloseChoice.AFTER
+        )
+        box.setDefaultButton(wait)
+        box.setEscapeButton(wait)
+        self.close_buttons = {choice: button for button, choice in choices.items()}
+
+        def answered() -> None:
+            self.close_question = None
+            self.answer_close(choices.get(box.clickedButton(), CloseChoice.WAIT))
+
+        box.finished.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.close_question = box
+        box.open()
+        return box
+
+    def answer_close(self, choice: CloseChoice | str) -> None:
+        """Act on the answer to ask_close (the dialog's buttons call this; so can a test)."""
+        choice = CloseChoice(choice)
+        running = self.ctx.jobs.running()
+        if self.close_question is not None:  # answered without the dialog: close it quietly
+            question, self.close_question = self.close_question, None
+            question.finished.disconnect()
+            question.close()
+        if choice is CloseChoice.WAIT:
+            self.closing = None
+            log.info("close put off: waiting for %s", _jobs_text(running) or "nothing")
+            return
+        self.closing = choice
+        if not running:
+            self.close()
+            return
+        if choice is CloseChoice.CANCEL:
+            log.info("closing: cancelling %s; the window closes once it has stopped",
+                     _jobs_text(running))  # fmt: skip
+            for job in self.ctx.jobs.cancel_all():
+                if not job.cancellable:
+                    log.info("closing: %s cannot be cancelled; closing when it ends", job.name)
+        else:
+            log.info("closing once %s has finished", _jobs_text(running))
+
+    def close_by_signal(self, name: str = "SIGTERM") -> None:
+        """A signal asks the app to stop: as closing the window, with its jobs cancelled."""
+        log.info("%s received: closing", name)
+        self.closed_by = name
+        self.answer_close(CloseChoice.CANCEL)  # closes now when no job runs
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        if self.closing is None or not isinstance(event, JobFinished | JobCancelled | JobFailed):
+            return
+        if self.ctx.jobs.running():
+            return
+        log.info("closing: no job running any more")
+        QTimer.singleShot(0, self.close)  # after the other handlers of this event

@@ -156,3 +156,59 @@ def test_a_long_warning_does_not_widen_the_panel(make_ctx, qtbot):
     panel.show_warning(warning)
     assert panel.minimumSizeHint().width() == narrow  # cut with "…" on screen instead
     assert panel.status.toolTip() == warning and panel.status.text().startswith("⚠ NSE holiday")
+
+
+def _minute_files(folder: Path, count: int) -> list[str]:
+    """`count` CSVs of one session's 375 one-minute bars, one symbol each (the file's name)."""
+    from datetime import date
+
+    from tests.app.test_calendar_cli import minute_csv
+
+    paths = []
+    for n in range(count):
+        path = folder / f"SYM{n:02d}.csv"
+        minute_csv(path, date(2024, 6, 3), date(2024, 6, 3))
+        paths.append(str(path))
+    return paths
+
+
+def test_a_cancelled_import_keeps_the_files_read_before_it_and_says_which_not(
+    make_ctx, qtbot, tmp_path, caplog
+):
+    from engine.data.import_files import CANCELLED, FileStatus
+    from engine.events import JobProgress
+
+    paths = _minute_files(tmp_path, 40)
+    ctx = make_ctx()
+    panel = DataPanel(ctx)
+    qtbot.addWidget(panel)
+    shown: list[str] = []
+
+    def cancel_once_some_are_read(event: JobProgress) -> None:
+        shown.append(panel.status.text())
+        if event.done >= 1 and panel.cancel_button.isEnabled():
+            assert panel.cancel_job()
+
+    ctx.bus.subscribe(JobProgress, cancel_once_some_are_read)
+    caplog.set_level("INFO")
+    panel.import_files(paths)
+    assert panel.busy and not panel.cancel_button.isHidden()
+    assert not panel.import_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.result_dialog is not None, timeout=60_000)
+    assert shown[0].startswith("Importing ") and shown[0].endswith(" of 40 files…")
+    dialog = panel.result_dialog
+    outcome = dialog.outcome
+    assert outcome.cancelled
+    stored = [f for f in outcome.files if f.status is FileStatus.STORED]
+    not_tried = [f for f in outcome.files if f.status is FileStatus.NOT_TRIED]
+    assert stored and not_tried and len(stored) + len(not_tried) == 40
+    assert all(f.problem.endswith(CANCELLED) for f in not_tried)
+    # the store agrees with the dialog: whole files in, the others absent
+    series = {s.symbol: s.bars for s in ctx.store.list_series()}
+    assert series == {Path(f.path).stem: 375 for f in stored}
+    text = dialog.text()
+    assert text.startswith(f"40 files: {len(stored)} stored, {len(not_tried)} not tried\n")
+    assert f"{not_tried[0].path}: {CANCELLED}" in text
+    assert "Nothing stored from" in dialog.what.text()
+    assert panel.cancel_button.isHidden() and panel.import_button.isEnabled()
+    assert any(r.getMessage() == f"{not_tried[-1].path}: {CANCELLED}" for r in caplog.records)

@@ -1,15 +1,17 @@
 """Data manager: what the store holds, importing files, the demo data, a quality report.
 
-Imports run on a worker thread (the GUI keeps painting); the thread only talks back through a
-queued Qt signal. The store is the GUI process's own (DuckDB allows one writer). Every file of
-an import ends in one result dialog (app.gui.panels.import_result), after the trader's word on
-files held for bars on days the exchange was closed.
+Imports and the demo data run as jobs of the context's job runner (engine.jobs: a worker
+thread, progress and cancel, the end as an event on the bus), so the GUI keeps painting and the
+main window knows what is running when it is closed. The store is the GUI process's own (DuckDB
+allows one writer). Every file of an import ends in one result dialog
+(app.gui.panels.import_result), after the trader's word on files held for bars on days the
+exchange was closed; a cancelled import's dialog says which files were stored before the
+cancel and which not.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,8 +50,16 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column, RowsModel
 from engine.data.bar_series import ist_iso
 from engine.data.import_files import FileResult, ImportOptions, ImportOutcome, import_files
-from engine.data.store import MarketStore, SeriesInfo
-from engine.events import MarketDataChanged
+from engine.data.store import MarketStore, SeriesInfo, StoreError
+from engine.events import (
+    JobCancelled,
+    JobEvent,
+    JobFailed,
+    JobFinished,
+    JobProgress,
+    MarketDataChanged,
+)
+from engine.jobs import JobControl
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +92,8 @@ class _StatusLabel(QLabel):
 
 
 class _Done(QObject):
-    finished = Signal(object, str)  # (what the work returned, error)
+    # (what the work returned, error): emitted once a job's end has been shown
+    finished = Signal(object, str)
 
 
 @dataclass(frozen=True)
@@ -93,15 +104,30 @@ class _Held:
     options: ImportOptions
 
 
-def _importing(
-    paths: Sequence[str], options: ImportOptions
-) -> Callable[[MarketStore], ImportOutcome]:
-    """The thread's work: import_files, and if it raises half-way, what it had reported."""
+Work = Callable[[MarketStore, JobControl], Any]
 
-    def work(store: MarketStore) -> ImportOutcome:
+
+def _importing(paths: Sequence[str], options: ImportOptions) -> Work:
+    """The job's work: import_files, file by file progress, stopping between files on a cancel
+    (the files parsed before it are stored, the rest not tried); if it raises half-way, what
+    it had reported."""
+
+    def work(store: MarketStore, control: JobControl) -> ImportOutcome:
         settled: list[FileResult] = []
+        read = 0  # files handed over by the parser (import_files asks `cancelled` after each)
+
+        def on_result(result: FileResult) -> None:
+            settled.append(result)
+            control.progress(max(len(settled), read), len(paths), result.path)
+
+        def cancelled() -> bool:
+            nonlocal read
+            read += 1
+            control.progress(max(len(settled), read - 1), len(paths))
+            return control.cancelled()
+
         try:
-            return import_files(store, paths, options, on_result=settled.append)
+            return import_files(store, paths, options, on_result=on_result, cancelled=cancelled)
         except Exception as exc:  # the files it reported are as they were reported
             log.exception("the import stopped")
             return stopped(paths, settled, str(exc) or type(exc).__name__)
@@ -116,11 +142,15 @@ class DataPanel(QWidget):
         self._store = ctx.store
         self._store_problem = ctx.store_problem
         self._bus = ctx.bus
+        self._jobs = ctx.jobs
         self._done = _Done()
-        self._done.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self.busy = False
+        self._job: int | None = None  # the running job's id
         self._then: Callable[[Any], None] | None = None  # what to do with the work's result
         self._what = ""
+        self._progress: Callable[[JobProgress], str] | None = None
+        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
+        self.destroyed.connect(lambda *_: subscription.cancel())  # the bus outlives panels
         self._held: _Held | None = None
         self.held_question: HeldFilesDialog | None = None
         self.result_dialog: ImportResultDialog | None = None
@@ -137,11 +167,19 @@ class DataPanel(QWidget):
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         self.status = _StatusLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelJob")
+        self.cancel_button.setToolTip(
+            "Stop after the file in hand: files read so far are stored, the rest are not"
+        )
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.cancel_button.setVisible(False)
         bar = QHBoxLayout()
         for widget in (self.import_button, self.demo_button, self.actions_button, refresh):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.status, 100)  # takes the room the buttons leave, no more
+        bar.addWidget(self.cancel_button)
 
         self.model = RowsModel(COLUMNS)
         self.table = QTableView()
@@ -178,7 +216,19 @@ class DataPanel(QWidget):
             for button in self._store_buttons():
                 button.setEnabled(False)
             return
-        rows: Sequence[SeriesInfo] = self._store.list_series()
+        try:
+            rows: Sequence[SeriesInfo] = self._store.list_series()
+        except StoreError as exc:  # a damaged store: say so here; the rest of the app runs
+            log.error("market store unreadable: %s", exc)
+            text = f"Market store unreadable: {exc}"
+            self.status.setText(text if len(text) <= 90 else text[:89] + "…")
+            self.status.setToolTip(text)
+            self.status.setStyleSheet("color: #d9534f; font-weight: 600;")
+            self.model.set_rows([])
+            self.quality.clear()
+            for button in self._store_buttons():  # nothing more into a damaged store
+                button.setEnabled(False)
+            return
         shown = self._selected_key()
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
@@ -262,6 +312,7 @@ class DataPanel(QWidget):
             _importing(paths, options),
             f"Importing {len(paths)} file(s)…",
             lambda outcome: self._imported(outcome, options),
+            progress=_import_progress,
         )
 
     def _imported(self, outcome: ImportOutcome, options: ImportOptions) -> None:
@@ -302,6 +353,7 @@ class DataPanel(QWidget):
             _importing(paths, replace(held.options, closed_days=HeldChoice(choice).value)),
             f"Importing {len(paths)} held file(s), {doing} their bars on closed days…",
             lambda again: self._show_result(merged(held.outcome, again)),
+            progress=_import_progress,
         )
 
     def _show_result(self, outcome: ImportOutcome, skipped: bool = False) -> None:
@@ -320,7 +372,9 @@ class DataPanel(QWidget):
         self.result_dialog = None  # closed with WA_DeleteOnClose: deleted soon
 
     def create_demo(self) -> None:
-        def work(store: MarketStore) -> str:
+        """Generate and store the demo data as a job (one transaction: it has no cancel)."""
+
+        def work(store: MarketStore, control: JobControl) -> str:
             from engine.data.demo import install_demo
 
             created, seconds = install_demo(store)
@@ -330,7 +384,12 @@ class DataPanel(QWidget):
                 else "SYNTHETIC demo data already present"
             )
 
-        self._start(work, "Creating SYNTHETIC demo data…", lambda summary: log.info("%s", summary))
+        self._start(
+            work,
+            "Creating SYNTHETIC demo data…",
+            lambda summary: log.info("%s", summary),
+            cancellable=False,
+        )
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -338,27 +397,56 @@ class DataPanel(QWidget):
             button.setEnabled(not busy)
 
     def _start(
-        self, work: Callable[[MarketStore], Any], what: str, then: Callable[[Any], None]
+        self,
+        work: Work,
+        what: str,
+        then: Callable[[Any], None],
+        progress: Callable[[JobProgress], str] | None = None,
+        cancellable: bool = True,
     ) -> None:
-        """Run `work` on a thread, then `then(its result)` on the GUI thread."""
+        """Run `work` as a job of the runner, then `then(its result)` on the GUI thread."""
         if self._store is None or self.busy:
             return
         store = self._store
-        self._then, self._what = then, what
+        self._then, self._what, self._progress = then, what, progress
         self._set_busy(True)
+        self.status.setStyleSheet("")
         self.status.setText(what)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.setEnabled(cancellable)
+        self._job = self._jobs.submit(
+            lambda control: work(store, control), what.rstrip("…"), cancellable=cancellable
+        )
 
-        def run() -> None:
-            try:
-                result, error = work(store), ""
-            except Exception as exc:  # shown to the user, with the file:line it names
-                result, error = None, str(exc) or type(exc).__name__
-            self._done.finished.emit(result, error)
+    @property
+    def job(self) -> int | None:
+        """The id of the job this panel is running, if any."""
+        return self._job
 
-        threading.Thread(target=run, name="artha-data-import", daemon=True).start()
+    def cancel_job(self) -> bool:
+        """Cancel the running import: it stops between files; the result then says which
+        files were stored before the cancel and which not."""
+        if self._job is None or not self._jobs.cancel(self._job):
+            return False
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Cancelling: storing the files already read, not the rest…")
+        return True
 
-    def _on_finished(self, result: object, error: str) -> None:
+    def _on_job_event(self, event: JobEvent) -> None:
+        if event.job_id != self._job:
+            return
+        if isinstance(event, JobProgress):
+            if self._progress is not None and self.cancel_button.isEnabled():
+                self.status.setText(self._progress(event))
+        elif isinstance(event, JobFinished | JobCancelled):
+            self._on_finished(event.result, "", cancelled=isinstance(event, JobCancelled))
+        elif isinstance(event, JobFailed):
+            self._on_finished(None, event.message)
+
+    def _on_finished(self, result: object, error: str, cancelled: bool = False) -> None:
         then, self._then = self._then, None
+        self._job = None
+        self.cancel_button.setVisible(False)
         self._set_busy(False)
         self.refresh()
         if error:
@@ -367,15 +455,22 @@ class DataPanel(QWidget):
             box = QMessageBox(QMessageBox.Icon.Warning, "Not done", text, parent=self)
             box.setObjectName("dataFailed")
             box.open()
+        elif cancelled and result is None:
+            log.info("%s cancelled", self._what.rstrip("…"))
         elif then is not None:
             then(result)
         self._bus.publish(MarketDataChanged("data panel"))
+        self._done.finished.emit(result, error)
 
     def show_warning(self, text: str) -> None:
         """A warning about what was just imported (provisional calendar dates), in the bar."""
         self.status.setText(f"⚠ {text if len(text) <= 90 else text[:89] + '…'}")
         self.status.setToolTip(text)
         self.status.setStyleSheet("color: #d99a1e; font-weight: 600;")
+
+
+def _import_progress(event: JobProgress) -> str:
+    return f"Importing {event.done} of {event.total} files…"
 
 
 register_panel(

@@ -185,7 +185,7 @@ class ImportResultDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("importResult")
-        self.setWindowTitle("Import result")
+        self.setWindowTitle("Import cancelled" if outcome.cancelled else "Import result")
         self.outcome = outcome
         self.files = [describe(f, skipped) for f in outcome.files]
         failed = any(f.level >= logging.ERROR for f in self.files)
@@ -207,7 +207,8 @@ class ImportResultDialog(QDialog):
             f for f in outcome.files if f.status not in (FileStatus.STORED, FileStatus.ALREADY)
         ]
         self.what = QLabel(wordWrap=True)
-        self.what.setText(self._what_was_stored(stored, not_stored))
+        what = self._what_was_stored(stored, not_stored)
+        self.what.setText(f"Cancelled. {what}" if outcome.cancelled else what)
         self.body = QTextEdit(self, readOnly=True)
         self.body.setFont(fixed_font())
         self.body.setAcceptRichText(False)
