@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from app.commands.data_integrity import register_integrity
 from app.commands.import_lines import plural, print_result, print_summary
 from app.commands.output import (
     OutputRefused,
@@ -128,6 +129,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     act = commands.add_parser("actions", help="import corporate actions from a CSV")
     act.add_argument("path", help="CSV: symbol,exchange,ex_date,kind,ratio,amount,note")
     act.set_defaults(func=run_actions)
+    register_integrity(commands)
 
 
 def _date(text: str) -> object:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,13 +28,13 @@ import pandas as pd
 
 from engine.calendar import CalendarLayer
 from engine.calendar.changes import CalendarPlan
-from engine.data import schema, store_calendar
+from engine.data import integrity, schema, store_calendar
 from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
 from engine.data.batch import ImportBatch
 from engine.data.import_log import ImportReport, log_import, seen_before
-from engine.data.schema import StoreError
+from engine.data.schema import StoreDamaged, StoreError
 from engine.data.snapshot import SnapshotSeries, write_snapshot
 from engine.data.store_group import write_group
 from engine.domain.instrument import Instrument
@@ -43,10 +43,21 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
-__all__ = ["ImportReport", "MarketStore", "SeriesInfo", "StoreError"]
+__all__ = ["ImportReport", "MarketStore", "SeriesInfo", "StoreDamaged", "StoreError"]
 
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
+# A store found damaged in this process refuses writes until the file is replaced (a restore
+# puts a new file, with a new inode, in its place): path -> (file identity, the error)
+_DAMAGED: dict[Path, tuple[tuple[int, int] | None, StoreDamaged]] = {}
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 @dataclass(frozen=True)
@@ -95,14 +106,22 @@ class MarketStore:
             else:
                 schema.migrate(con, path)
             layer = store_calendar.read_layer(con)
+            store = cls(path, con, read_only)
         except duckdb.Error as exc:
             con.close()
+            if integrity.is_damage(exc):
+                raise integrity.damaged(path, exc) from exc
             raise StoreError(f"{path}: cannot read the workspace's market calendar: {exc}") from exc
+        except StoreError as exc:
+            con.close()
+            if integrity.is_damage(exc):
+                raise integrity.damaged(path, exc) from exc
+            raise
         except BaseException:
             con.close()
             raise
         store_calendar.install(layer)
-        return cls(path, con, read_only)
+        return store
 
     def close(self) -> None:
         if self._engine is not None:
@@ -123,30 +142,94 @@ class MarketStore:
         return f"MarketStore({str(self.path)!r}, v{self.schema_version}, {mode})"
 
     @contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _cursor(self, *, convert: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own; the ONE place where DuckDB's damage errors become StoreDamaged.
+
+        A checksum error (or a StoreError raised from one) becomes StoreDamaged and marks the
+        store damaged for this process; "database invalidated" becomes a StoreError.
+        `convert=False` is for `data check`, which reads on past damage to list all of it.
+        """
         if self._con is None:
             raise StoreError(f"{self.path}: the store is closed")
         cur = self._con.cursor()
         try:
             yield cur
+        except (duckdb.Error, StoreError) as exc:
+            if not convert:
+                raise
+            if integrity.is_damage(exc):
+                damage = integrity.damaged(self.path, exc)
+                self.mark_damaged(damage)
+                raise damage from exc
+            if isinstance(exc, duckdb.Error):
+                closed = integrity.invalidated(self.path, exc)
+                if closed is not None:
+                    raise closed from exc
+            raise
         finally:
             cur.close()
 
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction: COMMIT at the end, ROLLBACK on any exception."""
+    def mark_damaged(self, damage: StoreDamaged) -> None:
+        """Refuse writes to this file for the rest of the process (until it is replaced)."""
+        _DAMAGED.setdefault(self.path, (_file_id(self.path), damage))
+        if _DAMAGED[self.path][0] != _file_id(self.path):
+            _DAMAGED[self.path] = (_file_id(self.path), damage)
+
+    @property
+    def damage(self) -> StoreDamaged | None:
+        """The StoreDamaged seen on this file in this process, if any."""
+        known = _DAMAGED.get(self.path)
+        if known is None:
+            return None
+        if known[0] != _file_id(self.path):
+            del _DAMAGED[self.path]
+            return None
+        return known[1]
+
+    def _refuse_writes(self, what: str) -> None:
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only: cannot {what}")
+        damage = self.damage
+        if damage is not None:
+            raise StoreDamaged(f"cannot {what}: {damage}")
+
+    @contextmanager
+    def write_locked(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor while holding the write lock, with no transaction (backup: CHECKPOINT)."""
+        self._refuse_writes("back up the store")
+        with self._write_lock, self._cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: COMMIT at the end, ROLLBACK on any exception.
+
+        A failed COMMIT has already ended the transaction in DuckDB (a ROLLBACK then fails
+        with "no transaction is active"): the error reported is always the first one.
+        """
+        self._refuse_writes(what)
         with self._write_lock, self._cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
-                cur.execute("COMMIT")
             except BaseException as exc:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 if isinstance(exc, duckdb.Error):
-                    raise StoreError(f"{self.path}: {what} failed, nothing written: {exc}") from exc
+                    raise integrity.write_failed(self.path, what, exc) from exc
                 raise
+            try:
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise integrity.write_failed(self.path, what, exc) from exc
+
+    def check(self) -> integrity.CheckResult:
+        """Read every table and every instrument's bars; which instruments are damaged."""
+        return integrity.check(self)
+
+    def backup(self, dest: Path | None = None) -> integrity.BackupResult:
+        """A verified copy of the store (default WORKSPACE/backups/artha-STAMP.duckdb)."""
+        return integrity.backup(self, dest)
 
     # --- writing: one transaction each ---------------------------------------------------
 
@@ -362,3 +445,10 @@ class MarketStore:
         from sqlalchemy.orm import Session
 
         return Session(self.sa_engine)
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK if DuckDB still has the transaction open; never hides the first error."""
+    # already ended (a failed COMMIT) or the database was invalidated: nothing to undo
+    with suppress(duckdb.Error):
+        cur.execute("ROLLBACK")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar.model import IST
+from engine.data import integrity
 from engine.data import store_bulk as bulk
 from engine.data.bar_series import BarDataError, BarSeries, check_timeframe
 from engine.data.schema import CORPORATE_ACTION_RULES, StoreError, first_row
@@ -66,8 +67,10 @@ def open_error(path: Path, read_only: bool, exc: duckdb.Error) -> StoreError:
     if "different configuration" in text:
         mode = "read-write" if read_only else "read-only"
         return StoreError(f"{path} is already open {mode} in this process; use that store")
-    if "not a valid DuckDB database" in text:
+    if "not a valid DuckDB database" in text and integrity.file_size(path) != 0:
         return StoreError(f"{path} is not a DuckDB database file (not an Artha workspace?)")
+    if integrity.is_damage(exc):  # truncated, zero bytes, corrupt WAL, bad header checksum
+        return integrity.damaged(path, exc)
     return StoreError(f"cannot open the market store {path}: {text}")
 
 

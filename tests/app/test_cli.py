@@ -91,6 +91,7 @@ REQUIRED = {  # the fewest arguments each command needs to parse
     ],
     ("calendar", "add-holiday"): ["2026-11-09", "--note", "n"],
     ("calendar", "remove"): ["2026-11-09"],
+    ("data", "restore"): ["backup.duckdb"],
     ("charges",): [
         *("--segment", "intraday", "--exchange", "NSE"),
         *("--quantity", "1", "--buy", "100", "--sell", "101"),
