@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import multiprocessing
 import os
+import re
+import shlex
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 from app.commands import register_all
+from app.commands.output import INTERRUPTED, fail, record_quietly
+from app.logging_setup import attach_workspace_log, configure_command_logging, file_log_path
 from app.version import __version__
+from engine.workspace import Workspace, WorkspaceError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -71,22 +81,114 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a Ctrl-C leaves behind, for the commands that change the store.
+_INTERRUPTED_NOTES = {
+    "data import": "each file is stored whole or not at all; files reported as imported are kept",
+    "data actions": "the actions are stored whole or not at all",
+    "calendar import": "the change is stored whole or not at all",
+    "calendar add-session": "the change is stored whole or not at all",
+    "calendar add-holiday": "the change is stored whole or not at all",
+    "calendar remove": "the change is stored whole or not at all",
+    "demo": "the demo data is stored whole or not at all",
+}
+_SECRET_WORDS = re.compile(r"key|secret|token|passw|pin\b|totp|otp|auth", re.IGNORECASE)
+log = logging.getLogger("artha.cli")
+
+
+def _loggable(argv: Sequence[str]) -> str:
+    """The command line for the log, with the value of any secret-looking option hidden."""
+    words: list[str] = []
+    hide_next = False
+    for word in argv:
+        if hide_next:
+            words.append("***")
+            hide_next = False
+            continue
+        if word.startswith("--") and _SECRET_WORDS.search(word.split("=", 1)[0]):
+            if "=" in word:
+                word = word.split("=", 1)[0] + "=***"
+            else:
+                hide_next = True
+        words.append(shlex.quote(word))
+    return " ".join(words)
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _interrupted(name: str) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+    note = _INTERRUPTED_NOTES.get(name, "nothing was stored")
+    message = f"artha {name}: interrupted; {note}" if name else "artha: interrupted"
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr)
+    record_quietly(logging.WARNING, message)
+    return 130
+
+
+def _run_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from app.commands.workspace_store import command_line
+
+    name = command_line(args).removeprefix("artha ")
+    configure_command_logging()
+    log.info("%s", _loggable(["artha", *argv]))
+    started = time.monotonic()
+    try:
+        code: int = args.func(args)
+    except BrokenPipeError:  # `artha data list | head`: the reader left, that's fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    except KeyboardInterrupt:
+        code = _interrupted(name)
+    except WorkspaceError as exc:
+        code = fail(name, str(exc))
+    except RuntimeError:  # DuckDB's "Query interrupted" after a Ctrl-C
+        if not INTERRUPTED.is_set():
+            raise
+        code = _interrupted(name)
+    if INTERRUPTED.is_set() and code != 130:  # caught on the way and reported otherwise
+        code = _interrupted(name)
+    if file_log_path() is None:  # a command that needed no workspace: log there if it exists
+        with contextlib.suppress(OSError):
+            ws = Workspace.resolve(getattr(args, "workspace", None))
+            if ws.logs_dir.is_dir():
+                attach_workspace_log(ws)
+    log.info("artha %s ended: exit code %d (%.1f s)", name, code, time.monotonic() - started)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
-    args = build_parser().parse_args(argv)
-    if args.command is not None:
+    words = list(sys.argv[1:] if argv is None else argv)
+    INTERRUPTED.clear()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
+    try:
         try:
-            code: int = args.func(args)
-        except BrokenPipeError:  # `artha data list | head`: the reader left, that's fine
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
-        return code
+            parser = build_parser()  # imports every command: seconds on a cold start
+            args = parser.parse_args(argv)
+        except KeyboardInterrupt:
+            return _interrupted("")
+        if args.command is not None:
+            return _run_command(args, words)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if args.screenshot is not None and not args.screenshot.strip():
+        parser.error("argument --screenshot: give the path of the PNG to write, not an empty one")
     # Imported late so `artha --version` and headless subcommands never load Qt.
     from app.gui.launch import run_gui, take_screenshot
 
-    if args.screenshot:
-        return take_screenshot(args.screenshot, size=args.size, workspace=args.workspace)
-    return run_gui(workspace=args.workspace)
+    try:
+        if args.screenshot:
+            return take_screenshot(args.screenshot, size=args.size, workspace=args.workspace)
+        return run_gui(workspace=args.workspace)
+    except WorkspaceError as exc:
+        print(f"artha: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

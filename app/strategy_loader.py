@@ -7,6 +7,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from app.commands.output import INTERRUPTED
 from engine.strategy.base import Strategy
 from strategies.reference import REFERENCE_STRATEGIES, load_reference
 
@@ -44,6 +45,19 @@ def _from_file(path: Path, class_name: str) -> type[Strategy]:
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
         raise StrategyLoadError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SystemExit as exc:
+        sys.modules.pop(module_name, None)
+        raise StrategyLoadError(
+            f"{path}:{_line_in(path, exc)}: importing the strategy called sys.exit({exc.code!r}); "
+            "a strategy file must not exit"
+        ) from None
+    except KeyboardInterrupt as exc:
+        sys.modules.pop(module_name, None)
+        if INTERRUPTED.is_set():  # the user's Ctrl-C, not the file's own raise
+            raise
+        raise StrategyLoadError(
+            f"{path}:{_line_in(path, exc)}: importing the strategy raised KeyboardInterrupt"
+        ) from None
     except Exception as exc:
         sys.modules.pop(module_name, None)
         line = _line_in(path, exc)

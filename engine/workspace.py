@@ -7,6 +7,7 @@ lock (flock / msvcrt), which the OS drops when the process dies: no stale locks 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import dataclass
@@ -20,17 +21,35 @@ _LOCK_NAME = "artha.lock"
 _WIN_LOCK_OFFSET = 4096  # lock a byte past the pid text so others can still read who owns it
 
 
+APP_OWNER = "the Artha app"
+_FIX = f"set {ENV_HOME} (or --workspace) to a folder you can write, or fix its permissions"
+
+
+class WorkspaceError(OSError):
+    """The workspace folder cannot be used (not a folder, read-only, name too long...).
+
+    The message is one sentence naming the path and the fix; an OSError, as before."""
+
+
 class WorkspaceBusyError(RuntimeError):
     """Another live process owns the workspace."""
 
-    def __init__(self, root: Path, owner_pid: int | None) -> None:
+    def __init__(self, root: Path, owner_pid: int | None, owner: str | None = None) -> None:
         who = f"process {owner_pid}" if owner_pid else "another process"
-        super().__init__(
-            f"Artha is already running on the workspace {root} ({who}). "
-            f"Switch to that window, close it first, or set {ENV_HOME} to use another workspace."
-        )
+        if owner and owner != APP_OWNER:  # a command: there is no window to switch to
+            message = (
+                f"the workspace {root} is in use by `{owner}` ({who}). Wait for it to finish "
+                f"or stop it, or set {ENV_HOME} to use another workspace."
+            )
+        else:
+            message = (
+                f"Artha is already running on the workspace {root} ({who}). Switch to that "
+                f"window, close it first, or set {ENV_HOME} to use another workspace."
+            )
+        super().__init__(message)
         self.root = root
         self.owner_pid = owner_pid
+        self.owner = owner
 
 
 @dataclass(frozen=True)
@@ -67,23 +86,41 @@ class Workspace:
         """Create the folders; fails with a message naming the folder if it cannot."""
         for folder in (self.root, self.strategies_dir, self.settings_dir, self.logs_dir):
             try:
+                if folder.exists() and not folder.is_dir():
+                    raise WorkspaceError(
+                        f"cannot use {folder} as a workspace folder: it is not a folder; {_FIX}"
+                    )
                 folder.mkdir(parents=True, exist_ok=True)
+            except WorkspaceError:
+                raise
             except OSError as exc:
-                raise OSError(f"cannot create workspace folder {folder}: {exc.strerror}") from exc
+                raise WorkspaceError(
+                    f"cannot create workspace folder {folder}: {_reason(exc)}; {_FIX}",
+                ) from exc
+            if not folder.is_dir():  # e.g. /proc/self: "exists", yet no folder of ours
+                raise WorkspaceError(
+                    f"cannot use {folder} as a workspace folder: not a folder; {_FIX}"
+                )
         return self
 
-    def lock(self) -> WorkspaceLock:
-        """Take ownership of the workspace or raise WorkspaceBusyError."""
-        lock = WorkspaceLock(self.root / _LOCK_NAME)
+    def lock(self, owner: str = APP_OWNER) -> WorkspaceLock:
+        """Take ownership of the workspace or raise WorkspaceBusyError (WorkspaceError when
+        the lock file cannot be written). `owner` is recorded for whoever finds it busy."""
+        lock = WorkspaceLock(self.root / _LOCK_NAME, owner)
         lock.acquire()
         return lock
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 class WorkspaceLock:
     """An exclusive, non-blocking OS lock on the workspace's lock file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, owner: str = APP_OWNER) -> None:
         self.path = path
+        self.owner = " ".join(owner.split())  # one line
         self._file: IO[str] | None = None
 
     @property
@@ -93,17 +130,31 @@ class WorkspaceLock:
     def acquire(self) -> None:
         if self._file is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - kept open while locked
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open while locked
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot write the workspace lock {self.path}: {_reason(exc)}; {_FIX}"
+            ) from exc
         try:
             _lock_file(handle)
         except OSError:
             handle.close()
-            raise WorkspaceBusyError(self.path.parent, _read_pid(self.path)) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+            pid, owner = _read_owner(self.path)
+            raise WorkspaceBusyError(self.path.parent, pid, owner) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n{self.owner}\n")
+            handle.flush()
+        except OSError as exc:  # a full disk: the lock is held all the same
+            if exc.errno != errno.ENOSPC:
+                _unlock_file(handle)
+                handle.close()
+                raise WorkspaceError(
+                    f"cannot write the workspace lock {self.path}: {_reason(exc)}; {_FIX}"
+                ) from exc
         self._file = handle
 
     def release(self) -> None:
@@ -123,12 +174,17 @@ class WorkspaceLock:
         self.release()
 
 
-def _read_pid(path: Path) -> int | None:
+def _read_owner(path: Path) -> tuple[int | None, str | None]:
+    """The pid and the owner's description recorded in a lock file (older files: pid only)."""
     try:
-        text = path.read_text(encoding="ascii").strip()
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(_WIN_LOCK_OFFSET).splitlines()
     except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+        return None, None
+    first = lines[0].strip() if lines else ""
+    pid = int(first) if first.isdigit() else None
+    owner = lines[1].strip() if len(lines) > 1 and lines[1].strip() else None
+    return pid, owner
 
 
 if sys.platform == "win32":

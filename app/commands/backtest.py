@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+import signal
+import threading
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 
 from app.commands.output import emit_json, fail, inr
 from app.strategy_loader import StrategyLoadError, load_strategy
@@ -43,6 +48,76 @@ def _decimal(text: str) -> Decimal:
     if not value.is_finite() or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
     return value
+
+
+MAX_CAPITAL = Decimal(10) ** 15  # Rs 100 lakh crore; the engine holds money as int64 paise
+
+
+def capital(text: str) -> Decimal:
+    """--capital: rupees, > 0 and at most MAX_CAPITAL (`artha demo` uses it too)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    if value > MAX_CAPITAL:
+        raise argparse.ArgumentTypeError(
+            f"must be at most Rs {inr(MAX_CAPITAL)} (100 lakh crore), got {text!r}"
+        )
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (0 < value <= 1e6):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be seconds > 0 (at most 1000000), got {text!r}")
+    return value
+
+
+class BacktestTimeout(BaseException):
+    """Raised in whatever code runs when --timeout expires; a BaseException, so a strategy's
+    `except Exception` cannot swallow it."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """SIGALRM raises BacktestTimeout in the main thread, inside the strategy's own code when
+    that is what runs (again every second, should it be caught)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise BacktestTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _stopped_where(exc: BaseException, strategy_file: str | None) -> str:
+    """` at FILE:LINE (code)`: the strategy's line that was running, else the deepest frame."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if strategy_file and f.filename == strategy_file]
+    where = own[-1] if own else (frames[-1] if frames else None)
+    if where is None:
+        return ""
+    code = (where.line or "").strip()
+    return f" at {where.filename}:{where.lineno}" + (f" ({code})" if code else "")
+
+
+def _strategy_file(spec: str) -> str | None:
+    path = spec.rsplit(":", 1)[0] if ".py:" in spec else spec
+    return str(Path(path).resolve()) if path.endswith(".py") else None
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -92,7 +167,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--capital",
-        type=_decimal,
+        type=capital,
         default=Decimal("10000000"),
         help="starting cash in rupees (default 1,00,00,000)",
     )
@@ -122,6 +197,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="market orders fill at the next bar's open (default) or this close",
     )
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON ('-' = stdout)")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a strategy still running after this many seconds (a loop that never "
+        "returns), naming the line it was on",
+    )
     p.set_defaults(func=run)
 
 
@@ -180,9 +262,6 @@ def _uncovered_charges(series: list[BarSeries], store: bool) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.commands.workspace_store import CommandError
-    from engine.data.store import StoreError
-
     if args.data and args.symbol and (len(args.data) > 1 or len(args.symbol) > 1):
         return fail("backtest", "argument --symbol: with --data, name one file's symbol")
     if not args.data and not args.symbol:
@@ -193,6 +272,22 @@ def run(args: argparse.Namespace) -> int:
         return fail("backtest", "argument --costs: bps needs --cost-bps BPS (e.g. 5)")
     if args.cost_bps is not None and args.costs != "bps":
         return fail("backtest", "argument --cost-bps: goes with --costs bps")
+    try:
+        with _time_limit(getattr(args, "timeout", None)):
+            return _run(args)
+    except BacktestTimeout as exc:
+        where = _stopped_where(exc, _strategy_file(args.strategy))
+        return fail(
+            "backtest",
+            f"strategy {args.strategy} was still running after --timeout {args.timeout:g} s; "
+            f"stopped{where}",
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app.commands.workspace_store import CommandError
+    from engine.data.store import StoreError
+
     resampled: dict[str, str] = {}
     data_notes: list[str] = []
     try:
@@ -209,8 +304,8 @@ def run(args: argparse.Namespace) -> int:
             ]
         else:
             series, resampled = _store_series(args)
-        if args.capital <= 0:
-            return fail("backtest", "argument --capital: must be > 0")
+        if args.capital <= 0 or args.capital > MAX_CAPITAL:  # not through the parser
+            return fail("backtest", f"argument --capital: must be > 0 and at most {MAX_CAPITAL}")
         if args.costs == "zerodha":
             uncovered = _uncovered_charges(series, store=not args.data)
             if uncovered is not None:

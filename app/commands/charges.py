@@ -64,6 +64,17 @@ def _amount(text: str) -> Decimal:
     return value
 
 
+MAX_DP_CHARGE = Decimal(100_000)
+MAX_VALUE = Decimal(10) ** 24  # rupees per side: charges keep 28 significant digits
+
+
+def _dp_charge(text: str) -> Decimal:
+    value = _amount(text)
+    if value > MAX_DP_CHARGE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_DP_CHARGE} rupees, got {text!r}")
+    return value
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -112,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--dp-charge",
-        type=_amount,
+        type=_dp_charge,
         default=DEFAULT_DP_CHARGE,
         metavar="RUPEES",
         help=f"DP charge per scrip per day on delivery sells (default {DEFAULT_DP_CHARGE})",
@@ -211,16 +222,25 @@ def run(args: argparse.Namespace) -> int:
         schedule = model.schedule_for(args.date)
     except ScheduleCoverageError as exc:
         return _fail(f"argument --date: {exc}")
-    note = round_trip(
-        args.segment,
-        args.exchange,
-        args.quantity,
-        args.buy,
-        args.sell,
-        args.date,
-        bse_group=args.bse_group or "A",
-        model=model,
-    )
+    largest = args.quantity * max(args.buy, args.sell)
+    if largest > MAX_VALUE:
+        return _fail(
+            f"argument --quantity: quantity x price is {largest:.3g} rupees, above the "
+            "largest trade value Artha prices (10^24 rupees)"
+        )
+    try:
+        note = round_trip(
+            args.segment,
+            args.exchange,
+            args.quantity,
+            args.buy,
+            args.sell,
+            args.date,
+            bse_group=args.bse_group or "A",
+            model=model,
+        )
+    except InvalidOperation:  # past Decimal's 28 digits
+        return _fail("argument --quantity: quantity x price is too large to price exactly")
     if args.json is not None:
         text = json.dumps(_payload(args, note, schedule.label), indent=2) + "\n"
         failed = emit_json("charges", args.json, text)

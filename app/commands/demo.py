@@ -12,7 +12,7 @@ import argparse
 import time
 from decimal import Decimal
 
-from app.commands.backtest import render
+from app.commands.backtest import capital, render
 from app.commands.data import series_for
 from app.commands.output import fail
 from app.commands.workspace_store import CommandError, workspace_store
@@ -32,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="create a synthetic demo workspace and backtest it",
         description=__doc__,
     )
-    p.add_argument("--capital", type=Decimal, default=Decimal("10000000"))
+    p.add_argument(
+        "--capital",
+        type=capital,
+        default=Decimal("10000000"),
+        help="starting cash in rupees (default 1,00,00,000)",
+    )
     p.set_defaults(func=run)
 
 

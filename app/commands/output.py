@@ -19,11 +19,13 @@ target, unless a live writer still holds it.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,9 +47,24 @@ class OutputRefused(Exception):
     """The target must not be written; the message says why and what to do."""
 
 
+log = logging.getLogger("artha.cli")
+
+# Set by the command line's SIGINT handler: a Ctrl-C, not a strategy's own KeyboardInterrupt.
+INTERRUPTED: Final = threading.Event()
+
+
 def fail(command: str, message: str) -> int:
+    """`artha COMMAND: error: MESSAGE` on stderr (and in the log), exit code 2."""
     print(f"artha {command}: error: {message}", file=sys.stderr)
+    record_quietly(logging.ERROR, f"artha {command}: error: {message}")
     return 2
+
+
+def record_quietly(level: int, message: str) -> None:
+    """Into the log file only (the user has just read it on the terminal); nowhere when
+    logging is not configured (Python's last-resort handler would print it again)."""
+    if logging.getLogger().handlers:
+        log.log(level, "%s", message, extra={"console": False})
 
 
 def store_files(database: Path) -> tuple[Path, Path]:
