@@ -86,6 +86,7 @@ class JobInfo:
     name: str
     cancellable: bool
     started: float  # time.monotonic() when submitted
+    ask_before_close: bool = True  # False: a short background read, not worth a question
     cancel_flag: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -105,7 +106,12 @@ class JobRunner:
         self._next_id = 1
 
     def submit(
-        self, work: Callable[[JobControl], Any], name: str, *, cancellable: bool = True
+        self,
+        work: Callable[[JobControl], Any],
+        name: str,
+        *,
+        cancellable: bool = True,
+        ask_before_close: bool = True,
     ) -> int:
         """Start `work` on a worker thread; its id. JobStarted is the first event it sends.
 
@@ -114,7 +120,7 @@ class JobRunner:
         with self._lock:
             job_id = self._next_id
             self._next_id += 1
-            info = JobInfo(job_id, name, cancellable, time.monotonic())
+            info = JobInfo(job_id, name, cancellable, time.monotonic(), ask_before_close)
             self._jobs[job_id] = info
 
         def report(done: int, total: int, text: str) -> None:

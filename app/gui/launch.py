@@ -178,7 +178,9 @@ def take_screenshot(
     size: tuple[int, int] = (1600, 1000),
     workspace: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Render the main window offscreen to a PNG; reads the workspace, never writes its layout."""
+    """Render the main window offscreen to a PNG of `size`, in the default layout whatever
+    layout the workspace has saved (a saved one is for the screen it was saved on, and made
+    the picture that size); reads the workspace (its data, its theme), never writes it."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     target = Path(path)
     if target.parent and not target.parent.exists():
@@ -194,24 +196,32 @@ def take_screenshot(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     store, problem = _screenshot_store(ws)
-    window = MainWindow(_context(ws, loop, store, problem), persist_layout=False)
+    window = MainWindow(
+        _context(ws, loop, store, problem), persist_layout=False, restore_layout=False
+    )
     window.resize(*size)
     window.show()
 
-    async def shoot() -> bool:
+    async def shoot() -> tuple[int, int] | None:
         await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
         image = window.grab()
         saved = not image.isNull() and image.save(str(target), "PNG")
         window.close()
-        return saved
+        return (image.width(), image.height()) if saved else None
 
     with loop:
         saved = loop.run_until_complete(shoot())
     _dispose(window)
     if store is not None:
         store.close()
-    if not saved:
+    if saved is None:
         print(f"artha: could not write the screenshot to {target}", file=sys.stderr)
         return 1
-    print(f"artha: saved {size[0]}x{size[1]} screenshot to {target}")
+    print(f"artha: saved {saved[0]}x{saved[1]} screenshot to {target}")  # what was written
+    if saved != size:
+        asked = f"{size[0]}x{size[1]}"
+        print(
+            f"artha: --size asked for {asked}; the picture is {saved[0]}x{saved[1]}",
+            file=sys.stderr,
+        )
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
+import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
@@ -43,6 +44,19 @@ _HORIZONTAL_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.Rig
 LAYOUT_VERSION = 2
 
 
+# The first-start offer: what the demo data is for today (About lists what Artha does).
+WELCOME_TEXT = (
+    "This workspace has no market data yet.\n\n"
+    "Create SYNTHETIC demo data (50 NIFTY-like instruments, 120 sessions of 1-minute bars)? "
+    "In this window you can then check its coverage and quality in the Data panel; backtests "
+    "run from the command line for now (artha backtest --help).\n\n"
+    "You can import real exchange files any time from the Data panel."
+)
+
+
+QUIET_JOB_WAIT_SECONDS = 10.0  # a background read (quality check) the close waits for
+
+
 class CloseChoice(StrEnum):
     """The answers to "a job is running" when the window is closed."""
 
@@ -56,10 +70,16 @@ def _jobs_text(jobs: list[JobInfo]) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, persist_layout: bool = True) -> None:
+    def __init__(
+        self, ctx: AppContext, persist_layout: bool = True, restore_layout: bool = True
+    ) -> None:
+        """persist_layout=False never writes the layout on close; restore_layout=False opens in
+        the default layout at the size the window has when shown, whatever layout is saved
+        (a screenshot: `artha --screenshot P --size WxH`)."""
         super().__init__()
         self.ctx = ctx
         self.persist_layout = persist_layout
+        self.restore_layout = restore_layout
         self.setObjectName("arthaMainWindow")
         self.setWindowTitle(f"Artha {__version__} — {ctx.workspace.root}")
         self.setDockOptions(
@@ -69,6 +89,9 @@ class MainWindow(QMainWindow):
         )
         self.resize(1400, 900)
         self.docks: dict[str, QDockWidget] = {}
+        # px across its area (width; height for top/bottom) each docked panel had when last
+        # shown: a panel closed with its x and reopened gets it back (Qt squeezes it in)
+        self.dock_sizes: dict[str, int] = {}
         self.calendar_dialog: CalendarDialog | None = None
         self.close_question: QMessageBox | None = None
         self.closing: CloseChoice | None = None  # CANCEL or AFTER: closes when the jobs end
@@ -146,6 +169,9 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks[spec.tab_with], dock)
         dock.setVisible(spec.visible)
         toggle = dock.toggleViewAction()
+        # before the dock acts on its toggle (toolbar, menu, shortcut): it is still hidden
+        toggle.toggled.connect(lambda checked, pid=spec.panel_id: self._reopening(pid, checked))
+        dock.visibilityChanged.connect(lambda shown, pid=spec.panel_id: self._hiding(pid, shown))
         if spec.shortcut:
             toggle.setShortcut(QKeySequence(spec.shortcut))
         self.panels_menu.addAction(toggle)
@@ -153,32 +179,68 @@ class MainWindow(QMainWindow):
         self.docks[spec.panel_id] = dock
 
     def _apply_default_sizes(self, specs: list[PanelSpec]) -> None:
-        """Give panels with a default_size that many pixels, taken from a neighbour.
-
-        QMainWindow.resizeDocks scales the sizes it is given to the space they share, so each
-        sized dock is resized together with one dock of another area, their sum kept.
-        """
+        """Give panels with a default_size that many pixels across their area."""
         for spec in specs:
-            if not spec.default_size or not spec.visible:
-                continue
-            dock = self.docks[spec.panel_id]
-            vertical = spec.area in _VERTICAL_AREAS
-            neighbour = next(
-                (
-                    self.docks[o.panel_id]
-                    for o in specs
-                    if o.visible and o.area != spec.area and (o.area in _VERTICAL_AREAS) != vertical
-                ),
-                None,
-            )
-            if neighbour is None:
-                continue
-            orientation = Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal
-            total = (
-                dock.height() + neighbour.height() if vertical else dock.width() + neighbour.width()
-            )
-            size = min(spec.default_size, max(total - 100, 50))
-            self.resizeDocks([neighbour, dock], [total - size, size], orientation)
+            if spec.default_size and spec.visible:
+                self.set_dock_size(spec.panel_id, spec.default_size)
+
+    def _is_vertical(self, dock: QDockWidget) -> bool:
+        return self.dockWidgetArea(dock) in _VERTICAL_AREAS
+
+    def _across(self, dock: QDockWidget) -> int:
+        """The dock's size across its area: its height in a top/bottom area, else its width."""
+        return dock.height() if self._is_vertical(dock) else dock.width()
+
+    def set_dock_size(self, panel_id: str, size: int) -> None:
+        """Make a docked panel `size` px across its area, taking the room from its neighbours.
+
+        QMainWindow.resizeDocks scales the sizes it is given to the space they share, so the
+        dock is resized together with a dock of each area beside it (the other side for a
+        left/right dock; left and right for a top/bottom one), their sum kept and the
+        neighbours left at least 100 px. Sizes are read from the docks: call it when at rest.
+        """
+        dock = self.docks[panel_id]
+        if dock.isFloating() or dock.isHidden():
+            return
+        area = self.dockWidgetArea(dock)
+        vertical = area in _VERTICAL_AREAS
+        neighbours: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        for other in self.docks.values():
+            where = self.dockWidgetArea(other)
+            docked = not other.isHidden() and not other.isFloating()
+            if docked and where in _HORIZONTAL_AREAS and where != area:
+                neighbours.setdefault(where, other)
+        orientation = Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal
+        if not neighbours:
+            self.resizeDocks([dock], [size], orientation)
+            return
+        beside = list(neighbours.values())
+        total = self._across(dock) + (beside[0].height() if vertical else beside[0].width())
+        size = min(size, max(total - 100, 50))
+        self.resizeDocks([*beside, dock], [total - size] * len(beside) + [size], orientation)
+
+    def _hiding(self, panel_id: str, shown: bool) -> None:
+        if not shiboken6.isValid(self):
+            return  # the window is being deleted: its docks hide as it goes
+        dock = self.docks[panel_id]
+        if not shown and not dock.isFloating() and self._across(dock) > 50:
+            self.dock_sizes[panel_id] = self._across(dock)
+
+    def _reopening(self, panel_id: str, checked: bool) -> None:
+        """A panel the user brings back comes back as wide (high) as it was when closed, or
+        as in the default layout, not at the sliver Qt makes room for."""
+        dock = self.docks[panel_id]
+        size = self.dock_sizes.get(panel_id)
+        if not (checked and dock.isHidden() and size and not dock.isFloating()):
+            return
+        animated = self.isAnimated()
+        self.setAnimated(False)  # the docks' sizes at rest at once, not mid-animation
+
+        def settle() -> None:
+            self.set_dock_size(panel_id, size)
+            self.setAnimated(animated)
+
+        QTimer.singleShot(0, settle)  # once the layout has placed it again
 
     # -- behaviour --------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
@@ -195,7 +257,14 @@ class MainWindow(QMainWindow):
             # remember that as the default layout, then put back the user's saved one.
             self._apply_default_sizes(self._specs)
             self._default_state = self.saveState(LAYOUT_VERSION)
-            self._restore_layout()
+            # a panel hidden in the saved layout and opened later gets its default size
+            self.dock_sizes = {
+                spec.panel_id: spec.default_size or self._across(self.docks[spec.panel_id])
+                for spec in self._specs
+                if not self.docks[spec.panel_id].isHidden()
+            }
+            if self.restore_layout:
+                self._restore_layout()
 
     def reset_layout(self) -> None:
         self.restoreGeometry(self._default_geometry)
@@ -219,10 +288,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Welcome to Artha",
-            "This workspace has no market data yet.\n\nCreate a demo workspace with SYNTHETIC "
-            "data (50 NIFTY-like instruments, 120 sessions of 1-minute bars) to explore "
-            "backtests right away? You can import real exchange files any time from the Data "
-            "panel.",
+            WELCOME_TEXT,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
@@ -290,7 +356,10 @@ class MainWindow(QMainWindow):
 
     # -- closing while jobs run ---------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        running = self.ctx.jobs.running()
+        running = [job for job in self.ctx.jobs.running() if job.ask_before_close]
+        if not running and self.ctx.jobs.running():  # a quality check: a moment, no question
+            self.ctx.jobs.wait(QUIET_JOB_WAIT_SECONDS)
+            running = self.ctx.jobs.running()
         if running:
             event.ignore()  # never closed (nor the store) under a running job
             if self.closing is None:

@@ -91,3 +91,19 @@ def test_a_damaged_store_keeps_the_window_up_with_the_data_panel_saying_so(make_
     panel.refresh()
     assert panel.status.text().startswith("Market store unreadable: ")
     assert not panel.import_button.isEnabled() and not panel.demo_button.isEnabled()
+
+
+def test_a_running_quality_check_is_waited_for_without_a_question(make_window, qtbot, tmp_path):
+    window = make_window()
+    window.show()
+    panel = window.docks["data"].widget()
+    panel.import_files(_minute_files(tmp_path, 2))
+    qtbot.waitUntil(lambda: not panel.busy and panel.model.rowCount() == 2, timeout=30_000)
+    panel.result_dialog.close()
+    panel.table.selectRow(0)  # starts a quality check job
+    assert [job.name for job in window.ctx.jobs.running()][:1] == [
+        f"Quality check of NSE:{panel.model.rows[0].symbol} 1m"
+    ] or not window.ctx.jobs.running()
+    window.close()
+    assert not window.isVisible() and window.close_question is None
+    assert window.ctx.jobs.running() == []

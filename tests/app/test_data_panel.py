@@ -12,6 +12,17 @@ from app.gui.panels.data_panel import DataPanel
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "bhavcopy"
 
 
+def select(qtbot, panel: DataPanel, row: int) -> str:
+    """Select `row` and wait for its quality report (a job off the GUI thread)."""
+    with qtbot.waitSignal(panel._done.quality_shown, timeout=10_000):
+        panel.table.selectRow(row)
+    return panel.quality.toPlainText()
+
+
+def reported(panel: DataPanel, *texts: str):
+    return lambda: all(t in panel.quality.toPlainText() for t in texts)
+
+
 def test_import_lists_the_series_and_shows_quality(make_ctx, qtbot):
     panel = DataPanel(make_ctx())
     qtbot.addWidget(panel)
@@ -22,8 +33,7 @@ def test_import_lists_the_series_and_shows_quality(make_ctx, qtbot):
     symbols = [panel.model.data(panel.model.index(r, 1)) for r in range(panel.model.rowCount())]
     assert symbols == ["HDFCBANK", "INFY", "RELIANCE", "SBIN", "TCS"]
     assert panel.status.text() == "5 series, 5 bars"
-    panel.table.selectRow(2)
-    assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
+    assert "Data quality: RELIANCE 1d on NSE" in select(qtbot, panel, 2)
 
 
 def test_a_bad_file_does_not_hide_the_file_that_was_stored(make_ctx, qtbot, tmp_path, caplog):
@@ -62,8 +72,7 @@ def test_the_quality_report_is_in_a_fixed_pitch_font(make_ctx, qtbot):
     assert not QFontInfo(panel.table.font()).fixedPitch()  # the rest stays proportional
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
         panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
-    panel.table.selectRow(0)
-    lines = panel.quality.toPlainText().splitlines()
+    lines = select(qtbot, panel, 0).splitlines()
     # the report's values start in one column, so in a fixed font they line up on screen
     metrics = panel.quality.fontMetrics()
     starts = {metrics.horizontalAdvance(line[: line.index(line.split()[1])]) for line in lines[1:3]}
@@ -75,8 +84,7 @@ def test_after_an_import_the_quality_pane_shows_the_selected_series_as_it_now_is
     qtbot.addWidget(panel)
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):
         panel.import_files([str(FIXTURES / "cm03JUN2024bhav.csv")])
-    panel.table.selectRow(2)
-    assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
+    assert "Data quality: RELIANCE 1d on NSE" in select(qtbot, panel, 2)
     assert "bars               1 from 2024-06-03" in panel.quality.toPlainText()
     with qtbot.waitSignal(panel._done.finished, timeout=20_000):  # a year on: NIFTYBEES too
         panel.import_files([str(FIXTURES / "BhavCopy_NSE_CM_0_0_0_20250603_F_0000.csv")])
@@ -84,8 +92,9 @@ def test_after_an_import_the_quality_pane_shows_the_selected_series_as_it_now_is
     assert symbols.index("RELIANCE") == 3  # it moved down a row
     assert panel.table.selectionModel().isRowSelected(3)  # and is still the one selected
     assert panel.table.currentIndex().row() == 3
-    assert "Data quality: RELIANCE 1d on NSE" in panel.quality.toPlainText()
-    assert "bars               2 from 2024-06-03" in panel.quality.toPlainText()  # afresh
+    qtbot.waitUntil(  # made afresh
+        reported(panel, "Data quality: RELIANCE 1d on NSE", "bars               2 from 2024-06-03")
+    )
     panel.table.clearSelection()
     panel.table.setCurrentIndex(panel.model.index(-1, -1))
     panel.refresh()
@@ -142,8 +151,7 @@ def test_a_2027_import_without_its_holiday_list_warns_in_the_panel(
     assert panel.status.text().startswith("⚠ NSE holiday list for 2027 not loaded")
     assert "artha calendar import" in panel.status.toolTip()
     assert caplog.text.count("holiday list for 2027 not loaded") == 1
-    panel.table.selectRow(0)
-    quality = panel.quality.toPlainText()
+    quality = select(qtbot, panel, 0)
     assert "warning: NSE holiday list for 2027 not loaded" in quality
     assert "sessions           5 of 5 expected" in quality
 

@@ -94,6 +94,8 @@ class _StatusLabel(QLabel):
 class _Done(QObject):
     # (what the work returned, error): emitted once a job's end has been shown
     finished = Signal(object, str)
+    # the quality report (or why there is none) now in the pane, for the selected series
+    quality_shown = Signal(str)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class DataPanel(QWidget):
         self._done = _Done()
         self.busy = False
         self._job: int | None = None  # the running job's id
+        # the newest quality check's job id: an older one's result arriving late is dropped
+        self._quality_job: int | None = None
         self._then: Callable[[Any], None] | None = None  # what to do with the work's result
         self._what = ""
         self._progress: Callable[[JobProgress], str] | None = None
@@ -258,16 +262,31 @@ class DataPanel(QWidget):
         self.quality.clear()
 
     def _show_quality(self) -> None:
+        """The selected series' quality report, read and built as a job off the GUI thread
+        (a long series takes seconds); the newest selection wins over a late older result."""
         row = self.table.currentIndex().row()
         if self._store is None or not 0 <= row < len(self.model.rows):
+            self._quality_job = None
             self.quality.clear()
             return
         info: SeriesInfo = self.model.rows[row]
-        from engine.data.quality import quality_report, render_text
+        self.quality.setPlainText(f"Checking quality of {_series_name(info)}…")
+        self._quality_job = self._jobs.submit(
+            _checking_quality(self._store, info),
+            f"Quality check of {_series_name(info)}",
+            cancellable=False,
+            ask_before_close=False,
+        )
 
-        series = self._store.read_bars(info.symbol, info.timeframe, exchange=info.exchange)
-        exchange = "BSE" if info.exchange in ("BSE", "BFO") else "NSE"
-        self.quality.setPlainText(render_text(quality_report(series, exchange)))
+    def _quality_ended(self, event: JobFinished | JobCancelled | JobFailed) -> None:
+        self._quality_job = None
+        if isinstance(event, JobFailed):
+            text = f"Quality check failed: {bounded(event.message)}"
+            log.error("%s", text)
+        else:
+            text = str(event.result or "")
+        self.quality.setPlainText(text)
+        self._done.quality_shown.emit(text)
 
     def _store_buttons(self) -> tuple[QPushButton, ...]:
         """Buttons that write to the store: off without one, and while an import runs."""
@@ -433,6 +452,10 @@ class DataPanel(QWidget):
         return True
 
     def _on_job_event(self, event: JobEvent) -> None:
+        if event.job_id == self._quality_job and not isinstance(event, JobProgress):
+            if isinstance(event, JobFinished | JobCancelled | JobFailed):
+                self._quality_ended(event)
+            return
         if event.job_id != self._job:
             return
         if isinstance(event, JobProgress):
@@ -467,6 +490,24 @@ class DataPanel(QWidget):
         self.status.setText(f"⚠ {text if len(text) <= 90 else text[:89] + '…'}")
         self.status.setToolTip(text)
         self.status.setStyleSheet("color: #d99a1e; font-weight: 600;")
+
+
+def _series_name(info: SeriesInfo) -> str:
+    return f"{info.exchange}:{info.symbol} {info.timeframe}"
+
+
+def _checking_quality(store: MarketStore, info: SeriesInfo) -> Callable[[JobControl], str]:
+    """The job's work: read the series and render its quality report (on a worker thread:
+    the store gives each call its own cursor)."""
+
+    def work(control: JobControl) -> str:
+        from engine.data.quality import quality_report, render_text
+
+        series = store.read_bars(info.symbol, info.timeframe, exchange=info.exchange)
+        exchange = "BSE" if info.exchange in ("BSE", "BFO") else "NSE"
+        return render_text(quality_report(series, exchange))
+
+    return work
 
 
 def _import_progress(event: JobProgress) -> str:
