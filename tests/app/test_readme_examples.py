@@ -40,6 +40,8 @@ SUBSTITUTIONS: dict[str, list[str]] = {
     "DIR": ["{tmp}/other-workspace"],
     "DATE": ["2026-11-08"],  # a Sunday: a muhurat session, then a holiday, then removed
     "...": ["README example"],  # the text of --note ...
+    "DEST": ["{tmp}/backup.duckdb"],  # `data backup DEST`, then `data restore BACKUP` of it
+    "BACKUP": ["{tmp}/backup.duckdb"],
 }
 OPENS_THE_WINDOW = {("artha",), ("artha", "--workspace", "DIR")}
 
