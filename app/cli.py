@@ -90,6 +90,8 @@ _INTERRUPTED_NOTES = {
     "calendar add-holiday": "the change is stored whole or not at all",
     "calendar remove": "the change is stored whole or not at all",
     "demo": "the demo data is stored whole or not at all",
+    "data backup": "a copy still being made is not kept; the store itself is unchanged",
+    "data restore": "the store is the old one or the backup, whole; see the workspace folder",
 }
 _SECRET_WORDS = re.compile(r"key|secret|token|passw|pin\b|totp|otp|auth", re.IGNORECASE)
 log = logging.getLogger("artha.cli")
