@@ -50,7 +50,7 @@ def _decimal(text: str) -> Decimal:
     return value
 
 
-MAX_CAPITAL = Decimal(10) ** 15  # Rs 100 lakh crore; the engine holds money as int64 paise
+MAX_CAPITAL = Decimal(10) ** 15  # Rs 1,000 lakh crore; the engine holds money as int64 paise
 
 
 def capital(text: str) -> Decimal:
@@ -63,7 +63,7 @@ def capital(text: str) -> Decimal:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
     if value > MAX_CAPITAL:
         raise argparse.ArgumentTypeError(
-            f"must be at most Rs {inr(MAX_CAPITAL)} (100 lakh crore), got {text!r}"
+            f"must be at most Rs {inr(MAX_CAPITAL)} (1,000 lakh crore), got {text!r}"
         )
     return value
 

@@ -54,6 +54,8 @@ def _price(text: str) -> Decimal:
     value = _number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a price > 0, got {text!r}")
+    if value != value.quantize(Decimal("0.01")):
+        raise argparse.ArgumentTypeError(f"has more than 2 decimals (paise), got {text!r}")
     return value
 
 

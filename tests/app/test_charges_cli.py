@@ -217,3 +217,11 @@ def test_json_into_a_missing_folder_fails_cleanly(tmp_path):
     assert out.returncode == 2
     assert "argument --json" in out.stderr and "does not exist" in out.stderr
     assert not target.parent.exists()
+
+
+def test_a_price_with_a_fraction_of_a_paisa_is_refused(tmp_path):
+    """Reliability row 118d: --buy 1000.001 printed a contract note for Rs 1,000.001."""
+    out = artha("--segment", "delivery", "--exchange", "NSE", "--quantity", "10",
+                "--buy", "1000.001", "--sell", "1001", home=tmp_path)  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "argument --buy: has more than 2 decimals (paise), got '1000.001'" in out.stderr

@@ -205,3 +205,30 @@ def test_a_symbol_column_of_one_symbol_can_be_renamed(tmp_path):
     with pytest.raises(ValueError, match=r"--symbol X cannot rename .*two.csv: its symbol column "
                        "names 2 symbols; drop --symbol"):  # fmt: skip
         read_file(two, symbol="X")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "expected"),
+    [
+        ("A\tB", "holds control characters or a path separator"),
+        ("../../etc", "holds control characters or a path separator"),
+        ("X" * 5000, "is longer than 40 characters"),
+    ],
+)
+def test_symbols_that_cannot_be_trading_symbols_are_refused(tmp_path, symbol, expected):
+    """Reliability row 46: a TAB, a path or 5,000 characters were stored as symbols."""
+    rows = [
+        f"2025-06-03T09:{15 + i}:00+05:30,100.00,101.00,99.00,100.50,{10 + i}" for i in range(30)
+    ]
+    path = tmp_path / "good.csv"
+    path.write_text("\n".join(["timestamp,open,high,low,close,volume", *rows]) + "\n")
+    with pytest.raises(ValueError, match=expected):
+        read_file(path, symbol=symbol)
+    column = tmp_path / "column.csv"
+    column.write_text(
+        "\n".join(["timestamp,open,high,low,close,volume,symbol", *(f"{r},{symbol}" for r in rows)])
+        + "\n"
+    )
+    with pytest.raises(BarDataError, match=f"column.csv:2: symbol .*{expected}"):
+        read_file(column)
+    assert set(read_file(path, symbol="M&M").bars["symbol"]) == {"M&M"}

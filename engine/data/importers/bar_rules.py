@@ -48,6 +48,7 @@ from engine.data.importers.timestamps import Days
 from engine.domain.enums import Exchange
 
 PRICES: Final = ("open", "high", "low", "close")
+MAX_SYMBOL: Final = 40  # characters; the longest NSE option names are about 30
 MAX_VOLUME: Final = 10**13  # units in one bar: ~100x the busiest contract's whole day
 _DAY_NS: Final = 86_400 * NS
 _IST_OFFSET_NS: Final = 19_800 * NS
@@ -139,6 +140,10 @@ def _symbols(source: Source, table: CsvTable, symbol: str | None) -> tuple[Objec
         if (values == "").any():
             raise table.fail(int(np.argmax(values == "")), "symbol is empty")
         names = pd.unique(values)
+        for name in names:
+            problem = symbol_problem(str(name))
+            if problem:
+                raise table.fail(int(np.argmax(values == name)), problem)
         if symbol is None:
             return values, len(names) == 1
         if len(names) > 1:  # a rename of one series (an export imported as another name) only
@@ -147,8 +152,23 @@ def _symbols(source: Source, table: CsvTable, symbol: str | None) -> tuple[Objec
     name = (symbol or Path(source.name).stem).strip().upper()
     if not name:
         raise ValueError("the symbol is empty; give one (--symbol)")
+    problem = symbol_problem(name)
+    if problem:
+        origin = "--symbol" if symbol else f"the file name {Path(source.name).name!r}"
+        raise ValueError(f"{problem} (from {origin}); give another with --symbol")
     # one name for every row: a read-only view, not a million references
     return np.broadcast_to(np.array([name], dtype=object), (len(table),)), True
+
+
+def symbol_problem(name: str) -> str:
+    """Why `name` cannot be a trading symbol, or "" (exchange symbols are short printable
+    text such as M&M, BAJAJ-AUTO or NIFTY25JUN24500CE; no control characters or paths)."""
+    shown = repr(name[:MAX_SYMBOL]) + ("…" if len(name) > MAX_SYMBOL else "")
+    if len(name) > MAX_SYMBOL:
+        return f"symbol {shown} is longer than {MAX_SYMBOL} characters"
+    if not name.isprintable() or any(c in name for c in "/\\"):
+        return f"symbol {shown} holds control characters or a path separator"
+    return ""
 
 
 def _check_epoch(table: CsvTable, ts: Int64Array) -> None:
