@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.commands import register_all
 from app.commands.output import INTERRUPTED, fail, record_quietly
@@ -181,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
     if args.screenshot is not None and not args.screenshot.strip():
         parser.error("argument --screenshot: give the path of the PNG to write, not an empty one")
+    if args.screenshot and not Path(args.screenshot).parent.is_dir():
+        folder = Path(args.screenshot).parent
+        parser.error(f"argument --screenshot: folder {folder} does not exist")
     # Imported late so `artha --version` and headless subcommands never load Qt.
     from app.gui.launch import run_gui, take_screenshot
 

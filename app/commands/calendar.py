@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from app.commands.output import emit_json, fail, store_files
+from app.commands.output import emit_json, fail, record_quietly, store_files
 from app.commands.workspace_store import CommandError, workspace_store
 from engine.calendar import (
     IST,
@@ -140,9 +141,15 @@ def _confirm(assume_yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def _apply(store: MarketStore, plan: CalendarPlan) -> None:
+def done(message: str) -> None:
+    """One line in the workspace log saying what a command did (the terminal has its own)."""
+    record_quietly(logging.INFO, message)
+
+
+def _apply(store: MarketStore, plan: CalendarPlan, name: str) -> None:
     store.apply_calendar(plan)
     print("applied")
+    done(f"artha {name}: applied: {plan.summary} ({len(plan.changes)} days change)")
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -157,11 +164,13 @@ def run_import(args: argparse.Namespace) -> int:
             show_plan(plan)
             if plan.empty:
                 print("nothing to change: this list is already loaded")
+                done(f"artha calendar import: {args.path}: already loaded, nothing changed")
                 return 0
             if not _confirm(args.yes):
                 print("not applied")
+                done(f"artha calendar import: {args.path}: not applied (not confirmed)")
                 return 1
-            _apply(store, plan)
+            _apply(store, plan, "calendar import")
         return 0
 
     return _guarded("calendar import", body)
@@ -188,7 +197,7 @@ def _add(name: str, args: argparse.Namespace, kind: EntryKind) -> int:
         with workspace_store(args) as (_, store):
             plan = plan_entry(store.calendar_layer(), entry)
             show_plan(plan)
-            _apply(store, plan)
+            _apply(store, plan, name)
         return 0
 
     return _guarded(name, body)
@@ -208,7 +217,7 @@ def run_remove(args: argparse.Namespace) -> int:
         with workspace_store(args) as (_, store):
             plan = plan_removal(store.calendar_layer(), args.date, args.exchange, segment)
             show_plan(plan)
-            _apply(store, plan)
+            _apply(store, plan, "calendar remove")
         return 0
 
     return _guarded("calendar remove", body)
@@ -244,6 +253,7 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"  {day}")
         if not days:
             print("  no holidays or special sessions")
+        done(f"artha calendar list: {year_ranges(years)}, {len(days)} days listed")
         return 0
 
     return _guarded("calendar list", body)

@@ -9,7 +9,9 @@ name; `--json`/`--out` never write over the store or another input (app/commands
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -21,10 +23,12 @@ from app.commands.output import (
     check_target,
     emit_json,
     fail,
+    record_quietly,
     replacing,
     store_files,
 )
 from app.commands.workspace_store import CommandError, workspace_store
+from engine.data.action_checks import ActionChecker
 from engine.data.adjust import load_corporate_actions_csv
 from engine.data.adjusted import read_adjusted
 from engine.data.bar_series import BarDataError, BarSeries, ist_iso
@@ -34,8 +38,24 @@ from engine.data.importers.column_names import CANONICAL as MAP_FIELDS
 from engine.data.quality import quality_report, render_text
 from engine.data.resample import resample
 from engine.data.store import MarketStore, StoreError
+from engine.domain.enums import Exchange
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
+EXCHANGES = tuple(e.value for e in Exchange)
+
+
+def done(message: str) -> None:
+    """One line in the workspace log saying what a command did (the terminal has its own)."""
+    record_quietly(logging.INFO, message)
+
+
+def _exchange(text: str) -> str:
+    code = text.strip().upper()
+    if code not in EXCHANGES:
+        raise argparse.ArgumentTypeError(
+            f"unknown exchange {text!r}; use one of {', '.join(EXCHANGES)}"
+        )
+    return code
 
 
 def _mapping_items(text: str) -> list[tuple[str, str]]:
@@ -104,7 +124,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     qual = commands.add_parser("quality", help="coverage, gaps and bad bars of one symbol")
     qual.add_argument("symbol")
     qual.add_argument("--timeframe", default=None, choices=TIMEFRAMES)
-    qual.add_argument("--exchange")
+    qual.add_argument("--exchange", type=_exchange, help=f"one of {', '.join(EXCHANGES)}")
     qual.add_argument("--json", metavar="PATH")
     qual.set_defaults(func=run_quality)
 
@@ -120,7 +140,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     exp.add_argument("--from", dest="start", type=_date, help="first day (YYYY-MM-DD)")
     exp.add_argument("--to", dest="end", type=_date, help="last day (YYYY-MM-DD)")
-    exp.add_argument("--exchange")
+    exp.add_argument("--exchange", type=_exchange, help=f"one of {', '.join(EXCHANGES)}")
     exp.add_argument(
         "--adjusted", action="store_true", help="apply stored splits, bonuses and dividends"
     )
@@ -188,6 +208,7 @@ def run_list(args: argparse.Namespace) -> int:
                 }
                 for s in store.list_series()
             ]
+        done(f"artha data list: {len(rows):,} series listed")
         if args.json is not None:
             text = json.dumps(rows, indent=2) + "\n"
             failed = emit_json("data list", args.json, text, store_files(ws.database_path))
@@ -228,9 +249,21 @@ def _stored_timeframe(
         return wanted
     have = _stored_timeframes(store, symbol, exchange)
     if not have:
-        store.instrument(symbol, exchange)  # unknown or ambiguous: the store says which
-        raise CommandError(f"no bars stored for {symbol}")
+        raise _no_bars(store, symbol, exchange)
     return have[0]
+
+
+def _no_bars(store: MarketStore, symbol: str, exchange: str | None) -> CommandError:
+    """`symbol` has no bars: not in the store at all (a typo?), or listed without bars."""
+    venue, _, bare = symbol.rpartition(":")
+    venue = (exchange or venue).strip().upper()
+    listed = store.instruments(venue or None)
+    if bare.strip().upper() not in {str(name).upper() for name in listed["symbol"]}:
+        where = f" on {venue}" if venue else ""
+        return CommandError(
+            f"{bare} is not in the store{where}; `artha data list` shows the symbols it holds"
+        )
+    return CommandError(f"no bars stored for {symbol}")
 
 
 def run_quality(args: argparse.Namespace) -> int:
@@ -247,6 +280,8 @@ def run_quality(args: argparse.Namespace) -> int:
             if failed is not None or args.json == "-":
                 return failed or 0
         print(render_text(report))
+        done(f"artha data quality: reported on {instrument.exchange}:{instrument.symbol} "
+             f"{timeframe} ({len(series):,} bars)")  # fmt: skip
         return 0
 
     return _guarded("data quality", body)
@@ -269,7 +304,9 @@ def series_for(
         else next((tf for tf in TIMEFRAMES if tf in have and _divides(tf, timeframe)), None)
     )
     if base is None:
-        known = ", ".join(have) or "none"
+        if not have:
+            raise _no_bars(store, symbol, exchange)
+        known = ", ".join(have)
         raise CommandError(f"{symbol} has no bars that make {timeframe} bars (stored: {known})")
     read = read_adjusted if adjusted else MarketStore.read_bars
     series = read(store, symbol, base, start, end, exchange)  # type: ignore[arg-type]
@@ -310,6 +347,9 @@ def run_export(args: argparse.Namespace) -> int:
         write_series(series, out)
         chosen = "" if args.timeframe else " (the finest stored; --timeframe picks another)"
         print(f"{out}: {len(series):,} {series.timeframe} bars of {series.symbol}{chosen}")
+        adjusted = " adjusted" if args.adjusted else ""
+        done(f"artha data export: wrote {len(series):,}{adjusted} {series.timeframe} bars of "
+             f"{series.symbol} to {out}")  # fmt: skip
         return 0
 
     return _guarded("data export", body)
@@ -348,6 +388,8 @@ def write_series(series: BarSeries, out: Path) -> None:
                     con.register("frame", frame)
                     con.execute(f"COPY frame TO '{quoted}' (FORMAT PARQUET)")
     except (OSError, duckdb.Error) as exc:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in str(exc):
+            raise CommandError(f"disk full writing {out}; nothing was written") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise CommandError(f"argument --out: cannot write {out}: {reason}") from None
 
@@ -356,16 +398,22 @@ def run_actions(args: argparse.Namespace) -> int:
     import pandas as pd
 
     def body() -> int:
-        actions = load_corporate_actions_csv(args.path)
-        frame = pd.DataFrame([
-            {"exchange": str(ex), "symbol": sym, "ex_date": a.ex_date, "kind": a.kind,
-             "ratio_from": a.ratio_from, "ratio_to": a.ratio_to,
-             "amount_paise": a.amount_paise, "note": a.note}
-            for ex, sym, a in actions
-        ])  # fmt: skip
         with workspace_store(args) as (_, store):
+            # every row is checked against the store (known symbol, dividend below the price,
+            # sane ratio) before any is written: the file goes in whole or not at all
+            actions = load_corporate_actions_csv(args.path, ActionChecker(store))
+            frame = pd.DataFrame([
+                {"exchange": str(ex), "symbol": sym, "ex_date": a.ex_date, "kind": a.kind,
+                 "ratio_from": a.ratio_from, "ratio_to": a.ratio_to,
+                 "amount_paise": a.amount_paise, "note": a.note}
+                for ex, sym, a in actions
+            ])  # fmt: skip
             changed = store.add_corporate_actions(frame) if len(frame) else 0
-        print(f"{args.path}: {plural(len(actions), 'corporate action')}, {changed} new or changed")
+        summary = (
+            f"{args.path}: {plural(len(actions), 'corporate action')}, {changed} new or changed"
+        )
+        print(summary)
+        done(f"artha data actions: {summary}")
         return 0
 
     return _guarded("data actions", body)

@@ -12,7 +12,8 @@ import argparse
 import time
 from decimal import Decimal
 
-from app.commands.backtest import capital, render
+from app.commands.backtest import capital
+from app.commands.backtest_report import text_report
 from app.commands.data import series_for
 from app.commands.output import fail
 from app.commands.workspace_store import CommandError, workspace_store
@@ -59,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     config = BacktestConfig(capital=args.capital, costs="zerodha")
     result = run_backtest(SmaCrossover, DEMO_PARAMS, series, config)
     print()
-    print(render(result, result.as_json(), resampled_from={s.symbol: "1m" for s in series}))
+    print(text_report(result, resampled_from={s.symbol: "1m" for s in series}))
     print(f"\n{BANNER}\nDemo finished in {time.perf_counter() - started:.1f} s.")
     return 0

@@ -17,6 +17,7 @@ from engine.costs.types import (
     ZERO_PAISE,
     ChargeBreakdown,
     ChargeSegment,
+    EquityExecution,
     ExecutionLike,
 )
 from engine.domain.enums import Exchange, Side
@@ -76,3 +77,12 @@ class BpsCostModel:
             fee = fee.quantize(self._quantum, rounding=ROUND_HALF_UP)
         z = ZERO_PAISE
         return ChargeBreakdown(fee, z, z, z, z, z, z, fee, buy, sell, turnover)
+
+    def compute_equity_day(
+        self,
+        executions: Sequence[EquityExecution],
+        exchange: Exchange | str,
+        trade_date: date,
+    ) -> ChargeBreakdown:
+        """A flat fee does not care about the product: the day's orders as one note."""
+        return self.compute(executions, ChargeSegment.INTRADAY, exchange, trade_date)

@@ -14,9 +14,7 @@ are the same for both parts).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from engine.costs.model import ZerodhaCostModel
 from engine.costs.types import (
@@ -24,18 +22,11 @@ from engine.costs.types import (
     ZERO_PAISE,
     ChargeBreakdown,
     ChargeSegment,
+    EquityExecution,
     round_paisa,
     round_rupee,
 )
 from engine.domain.enums import Exchange, Product, Side
-
-
-@dataclass(frozen=True, slots=True)
-class EquityExecution:
-    side: Side
-    quantity: int
-    price: Decimal  # rupees
-    product: Product  # CNC or MIS
 
 
 def equity_day_note(

@@ -18,12 +18,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
-from engine.costs.schedules import DEFAULT_DP_CHARGE, SCHEDULES, ChargeSchedule, schedule_for
+from engine.costs.schedules import (
+    BSE_GROUPS,
+    DEFAULT_DP_CHARGE,
+    SCHEDULES,
+    ChargeSchedule,
+    schedule_for,
+)
 from engine.costs.types import (
     ZERO,
     ZERO_PAISE,
     ChargeBreakdown,
     ChargeSegment,
+    EquityExecution,
     Execution,
     ExecutionLike,
     round_paisa,
@@ -61,10 +68,12 @@ class NoteRates:
 
 
 def normalise_bse_group(group: str) -> str:
-    """'a ' -> 'A'; BSE groups are short letter codes (A, B, T, XT, ZP, ...)."""
+    """'a ' -> 'A'; only groups in BSE_GROUPS: an unknown one would silently pay the default."""
     code = group.strip().upper() if isinstance(group, str) else ""
-    if not (1 <= len(code) <= 3 and code.isalnum() and code.isascii()):
-        raise ValueError(f"bse_group must be a BSE scrip group such as A, B, T, XT, got {group!r}")
+    if code not in BSE_GROUPS:
+        raise ValueError(
+            f"bse_group {group!r} is not a BSE scrip group; use one of {', '.join(BSE_GROUPS)}"
+        )
     return code
 
 
@@ -144,6 +153,17 @@ class ZerodhaCostModel:
         )
         self._rates[key] = resolved
         return resolved
+
+    def compute_equity_day(
+        self,
+        executions: Sequence[EquityExecution],
+        exchange: Exchange | str,
+        trade_date: date,
+    ) -> ChargeBreakdown:
+        """Zerodha bills CNC bought and sold the same day as intraday (equity_day.py)."""
+        from engine.costs.equity_day import equity_day_note  # it builds on this model
+
+        return equity_day_note(self, executions, exchange, trade_date)
 
     def compute(
         self,

@@ -69,6 +69,11 @@ BSE_CASH_GROUPS: Final[Mapping[str, Decimal]] = MappingProxyType(
     }
 )
 BSE_CASH_DEFAULT: Final = pct("0.00375")  # groups A/B and other non-exclusive scrips
+# Every group BSE's bhavcopy writes in SC_GROUP/SctySrs that Artha knows: the ones above and
+# those paying the default. Anything else is refused, so a typo never pays group A's rate.
+BSE_GROUPS: Final[tuple[str, ...]] = tuple(
+    sorted({"A", "B", "E", "F", "G", "IF", "IT", "P", "R", "T", "W", "ZY", *BSE_CASH_GROUPS})
+)
 
 SEBI_FEE: Final = per_crore("10")
 GST_RATE: Final = pct("18")

@@ -109,6 +109,17 @@ class Execution:
 
 
 @dataclass(frozen=True, slots=True)
+class EquityExecution:
+    """An executed equity order with its product: a scrip-day's CNC and MIS orders share one
+    contract note, and how CNC is billed depends on the day's other CNC orders."""
+
+    side: Side
+    quantity: int
+    price: Decimal  # rupees
+    product: Product  # CNC or MIS
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeBreakdown:
     """What one contract note charges, each component already rounded as the note rounds it.
 
@@ -161,6 +172,16 @@ class CostModel(Protocol):
         bse_group: str = "A",
         exercised_value: Decimal = ZERO,
     ) -> ChargeBreakdown: ...
+
+    def compute_equity_day(
+        self,
+        executions: Sequence[EquityExecution],
+        exchange: Exchange | str,
+        trade_date: date,
+    ) -> ChargeBreakdown:
+        """The contract note of one scrip's equity orders of one day, CNC and MIS together
+        (a broker may bill CNC bought and sold the same day as intraday)."""
+        ...
 
     def describe(self, trade_date: date) -> str:
         """Which schedule/rate applies on trade_date, for reports."""

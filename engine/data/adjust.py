@@ -16,6 +16,10 @@ BarSeries, the store keeps raw bars). Conventions:
   that time, not a split-adjusted one. Volume is unchanged. A dividend with no bar before its
   ex-date affects nothing (factor 1); one of at least C is refused.
 
+A split or bonus that moves prices more than FACTOR_LIMIT-fold is refused at entry (the CSV
+loader here; engine/data/action_checks.py for the store-aware checks the CLI and the dialog
+share); one already stored that rounds prices to zero is named when an adjusted read fails.
+
 Factors multiply: a bar's factor is the product over all actions with a later ex-date. The
 arithmetic is exact (fractions of integers), and adjusted prices and volumes are rounded
 half-up to the paisa / share, then validated again as a BarSeries.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -37,10 +41,18 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.calendar import IST
-from engine.data.bar_series import BarDataError, BarSeries, Int64Array, format_paise
+from engine.data.bar_series import (
+    PRICE_FIELDS,
+    BarDataError,
+    BarSeries,
+    Int64Array,
+    format_paise,
+    ist_iso,
+)
 from engine.data.importers.sources import open_source
 from engine.data.resample import ns_of
 from engine.domain.enums import Exchange
+from engine.domain.money import from_paise
 
 ActionKind = Literal["split", "bonus", "dividend"]
 KINDS: Final[tuple[ActionKind, ...]] = ("split", "bonus", "dividend")
@@ -48,6 +60,7 @@ CSV_COLUMNS: Final = ("symbol", "exchange", "ex_date", "kind", "ratio", "amount"
 _INT64_SAFE: Final = 2**62
 _RATIO_MAX: Final = 2**31 - 1  # the store keeps ratios as INTEGER
 _PAISE_MAX: Final = 2**63 - 1  # and dividends as BIGINT paise
+FACTOR_LIMIT: Final = 1000  # a split/bonus moves prices at most 1000-fold either way
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,12 @@ class CorporateAction:
                     f"got {self.ratio_from!r}:{self.ratio_to!r}"
                 )
 
+    def describe(self) -> str:
+        """'split 1:5', 'bonus 3:2', 'dividend of ₹12.50' (for messages)."""
+        if self.amount_paise is not None:
+            return f"dividend of {rupees(self.amount_paise)}"
+        return f"{self.kind} {self.ratio_from}:{self.ratio_to}"
+
     def share_factor(self) -> Fraction:
         """Price factor of a split/bonus (1 for a dividend): old shares per new share."""
         if self.kind == "dividend":
@@ -90,6 +109,26 @@ class CorporateAction:
         if self.kind == "split":
             return Fraction(self.ratio_from, self.ratio_to)
         return Fraction(self.ratio_to, self.ratio_from + self.ratio_to)  # held / after bonus
+
+
+def rupees(paise: int) -> str:
+    return f"₹{from_paise(paise):,.2f}"
+
+
+def share_factor_problem(action: CorporateAction) -> str:
+    """Why a split/bonus ratio is implausible, or "": its price factor must lie within
+    [1/FACTOR_LIMIT, FACTOR_LIMIT]. No real split or bonus moves prices 1,000-fold, while a
+    typo like 1:2000000000 would round every earlier price to zero paise."""
+    if action.kind == "dividend":
+        return ""
+    factor = action.share_factor()
+    if Fraction(1, FACTOR_LIMIT) <= factor <= FACTOR_LIMIT:
+        return ""
+    return (
+        f"{action.kind} ratio {action.ratio_from}:{action.ratio_to} would change prices "
+        f"{round(max(factor, 1 / factor)):,}-fold; a {action.kind} changes the share count at most "
+        f"{FACTOR_LIMIT:,}-fold (check the ratio: 1:5 = one share becomes five)"
+    )
 
 
 def _positive_int(value: object) -> bool:
@@ -199,26 +238,60 @@ def adjust(series: BarSeries, actions: Sequence[CorporateAction]) -> BarSeries:
     segment, price, _ = _segments(ts, actions, series.close)
     shares = [a for a in actions if a.kind != "dividend"]
     vol_segment, _, volume = _segments(ts, shares, None)
+    prices = {name: scale(getattr(series, name), segment, price) for name in PRICE_FIELDS}
+    for name, values in prices.items():
+        zero = values <= 0
+        if zero.any():
+            i = int(np.argmax(zero))
+            raise _rounds_to_zero(series, actions, name, i, int(segment[i]))
     return BarSeries(
         series.symbol,
         series.timeframe,
         np.array(ts, copy=True),
-        scale(series.open, segment, price),
-        scale(series.high, segment, price),
-        scale(series.low, segment, price),
-        scale(series.close, segment, price),
+        prices["open"],
+        prices["high"],
+        prices["low"],
+        prices["close"],
         scale(series.volume, vol_segment, volume),
     )
 
 
-def load_corporate_actions_csv(path: str | Path) -> list[tuple[Exchange, str, CorporateAction]]:
+def _rounds_to_zero(
+    series: BarSeries, actions: Sequence[CorporateAction], name: str, i: int, j: int
+) -> BarDataError:
+    """Name the action (of those applied to bar i, segment j) that shrinks prices most."""
+    ordered = sorted(actions, key=lambda a: a.ex_date)[j:]
+
+    def factor(action: CorporateAction) -> Fraction:
+        if action.kind != "dividend":
+            return action.share_factor()
+        return _dividend_factor(action, series.ts, series.close, ex_date_ns(action.ex_date))
+
+    worst = min(ordered, key=factor)
+    raw = int(getattr(series, name)[i])
+    return BarDataError(
+        f"adjusting {series.symbol} for the {worst.describe()} on ex-date {worst.ex_date} "
+        f"rounds the {name} {rupees(raw)} of the bar at {ist_iso(int(series.ts[i]))} to zero "
+        "paise: that action is implausible; correct or delete it (Data panel: Corporate "
+        "actions), or export without --adjusted"
+    )
+
+
+ActionCheck = Callable[[Exchange, str, CorporateAction], None]
+"""Raises ValueError when an action is implausible for the store it is going to."""
+
+
+def load_corporate_actions_csv(
+    path: str | Path, check: ActionCheck | None = None
+) -> list[tuple[Exchange, str, CorporateAction]]:
     """Read `symbol,exchange,ex_date,kind,ratio,amount,note` rows (columns in any order).
 
     ex_date is YYYY-MM-DD (or NSE's 21-Oct-2025); ratio "1:5" for split/bonus (see the
     module doc for the bonus order); amount in rupees ("12.50") for a dividend. The first bad
     row raises BarDataError "file:line: what is wrong"; duplicates are refused. The file is
     opened like an import file (a missing file, UTF-16, binary or HTML is refused saying so;
-    CR-only line ends are fine; a zip holding one CSV is read).
+    CR-only line ends are fine; a zip holding one CSV is read). `check` (see
+    engine/data/action_checks.py) refuses an implausible row at its line too.
     """
     source = open_source(path)
     label = source.label  # the file, or archive.zip[member.csv]
@@ -250,6 +323,8 @@ def load_corporate_actions_csv(path: str | Path) -> list[tuple[Exchange, str, Co
                         f"duplicate {action.kind} for {exchange.value}:{symbol} on "
                         f"{action.ex_date} (line {seen[key]} has it too)"
                     )
+                if check is not None:
+                    check(exchange, symbol, action)
             except ValueError as err:
                 raise BarDataError(str(err), label, line) from None
             seen[key] = line
@@ -286,6 +361,9 @@ def _parse_row(raw: dict[str | None, Any]) -> tuple[Exchange, str, CorporateActi
             raise ValueError(f"a {kind} has no amount, got {amount!r}")
         ratio_from, ratio_to = _ratio(ratio, kind)
         action = CorporateAction(ex_date, kind, ratio_from, ratio_to, None, row["note"])
+        problem = share_factor_problem(action)
+        if problem:
+            raise ValueError(problem)
     return exchange, symbol, action
 
 

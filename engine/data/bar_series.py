@@ -71,6 +71,22 @@ def format_paise(paise: int | np.integer) -> str:
     return str(from_paise(int(paise)))
 
 
+def span_text(ns: int) -> str:
+    """A duration the way timeframes are written: 7m, 1h, 1d, 1d2h30m, 45s (never pandas'
+    "0 days 00:07:00")."""
+    if ns <= 0:
+        return "0s"
+    seconds, rest = divmod(int(ns), 1_000_000_000)
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if rest and not parts:
+        return f"{rest / 1e9:.3g}s"
+    return "".join(parts)
+
+
 def _median_gap(ts_ns: Int64Array) -> int | None:
     """Median spacing (an actual gap, not an average of two), None below two bars."""
     if len(ts_ns) < 2:
@@ -94,7 +110,7 @@ def infer_timeframe(ts_ns: Int64Array) -> str:
         if median == length:
             return name
     raise BarDataError(
-        f"median bar spacing {pd.Timedelta(median, unit='ns')} is not a supported "
+        f"median bar spacing {span_text(median)} is not a supported "
         f"timeframe ({', '.join(TIMEFRAMES)}); give the timeframe explicitly"
     )
 
@@ -111,7 +127,7 @@ def resolve_timeframe(ts_ns: Int64Array, timeframe: str | None) -> str:
     if median is not None and 0 < median < length:
         raise BarDataError(
             f"timeframe {timeframe!r} was given but the bars are only "
-            f"{pd.Timedelta(median, unit='ns')} apart (median spacing)"
+            f"{span_text(median)} apart (median spacing)"
         )
     if len(ts_ns) > SPARSE_CHECK_FROM:
         gaps = np.diff(ts_ns)
@@ -120,7 +136,7 @@ def resolve_timeframe(ts_ns: Int64Array, timeframe: str | None) -> str:
         if closest > length:
             raise BarDataError(
                 f"timeframe {timeframe!r} was given but no two of the {len(ts_ns):,} bars are "
-                f"closer than {pd.Timedelta(closest, unit='ns')}: they are not {timeframe} bars"
+                f"closer than {span_text(closest)}: they are not {timeframe} bars"
             )
     return timeframe
 

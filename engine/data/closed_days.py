@@ -20,15 +20,12 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import get_calendar
+from engine.ist import day_from_number, day_number, ist_day_numbers
 
 if TYPE_CHECKING:
     from engine.data.batch import ImportBatch
 
-_NS: Final = 1_000_000_000
-_DAY_NS: Final = 86_400 * _NS
-_IST_OFFSET_NS: Final = 19_800 * _NS
 _SHOWN: Final = 5
-_EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -60,19 +57,14 @@ class ClosedDays:
         return f"left out as asked: {self.describe()}"
 
 
-def ist_days(ts: np.ndarray) -> np.ndarray:
-    """Each bar's IST calendar day as days since 1970-01-01."""
-    return np.asarray((ts + _IST_OFFSET_NS) // _DAY_NS, dtype=np.int64)
-
-
 def closed_days_of(ts: np.ndarray, exchange: str) -> ClosedDays | None:
     """The closed days among one exchange's bar times (int64 UTC ns), or None."""
-    days, counts = np.unique(ist_days(np.asarray(ts, dtype=np.int64)), return_counts=True)
+    days, counts = np.unique(ist_day_numbers(np.asarray(ts, dtype=np.int64)), return_counts=True)
     calendar = get_calendar(exchange)
     found = [
         (exchange, when, int(count))
         for day, count in zip(days.tolist(), counts.tolist(), strict=True)
-        if calendar.session(when := datetime.date.fromordinal(_EPOCH + int(day))) is None
+        if calendar.session(when := day_from_number(day)) is None
     ]
     return ClosedDays(tuple(found)) if found else None
 
@@ -97,11 +89,11 @@ def drop_closed_days(batch: ImportBatch) -> ImportBatch:
     if not closed:
         return batch
     bars = batch.bars
-    days = ist_days(bars["ts"].to_numpy(dtype=np.int64))
+    days = ist_day_numbers(bars["ts"].to_numpy(dtype=np.int64))
     exchanges = bars["exchange"].astype(str).to_numpy()
     drop = np.zeros(len(bars), dtype=bool)
     for exchange in {e for e, _, _ in closed.days}:
-        closed_on = [d.toordinal() - _EPOCH for e, d, _ in closed.days if e == exchange]
+        closed_on = [day_number(d) for e, d, _ in closed.days if e == exchange]
         drop |= (exchanges == exchange) & np.isin(days, closed_on)
     kept = bars.loc[~drop].reset_index(drop=True)
     # another content than the file's: importing it whole later is not a repeat

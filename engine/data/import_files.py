@@ -5,14 +5,15 @@ statement overhead than the parsing itself, so files are merged GROUP at a time
 (MarketStore.import_batches keeps every file's own import-log entry and idempotency).
 
 Every file given gets exactly one FileResult, in the order given: stored, already imported,
-refused (why, as ``file:line: what``), held (bars on days the exchange was closed, waiting for
-the trader's word: ImportOptions.closed_days) or not tried (the store itself failed, e.g. a
-full disk, so the files after it were not attempted). A file refused by the store's own
-checks does not stop the others.
+refused (why, as ``file:line: what``, or "disk full"), held (bars on days the exchange was
+closed, waiting for the trader's word: ImportOptions.closed_days) or not tried (the store
+itself failed on an earlier file, e.g. a full disk, so the files after it were not
+attempted). A file refused by the store's own checks does not stop the others.
 """
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import threading
@@ -168,6 +169,13 @@ def _environmental(exc: StoreError) -> bool:
     )
 
 
+def _disk_full(exc: StoreError) -> bool:
+    cause = exc.__cause__
+    return (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
+        "No space left" in str(exc) or "No space left" in str(cause)
+    )
+
+
 def import_files(
     store: MarketStore,
     paths: Sequence[str | Path],
@@ -218,11 +226,14 @@ def import_files(
             try:
                 stored(i, batch, store.import_batch(batch, force=o.force))
             except StoreError as exc:
-                status = FileStatus.REFUSED
-                if _environmental(exc):
-                    broken, status = str(exc), FileStatus.NOT_TRIED
                 problem = str(exc) if str(paths[i]) in str(exc) else f"{paths[i]}: {exc}"
-                settle(i, FileResult(str(paths[i]), status, problem=problem,
+                if _disk_full(exc):  # this file was tried and refused; the rest are not tried
+                    broken = "disk full"
+                    problem = (f"{paths[i]}: disk full, nothing of it written; free some space "
+                               f"on the disk that holds {store.path.parent}")  # fmt: skip
+                elif _environmental(exc):
+                    broken = str(exc)
+                settle(i, FileResult(str(paths[i]), FileStatus.REFUSED, problem=problem,
                                      notes=tuple(batch.notes)))  # fmt: skip
         pending.clear()
 

@@ -22,8 +22,12 @@ CSV_HEADER = "symbol,exchange,ex_date,kind,ratio,amount,note\n"
 
 @pytest.fixture
 def store(make_ctx) -> MarketStore:
+    """A store holding bars of the symbols these tests give actions to (an action for a
+    symbol without bars is refused)."""
     store = make_ctx().store
     assert store is not None
+    for symbol in ("RELIANCE", "INFY", "TCS"):
+        store.write_bars(daily_bars(symbol))
     return store
 
 
@@ -185,6 +189,21 @@ def test_an_empty_symbol_and_a_no_op_split_are_refused(qtbot, store):
     fill(dialog, "split", date(2024, 6, 10), (1, 2), symbol="tcs")
     assert dialog.save() and error_text(dialog) == ""
     assert stored(store)[0][:2] == ("NSE", "TCS")  # symbols are stored upper-case
+
+
+def test_the_form_makes_the_same_plausibility_check_as_the_cli(qtbot, store):
+    dialog = open_dialog(qtbot, store, "NOPE")
+    fill(dialog, "split", date(2024, 6, 10), (1, 5))
+    with qtbot.assertNotEmitted(dialog.changed):
+        assert not dialog.save()
+    assert "NSE:NOPE is not in the store (no bars): import its bars first" in error_text(dialog)
+    fill(dialog, "dividend", date(2024, 8, 19), amount="25", symbol="RELIANCE")
+    assert not dialog.save()
+    assert "dividend of ₹25.00 per share" in error_text(dialog)
+    assert "last close before it, ₹20.00 on 2024-06-10" in error_text(dialog)
+    fill(dialog, "split", date(2024, 6, 10), (1, 1001))
+    assert not dialog.save() and "at most 1,000-fold" in error_text(dialog)
+    assert stored(store) == []
 
 
 def test_delete_removes_the_selected_action(qtbot, store):

@@ -1,7 +1,9 @@
 """View and edit the corporate actions (splits, bonuses, dividends) kept in the store.
 
 A wrong ratio or ex-date silently skews every adjusted backtest, so each row says in words
-what it does to prices and volume, and bad input is refused before anything is written.
+what it does to prices and volume, and bad input is refused before anything is written (an
+unknown symbol, a dividend not below the price, an absurd ratio: engine/data/action_checks.py,
+the same check `artha data actions` makes).
 Which side of a ratio is which is engine/data/adjust.py's convention.
 """
 
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.table_model import Column, RowsModel
+from engine.data.action_checks import ActionChecker
 from engine.data.adjust import (
     KINDS,
     ActionKind,
@@ -336,6 +339,7 @@ class CorporateActionsDialog(QDialog):
                     f"there is already a {action.kind} of {exchange}:{symbol} on "
                     f"{action.ex_date}: edit that row, or delete it first"
                 )
+            ActionChecker(self._store)(exchange, symbol, action)  # the CLI's rule, same words
             moved = old.key if old is not None and old.key != key else None
             frame = actions_frame([(exchange, symbol, action)])
             self._store.add_corporate_actions(frame, replacing=moved)  # one transaction
@@ -378,7 +382,8 @@ class CorporateActionsDialog(QDialog):
     def import_csv(self, path: str | Path) -> int | None:
         """Add all rows of an `artha data actions` CSV or none; rows new/changed, None: error."""
         try:
-            actions = [(str(e), s, a) for e, s, a in load_corporate_actions_csv(path)]
+            read = load_corporate_actions_csv(path, ActionChecker(self._store))
+            actions = [(str(e), s, a) for e, s, a in read]
             changed = self._store.add_corporate_actions(actions_frame(actions)) if actions else 0
         except (StoreError, ValueError, OSError) as exc:
             self._show_error(f"Nothing imported from {path}: {exc}")

@@ -46,13 +46,11 @@ from engine.data.importers.normalise import (
 from engine.data.importers.sources import Source
 from engine.data.importers.timestamps import Days
 from engine.domain.enums import Exchange
+from engine.ist import day_from_number, ist_day_numbers
 
 PRICES: Final = ("open", "high", "low", "close")
 MAX_SYMBOL: Final = 40  # characters; the longest NSE option names are about 30
 MAX_VOLUME: Final = 10**13  # units in one bar: ~100x the busiest contract's whole day
-_DAY_NS: Final = 86_400 * NS
-_IST_OFFSET_NS: Final = 19_800 * NS
-_EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 
 
 def finish(
@@ -171,11 +169,15 @@ def symbol_problem(name: str) -> str:
     return ""
 
 
+_FILE_IST: Final = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+
+
 def _check_epoch(table: CsvTable, ts: Int64Array) -> None:
     early = ts < 0
     if early.any():
         i = int(np.argmax(early))
-        when = pd.Timestamp(int(ts[i]), unit="ns", tz="UTC").tz_convert(IST)
+        # at +05:30, as files write IST: Asia/Kolkata in 1900 is local mean time (09:15 -> 09:06)
+        when = pd.Timestamp(int(ts[i]), unit="ns", tz="UTC").tz_convert(_FILE_IST)
         raise table.fail(i, f"timestamp {when:%Y-%m-%d %H:%M} is before 1970: check the date "
                             "column and its date format")  # fmt: skip
 
@@ -234,8 +236,8 @@ def _timeframe(
 
 def _daily_to_open(ts: Int64Array, venue: str, notes: list[str]) -> Int64Array:
     """Daily bars open at their IST date's session open, whatever time the file gave."""
-    codes, uniques = pd.factorize((ts + _IST_OFFSET_NS) // _DAY_NS)
-    days = [datetime.date.fromordinal(_EPOCH + int(d)) for d in uniques]
+    codes, uniques = pd.factorize(ist_day_numbers(ts))
+    days = [day_from_number(int(d)) for d in uniques]
     opens: Int64Array = session_opens(days, venue, [])[codes]
     moved = ts != opens
     if moved.any():

@@ -52,7 +52,7 @@ from engine.data.importers.csv_table import (
 )
 from engine.data.importers.normalise import check_expiries, daily_bars, skip_notes
 from engine.data.importers.sources import Source
-from engine.data.importers.udiff import Contracts, make_batch
+from engine.data.importers.udiff import Contracts, make_batch, option_strikes
 
 HEADER: Final = (
     "INSTRUMENT", "SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "OPEN", "HIGH", "LOW",
@@ -80,9 +80,7 @@ def read(source: Source) -> ImportBatch:
     if (underlying == "").any():
         raise table.fail(int(np.argmax(underlying == "")), "SYMBOL is empty")
     option_type = _option_types(table, is_option, notes)
-    strike = np.zeros(len(table), dtype=np.int64)
-    if is_option.any():
-        strike[is_option] = table.subset(is_option).paise("STRIKE_PR")
+    strike = option_strikes(table, is_option, "STRIKE_PR")
     codes, expiries = table.dates("EXPIRY_DT", legacy_date, "27-Jun-2024")
     symbols = contract_names(underlying, codes, expiries, is_option, strike, option_type, notes)
     lot = derive_lots(table, underlying, codes, is_option, strike, notes)

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from engine.data.bar_series import Int64Array
+from engine.data.bar_series import Int64Array, format_paise
 from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import CsvTable, ObjectArray, iso_date, read_table
 from engine.data.importers.normalise import (
@@ -132,6 +132,24 @@ def read_cash(source: Source, exchange: str, fmt: str) -> ImportBatch:
     return make_batch(source, fmt, instruments, bars, days[1], notes)
 
 
+def option_strikes(table: CsvTable, is_option: npt.NDArray[np.bool_], column: str) -> Int64Array:
+    """Strike prices of the option rows in paise (0 for futures); a strike that is not above
+    zero is refused here, at its line and as the file writes it, not later by the store."""
+    strike = np.zeros(len(table), dtype=np.int64)
+    if not is_option.any():
+        return strike
+    options = table.subset(is_option)
+    values = options.paise(column)
+    bad = values <= 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        shown = format_paise(values[i])  # rupees, as the file writes them
+        raise options.fail(i, f"{options.display(column)} {shown} is not a strike price: an "
+                              "option's strike is above zero rupees")  # fmt: skip
+    strike[is_option] = values
+    return strike
+
+
 def make_batch(
     source: Source,
     fmt: str,
@@ -186,10 +204,7 @@ def read_fo(source: Source) -> ImportBatch:
         i = int(np.argmax(lot < 1))
         raise table.fail(i, f"NewBrdLotQty {lot[i]} is not a lot size")
     is_option = segment == "OPT"
-    strike = np.zeros(len(table), dtype=np.int64)
-    if is_option.any():
-        options = table.subset(is_option)
-        strike[is_option] = options.paise("STRKPRIC")
+    strike = option_strikes(table, is_option, "STRKPRIC")
     option_type = table.text("OPTNTP")
     wrong = is_option & ~np.isin(option_type, ["CE", "PE"])
     if wrong.any():
