@@ -40,6 +40,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from engine.domain.enums import Exchange, Product
+from engine.execution.checks import MarginRates as MarginRates
 
 MAX_SQUAREOFF_LEAD = timedelta(hours=3)
 MAX_SLIPPAGE_BPS = Decimal(10_000)  # 100% of the price: beyond it a fill price turns negative
@@ -53,14 +54,6 @@ class BacktestInputError(ValueError):
 class FillTiming(StrEnum):
     NEXT_OPEN = "next-open"
     CLOSE = "close"
-
-
-@dataclass(frozen=True)
-class MarginRates:
-    delivery: Decimal = Decimal("1")
-    equity_intraday: Decimal = Decimal("0.20")
-    futures: Decimal = Decimal("0.15")
-    short_options: Decimal = Decimal("0.15")
 
 
 @dataclass(frozen=True)

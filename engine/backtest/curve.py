@@ -14,13 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.backtest.config import BacktestConfig
-from engine.backtest.ledger import Ledger
 from engine.backtest.result import BacktestResult, OrderRecord, Trade
-from engine.backtest.simulator import Simulator
 from engine.backtest.slots import Slot
 from engine.calendar import get_calendar
 from engine.data.closed_days import closed_days_of
-from engine.domain.orders import OrderStatus
+from engine.execution.host import ExecutionHost
+from engine.execution.orders import ManagedOrder
+from engine.execution.portfolio import TradeRecord
 from engine.metrics import EquityCurve
 from engine.strategy.base import Strategy
 
@@ -44,14 +44,17 @@ def _carried(values: Int64Array, positions: Int64Array, size: int) -> Int64Array
 
 
 def _curve(
-    slots: list[Slot], sim: Simulator, capital: int, size: int, timeline: Int64Array
+    slots: list[Slot], host: ExecutionHost, capital: int, size: int, timeline: Int64Array
 ) -> EquityCurve:
     """Equity = cash + quantity x close per bar. Arrays are updated in place: on a million
     bars each copy is 8 MB, and the benchmark's memory budget is for the whole run."""
     equity = np.zeros(size, dtype=np.int64)  # cash changes, then cash, then equity
     charges = np.zeros(size, dtype=np.int64)
-    deltas = np.asarray(sim.deltas, dtype=np.int64) if sim.deltas else None
+    # the fills' journal, (ts, instrument, signed quantity, cash change, charges), with each
+    # fill's time turned into its bar on the merged timeline
+    deltas = np.asarray(host.journal, dtype=np.int64) if host.journal else None
     if deltas is not None:
+        deltas[:, 0] = np.searchsorted(timeline, deltas[:, 0])
         np.add.at(equity, deltas[:, 0], deltas[:, 3])
         np.add.at(charges, deltas[:, 0], deltas[:, 4])
     np.cumsum(equity, out=equity)
@@ -103,10 +106,69 @@ def calendar_warnings(slots: list[Slot]) -> list[str]:
     return warnings
 
 
+class TradeSource:
+    """Builds the run's Trades on first use (the run itself stays lean); picklable, so a
+    result can cross to another process."""
+
+    def __init__(self, records: list[TradeRecord], ts_of: dict[str, Int64Array]) -> None:
+        self.records = records
+        self.ts_of = ts_of
+
+    def __call__(self) -> list[Trade]:
+        trades = []
+        for r in self.records:
+            ts = self.ts_of[r.symbol]
+            entry_bar = int(np.searchsorted(ts, r.entry_ts))
+            exit_bar = int(np.searchsorted(ts, r.exit_ts))
+            trades.append(Trade.from_record(r, entry_bar, exit_bar))
+        return trades
+
+
+class OrderSource:
+    """Builds the run's order log on first use (the run stays lean); picklable: crossing to
+    another process takes the rows, not the live orders (they point at the strategy)."""
+
+    def __init__(self, orders: list[ManagedOrder]) -> None:
+        self.orders = orders
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                o.order_id,
+                o.symbol,
+                o.placed_bar,
+                str(o.side),
+                o.quantity,
+                str(o.order_type),
+                str(o.product),
+                str(o.status),
+                o.filled,
+                o.message,
+                o.tag,
+            )
+            for o in self.orders
+        ]
+
+    def __call__(self) -> list[OrderRecord]:
+        return [OrderRecord(*row) for row in self.rows()]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OrderRows, (self.rows(),))
+
+
+class OrderRows:
+    """What a pickled OrderSource becomes: the log's rows, turned into records on use."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def __call__(self) -> list[OrderRecord]:
+        return [OrderRecord(*row) for row in self.rows]
+
+
 def build_result(
     slots: list[Slot],
-    sim: Simulator,
-    ledger: Ledger,
+    host: ExecutionHost,
     config: BacktestConfig,
     timeline: Int64Array,
     strategy: type[Strategy],
@@ -115,7 +177,8 @@ def build_result(
 ) -> BacktestResult:
     size = len(timeline)
     capital = int(config.capital * 100)
-    curve = _curve(slots, sim, capital, size, timeline)
+    ledger = host.portfolio
+    curve = _curve(slots, host, capital, size, timeline)
     last_close = {slot.symbol: int(slot.close[-1]) for slot in slots}
     unrealized: dict[str, int] = {}
     for (symbol, _), book in ledger.positions.items():
@@ -143,36 +206,21 @@ def build_result(
         params=dict(params),
         config=config,
         symbols=[slot.symbol for slot in slots],
-        trade_source=lambda: [Trade.from_record(t) for t in records],
+        trade_source=TradeSource(records, {slot.symbol: slot.ts for slot in slots}),
         curve=curve,
         final_equity_paise=int(final_equity),
         unrealized_paise=unrealized,
         total_charges_paise=ledger.total_charges,
-        traded_value_paise=sim.traded_value,
+        traded_value_paise=host.traded_value,
         bars=sum(len(slot.ts) for slot in slots),
-        orders=len(sim.orders),
-        rejections=list(sim.rejections),
-        # runner._reject keeps only the first messages; every rejected order stays in the log
-        rejected_orders=sum(o.status is OrderStatus.REJECTED for o in sim.orders.values()),
+        orders=len(host.oms.orders),
+        rejections=list(host.rejections),
+        # the host keeps only the first messages; every rejected order stays in the log
+        rejected_orders=host.oms.rejected,
         closed_charges_paise=sum(t.charges for t in records),
         open_charges_paise=open_charges,
         timeframes=[slot.series.timeframe for slot in slots],
         open_positions=open_positions,
         run_seconds=seconds,
-        order_source=lambda: [
-            OrderRecord(
-                o.order_id,
-                slots[o.slot].symbol,
-                o.placed_bar,
-                str(o.side),
-                o.quantity,
-                str(o.order_type),
-                str(o.product),
-                str(o.status),
-                o.filled,
-                o.message,
-                o.tag,
-            )
-            for o in sim.orders.values()
-        ],
+        order_source=OrderSource(list(host.oms.orders.values())),
     )

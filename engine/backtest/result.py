@@ -10,9 +10,9 @@ from functools import cached_property
 from typing import Any
 
 from engine.backtest.config import BacktestConfig
-from engine.backtest.ledger import TradeRecord
 from engine.calendar import IST
 from engine.domain.enums import Product
+from engine.execution.portfolio import TradeRecord
 from engine.metrics import (
     EquityCurve,
     Metrics,
@@ -52,16 +52,17 @@ class Trade:
     net_pnl: Decimal
 
     @classmethod
-    def from_record(cls, r: TradeRecord) -> Trade:
+    def from_record(cls, r: TradeRecord, entry_bar: int, exit_bar: int) -> Trade:
+        """A portfolio's round trip, with the bars of its instrument it opened and closed on."""
         return cls(
             r.symbol,
             "long" if r.long else "short",
             r.product,
             r.quantity,
-            r.entry_bar,
+            entry_bar,
             _time(r.entry_ts),
             _rupees(r.entry_price),
-            r.exit_bar,
+            exit_bar,
             _time(r.exit_ts),
             _rupees(r.exit_price),
             _rupees(r.gross_pnl),

@@ -1,19 +1,18 @@
 """One instrument inside a run: its arrays (paise), its place on the merged timeline, its
-session facts and the strategy instance trading it."""
+session facts, its trading rules and the strategy instance trading it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.backtest.sessions import SessionIndex
-from engine.costs import ChargeSegment
 from engine.data.bar_series import BarSeries
-from engine.domain.enums import Exchange, Product, Segment
+from engine.domain.enums import Exchange, Segment
 from engine.domain.instrument import Instrument
+from engine.execution.checks import InstrumentRules
 from engine.strategy.base import BarData, Strategy
 
 Int64Array = npt.NDArray[np.int64]
@@ -31,13 +30,10 @@ class Slot:
 
     def __post_init__(self) -> None:
         self.symbol = self.series.symbol
-        self.tick = int(self.instrument.tick_size * 100)
-        if Decimal(self.tick) != self.instrument.tick_size * 100:
-            raise ValueError(
-                f"{self.symbol}: tick size {self.instrument.tick_size} is finer than a paisa"
-            )
-        self.lot = self.instrument.lot_size
-        self.freeze = self.instrument.freeze_quantity
+        self.rules = InstrumentRules.of(self.instrument)
+        self.tick = self.rules.tick
+        self.lot = self.rules.lot
+        self.clock = self.strategy._clock
         self.ts = self.series.ts
         self.open = self.series.open
         self.high = self.series.high
@@ -45,10 +41,6 @@ class Slot:
         self.close = self.series.close
         self.volume = self.series.volume
         self.last = len(self.ts) - 1
-        exchange = self.instrument.exchange
-        self.cost_exchange = (
-            Exchange.NSE if exchange in (Exchange.NSE, Exchange.NFO) else (Exchange.BSE)
-        )
 
     def bar_data(self) -> BarData:
         s = self.series
@@ -62,13 +54,6 @@ class Slot:
             s.close / 100.0,
             s.volume,
         )
-
-    def charge_segment(self, product: Product) -> ChargeSegment:
-        return ChargeSegment.of(self.instrument.segment, product)
-
-    @property
-    def is_equity(self) -> bool:
-        return self.instrument.segment is Segment.EQUITY
 
 
 def default_instrument(symbol: str, exchange: Exchange) -> Instrument:

@@ -26,6 +26,7 @@ from engine.domain.money import (
     to_paise,
 )
 from engine.domain.orders import (
+    ACTIVE_STATUSES,
     ORDER_TRANSITIONS,
     TERMINAL_STATUSES,
     InvalidOrderTransition,
@@ -35,6 +36,7 @@ from engine.domain.orders import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "AVERAGE_PRICE_QUANTUM",
     "ORDER_TRANSITIONS",
     "TERMINAL_STATUSES",

@@ -51,6 +51,8 @@ ORDER_TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = Mapping
     }
 )
 TERMINAL_STATUSES: Final = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
+# Still working: it can fill, be cancelled or change. Every mode asks this table, not a list.
+ACTIVE_STATUSES: Final = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if nxt)
 
 
 def can_transition(source: OrderStatus, target: OrderStatus) -> bool:
@@ -146,6 +148,10 @@ class Order:
                 f"order {self.client_id!r}: trigger_price must be None for {kind}, "
                 f"got {self.trigger_price}"
             )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
 
     @property
     def is_terminal(self) -> bool:

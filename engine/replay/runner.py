@@ -5,14 +5,14 @@ Live, the same class receives one bar at a time. Replay runs the live path on re
 each bar is appended to the strategy's arrays, every indicator is extended by one value from
 the trailing window it needs, every condition is evaluated at that bar only
 (engine/strategy/incremental.py), and the handlers that are due are called. Order entry, fills,
-costs, margin and the result are the backtester's own (it subclasses the backtest run and
-shares its Simulator and Ledger), so for a correct strategy replay and backtest agree on every
-order and every trade; a difference means the strategy's indicators are not what live trading
-would compute (too short a lookback, or look-ahead), which `audit` names.
+costs, margin and the result are the backtester's own (a replay drives the same run: its
+execution host, portfolio and simulated venue), so for a correct strategy replay and backtest
+agree on every order and every trade; a difference means the strategy's indicators are not
+what live trading would compute (too short a lookback, or look-ahead), which `audit` names.
 
 No look-ahead by construction: the strategy's arrays hold only the bars pushed so far, so even
 `Series.full()` cannot show a later bar, and reading past the clock raises LookAheadError. The
-exchange side (the Simulator) knows the whole series, as the market knows its own future: it
+exchange side (the simulated venue) knows the whole series, as the market knows its own future: it
 releases a fill at bar j only when the replay reaches bar j, before that bar is shown to the
 strategy (a fill at the open of j is heard with the clock at j-1, as it would be live). An
 order placed from on_fill is therefore active from bar j; for a fill INSIDE bar j the bar's
@@ -32,7 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from engine.backtest.config import BacktestConfig
-from engine.backtest.curve import build_result
+from engine.backtest.event_queue import Phase
 from engine.backtest.result import BacktestResult
 from engine.backtest.runner import BacktestInputError, BacktestRun, strategy_error
 from engine.data.bar_series import BarSeries
@@ -63,9 +63,10 @@ def replay_bars(
     return Replay(strategy, params, series, config, instruments, warmup=warmup, audit=audit).run()
 
 
-class Replay(BacktestRun):
-    """One replay run; after `run()`, `evaluators` holds each instrument's evaluator (and
-    through it the strategy instance and its indicators) for inspection."""
+class Replay:
+    """One replay run: a backtest run's parts driven bar by bar. After `run()`, `evaluators`
+    holds each instrument's evaluator (and through it the strategy instance and its
+    indicators) for inspection."""
 
     def __init__(
         self,
@@ -82,38 +83,34 @@ class Replay(BacktestRun):
         data = [series] if isinstance(series, BarSeries) else list(series)
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise BacktestInputError(f"warmup must be a whole number of bars >= 0, got {warmup!r}")
-        super().__init__(strategy, params, data, config or BacktestConfig(), instruments or {})
+        self.parts = BacktestRun(
+            strategy, params, data, config or BacktestConfig(), instruments or {}
+        )
         self.warmup = warmup
         self.audit = audit
         self.capacity = capacity
         self.evaluators: list[IncrementalEvaluator] = []
-        self._started = time.perf_counter()
 
     def run(self) -> BacktestResult:
-        self._started = time.perf_counter()
+        started = time.perf_counter()
         self.loop()
-        return build_result(
-            self.slots,
-            self.sim,
-            self.ledger,
-            self.config,
-            self.timeline,
-            self.strategy_cls,
-            self.params,
-            time.perf_counter() - self._started,
-        )
+        return self.parts.result(time.perf_counter() - started)
 
     def loop(self) -> None:
+        parts = self.parts
         self._start_strategies()
-        heap = self.sim.heap
+        heap = parts.venue.queue.heap
         pop = heapq.heappop
-        deliver = self.deliver  # fills and order updates reach on_fill / on_order through it
-        slots = self.slots
+        deliver = parts.deliver  # fills and order updates reach on_fill / on_order through it
+        slots = parts.slots
         evaluators = self.evaluators
+        handlers_phase = Phase.HANDLERS
         next_local = [0] * len(slots)  # each instrument's next bar
-        for g in range(len(self.timeline)):
+        for g in range(len(parts.timeline)):
             # fills, square-offs and expiries before this bar's close
-            while heap and (heap[0][0] < g or (heap[0][0] == g and heap[0][1] < 3)):
+            while heap and (
+                heap[0].bar < g or (heap[0].bar == g and heap[0].phase < handlers_phase)
+            ):
                 deliver(pop(heap))
             for s, slot in enumerate(slots):
                 i = next_local[s]
@@ -137,22 +134,22 @@ class Replay(BacktestRun):
                     raise
                 except Exception as exc:
                     raise strategy_error(slot.strategy, slot, i, exc) from exc
-            while heap and heap[0][0] == g:  # expiries and close-priced square-offs
+            while heap and heap[0].bar == g:  # expiries and close-priced square-offs
                 deliver(pop(heap))
         while heap:
             deliver(pop(heap))
-        self.cancel_unfilled()
+        parts.cancel_unfilled()
         if self.audit:
             found = [m for evaluator in evaluators for m in evaluator.audit()]
             if found:
                 raise LookbackError(found)
 
     def _start_strategies(self) -> None:
-        for slot in self.slots:
+        for slot in self.parts.slots:
             history = slot.series.slice(0, min(self.warmup, len(slot.series)))
             evaluator = IncrementalEvaluator(
                 slot.strategy,
-                self,
+                self.parts.host,
                 slot.symbol,
                 history,
                 capacity=self.capacity or len(slot.series),

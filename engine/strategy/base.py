@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -26,20 +26,40 @@ from engine.domain.enums import OrderType, Product, Side, Validity
 from engine.strategy.params import ParamSpec, declared_params, resolve_params
 from engine.strategy.requests import (
     FillReport,
+    OrderHandle,
     OrderRequest,
     OrderUpdate,
     PriceInput,
     QuantityInput,
     StrategyHost,
+    shape_problem,
 )
 from engine.strategy.series import Clock, Series
 
-IST_OFFSET_NS = 19_800 * 1_000_000_000
 E = TypeVar("E", bound=StrEnum)
 
 
 class StrategyError(RuntimeError):
     """A strategy used the SDK wrongly (bad condition length, order outside a run, ...)."""
+
+
+class OrderOptions(TypedDict, total=False):
+    """The keyword arguments of `buy`, `sell`, `target_position` and `close_position`."""
+
+    price: PriceInput | None
+    trigger: PriceInput | None
+    order_type: OrderType | str | None
+    product: Product | str | None
+    validity: Validity | str
+    stop_loss: PriceInput | None
+    target: PriceInput | None
+    trail: PriceInput | None
+    stop_loss_points: PriceInput | None
+    target_points: PriceInput | None
+    tag: str
+
+
+_ORDER_OPTIONS = frozenset(OrderOptions.__annotations__)
 
 
 class BarView:
@@ -261,34 +281,13 @@ class Strategy:
         return self._require_host().open_order_ids(self.data.symbol)
 
     # -- orders -------------------------------------------------------------------------------
-    def buy(self, quantity: QuantityInput, **options: Any) -> str:
-        return self._order(Side.BUY, quantity, **options)
-
-    def sell(self, quantity: QuantityInput, **options: Any) -> str:
-        return self._order(Side.SELL, quantity, **options)
-
-    def target_position(self, quantity: QuantityInput, **options: Any) -> str | None:
-        """Trade whatever moves the position to `quantity` (negative = short)."""
-        delta = quantity - self.position.quantity
-        if delta == 0:
-            return None
-        side = Side.BUY if delta > 0 else Side.SELL
-        return self._order(side, abs(delta), **options)
-
-    def close_position(self, **options: Any) -> str | None:
-        return self.target_position(0, **options)
-
-    def cancel(self, order_id: str) -> None:
-        self._require_host().cancel(order_id)
-
-    def _order(
+    def buy(
         self,
-        side: Side,
         quantity: QuantityInput,
         *,
-        order_type: OrderType | str | None = None,
         price: PriceInput | None = None,
         trigger: PriceInput | None = None,
+        order_type: OrderType | str | None = None,
         product: Product | str | None = None,
         validity: Validity | str = Validity.DAY,
         stop_loss: PriceInput | None = None,
@@ -297,34 +296,133 @@ class Strategy:
         stop_loss_points: PriceInput | None = None,
         target_points: PriceInput | None = None,
         tag: str = "",
-    ) -> str:
-        """One order. `stop_loss`/`target` are absolute prices; `stop_loss_points`,
-        `target_points` and `trail` are distances in rupees from the entry's fill price.
+    ) -> OrderHandle:
+        """Buy `quantity` (a whole number of lots). Without `price`/`trigger` a market order;
+        `price` alone a limit; `trigger` alone a stop (SL-M); both a stop-limit (SL).
+        `stop_loss`/`target` are prices of bracket exits, `stop_loss_points`/`target_points`
+        and `trail` distances in rupees from the entry's fill. Returns the order's handle."""
+        return self._order(
+            Side.BUY,
+            quantity,
+            OrderOptions(
+                price=price,
+                trigger=trigger,
+                order_type=order_type,
+                product=product,
+                validity=validity,
+                stop_loss=stop_loss,
+                target=target,
+                trail=trail,
+                stop_loss_points=stop_loss_points,
+                target_points=target_points,
+                tag=tag,
+            ),
+        )
 
-        A wrong word (product="XYZ") raises ValueError here, so the error names the author's
-        line; a wrong number (price="x", a target below a buy's entry) is a rejection the
-        strategy hears through `on_order`, as from a broker.
-        """
+    def sell(
+        self,
+        quantity: QuantityInput,
+        *,
+        price: PriceInput | None = None,
+        trigger: PriceInput | None = None,
+        order_type: OrderType | str | None = None,
+        product: Product | str | None = None,
+        validity: Validity | str = Validity.DAY,
+        stop_loss: PriceInput | None = None,
+        target: PriceInput | None = None,
+        trail: PriceInput | None = None,
+        stop_loss_points: PriceInput | None = None,
+        target_points: PriceInput | None = None,
+        tag: str = "",
+    ) -> OrderHandle:
+        """Sell `quantity`; the arguments are `buy`'s (a short's stop_loss is above it)."""
+        return self._order(
+            Side.SELL,
+            quantity,
+            OrderOptions(
+                price=price,
+                trigger=trigger,
+                order_type=order_type,
+                product=product,
+                validity=validity,
+                stop_loss=stop_loss,
+                target=target,
+                trail=trail,
+                stop_loss_points=stop_loss_points,
+                target_points=target_points,
+                tag=tag,
+            ),
+        )
+
+    def target_position(
+        self, quantity: QuantityInput, **options: Unpack[OrderOptions]
+    ) -> OrderHandle | None:
+        """Trade whatever moves the position to `quantity` (negative = short); the keyword
+        arguments are `buy`'s. None when already there."""
+        delta = quantity - self.position.quantity
+        if delta == 0:
+            return None
+        side = Side.BUY if delta > 0 else Side.SELL
+        return self._order(side, abs(delta), options)
+
+    def close_position(self, **options: Unpack[OrderOptions]) -> OrderHandle | None:
+        return self.target_position(0, **options)
+
+    def cancel(self, order: OrderHandle | str) -> None:
+        self._require_host().cancel(str(order))
+
+    def _order(self, side: Side, quantity: QuantityInput, options: OrderOptions) -> OrderHandle:
+        """One order. A call that cannot make an order (an unknown argument, a word that is
+        not valid, a LIMIT without a price, a stop given both as a price and a distance)
+        raises here, so the error names the author's line; a number the market decides about
+        (a target below a buy's fill, a price that is not a number) is a rejection the
+        strategy hears through `on_order`, as from a broker."""
         host = self._require_host()
-        if order_type is None:
-            order_type = _infer_type(price, trigger)
+        unknown = set(options) - _ORDER_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"unknown order argument(s) {', '.join(sorted(unknown))}: use "
+                f"{', '.join(sorted(_ORDER_OPTIONS))}"
+            )
+        price = options.get("price")
+        trigger = options.get("trigger")
+        given_type = options.get("order_type")
+        order_type = (
+            _infer_type(price, trigger)
+            if given_type is None
+            else _choice(OrderType, given_type, "order_type")
+        )
+        tag = options.get("tag", "")
+        problem = shape_problem(
+            order_type,
+            price,
+            trigger,
+            options.get("stop_loss"),
+            options.get("stop_loss_points"),
+            options.get("target"),
+            options.get("target_points"),
+            tag,
+        )
+        if problem is not None:
+            raise StrategyError(problem)
+        product = options.get("product")
         request = OrderRequest(
             symbol=self.data.symbol,
             side=side,
             quantity=int(quantity) if isinstance(quantity, np.integer) else quantity,
-            order_type=_choice(OrderType, order_type, "order_type"),
+            order_type=order_type,
             product=None if product is None else _choice(Product, product, "product"),
-            validity=_choice(Validity, validity, "validity"),
+            validity=_choice(Validity, options.get("validity", Validity.DAY), "validity"),
             price=price,
             trigger=trigger,
-            stop_loss=stop_loss,
-            target=target,
-            trail=trail,
+            stop_loss=options.get("stop_loss"),
+            target=options.get("target"),
+            trail=options.get("trail"),
             tag=tag,
-            stop_loss_points=stop_loss_points,
-            target_points=target_points,
+            stop_loss_points=options.get("stop_loss_points"),
+            target_points=options.get("target_points"),
         )
-        return host.submit(request)
+        return OrderHandle(host, host.submit(request))
 
     def _require_host(self) -> StrategyHost:
         if self._host is None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.domain.enums import OrderType, Product, Side, Validity
-from engine.domain.orders import OrderStatus
+from engine.domain.orders import ACTIVE_STATUSES, MAX_TAG_LENGTH, OrderStatus
 
 # numpy numbers are welcome: `self.data.close[-1]` is a numpy float64
 PriceInput = float | int | Decimal | str | np.floating[Any] | np.integer[Any]
@@ -63,11 +63,146 @@ class FillReport:
     tag: str = ""
 
 
+_NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.SL})
+_NEEDS_TRIGGER = frozenset({OrderType.SL, OrderType.SL_M})
+
+
+def shape_problem(
+    order_type: OrderType,
+    price: object,
+    trigger: object,
+    stop_loss: object = None,
+    stop_loss_points: object = None,
+    target: object = None,
+    target_points: object = None,
+    tag: str = "",
+) -> str | None:
+    """Why these arguments cannot make one order (a LIMIT without a price, a MARKET with one,
+    a stop given both as a price and as a distance...), or None. Such a call is the author's
+    mistake whatever the market does, so the SDK raises it at the author's line; a value the
+    market decides about (a price on the wrong side of the fill) is a rejection instead."""
+    if order_type in _NEEDS_PRICE and price is None:
+        return f"a {order_type} order needs a price"
+    if order_type not in _NEEDS_PRICE and price is not None:
+        return f"a {order_type} order takes no price"
+    if order_type in _NEEDS_TRIGGER and trigger is None:
+        return f"a {order_type} order needs a trigger"
+    if order_type not in _NEEDS_TRIGGER and trigger is not None:
+        return f"a {order_type} order takes no trigger"
+    for price_name, price_value, points_name, points_value in (
+        ("stop_loss", stop_loss, "stop_loss_points", stop_loss_points),
+        ("target", target, "target_points", target_points),
+    ):
+        if price_value is not None and points_value is not None:
+            return (
+                f"give {price_name} (a price) or {points_name} (a distance from the fill "
+                "price), not both"
+            )
+    if not isinstance(tag, str) or len(tag) > MAX_TAG_LENGTH:
+        return f"tag must be text of at most {MAX_TAG_LENGTH} characters, got {tag!r}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """An order as it stands now, for an `OrderHandle`."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    filled_quantity: int
+    status: OrderStatus
+    average_price: Decimal | None
+    message: str
+    fills: tuple[tuple[int, Decimal], ...]  # (quantity, price in rupees), in order
+
+
 class StrategyHost(Protocol):
     """The executor a strategy is attached to: the backtester now, the live runner later."""
 
     def submit(self, request: OrderRequest) -> str: ...
     def cancel(self, order_id: str) -> None: ...
+    def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: int | None = None,
+        price: PriceInput | None = None,
+        trigger: PriceInput | None = None,
+    ) -> None: ...
+    def order_state(self, order_id: str) -> OrderState: ...
     def position_quantity(self, symbol: str) -> int: ...
     def position_average_price(self, symbol: str) -> Decimal: ...
     def open_order_ids(self, symbol: str) -> list[str]: ...
+
+
+class OrderHandle:
+    """What `buy`/`sell` return: the order's id, its state as it stands, and its controls.
+
+    `str(handle)` is the order id (what `on_order` / `on_fill` updates carry)."""
+
+    __slots__ = ("_host", "order_id")
+
+    def __init__(self, host: StrategyHost, order_id: str) -> None:
+        self._host = host
+        self.order_id = order_id
+
+    @property
+    def state(self) -> OrderState:
+        return self._host.order_state(self.order_id)
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.state.status
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def filled_quantity(self) -> int:
+        return self.state.filled_quantity
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.state.average_price
+
+    @property
+    def fills(self) -> tuple[tuple[int, Decimal], ...]:
+        return self.state.fills
+
+    def cancel(self) -> None:
+        """Cancel what is not filled yet (nothing happens to an order that has ended)."""
+        self._host.cancel(self.order_id)
+
+    def modify(
+        self,
+        *,
+        quantity: QuantityInput | None = None,
+        price: PriceInput | None = None,
+        trigger: PriceInput | None = None,
+    ) -> None:
+        """Change the open order's quantity (total, filled part included), limit price or
+        trigger; it works from the next bar (the next tick live) with its place in the
+        queue lost, as at an exchange."""
+        self._host.modify(
+            self.order_id,
+            quantity=int(quantity) if isinstance(quantity, np.integer) else quantity,
+            price=price,
+            trigger=trigger,
+        )
+
+    def __str__(self) -> str:
+        return self.order_id
+
+    def __repr__(self) -> str:
+        return f"OrderHandle({self.order_id})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OrderHandle):
+            return other.order_id == self.order_id
+        return isinstance(other, str) and other == self.order_id
+
+    def __hash__(self) -> int:
+        return hash(self.order_id)

@@ -22,7 +22,7 @@ from engine.backtest import (
     run_backtest,
 )
 from engine.domain.orders import OrderStatus
-from engine.strategy.base import IST_OFFSET_NS
+from engine.ist import IST_OFFSET_NS
 from strategies.sdk import (
     BarView,
     FillReport,
@@ -427,6 +427,33 @@ def test_points_follow_the_actual_fill_at_the_next_open():
             {"target": 1100, "target_points": 2},
             "give target (a price) or target_points (a distance from the fill price), not both",
         ),
+        ({"order_type": "LIMIT"}, "a LIMIT order needs a price"),
+        ({"order_type": "MARKET", "price": 100}, "a MARKET order takes no price"),
+        ({"order_type": "SL", "price": 100}, "a SL order needs a trigger"),
+        ({"price": 100, "order_type": "SL-M", "trigger": 99}, "a SL-M order takes no price"),
+        ({"tag": "x" * 21}, "tag must be text of at most 20 characters"),
+    ],
+)
+def test_arguments_that_cannot_make_an_order_raise_at_the_authors_line(options, message):
+    """Issue 11: a call no market could accept is the author's mistake, named at their line
+    (a price the market decides about is still a rejection, below)."""
+    strategy = entering(lambda s, close: s.buy(100, **options))  # marker: the-call-line
+    with pytest.raises(StrategyRuntimeError) as caught:
+        run(strategy)
+    text = str(caught.value)
+    assert f"StrategyError: {message}" in text
+    assert f"{__file__}:{_line_of('the-call-line')}" in text
+
+
+def test_an_unknown_order_argument_raises_naming_the_valid_ones():
+    strategy = entering(lambda s, close: s.buy(100, stoploss=99))
+    with pytest.raises(StrategyRuntimeError, match="unexpected keyword argument 'stoploss'"):
+        run(strategy)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
         ({"stop_loss_points": -2}, "stop_loss_points must be a positive number, got -2"),
         ({"target_points": 0}, "target_points must be a positive number, got 0"),
     ],

@@ -1,0 +1,97 @@
+"""What happens first inside a bar: the simulated venue's queue of timed events.
+
+Within one bar of the merged timeline, events run in `Phase` order: market orders fill at the
+open, then MIS square-offs at the open, then limit/stop/bracket fills inside the bar (stops
+before targets when `stop_first`), then the strategies' handlers at the close, then expiries
+and close-priced square-offs. That order decides fills, so it is written down here once and
+every loop (backtest, replay) drains the same queue the same way.
+
+An entry is a NamedTuple: typed, named fields with a tuple's speed in the heap (a backtest
+pushes one per order and per fill).
+"""
+
+from __future__ import annotations
+
+import heapq
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+
+class Phase(IntEnum):
+    OPEN_FILL = 0  # market orders (and stops already hit) fill at the open
+    SQUARE_OFF_OPEN = 1  # MIS square-off at the open of the first bar past the cut-off
+    INTRABAR = 2  # limits, stops, bracket exits and trailing stops reached inside the bar
+    HANDLERS = 3  # the strategies' handlers at the close (run by the loop, never queued)
+    CLOSE = 4  # expiries, and square-offs at the day's last close
+
+
+class EventKind(IntEnum):
+    FILL = 0  # the order trades on `bar` (the venue prices it)
+    EXPIRE = 1  # the order's validity ends unfilled
+    SQUARE_OFF = 2  # the instrument's MIS position is closed
+
+
+class SimEvent(NamedTuple):
+    bar: int  # global bar on the merged timeline: the queue's first key
+    phase: Phase
+    priority: int  # inside a phase: -1 a fill at the open beats stop_first; then stops 0/1
+    seq: int  # insertion order breaks every remaining tie (so nothing after it is compared)
+    kind: EventKind
+    target: Any  # the ManagedOrder (FILL, EXPIRE) or the instrument index (SQUARE_OFF)
+    version: int  # the order's version when queued: stale once the order changed
+    local_bar: int  # the same bar in the instrument's own series
+    trail_level: int = 0  # FILL of a trailing stop: the stop level the bar reached (paise)
+    at_open: bool = False  # SQUARE_OFF: at the bar's open (else at its close)
+
+
+class EventQueue:
+    """A heap of SimEvents in (bar, phase, priority, insertion) order."""
+
+    def __init__(self) -> None:
+        self.heap: list[SimEvent] = []
+        self._seq = 0
+
+    def push(
+        self,
+        bar: int,
+        phase: Phase,
+        priority: int,
+        kind: EventKind,
+        target: Any,
+        version: int,
+        local_bar: int,
+        trail_level: int = 0,
+        at_open: bool = False,
+    ) -> None:
+        self._seq += 1
+        heapq.heappush(
+            self.heap,
+            SimEvent(
+                bar,
+                phase,
+                priority,
+                self._seq,
+                kind,
+                target,
+                version,
+                local_bar,
+                trail_level,
+                at_open,
+            ),
+        )
+
+    def due_before(self, bar: int, phase: Phase) -> bool:
+        """Whether the next event comes before `phase` of `bar`."""
+        heap = self.heap
+        return bool(heap) and (heap[0].bar < bar or (heap[0].bar == bar and heap[0].phase < phase))
+
+    def due_within(self, bar: int) -> bool:
+        """Whether the next event is on `bar` (or earlier)."""
+        heap = self.heap
+        return bool(heap) and heap[0].bar <= bar
+
+    def pop(self) -> SimEvent:
+        return heapq.heappop(self.heap)
+
+    def __bool__(self) -> bool:
+        return bool(self.heap)
