@@ -62,15 +62,17 @@ class EventQueue:
         local_bar: int,
         trail_level: int = 0,
         at_open: bool = False,
+        ticket: int | None = None,
     ) -> None:
-        self._seq += 1
+        """Queue an event; `ticket` (from `reserve`) places it among same-time events where
+        it was decided, not where it is pushed."""
         heapq.heappush(
             self.heap,
             SimEvent(
                 bar,
                 phase,
                 priority,
-                self._seq,
+                self.reserve() if ticket is None else ticket,
                 kind,
                 target,
                 version,
@@ -79,6 +81,12 @@ class EventQueue:
                 at_open,
             ),
         )
+
+    def reserve(self) -> int:
+        """The next insertion number: a venue that learns an event's bar later (one bar at a
+        time) takes it when it decides, so ties break as if the event had been queued then."""
+        self._seq += 1
+        return self._seq
 
     def due_before(self, bar: int, phase: Phase) -> bool:
         """Whether the next event comes before `phase` of `bar`."""

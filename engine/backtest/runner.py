@@ -75,6 +75,7 @@ class BacktestRun:
         data: Sequence[BarSeries],
         config: BacktestConfig,
         instruments: Mapping[str, Instrument],
+        venue_class: type[SimulatedVenue] = SimulatedVenue,
     ) -> None:
         if not data or any(len(s) == 0 for s in data):
             raise BacktestInputError("no bars to run on")
@@ -108,7 +109,7 @@ class BacktestRun:
             self.portfolio,
             HostSettings(config.product, config.margin if config.check_margin else None),
         )
-        self.venue = SimulatedVenue(self.slots, config, self.host)
+        self.venue = venue_class(self.slots, config, self.host)
         self.host.connect(self.venue)
 
     def result(self, seconds: float) -> BacktestResult:

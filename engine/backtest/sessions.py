@@ -10,30 +10,24 @@ day no holiday list covers has the calendar's provisional session, which is that
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.calendar import REGULAR_CLOSE, get_calendar
 from engine.domain.enums import Exchange
+from engine.ist import (
+    IST_OFFSET_NS,
+    NS_PER_DAY,
+    day_from_number,
+    day_number,
+    ist_day_numbers,
+    ns_of,
+    ns_of_timedelta,
+)
 
 Int64Array = npt.NDArray[np.int64]
-
-NS_PER_DAY = 86_400 * 1_000_000_000
-IST_OFFSET_NS = 19_800 * 1_000_000_000
-_NS_PER_US = 1_000
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _ns(delta: timedelta) -> int:
-    """A timedelta as int nanoseconds (exact for whole microseconds)."""
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _NS_PER_US
-
-
-def _day_of(number: int) -> date:
-    return date.fromordinal(_EPOCH_ORDINAL + number)
 
 
 def session_cutoffs(
@@ -42,10 +36,12 @@ def session_cutoffs(
     """(IST day numbers that have a session, each one's square-off cut-off in UTC ns), for
     the inclusive range of IST day numbers (days since 1970-01-01), ascending.
     """
-    sessions = get_calendar(exchange).sessions(_day_of(first_day), _day_of(last_day))
-    lead_ns = _ns(lead)
-    days = [s.date.toordinal() - _EPOCH_ORDINAL for s in sessions]
-    cuts = [_ns(s.close - _UTC_EPOCH) - lead_ns for s in sessions]
+    sessions = get_calendar(exchange).sessions(
+        day_from_number(first_day), day_from_number(last_day)
+    )
+    lead_ns = ns_of_timedelta(lead)
+    days = [day_number(s.date) for s in sessions]
+    cuts = [ns_of(s.close) - lead_ns for s in sessions]
     return np.array(days, dtype=np.int64), np.array(cuts, dtype=np.int64)
 
 
@@ -55,8 +51,7 @@ class SessionIndex:
 
     def __init__(self, ts: Int64Array, exchange: Exchange | str, lead: timedelta) -> None:
         n = len(ts)
-        local = ts + IST_OFFSET_NS
-        self.day: Int64Array = local // NS_PER_DAY
+        self.day: Int64Array = ist_day_numbers(ts)
         change = np.flatnonzero(np.diff(self.day))
         last = np.append(change, n - 1) if n else change
         # the session's last bar for every bar: O(1) lookups on the order path
@@ -64,13 +59,14 @@ class SessionIndex:
         self._end_of: Int64Array = np.repeat(last, sizes)
         # each bar's day cut-off (UTC ns): its calendar session's, else the regular one's
         regular = timedelta(hours=REGULAR_CLOSE.hour, minutes=REGULAR_CLOSE.minute) - lead
-        cutoff = self.day * NS_PER_DAY - IST_OFFSET_NS + _ns(regular)
+        cutoff = self.day * NS_PER_DAY - IST_OFFSET_NS + ns_of_timedelta(regular)
         if n:
             days, cuts = session_cutoffs(int(self.day[0]), int(self.day[-1]), exchange, lead)
             if len(days):
                 k = np.minimum(np.searchsorted(days, self.day), len(days) - 1)
                 has_session = days[k] == self.day
                 cutoff = np.where(has_session, cuts[k], cutoff)
+        self.cutoff: Int64Array = cutoff  # each bar's day's square-off cut-off (UTC ns)
         # the first bar at/after the cut-off from every bar on (n where none): bar i's
         # square-off bar is that one when it is still on i's day
         at_cut = np.where(ts >= cutoff, np.arange(n, dtype=np.int64), n)
@@ -88,4 +84,4 @@ class SessionIndex:
         return (j, True) if j <= end else (end, False)
 
     def trade_date(self, i: int) -> date:
-        return _day_of(int(self.day[i]))
+        return day_from_number(int(self.day[i]))

@@ -12,6 +12,7 @@ from engine.backtest.sessions import SessionIndex
 from engine.data.bar_series import BarSeries
 from engine.domain.enums import Exchange, Segment
 from engine.domain.instrument import Instrument
+from engine.domain.money import paise_to_rupees
 from engine.execution.checks import InstrumentRules
 from engine.strategy.base import BarData, Strategy
 
@@ -48,10 +49,10 @@ class Slot:
             s.symbol,
             self.strategy._clock,
             s.ts,
-            s.open / 100.0,
-            s.high / 100.0,
-            s.low / 100.0,
-            s.close / 100.0,
+            paise_to_rupees(s.open),
+            paise_to_rupees(s.high),
+            paise_to_rupees(s.low),
+            paise_to_rupees(s.close),
             s.volume,
         )
 

@@ -18,6 +18,13 @@ from engine.backtest.event_queue import EventKind, EventQueue, Phase, SimEvent
 from engine.backtest.matching import first_at_or_above, first_at_or_below, first_trailing_hit
 from engine.backtest.slots import Slot
 from engine.domain.enums import OrderType, Side, Validity
+from engine.execution.fill_model import (
+    Working,
+    fill_price,
+    intrabar_priority,
+    level_of,
+    working,
+)
 from engine.execution.host import ExecutionHost
 from engine.execution.orders import GTC, ManagedOrder
 from engine.execution.prices import slipped
@@ -62,10 +69,8 @@ class SimulatedVenue:
         order.active_from = bar if close_fill else bar + 1
         if order.validity is Validity.IOC:
             order.expires_at = order.active_from
-        elif order.active_from > slot.last:
-            order.expires_at = GTC  # placed on the last bar: never fills; cancelled at the end
         else:
-            order.expires_at = slot.sessions.session_end(order.active_from)
+            order.expires_at = self.day_end(slot, order.active_from)
         self.host.accepted(order)
         if close_fill:
             self.fill(order, bar, int(slot.close[bar]), at_open=False)
@@ -101,6 +106,11 @@ class SimulatedVenue:
         )
 
     # -- scheduling -----------------------------------------------------------------------
+    def day_end(self, slot: Slot, bar: int) -> int:
+        """The last bar of bar's session: where a DAY order active from `bar` expires
+        (GTC when `bar` is past the data: such an order is cancelled when the data ends)."""
+        return GTC if bar > slot.last else slot.sessions.session_end(bar)
+
     def schedule(self, order: ManagedOrder, start: int) -> None:
         """Find the first bar >= start where the order trades, or where it expires."""
         slot = self.slots[order.instrument]
@@ -109,54 +119,70 @@ class SimulatedVenue:
             if order.expires_at < GTC and start > order.expires_at:
                 self.host.cancelled(order, "expired unfilled")
             return  # past the data: stays open until the run ends
-        buy = order.side is Side.BUY
+        how = working(order)
+        sell = order.side is Side.SELL
         trail_level = 0
-        stop_prio = 0 if self.config.stop_first else 1
-        level: int | None = None  # the price the bar must reach; None for market-like
-        if (order.order_type is OrderType.MARKET and order.trail is None) or order.stop_hit:
-            j, phase, prio = start, Phase.OPEN_FILL, 0
-        elif order.trail is not None:
+        if how is Working.AT_OPEN:
+            j = start
+        elif how is Working.TRAILING:
+            assert order.trail is not None
             j, trail_level = first_trailing_hit(
-                slot.high, slot.low, start, end, not buy, order.trail_anchor, order.trail
+                slot.high, slot.low, start, end, sell, order.trail_anchor, order.trail
             )
-            phase, prio, level = Phase.INTRABAR, stop_prio, trail_level
-        elif order.order_type is OrderType.LIMIT or order.triggered:
-            assert order.limit is not None
-            j = (
-                first_at_or_below(slot.low, start, end, order.limit)
-                if buy
-                else first_at_or_above(slot.high, start, end, order.limit)
-            )
-            phase, prio, level = Phase.INTRABAR, 1 - stop_prio, order.limit
-        else:
-            assert order.trigger is not None
-            j = (
-                first_at_or_above(slot.high, start, end, order.trigger)
-                if buy
-                else first_at_or_below(slot.low, start, end, order.trigger)
-            )
-            phase, prio, level = Phase.INTRABAR, stop_prio, order.trigger
-        if j >= 0 and level is not None:
-            opening = int(slot.open[j])
-            limit_like = order.order_type is OrderType.LIMIT or order.triggered
-            through = (opening <= level) if buy == limit_like else (opening >= level)
-            if through:
-                prio = -1  # the open is the bar's first trade: it beats stop_first
+        else:  # the comparisons of fill_model.reached, over many bars at once
+            level = level_of(order, how)
+            if sell == (how is Working.LIMIT):
+                j = first_at_or_above(slot.high, start, end, level)
+            else:
+                j = first_at_or_below(slot.low, start, end, level)
         if j >= 0:
-            self.queue.push(
-                int(slot.gidx[j]),
-                phase,
-                prio,
-                EventKind.FILL,
-                order,
-                order.version,
-                j,
-                trail_level=trail_level,
-            )
+            self.queue_fill(order, slot, j, how, trail_level)
         elif order.expires_at < GTC:
-            self.queue.push(
-                int(slot.gidx[end]), Phase.CLOSE, 0, EventKind.EXPIRE, order, order.version, end
+            self.queue_expiry(order, slot, end)
+
+    def queue_fill(
+        self,
+        order: ManagedOrder,
+        slot: Slot,
+        j: int,
+        how: Working,
+        trail_level: int,
+        ticket: int | None = None,
+    ) -> None:
+        """The order trades in bar j: queue it in its place inside that bar."""
+        if how is Working.AT_OPEN:
+            phase, priority = Phase.OPEN_FILL, 0
+        else:
+            level = trail_level if how is Working.TRAILING else level_of(order, how)
+            phase = Phase.INTRABAR
+            priority = intrabar_priority(
+                order, how, level, int(slot.open[j]), self.config.stop_first
             )
+        self.queue.push(
+            int(slot.gidx[j]),
+            phase,
+            priority,
+            EventKind.FILL,
+            order,
+            order.version,
+            j,
+            trail_level=trail_level,
+            ticket=ticket,
+        )
+
+    def queue_expiry(
+        self, order: ManagedOrder, slot: Slot, end: int, ticket: int | None = None
+    ) -> None:
+        self.queue.push(
+            int(slot.gidx[end]),
+            Phase.CLOSE,
+            0,
+            EventKind.EXPIRE,
+            order,
+            order.version,
+            end,
+            ticket=ticket,
+        )
 
     # -- processing -----------------------------------------------------------------------
     def handle(self, event: SimEvent) -> None:
@@ -184,33 +210,13 @@ class SimulatedVenue:
 
     def _price_fill(self, order: ManagedOrder, j: int, trail_level: int) -> None:
         slot = self.slots[order.instrument]
-        buy = order.side is Side.BUY
-        bps = self.config.slippage_bps
         opening = int(slot.open[j])
-        if order.stop_hit:
-            price = slipped(opening, order.side, bps, slot.tick)
-        elif order.trail is not None:
-            price = slipped(
-                min(opening, trail_level) if not buy else max(opening, trail_level),
-                order.side,
-                bps,
-                slot.tick,
-            )
-        elif order.order_type is OrderType.MARKET:
-            price = slipped(opening, order.side, bps, slot.tick)
-        elif order.order_type is OrderType.LIMIT or order.triggered:
-            assert order.limit is not None
-            price = min(opening, order.limit) if buy else max(opening, order.limit)
-        else:
-            assert order.trigger is not None
-            touched = max(opening, order.trigger) if buy else min(opening, order.trigger)
-            price = slipped(touched, order.side, bps, slot.tick)
-            if order.order_type is OrderType.SL:
-                assert order.limit is not None
-                if (price > order.limit) if buy else (price < order.limit):
-                    order.triggered = True  # gapped past the limit: rest as a limit
-                    self.schedule(order, j + 1)
-                    return
+        how = working(order)
+        price = fill_price(order, how, opening, trail_level, self.config.slippage_bps, slot.tick)
+        if price is None:
+            order.triggered = True  # a stop-limit gapped past its limit: rest as a limit
+            self.schedule(order, j + 1)
+            return
         self.fill(order, j, price, at_open=price == opening)
 
     def fill(self, order: ManagedOrder, j: int, price: int, at_open: bool) -> None:

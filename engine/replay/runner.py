@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from engine.backtest.config import BacktestConfig
 from engine.backtest.event_queue import Phase
 from engine.backtest.result import BacktestResult
 from engine.backtest.runner import BacktestInputError, BacktestRun, strategy_error
+from engine.backtest.streaming_venue import StreamingVenue
+from engine.backtest.venue import SimulatedVenue
 from engine.data.bar_series import BarSeries
 from engine.domain.instrument import Instrument
+from engine.domain.money import paise_to_rupees
 from engine.strategy.base import Strategy
 from engine.strategy.derived import IncrementalError, LookbackError
 from engine.strategy.incremental import IncrementalEvaluator
@@ -79,12 +82,18 @@ class Replay:
         warmup: int = 0,
         audit: bool = True,
         capacity: int | None = None,
+        streaming: bool = False,
     ) -> None:
         data = [series] if isinstance(series, BarSeries) else list(series)
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise BacktestInputError(f"warmup must be a whole number of bars >= 0, got {warmup!r}")
         self.parts = BacktestRun(
-            strategy, params, data, config or BacktestConfig(), instruments or {}
+            strategy,
+            params,
+            data,
+            config or BacktestConfig(),
+            instruments or {},
+            StreamingVenue if streaming else SimulatedVenue,
         )
         self.warmup = warmup
         self.audit = audit
@@ -97,50 +106,76 @@ class Replay:
         return self.parts.result(time.perf_counter() - started)
 
     def loop(self) -> None:
-        parts = self.parts
         self._start_strategies()
-        heap = parts.venue.queue.heap
-        pop = heapq.heappop
+        next_local = [0] * len(self.parts.slots)  # each instrument's next bar
+        for g in range(len(self.parts.timeline)):
+            self._bar(g, next_local)
+        self._finish()
+
+    async def run_async(self, feed: AsyncIterator[int]) -> BacktestResult:
+        """Run on the asyncio loop as a live session does: `feed` yields the bars of the
+        merged timeline as they arrive (their global index, in order); the loop stays free
+        between bars."""
+        started = time.perf_counter()
+        self._start_strategies()
+        next_local = [0] * len(self.parts.slots)
+        expected = 0
+        async for g in feed:
+            if g != expected:
+                raise ValueError(f"bar {g} arrived where bar {expected} was due")
+            self._bar(g, next_local)
+            expected += 1
+        self._finish()
+        return self.parts.result(time.perf_counter() - started)
+
+    def _bar(self, g: int, next_local: list[int]) -> None:
+        """Everything that happens on bar g of the merged timeline, in the backtest's order."""
+        parts = self.parts
+        venue = parts.venue
+        heap = venue.queue.heap
         deliver = parts.deliver  # fills and order updates reach on_fill / on_order through it
-        slots = parts.slots
-        evaluators = self.evaluators
-        handlers_phase = Phase.HANDLERS
-        next_local = [0] * len(slots)  # each instrument's next bar
-        for g in range(len(parts.timeline)):
-            # fills, square-offs and expiries before this bar's close
-            while heap and (
-                heap[0].bar < g or (heap[0].bar == g and heap[0].phase < handlers_phase)
-            ):
-                deliver(pop(heap))
-            for s, slot in enumerate(slots):
-                i = next_local[s]
-                if i > slot.last or int(slot.gidx[i]) != g:
-                    continue  # this instrument has no bar at g
+        arriving = []
+        for s, slot in enumerate(parts.slots):
+            i = next_local[s]
+            if i <= slot.last and int(slot.gidx[i]) == g:
                 next_local[s] = i + 1
-                if i < self.warmup:
-                    continue  # history, already seen by init()
-                evaluator = evaluators[s]
-                try:
-                    due = evaluator.push(
-                        int(slot.ts[i]),
-                        int(slot.open[i]) / 100.0,
-                        int(slot.high[i]) / 100.0,
-                        int(slot.low[i]) / 100.0,
-                        int(slot.close[i]) / 100.0,
-                        int(slot.volume[i]),
-                    )
-                    evaluator.fire(due)
-                except IncrementalError:
-                    raise
-                except Exception as exc:
-                    raise strategy_error(slot.strategy, slot, i, exc) from exc
-            while heap and heap[0].bar == g:  # expiries and close-priced square-offs
-                deliver(pop(heap))
+                arriving.append((s, slot, i))
+                if isinstance(venue, StreamingVenue):
+                    venue.open_bar(s, i)
+        # fills, square-offs and expiries before this bar's close
+        while heap and (heap[0].bar < g or (heap[0].bar == g and heap[0].phase < Phase.HANDLERS)):
+            deliver(heapq.heappop(heap))
+        for s, slot, i in arriving:
+            if i < self.warmup:
+                continue  # history, already seen by init()
+            evaluator = self.evaluators[s]
+            try:
+                due = evaluator.push(
+                    int(slot.ts[i]),
+                    paise_to_rupees(int(slot.open[i])),
+                    paise_to_rupees(int(slot.high[i])),
+                    paise_to_rupees(int(slot.low[i])),
+                    paise_to_rupees(int(slot.close[i])),
+                    int(slot.volume[i]),
+                )
+                evaluator.fire(due)
+            except IncrementalError:
+                raise
+            except Exception as exc:
+                raise strategy_error(slot.strategy, slot, i, exc) from exc
+        while heap and heap[0].bar == g:  # expiries and close-priced square-offs
+            deliver(heapq.heappop(heap))
+
+    def _finish(self) -> None:
+        parts = self.parts
+        if isinstance(parts.venue, StreamingVenue):
+            parts.venue.finish()
+        heap = parts.venue.queue.heap
         while heap:
-            deliver(pop(heap))
+            parts.deliver(heapq.heappop(heap))
         parts.cancel_unfilled()
         if self.audit:
-            found = [m for evaluator in evaluators for m in evaluator.audit()]
+            found = [m for evaluator in self.evaluators for m in evaluator.audit()]
             if found:
                 raise LookbackError(found)
 

@@ -1,9 +1,10 @@
 """Everything a strategy author imports: `from strategies.sdk import Strategy, Param, sma`."""
 
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.domain.orders import OrderStatus
 from engine.strategy.base import BarView, PositionView, Strategy, StrategyError
 from engine.strategy.params import Param, ParamError
-from engine.strategy.requests import FillReport, OrderUpdate
+from engine.strategy.requests import FillReport, OrderHandle, OrderState, OrderUpdate
 from engine.strategy.series import LookAheadError, Series
 from strategies.sdk.indicators import crossed_above, crossed_below, ema, sma
 
@@ -11,6 +12,9 @@ __all__ = [
     "BarView",
     "FillReport",
     "LookAheadError",
+    "OrderHandle",
+    "OrderState",
+    "OrderStatus",
     "OrderType",
     "OrderUpdate",
     "Param",
