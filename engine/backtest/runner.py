@@ -21,13 +21,14 @@ from engine.backtest.event_queue import EventKind, Phase, SimEvent
 from engine.backtest.result import BacktestResult
 from engine.backtest.sessions import SessionIndex
 from engine.backtest.slots import Slot, default_instrument
+from engine.backtest.universe import InstrumentClock, aligned_data
 from engine.backtest.venue import SimulatedVenue
 from engine.costs import CostModel, make_cost_model
 from engine.data.bar_series import BarSeries, ist_iso
 from engine.domain.instrument import Instrument
 from engine.execution.host import ExecutionHost, HostSettings
 from engine.execution.portfolio import Portfolio
-from engine.strategy.base import Handler, Strategy
+from engine.strategy.base import BarData, Handler, Strategy
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ class BacktestRun:
             data[0].ts if len(data) == 1 else np.unique(np.concatenate([s.ts for s in data]))
         )
         self.slots: list[Slot] = []
+        # a multi-instrument strategy is one instance over every instrument (universe.py)
+        shared = strategy_cls(params) if strategy_cls.multi_instrument else None
         for index, series in enumerate(data):
-            strategy = strategy_cls(params)
+            strategy = shared or strategy_cls(params)
             instrument = instruments.get(series.symbol) or default_instrument(
                 series.symbol, config.exchange
             )
@@ -100,6 +103,8 @@ class BacktestRun:
                 if len(data) == 1
                 else np.searchsorted(self.timeline, series.ts).astype(np.int64)
             )
+            if shared is not None:
+                slot.clock = InstrumentClock(shared._clock, slot.ts, slot.gidx, self.timeline)
             self.slots.append(slot)
         self.params = self.slots[0].strategy.params
         self.portfolio = Portfolio(int(config.capital * 100), _cost_model(config))
@@ -149,7 +154,7 @@ class BacktestRun:
                 try:
                     handler(strategy.data.bar(i))
                 except Exception as exc:
-                    raise strategy_error(strategy, slot, i, exc) from exc
+                    raise strategy_error(strategy, slot, i, exc, on_timeline=True) from exc
                 k += 1
             while heap and heap[0].bar == g:  # expiries and close-priced square-offs
                 deliver(pop(heap))
@@ -182,25 +187,42 @@ class BacktestRun:
                     raise
                 raise strategy_error(slot.strategy, slot, slot.last, exc) from exc
 
+    def _aligned(self, strategy: Strategy) -> dict[str, BarData]:
+        return {
+            slot.symbol: aligned_data(
+                slot.symbol,
+                strategy._clock,
+                slot.ts,
+                (slot.open, slot.high, slot.low, slot.close),
+                slot.volume,
+                self.timeline,
+            )
+            for slot in self.slots
+        }
+
     def _conditions(
         self,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Handler]]:
         """Every (bar, handler) pair the strategies asked for, merged in time order."""
         parts_g, parts_slot, parts_local, parts_rank, handlers = [], [], [], [], []
         rank = 0
-        for slot in self.slots:
+        multi = self.strategy_cls.multi_instrument
+        for slot in self.slots[:1] if multi else self.slots:
             strategy = slot.strategy
-            strategy._attach(self.host, slot.bar_data())
+            if multi:  # one instance: its bars, conditions and clock on the merged timeline
+                strategy._attach_universe(self.host, self._aligned(strategy))
+            else:
+                strategy._attach(self.host, slot.bar_data())
             try:
                 strategy.init()
             except Exception as exc:
                 raise strategy_error(strategy, slot, None, exc) from exc
             conditions = list(strategy._conditions)
             if strategy._wants_every_bar:
-                conditions.append((np.ones(len(slot.ts), dtype=bool), strategy.on_bar))
+                conditions.append((np.ones(strategy.data.size, dtype=bool), strategy.on_bar))
             for mask, handler in conditions:
                 local = np.flatnonzero(mask)
-                parts_g.append(slot.gidx[local])
+                parts_g.append(local if multi else slot.gidx[local])
                 parts_slot.append(np.full(local.size, slot.index, np.int64))
                 parts_local.append(local.astype(np.int64))
                 parts_rank.append(np.full(local.size, rank, np.int64))
@@ -251,7 +273,7 @@ def _raised_in_strategy_code(exc: BaseException) -> bool:
 
 
 def strategy_error(
-    strategy: Strategy, slot: Slot, bar: int | None, exc: Exception
+    strategy: Strategy, slot: Slot, bar: int | None, exc: Exception, *, on_timeline: bool = False
 ) -> StrategyRuntimeError:
     """Name the strategy, the bar and the deepest line of the author's code that raised.
 
@@ -264,7 +286,12 @@ def strategy_error(
     if where is not None:
         code = (where.line or linecache.getline(where.filename, where.lineno or 0)).strip()
         location = f" at {where.filename}:{where.lineno} ({code})"
-    when = "in init()" if bar is None else f"on {slot.symbol} bar {bar} ({ist_iso(slot.ts[bar])})"
+    if bar is None:
+        when = "in init()"
+    elif on_timeline and strategy.multi_instrument:  # a handler of a multi-instrument strategy
+        when = f"at step {bar} of the merged timeline ({ist_iso(strategy.data.ts.full()[bar])})"
+    else:
+        when = f"on {slot.symbol} bar {bar} ({ist_iso(slot.ts[bar])})"
     return StrategyRuntimeError(
         f"strategy {strategy.display_name()} raised {type(exc).__name__}: {exc} {when}{location}"
     )

@@ -9,12 +9,14 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.backtest.sessions import SessionIndex
+from engine.backtest.universe import InstrumentClock
 from engine.data.bar_series import BarSeries
 from engine.domain.enums import Exchange, Segment
 from engine.domain.instrument import Instrument
 from engine.domain.money import paise_to_rupees
 from engine.execution.checks import InstrumentRules
 from engine.strategy.base import BarData, Strategy
+from engine.strategy.series import Clock
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -34,7 +36,9 @@ class Slot:
         self.rules = InstrumentRules.of(self.instrument)
         self.tick = self.rules.tick
         self.lot = self.rules.lot
-        self.clock = self.strategy._clock
+        # the instrument's current bar: its strategy's clock (InstrumentClock when one
+        # strategy trades several instruments on a merged timeline)
+        self.clock: Clock | InstrumentClock = self.strategy._clock
         self.ts = self.series.ts
         self.open = self.series.open
         self.high = self.series.high

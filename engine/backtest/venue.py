@@ -51,6 +51,8 @@ class SimulatedVenue:
         event = self.event_bar
         if event is not None and event[0] == instrument:
             bar = max(bar, event[1])
+        if bar < 0:  # before the instrument's first bar (a multi-instrument strategy)
+            return bar, 0, 0
         return bar, int(slot.ts[bar]), int(slot.close[bar])
 
     def marks(self) -> dict[str, int]:

@@ -60,7 +60,8 @@ class Venue(Protocol):
         ...
 
     def now(self, instrument: int) -> tuple[int, int, int]:
-        """(bar index or -1, UTC ns, last price in paise) of the instrument now."""
+        """(bar index or -1, UTC ns, last price in paise; 0 when it has none yet) of the
+        instrument now."""
         ...
 
     def marks(self) -> dict[str, int]:
@@ -120,6 +121,8 @@ class ExecutionHost:
         order_id = self.oms.next_id()
         product = request.product or self.settings.default_product
         try:
+            if mark <= 0:
+                raise OrderRejected(f"{request.symbol} has no price yet: its first bar is later")
             quantity = check_quantity(rules, request.quantity)
             limit, trigger, bracket = order_prices(rules, request, mark)
             check_account(

@@ -85,6 +85,11 @@ class Replay:
         streaming: bool = False,
     ) -> None:
         data = [series] if isinstance(series, BarSeries) else list(series)
+        if strategy.multi_instrument:
+            raise BacktestInputError(
+                f"{strategy.display_name()} trades several instruments together: bar-by-bar "
+                "replay of such a strategy is not built yet (run it as a backtest)"
+            )
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise BacktestInputError(f"warmup must be a whole number of bars >= 0, got {warmup!r}")
         self.parts = BacktestRun(

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.ist import ist_datetime
 from engine.strategy.params import ParamSpec, declared_params, resolve_params
 from engine.strategy.requests import (
     FillReport,
@@ -57,6 +58,7 @@ class OrderOptions(TypedDict, total=False):
     stop_loss_points: PriceInput | None
     target_points: PriceInput | None
     tag: str
+    symbol: str | None  # a multi-instrument strategy's instrument (default: self.data's)
 
 
 _ORDER_OPTIONS = frozenset(OrderOptions.__annotations__)
@@ -82,9 +84,7 @@ class BarView:
 
     @property
     def time(self) -> datetime:
-        from engine.calendar import IST
-
-        return datetime.fromtimestamp(self.ts_ns / 1e9, tz=IST)
+        return ist_datetime(self.ts_ns)
 
     @property
     def open(self) -> float:
@@ -135,6 +135,9 @@ class BarData:
         self.close = Series(close, clock, "close")
         self.volume = Series(volume, clock, "volume")
         self.size = len(ts)
+        # a multi-instrument strategy's data (engine/backtest/universe.py): True where this
+        # instrument has a bar of its own at the timeline step (prices are carried otherwise)
+        self.has_bar: Series | None = None
 
     def bar(self, index: int) -> BarView:
         return BarView(self, index)
@@ -174,6 +177,10 @@ class Strategy:
     """Extend this; see the module docstring for the whole API."""
 
     name: ClassVar[str] = ""  # shown in reports; defaults to the class name
+    # True: one instance trades every instrument of the run together (pairs, baskets):
+    # `self.datas[symbol]` on one merged timeline, orders with `symbol=`. False (the default):
+    # one instance per instrument, each seeing only `self.data`.
+    multi_instrument: ClassVar[bool] = False
 
     def __init__(self, params: Mapping[str, object] | None = None) -> None:
         self.__dict__["_param_values"] = resolve_params(type(self), params)
@@ -181,6 +188,7 @@ class Strategy:
         self._host: StrategyHost | None = None
         self._conditions: list[tuple[npt.NDArray[np.bool_], Handler]] = []
         self.data: BarData
+        self.datas: dict[str, BarData] = {}
 
     # -- declared parameters --------------------------------------------------------------
     @classmethod
@@ -277,8 +285,20 @@ class Strategy:
     def position(self) -> PositionView:
         return PositionView(self._require_host(), self.data.symbol)
 
-    def open_orders(self) -> list[str]:
-        return self._require_host().open_order_ids(self.data.symbol)
+    def position_of(self, symbol: str) -> PositionView:
+        """The position in one of a multi-instrument strategy's instruments."""
+        return PositionView(self._require_host(), self._own_symbol(symbol))
+
+    def open_orders(self, symbol: str | None = None) -> list[str]:
+        host = self._require_host()
+        chosen = self.data.symbol if symbol is None else self._own_symbol(symbol)
+        return host.open_order_ids(chosen)
+
+    def _own_symbol(self, symbol: str) -> str:
+        if symbol not in self.datas:
+            mine = ", ".join(self.datas) or self.data.symbol
+            raise StrategyError(f"{symbol!r} is not one of this strategy's instruments ({mine})")
+        return symbol
 
     # -- orders -------------------------------------------------------------------------------
     def buy(
@@ -296,11 +316,13 @@ class Strategy:
         stop_loss_points: PriceInput | None = None,
         target_points: PriceInput | None = None,
         tag: str = "",
+        symbol: str | None = None,
     ) -> OrderHandle:
         """Buy `quantity` (a whole number of lots). Without `price`/`trigger` a market order;
         `price` alone a limit; `trigger` alone a stop (SL-M); both a stop-limit (SL).
         `stop_loss`/`target` are prices of bracket exits, `stop_loss_points`/`target_points`
-        and `trail` distances in rupees from the entry's fill. Returns the order's handle."""
+        and `trail` distances in rupees from the entry's fill. `symbol` picks the instrument
+        of a multi-instrument strategy. Returns the order's handle."""
         return self._order(
             Side.BUY,
             quantity,
@@ -316,6 +338,7 @@ class Strategy:
                 stop_loss_points=stop_loss_points,
                 target_points=target_points,
                 tag=tag,
+                symbol=symbol,
             ),
         )
 
@@ -334,6 +357,7 @@ class Strategy:
         stop_loss_points: PriceInput | None = None,
         target_points: PriceInput | None = None,
         tag: str = "",
+        symbol: str | None = None,
     ) -> OrderHandle:
         """Sell `quantity`; the arguments are `buy`'s (a short's stop_loss is above it)."""
         return self._order(
@@ -351,6 +375,7 @@ class Strategy:
                 stop_loss_points=stop_loss_points,
                 target_points=target_points,
                 tag=tag,
+                symbol=symbol,
             ),
         )
 
@@ -359,7 +384,9 @@ class Strategy:
     ) -> OrderHandle | None:
         """Trade whatever moves the position to `quantity` (negative = short); the keyword
         arguments are `buy`'s. None when already there."""
-        delta = quantity - self.position.quantity
+        symbol = options.get("symbol")
+        held = self.position if symbol is None else self.position_of(symbol)
+        delta = quantity - held.quantity
         if delta == 0:
             return None
         side = Side.BUY if delta > 0 else Side.SELL
@@ -406,8 +433,9 @@ class Strategy:
         if problem is not None:
             raise StrategyError(problem)
         product = options.get("product")
+        symbol = options.get("symbol")
         request = OrderRequest(
-            symbol=self.data.symbol,
+            symbol=self.data.symbol if symbol is None else self._own_symbol(symbol),
             side=side,
             quantity=int(quantity) if isinstance(quantity, np.integer) else quantity,
             order_type=order_type,
@@ -430,6 +458,11 @@ class Strategy:
         return self._host
 
     # -- engine side ------------------------------------------------------------------------
+    def _attach_universe(self, host: StrategyHost, datas: dict[str, BarData]) -> None:
+        """Bind a multi-instrument strategy: `self.data` is the first instrument's data."""
+        self._attach(host, next(iter(datas.values())))
+        self.datas = dict(datas)
+
     def _attach(self, host: StrategyHost, data: BarData) -> None:
         """Bind to a run; `init()` then sees the full history (the clock at the last bar)."""
         self._host = host

@@ -1,0 +1,79 @@
+"""Several instruments traded by one strategy (pairs, baskets), aligned on the exchange clock.
+
+A `multi_instrument` strategy gets every instrument of the run: `self.datas[symbol]` holds each
+one's bars on the merged timeline (one step per moment any of them has a bar; prices carried
+forward from the instrument's last bar, NaN before its first; volume 0 and `has_bar` False
+where it has no bar of its own), so one handler sees them side by side and can size them
+together. Its clock counts steps of that timeline; the venue still works each instrument in its
+own bars, through an `InstrumentClock` that translates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.strategy.base import BarData
+from engine.strategy.series import Clock, Series
+
+Int64Array = npt.NDArray[np.int64]
+
+
+class InstrumentClock:
+    """An instrument's bar index for a strategy whose clock runs on the merged timeline.
+
+    Reading gives the instrument's latest bar at or before the strategy's step (-1 before its
+    first). Setting bar b says the strategy has seen everything before the instrument's next
+    bar (b + 1): its clock moves to the timeline step just before that bar.
+    """
+
+    __slots__ = ("gidx", "local_at", "shared")
+
+    def __init__(self, shared: Clock, ts: Int64Array, gidx: Int64Array, timeline: Int64Array):
+        self.shared = shared
+        self.gidx = gidx
+        self.local_at: Int64Array = np.searchsorted(ts, timeline, side="right").astype(np.int64) - 1
+
+    @property
+    def index(self) -> int:
+        step = self.shared.index
+        return int(self.local_at[step]) if step >= 0 else -1
+
+    @index.setter
+    def index(self, bar: int) -> None:
+        after = bar + 1
+        self.shared.index = (
+            int(self.gidx[after]) - 1 if after < len(self.gidx) else len(self.local_at) - 1
+        )
+
+
+def aligned_data(
+    symbol: str,
+    clock: Clock,
+    ts: Int64Array,
+    prices: tuple[Int64Array, Int64Array, Int64Array, Int64Array],
+    volume: Int64Array,
+    timeline: Int64Array,
+) -> BarData:
+    """One instrument's bars (paise) on the merged timeline, in rupees, with `has_bar`."""
+    at = np.searchsorted(ts, timeline, side="right") - 1
+    seen = at >= 0
+    index = np.maximum(at, 0)
+    has_bar = seen & (ts[index] == timeline)
+
+    def carried(values: Int64Array) -> npt.NDArray[np.float64]:
+        return np.where(seen, values[index] / 100.0, np.nan)
+
+    open_, high, low, close = prices
+    data = BarData(
+        symbol,
+        clock,
+        timeline,
+        carried(open_),
+        carried(high),
+        carried(low),
+        carried(close),
+        np.where(has_bar, volume[index], 0).astype(np.int64),
+    )
+    data.has_bar = Series(has_bar, clock, "has_bar")
+    return data
