@@ -8,6 +8,9 @@ line and turns the file log off, instead of a `--- Logging error ---` block per 
 Commands log to the workspace's file only once they know the workspace is usable: until then
 records wait in a small buffer (`configure_command_logging`), written when
 `attach_workspace_log` opens the file, and dropped if it never does.
+
+The app's records from before its Log panel exists (a damaged store is found while the panels
+are built) are kept too, and the Log panel shows them first (`take_startup_records`).
 """
 
 from __future__ import annotations
@@ -83,6 +86,38 @@ class _Buffer(logging.Handler):
             self.records.append(record)
 
 
+class _Startup(logging.Handler):
+    """The app's records until its Log panel takes them (`take_startup_records`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Kept as text: a traceback's frames (holding DuckDB objects) must not live on."""
+        if len(self.records) < _BUFFERED:
+            kept = logging.makeLogRecord(record.__dict__)
+            kept.msg, kept.args = record.getMessage(), None
+            if record.exc_info:
+                kept.exc_text = record.exc_text or _PLAIN.formatException(record.exc_info)
+            kept.exc_info = None
+            self.records.append(kept)
+
+
+_PLAIN = logging.Formatter()
+
+
+def take_startup_records() -> list[logging.LogRecord]:
+    """The records logged since `configure_logging` and before the Log panel existed; from
+    then on the panel gets records itself, so nothing more is kept (once per process)."""
+    root = logging.getLogger()
+    records: list[logging.LogRecord] = []
+    for handler in [h for h in _ours(root) if isinstance(h, _Startup)]:
+        root.removeHandler(handler)
+        records.extend(handler.records)
+    return records
+
+
 def _warn(message: str) -> None:
     with contextlib.suppress(OSError, ValueError):
         print(f"artha: warning: {message}", file=sys.stderr)
@@ -128,6 +163,7 @@ def configure_logging(workspace: Workspace, level: int = logging.INFO) -> bool:
 
     Returns whether the file log is on (False after a one-line warning when it cannot be)."""
     root = _reset(level)
+    _add(root, _Startup())
     handler = _file_handler(workspace)
     if handler is None:
         return False

@@ -132,7 +132,9 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         log.info("Artha %s starting on workspace %s", __version__, ws.root)
         return _run(ws)
     except Exception as exc:  # D3/D26: a desktop launch has no stderr anyone reads
-        log.critical("Artha could not start or stopped on an error: %s", exc, exc_info=True)
+        # the traceback goes to the file only: stderr gets the one line below
+        log.critical("Artha could not start or stopped on an error: %s", exc, exc_info=True,
+                     extra={"console": False})  # fmt: skip
         print(f"artha: {exc} (details in {ws.logs_dir / 'artha.log'})", file=sys.stderr)
         return 1
     finally:

@@ -31,7 +31,7 @@ from app.gui.panels.registry import PanelSpec, panel_specs
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
 from app.version import __version__
-from engine.data.store import StoreError
+from engine.data.store import StoreDamaged, StoreError
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
 from engine.jobs import JobInfo
 
@@ -280,7 +280,8 @@ class MainWindow(QMainWindow):
         try:
             return not store.list_series()
         except StoreError as exc:  # a damaged store: the Data panel says so; no offer
-            log.error("market store unreadable: %s", exc)
+            if not isinstance(exc, StoreDamaged):  # the store logs damage itself, once
+                log.error("market store unreadable: %s", exc)
             return False
 
     def offer_demo(self) -> QMessageBox:

@@ -37,6 +37,7 @@ __all__ = [
     "check",
     "damaged",
     "is_damage",
+    "read_all",
     "restore",
     "write_failed",
 ]
@@ -193,6 +194,13 @@ def _read_table(cur: duckdb.DuckDBPyConnection, table: str) -> int:
     quoted = '"' + table.replace('"', '""') + '"'
     row = schema.first_row(cur, f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {quoted}")
     return int(row[0]) if row else 0
+
+
+def read_all(cur: duckdb.DuckDBPyConnection) -> int:
+    """Read every value of every table (every used block's checksum is checked); the rows.
+
+    The cheap guard before a process's first write: ~0.13 s for the demo's 2.25M bars."""
+    return sum(_read_table(cur, table) for table in _table_names(cur))
 
 
 def check(store: MarketStore) -> CheckResult:

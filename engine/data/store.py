@@ -15,6 +15,7 @@ snapshots (snapshot.py), never the .duckdb path.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -45,11 +46,16 @@ if TYPE_CHECKING:
 
 __all__ = ["ImportReport", "MarketStore", "SeriesInfo", "StoreDamaged", "StoreError"]
 
+log = logging.getLogger("artha.store")
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 # A store found damaged in this process refuses writes until the file is replaced (a restore
 # puts a new file, with a new inode, in its place): path -> (file identity, the error)
 _DAMAGED: dict[Path, tuple[tuple[int, int] | None, StoreDamaged]] = {}
+# A store read whole in this process before its first write (row 88: a damaged block is found
+# only by a query that reads it, so an import alone would keep writing into a damaged file):
+# path -> file identity when verified. ~60 ms per million bars, once per process and file.
+_VERIFIED: dict[Path, tuple[int, int] | None] = {}
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
@@ -170,10 +176,19 @@ class MarketStore:
             cur.close()
 
     def mark_damaged(self, damage: StoreDamaged) -> None:
-        """Refuse writes to this file for the rest of the process (until it is replaced)."""
-        _DAMAGED.setdefault(self.path, (_file_id(self.path), damage))
-        if _DAMAGED[self.path][0] != _file_id(self.path):
-            _DAMAGED[self.path] = (_file_id(self.path), damage)
+        """Refuse writes to this file for the rest of the process (until it is replaced).
+
+        The first damage found is logged once (whoever caught it only shows it): one record
+        per process and file, however many reads fail after it. `console=False`: a command
+        prints the error itself, the log file and the app's Log panel get this record.
+        """
+        identity = _file_id(self.path)
+        known = _DAMAGED.get(self.path)
+        if known is not None and known[0] == identity:
+            return
+        # kept without its traceback: frames holding DuckDB cursors must not live on to exit
+        _DAMAGED[self.path] = (identity, StoreDamaged(str(damage)))
+        log.error("%s", str(damage), extra={"console": False})
 
     @property
     def damage(self) -> StoreDamaged | None:
@@ -209,6 +224,7 @@ class MarketStore:
         """
         self._refuse_writes(what)
         with self._write_lock, self._cursor() as cur:
+            self._verify_before_first_write(cur, what)
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -222,6 +238,25 @@ class MarketStore:
             except duckdb.Error as exc:
                 _rollback(cur)
                 raise integrity.write_failed(self.path, what, exc) from exc
+
+    def _verify_before_first_write(self, cur: duckdb.DuckDBPyConnection, what: str) -> None:
+        """Read every block of every table once per process before writing (row 88).
+
+        DuckDB checks a checksum only when a block is read, so a write alone never notices
+        damage: imports would go on landing in a file that must be restored from a backup.
+        """
+        identity = _file_id(self.path)
+        if identity is not None and _VERIFIED.get(self.path) == identity:
+            return
+        try:
+            integrity.read_all(cur)
+        except (duckdb.Error, StoreError) as exc:
+            if not integrity.is_damage(exc):
+                raise
+            damage = integrity.damaged(self.path, exc)
+            self.mark_damaged(damage)
+            raise StoreDamaged(f"cannot {what}: {damage}") from exc
+        _VERIFIED[self.path] = identity
 
     def check(self) -> integrity.CheckResult:
         """Read every table and every instrument's bars; which instruments are damaged."""
@@ -434,11 +469,30 @@ class MarketStore:
             if self._con is None:
                 raise StoreError(f"{self.path}: the store is closed")
             con = self._con
-            self._engine = sa.create_engine(
+            engine = sa.create_engine(
                 sa.URL.create("duckdb", database=str(self.path)),
                 creator=lambda: cast(Any, ConnectionWrapper(con.cursor())),
             )
+            sa.event.listen(engine, "before_cursor_execute", self._orm_before_execute)
+            sa.event.listen(engine, "handle_error", self._orm_error)
+            self._engine = engine
         return self._engine
+
+    def _orm_before_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """ORM writes obey the same refusal as bar writes (read-only, or found damaged)."""
+        if statement.lstrip()[:6].upper() not in ("SELECT", "WITH", "PRAGMA"):
+            self._refuse_writes("write application state")
+
+    def _orm_error(self, context: sa.engine.ExceptionContext) -> BaseException | None:
+        """The ORM's errors pass the same damage conversion as `_cursor`'s (StoreDamaged)."""
+        exc = context.original_exception
+        if integrity.is_damage(exc):
+            damage = integrity.damaged(self.path, exc)
+            self.mark_damaged(damage)
+            return damage
+        if isinstance(exc, duckdb.Error):
+            return integrity.invalidated(self.path, exc)
+        return None
 
     def session(self) -> Session:
         """A new ORM Session on the app-state tables: `with store.session() as s: ...`."""

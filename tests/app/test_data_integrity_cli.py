@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.app.test_data_cli import artha
-from tests.engine.test_store_integrity import (
+from tests.engine.store_damage import (
     BARS_EACH,
     SYMBOLS,
-    _opens_but_bars_fail,
     build_store,
     corrupt,
+    find_bar_block_offset,
+    opens_but_bars_fail,
 )
 
 ADVICE = "artha data restore BACKUP"
@@ -28,13 +29,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def offset(built: Path, tmp_path_factory) -> int:
-    trial = tmp_path_factory.mktemp("trial") / "artha.duckdb"
-    for at in range(1_000_000, built.stat().st_size - 4096, 262_144):
-        shutil.copyfile(built, trial)
-        corrupt(trial, at)
-        if _opens_but_bars_fail(trial):
-            return at
-    pytest.fail("no offset damaged the bars")
+    return find_bar_block_offset(built, tmp_path_factory.mktemp("trial") / "artha.duckdb")
 
 
 @pytest.fixture
@@ -87,7 +82,7 @@ def test_a_damaged_store_gives_guidance_not_tracebacks_and_restore_repairs_it(
     assert restored.returncode == 0, restored.stderr
     assert "previous file is kept as" in restored.stdout
     (kept,) = home.glob("artha.duckdb.damaged-*")
-    assert _opens_but_bars_fail(kept)
+    assert opens_but_bars_fail(kept)
     assert artha("data", "check", home=home).returncode == 0
 
 
@@ -99,3 +94,26 @@ def test_restore_refuses_a_file_that_is_not_a_store(home, tmp_path):
     assert sorted(p.name for p in home.iterdir() if p.name.startswith("artha.duckdb")) == [
         "artha.duckdb"
     ]
+
+
+def test_an_import_in_a_fresh_process_refuses_a_damaged_store_before_writing(
+    home, tmp_path, offset
+):
+    """Row 88: no command had read the bad block yet; the import's first write reads the
+    store first and refuses with the same guidance, leaving the file as it was."""
+    corrupt(home / "artha.duckdb", offset)
+    before = (home / "artha.duckdb").read_bytes()
+    small = tmp_path / "NEWSYM.csv"
+    small.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2026-03-02 09:15:00+05:30,10,11,9,10.5,100\n"
+        "2026-03-02 09:16:00+05:30,10.5,11,10,10.7,200\n"
+    )
+    out = artha("data", "import", str(small), home=home)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    assert f"the market store {home / 'artha.duckdb'} is damaged" in out.stderr
+    assert "artha data check" in out.stderr and ADVICE in out.stderr
+    assert (home / "artha.duckdb").read_bytes() == before
+    logged = (home / "logs" / "artha.log").read_text()
+    assert logged.count(" ERROR artha.store ") == 1 and "is damaged" in logged

@@ -14,40 +14,15 @@ import pytest
 
 from engine.data import integrity
 from engine.data.store import MarketStore, StoreDamaged, StoreError
+from tests.engine.store_damage import (
+    BARS_EACH,
+    SYMBOLS,
+    build_store,
+    corrupt,
+    find_bar_block_offset,
+    opens_but_bars_fail,
+)
 from tests.engine.store_helpers import make_batch
-
-SYMBOLS = [f"SYM{i:02d}" for i in range(12)]
-BARS_EACH = 30_000
-
-
-def build_store(path: Path) -> int:
-    """12 instruments of 30,000 realistic minute bars each, in three imports; the bar count."""
-    with MarketStore.open(path) as store:
-        for k in range(3):
-            store.import_batch(make_batch(f"part{k}.csv", *SYMBOLS[k * 4 : k * 4 + 4], n=BARS_EACH))
-    return len(SYMBOLS) * BARS_EACH
-
-
-def corrupt(path: Path, offset: int, size: int = 4096) -> None:
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        f.write(b"\x5a" * size)
-
-
-def _opens_but_bars_fail(path: Path) -> bool:
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return False
-    try:
-        con.execute("SELECT count(*) FROM instruments").fetchall()
-        con.execute("SELECT * FROM schema_version").fetchall()
-        con.execute("SELECT sum(hash(ts, open, high, low, close, volume)) FROM bars").fetchall()
-    except duckdb.Error as exc:
-        return "checksum" in str(exc)
-    finally:
-        con.close()
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +34,7 @@ def clean_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
 @pytest.fixture(scope="module")
 def bar_block_offset(clean_store: tuple[Path, int], tmp_path_factory) -> int:
     """An offset where 4 KB of garbage damages bars, not the catalogue: found by trying."""
-    source, _ = clean_store
-    trial = tmp_path_factory.mktemp("trial") / "artha.duckdb"
-    for offset in range(1_000_000, source.stat().st_size - 4096, 262_144):
-        shutil.copyfile(source, trial)
-        corrupt(trial, offset)
-        if _opens_but_bars_fail(trial):
-            return offset
-    pytest.fail("no offset damaged the bars")
+    return find_bar_block_offset(clean_store[0], tmp_path_factory.mktemp("trial") / "artha.duckdb")
 
 
 @pytest.fixture
@@ -128,7 +96,7 @@ def test_backup_restore_round_trip_keeps_the_damaged_file(tmp_path, clean_store,
     done = integrity.restore(damaged_store, made.path)
     assert done.bars == clean_store[1]
     assert [p.name.split("-")[0] for p in done.moved] == ["artha.duckdb.damaged"]
-    assert _opens_but_bars_fail(done.moved[0])
+    assert opens_but_bars_fail(done.moved[0])
     with MarketStore.open(damaged_store) as store:
         assert store.check().ok
         store.import_batch(make_batch("after.csv", "AFTER", n=10))  # writable again
@@ -274,3 +242,53 @@ def test_a_full_disk_reports_no_space_and_keeps_the_store_consistent(small_disk,
         assert store.import_log()["source"].tolist() == stored
         result = store.check()
         assert result.ok and result.bars == len(stored) * 80_000
+
+
+def test_the_first_write_of_a_process_reads_the_store_and_refuses_a_damaged_one(
+    damaged_store, caplog
+):
+    """Row 88: nothing had read the bad block yet (a fresh process), so the import alone
+    would have landed in the damaged file."""
+    caplog.set_level("ERROR", logger="artha.store")
+    size = damaged_store.stat().st_size
+    with MarketStore.open(damaged_store) as store:
+        assert store.damage is None  # opened fine: the damage is in a bars block
+        with pytest.raises(StoreDamaged) as caught:
+            store.import_batch(make_batch("more.csv", "NEWSYM", n=10))
+        message = str(caught.value)
+        assert message.startswith(f"cannot import more.csv: the market store {damaged_store}")
+        assert "checksum error in block at location" in message
+        assert "artha data check" in message and "artha data restore BACKUP" in message
+        assert "NEWSYM" not in store.instruments()["symbol"].tolist()
+    assert damaged_store.stat().st_size == size
+    damage_records = [r for r in caplog.records if r.name == "artha.store"]
+    assert len(damage_records) == 1 and "is damaged" in damage_records[0].getMessage()
+
+
+def test_a_healthy_store_is_read_once_per_process_before_writes(tmp_path, clean_store):
+    path = tmp_path / "artha.duckdb"
+    shutil.copyfile(clean_store[0], path)
+    with MarketStore.open(path) as store:
+        store.import_batch(make_batch("one.csv", "ONE", n=10))
+        store.import_batch(make_batch("two.csv", "TWO", n=10))
+        assert {"ONE", "TWO"} <= set(store.instruments()["symbol"])
+
+
+def test_orm_reads_of_a_damaged_store_raise_store_damaged_and_orm_writes_are_refused(
+    damaged_store,
+):
+    import sqlalchemy as sa
+
+    from engine.data.app_state import Setting
+
+    with MarketStore.open(damaged_store) as store:
+        with store.session() as s, pytest.raises(StoreDamaged) as caught:
+            s.execute(sa.text("SELECT sum(hash(ts, open, close, volume)) FROM bars")).all()
+        assert f"the market store {damaged_store} is damaged" in str(caught.value)
+        assert "artha data restore BACKUP" in str(caught.value)
+        assert store.damage is not None  # marked, as a read through the store's cursor does
+        refused = pytest.raises(StoreDamaged, match="cannot write application")
+        with store.session() as s, refused, s.begin():
+            s.add(Setting(key="theme", value="dark"))
+        with store.session() as s:  # reads of healthy tables go on working
+            assert s.execute(sa.select(sa.func.count()).select_from(Setting)).scalar_one() == 0

@@ -50,7 +50,7 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column, RowsModel
 from engine.data.bar_series import ist_iso
 from engine.data.import_files import FileResult, ImportOptions, ImportOutcome, import_files
-from engine.data.store import MarketStore, SeriesInfo, StoreError
+from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
 from engine.events import (
     JobCancelled,
     JobEvent,
@@ -178,11 +178,21 @@ class DataPanel(QWidget):
         )
         self.cancel_button.clicked.connect(self.cancel_job)
         self.cancel_button.setVisible(False)
+        # the store's problem is a paragraph (file, damage, what to do): the status line shows
+        # its start, this shows all of it, selectable (the line's tooltip has it too)
+        self._problem = ""
+        self.problem_dialog: QMessageBox | None = None
+        self.details_button = QPushButton("Details…")
+        self.details_button.setObjectName("storeProblemDetails")
+        self.details_button.setToolTip("The whole message about the market store, and what to do")
+        self.details_button.clicked.connect(self.show_problem)
+        self.details_button.setVisible(False)
         bar = QHBoxLayout()
         for widget in (self.import_button, self.demo_button, self.actions_button, refresh):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.status, 100)  # takes the room the buttons leave, no more
+        bar.addWidget(self.details_button)
         bar.addWidget(self.cancel_button)
 
         self.model = RowsModel(COLUMNS)
@@ -213,25 +223,20 @@ class DataPanel(QWidget):
     def refresh(self) -> None:
         self.status.setStyleSheet("")
         self.status.setToolTip("")
+        self._problem = ""
+        self.details_button.setVisible(False)
         if self._store is None:
-            text = f"Market store unavailable: {self._store_problem or 'not open'}"
-            self.status.setText(text if len(text) <= 90 else text[:89] + "…")
-            self.status.setToolTip(text)
-            for button in self._store_buttons():
-                button.setEnabled(False)
+            self._show_problem(f"Market store unavailable: {self._store_problem or 'not open'}")
             return
         try:
             rows: Sequence[SeriesInfo] = self._store.list_series()
         except StoreError as exc:  # a damaged store: say so here; the rest of the app runs
-            log.error("market store unreadable: %s", exc)
-            text = f"Market store unreadable: {exc}"
-            self.status.setText(text if len(text) <= 90 else text[:89] + "…")
-            self.status.setToolTip(text)
+            if not isinstance(exc, StoreDamaged):  # the store logs damage itself, once
+                log.error("market store unreadable: %s", exc)
+            self._show_problem(f"Market store unreadable: {exc}")
             self.status.setStyleSheet("color: #d9534f; font-weight: 600;")
             self.model.set_rows([])
             self.quality.clear()
-            for button in self._store_buttons():  # nothing more into a damaged store
-                button.setEnabled(False)
             return
         shown = self._selected_key()
         self.model.set_rows(rows)
@@ -243,6 +248,36 @@ class DataPanel(QWidget):
             f"{len(rows)} series, {total:,} bars"
             + (" (includes SYNTHETIC demo data)" if demo else "")
         )
+
+    def _show_problem(self, text: str) -> None:
+        """The store cannot be used: the start of `text` in the bar, all of it behind Details;
+        nothing more goes into it (the buttons that write are off)."""
+        self._problem = text
+        self.status.setText(text if len(text) <= 90 else text[:89] + "…")
+        self.status.setToolTip(text)
+        self.details_button.setVisible(True)
+        for button in self._store_buttons():
+            button.setEnabled(False)
+
+    def show_problem(self) -> QMessageBox | None:
+        """The store's whole problem in a dialog whose text can be selected and copied."""
+        if not self._problem:
+            return None
+        if self.problem_dialog is not None:
+            self.problem_dialog.close()
+        head, _, rest = self._problem.partition(": ")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Market store", head, parent=self)
+        box.setObjectName("storeProblem")
+        box.setInformativeText(rest)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(self._problem_closed)
+        self.problem_dialog = box
+        box.open()
+        return box
+
+    def _problem_closed(self) -> None:
+        self.problem_dialog = None
 
     def _selected_key(self) -> tuple[str, str, str] | None:
         row = self.table.currentIndex().row()

@@ -1,7 +1,9 @@
 """Log panel: Python logging records shown live, filterable by level.
 
 Records can come from any thread (broker threads, workers' result callbacks); they cross to the
-GUI thread through a queued Qt signal, never by touching the widget directly.
+GUI thread through a queued Qt signal, never by touching the widget directly. Records logged
+at start-up before the panel existed (a damaged store found while the panels are built) are
+shown first, so the panel and the file log tell the same story.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.panels.registry import PanelSpec, register_panel
+from app.logging_setup import take_startup_records
 from engine.calendar import IST
 
 MAX_LINES = 5000
@@ -92,9 +95,12 @@ class LogPanel(QWidget):
 
         self.handler = QtLogHandler()
         self.handler.bridge.record.connect(self._append, Qt.ConnectionType.QueuedConnection)
-        self._logger.addHandler(self.handler)
         if self._logger.getEffectiveLevel() > logging.INFO:
             self._logger.setLevel(logging.INFO)
+        if self._logger is logging.getLogger():
+            for record in take_startup_records():
+                self._append(record.levelno, self.handler.format(record))
+        self._logger.addHandler(self.handler)
         logger_ref, handler_ref = self._logger, self.handler
         # A closure, not a bound method: the Python wrapper may be gone when C++ emits this.
         self.destroyed.connect(lambda *_: logger_ref.removeHandler(handler_ref))
