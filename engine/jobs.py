@@ -155,7 +155,9 @@ class JobRunner:
         log.info(
             "job %d %s after %.1f s: %s",
             info.job_id,
-            {JobCancelled: "cancelled", JobFailed: "failed"}.get(type(event), "finished"),
+            {JobCancelled: "stopped on a cancel request", JobFailed: "failed"}.get(
+                type(event), "finished"
+            ),
             seconds,
             info.name,
         )

@@ -22,6 +22,7 @@ from app.gui.panels.import_result import (
     HeldFilesDialog,
     ImportResultDialog,
     bounded,
+    log_outcome,
     merged,
     stopped,
     summary,
@@ -358,3 +359,23 @@ def test_any_message_is_cut_for_the_dialog():
 
     assert bounded("x" * 5_000) == "x" * MAX_MESSAGE + "… (2,000 more characters not shown)"
     assert bounded("short") == "short"
+
+
+def test_a_cancelled_300_file_import_is_one_log_line_not_hundreds(caplog):
+    """Row 79 re-run: a cancel left 220 files not tried and the log got two ERROR records per
+    file; now one WARNING names the count and the first few."""
+    refused = [
+        FileResult(f"f{n:03}.csv", FileStatus.REFUSED, problem=f"f{n:03}.csv:2: bad")
+        for n in range(80)
+    ]
+    untried = [FileResult(f"f{n:03}.csv", FileStatus.NOT_TRIED) for n in range(80, 300)]
+    log = logging.getLogger("test.import")
+    with caplog.at_level(logging.INFO, logger="test.import"):
+        log_outcome(log, ImportOutcome(refused + untried, ""))
+    lines = [r for r in caplog.records if "not tried, nothing" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    assert lines[0].getMessage() == (
+        "220 file(s) not tried, nothing of them stored: "
+        + ", ".join(f"f{n:03}.csv" for n in range(80, 300))
+    )
+    assert sum(r.levelno == logging.ERROR for r in caplog.records) == 80 * 2  # refusals stay

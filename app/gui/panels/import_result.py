@@ -46,6 +46,7 @@ WARNING_STYLE: Final = "color: #d99a1e; font-weight: 600;"  # readable on both t
 ERROR_STYLE: Final = "color: #e5534b; font-weight: 600;"
 _COLOURS: Final = {logging.INFO: "#2e9d5b", logging.WARNING: "#d99a1e", logging.ERROR: "#e5534b"}
 _TAG_WIDTH: Final = 11  # "NOT TRIED" and a gap: the file lines start in one column
+UNTRIED_LINE: Final = 20_000  # characters of the log's one "not tried" line (~300 paths)
 _LEVELS: Final = {
     FileStatus.STORED: logging.INFO,
     FileStatus.ALREADY: logging.INFO,
@@ -125,10 +126,20 @@ def describe(result: FileResult, skipped: bool = False) -> FileLines:
 def log_outcome(log: logging.Logger, outcome: ImportOutcome, skipped: bool = False) -> None:
     """The dialog's lines, in the log too (bounded: a 50 MB field is no log record)."""
     log.info("import: %s", summary(outcome))
-    for file in (describe(f, skipped) for f in outcome.files):
+    untried = [f.path for f in outcome.files if f.status is FileStatus.NOT_TRIED]
+    for file in (
+        describe(f, skipped) for f in outcome.files if f.status is not FileStatus.NOT_TRIED
+    ):
         log.log(file.level, "%s", bounded(file.line))
         for detail in file.details:
             log.log(file.level, "%s: %s", file.result.path, bounded(detail))
+    if untried:  # one record, not two per file: a cancelled 300-file import is one fact
+        names = ", ".join(str(p) for p in untried)
+        log.warning(
+            "%d file(s) not tried, nothing of them stored: %s",
+            len(untried),
+            bounded(names, UNTRIED_LINE),
+        )
     if outcome.warning:
         log.warning("warning: %s", bounded(outcome.warning))
 
