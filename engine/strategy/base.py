@@ -323,23 +323,21 @@ class Strategy:
         `stop_loss`/`target` are prices of bracket exits, `stop_loss_points`/`target_points`
         and `trail` distances in rupees from the entry's fill. `symbol` picks the instrument
         of a multi-instrument strategy. Returns the order's handle."""
-        return self._order(
+        return self._place(
             Side.BUY,
             quantity,
-            OrderOptions(
-                price=price,
-                trigger=trigger,
-                order_type=order_type,
-                product=product,
-                validity=validity,
-                stop_loss=stop_loss,
-                target=target,
-                trail=trail,
-                stop_loss_points=stop_loss_points,
-                target_points=target_points,
-                tag=tag,
-                symbol=symbol,
-            ),
+            price,
+            trigger,
+            order_type,
+            product,
+            validity,
+            stop_loss,
+            target,
+            trail,
+            stop_loss_points,
+            target_points,
+            tag,
+            symbol,
         )
 
     def sell(
@@ -360,23 +358,21 @@ class Strategy:
         symbol: str | None = None,
     ) -> OrderHandle:
         """Sell `quantity`; the arguments are `buy`'s (a short's stop_loss is above it)."""
-        return self._order(
+        return self._place(
             Side.SELL,
             quantity,
-            OrderOptions(
-                price=price,
-                trigger=trigger,
-                order_type=order_type,
-                product=product,
-                validity=validity,
-                stop_loss=stop_loss,
-                target=target,
-                trail=trail,
-                stop_loss_points=stop_loss_points,
-                target_points=target_points,
-                tag=tag,
-                symbol=symbol,
-            ),
+            price,
+            trigger,
+            order_type,
+            product,
+            validity,
+            stop_loss,
+            target,
+            trail,
+            stop_loss_points,
+            target_points,
+            tag,
+            symbol,
         )
 
     def target_position(
@@ -399,56 +395,63 @@ class Strategy:
         self._require_host().cancel(str(order))
 
     def _order(self, side: Side, quantity: QuantityInput, options: OrderOptions) -> OrderHandle:
-        """One order. A call that cannot make an order (an unknown argument, a word that is
-        not valid, a LIMIT without a price, a stop given both as a price and a distance)
-        raises here, so the error names the author's line; a number the market decides about
-        (a target below a buy's fill, a price that is not a number) is a rejection the
-        strategy hears through `on_order`, as from a broker."""
-        host = self._require_host()
+        """An order from `target_position`/`close_position`'s keyword arguments."""
         unknown = set(options) - _ORDER_OPTIONS
         if unknown:
             raise TypeError(
                 f"unknown order argument(s) {', '.join(sorted(unknown))}: use "
                 f"{', '.join(sorted(_ORDER_OPTIONS))}"
             )
-        price = options.get("price")
-        trigger = options.get("trigger")
-        given_type = options.get("order_type")
-        order_type = (
+        return self._place(side, quantity, **options)
+
+    def _place(
+        self,
+        side: Side,
+        quantity: QuantityInput,
+        price: PriceInput | None = None,
+        trigger: PriceInput | None = None,
+        order_type: OrderType | str | None = None,
+        product: Product | str | None = None,
+        validity: Validity | str = Validity.DAY,
+        stop_loss: PriceInput | None = None,
+        target: PriceInput | None = None,
+        trail: PriceInput | None = None,
+        stop_loss_points: PriceInput | None = None,
+        target_points: PriceInput | None = None,
+        tag: str = "",
+        symbol: str | None = None,
+    ) -> OrderHandle:
+        """One order. A call that cannot make an order (a word that is not valid, a LIMIT
+        without a price, a stop given both as a price and a distance) raises here, so the
+        error names the author's line; a number the market decides about (a target below a
+        buy's fill, a price that is not a number) is a rejection the strategy hears through
+        `on_order`, as from a broker."""
+        host = self._require_host()
+        kind = (
             _infer_type(price, trigger)
-            if given_type is None
-            else _choice(OrderType, given_type, "order_type")
+            if order_type is None
+            else _choice(OrderType, order_type, "order_type")
         )
-        tag = options.get("tag", "")
         problem = shape_problem(
-            order_type,
-            price,
-            trigger,
-            options.get("stop_loss"),
-            options.get("stop_loss_points"),
-            options.get("target"),
-            options.get("target_points"),
-            tag,
+            kind, price, trigger, stop_loss, stop_loss_points, target, target_points, tag
         )
         if problem is not None:
             raise StrategyError(problem)
-        product = options.get("product")
-        symbol = options.get("symbol")
         request = OrderRequest(
-            symbol=self.data.symbol if symbol is None else self._own_symbol(symbol),
-            side=side,
-            quantity=int(quantity) if isinstance(quantity, np.integer) else quantity,
-            order_type=order_type,
-            product=None if product is None else _choice(Product, product, "product"),
-            validity=_choice(Validity, options.get("validity", Validity.DAY), "validity"),
-            price=price,
-            trigger=trigger,
-            stop_loss=options.get("stop_loss"),
-            target=options.get("target"),
-            trail=options.get("trail"),
-            tag=tag,
-            stop_loss_points=options.get("stop_loss_points"),
-            target_points=options.get("target_points"),
+            self.data.symbol if symbol is None else self._own_symbol(symbol),
+            side,
+            int(quantity) if isinstance(quantity, np.integer) else quantity,
+            kind,
+            None if product is None else _choice(Product, product, "product"),
+            validity if type(validity) is Validity else _choice(Validity, validity, "validity"),
+            price,
+            trigger,
+            stop_loss,
+            target,
+            trail,
+            tag,
+            stop_loss_points,
+            target_points,
         )
         return OrderHandle(host, host.submit(request))
 
