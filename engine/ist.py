@@ -21,9 +21,9 @@ IST: Final = ZoneInfo("Asia/Kolkata")
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 
 
-def ist_day_number(ts_ns: int) -> int:
+def ist_day_number(ts_ns: int | np.integer) -> int:
     """Days since 1970-01-01 of the IST date of a UTC ns time."""
-    return (ts_ns + IST_OFFSET_NS) // NS_PER_DAY
+    return (int(ts_ns) + IST_OFFSET_NS) // NS_PER_DAY
 
 
 def ist_day_numbers(ts_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -39,15 +39,32 @@ def day_number(day: date) -> int:
     return day.toordinal() - _EPOCH_ORDINAL
 
 
-def ist_date_of(ts_ns: int) -> date:
+def ist_date_of(ts_ns: int | np.integer) -> date:
     """The IST calendar date of a UTC ns time (the trade date of a fill)."""
-    return date.fromordinal(_EPOCH_ORDINAL + (ts_ns + IST_OFFSET_NS) // NS_PER_DAY)
+    return date.fromordinal(_EPOCH_ORDINAL + (int(ts_ns) + IST_OFFSET_NS) // NS_PER_DAY)
 
 
-def ist_datetime(ts_ns: int) -> datetime:
+def ist_datetime(ts_ns: int | np.integer) -> datetime:
     """An aware IST datetime, exact to the microsecond (integer arithmetic, no float)."""
     seconds, nanos = divmod(int(ts_ns), NS_PER_SECOND)
     return datetime.fromtimestamp(seconds, tz=IST).replace(microsecond=nanos // 1000)
+
+
+def ist_iso(ts_ns: int | np.integer) -> str:
+    """ISO 8601 in IST, to the nanosecond when the time has one (as pandas writes it)."""
+    ts = int(ts_ns)
+    moment = ist_datetime(ts)
+    nanos = ts % 1_000
+    if not nanos:
+        return moment.isoformat()
+    wall = moment.replace(tzinfo=None)
+    offset = moment.isoformat()[len(wall.isoformat()) :]
+    return f"{wall.isoformat(timespec='microseconds')}{nanos:03d}{offset}"
+
+
+def ist_midnight_ns(day: date) -> int:
+    """UTC ns of 00:00 IST on `day` (the start of a whole-day span)."""
+    return ns_of(datetime(day.year, day.month, day.day, tzinfo=IST))
 
 
 def ns_of(moment: datetime) -> int:

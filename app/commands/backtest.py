@@ -17,25 +17,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from app.commands.backtest_report import json_report, text_report
 from app.commands.output import emit_json, fail, inr
-from app.strategy_loader import StrategyLoadError, load_strategy
+from app.strategy_loader import StrategyLoadError, load_strategy, strategy_ref
 from engine.backtest import (
     BacktestConfig,
     BacktestInputError,
+    BacktestJob,
     StrategyRuntimeError,
-    run_backtest,
+    run_job,
 )
 from engine.costs import BEFORE_UNIFORM_STAMP, SCHEDULES, ScheduleCoverageError, uncovered_spans
 from engine.data import BarDataError, BarSeries
 from engine.data.bar_files import read_bar_file
-from engine.data.bar_series import TIMEFRAMES, ist_iso
+from engine.data.bar_series import ist_iso
 from engine.strategy.params import ParamError
+from engine.timeframes import TIMEFRAME_NAMES
 
 EARLIEST_SCHEDULE = min(s.valid_from for s in SCHEDULES)
-_TF_ORDER = list(TIMEFRAMES)
 
 
 def _decimal(text: str) -> Decimal:
@@ -114,8 +114,10 @@ def _stopped_where(exc: BaseException, strategy_file: str | None) -> str:
 
 
 def _strategy_file(spec: str) -> str | None:
-    path = spec.rsplit(":", 1)[0] if ".py:" in spec else spec
-    return str(Path(path).resolve()) if path.endswith(".py") else None
+    try:
+        return strategy_ref(spec).file
+    except StrategyLoadError:
+        return None
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -152,7 +154,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--to", dest="end", type=_day, help="store: last day (YYYY-MM-DD)")
     p.add_argument(
         "--timeframe",
-        choices=("1m", "3m", "5m", "15m", "30m", "60m", "1d"),
+        choices=TIMEFRAME_NAMES,
         help="store: bar size (resampled on the exchange clock when needed)",
     )
     p.add_argument(
@@ -215,29 +217,12 @@ def _day(text: str) -> date:
 def _store_series(args: argparse.Namespace) -> tuple[list[BarSeries], dict[str, str]]:
     """The --symbol series from the workspace's store, resampled to --timeframe if needed,
     and for each resampled symbol the stored bar size its bars were made from."""
-    from app.commands.data import series_for
     from app.commands.workspace_store import workspace_store
+    from engine.data.stored_bars import choose_bars
 
     with workspace_store(args) as (_, store):
-        stored = store.list_series()
-        out = []
-        resampled: dict[str, str] = {}
-        for symbol in args.symbol:
-            bare = symbol.split(":")[-1].upper()
-            have = sorted(
-                {s.timeframe for s in stored if s.symbol.upper() == bare}, key=_TF_ORDER.index
-            )
-            timeframe = args.timeframe or (have[0] if have else "1m")
-            series = series_for(store, symbol, timeframe, args.start, args.end)
-            if not len(series):
-                raise BacktestInputError(
-                    f"no {timeframe} bars of {symbol} between {args.start or 'the start'} "
-                    f"and {args.end or 'the end'}"
-                )
-            if timeframe not in have:  # series_for made them from the finest stored bars
-                resampled[series.symbol] = have[0]
-            out.append(series)
-        return out, resampled
+        chosen = choose_bars(store, args.symbol, args.timeframe, args.start, args.end)
+    return chosen.series, chosen.resampled_from
 
 
 def _uncovered_charges(series: list[BarSeries], store: bool) -> str | None:
@@ -289,8 +274,7 @@ def _run(args: argparse.Namespace) -> int:
     resampled: dict[str, str] = {}
     data_notes: list[str] = []
     try:
-        strategy = load_strategy(args.strategy)
-        params = dict(args.param)
+        load_strategy(args.strategy)  # first, so a bad strategy is named before bad bars
         if args.data:
             symbol = args.symbol[0] if args.symbol else None
             loaded = [read_bar_file(path, symbol=symbol) for path in args.data]
@@ -315,7 +299,16 @@ def _run(args: argparse.Namespace) -> int:
             slippage_bps=args.slippage_bps,
             fill=args.fill,
         )
-        result = run_backtest(strategy, params, series, config)
+        job = BacktestJob(
+            strategy_ref(args.strategy),
+            tuple(bars.symbol for bars in series) if args.data else tuple(args.symbol),
+            dict(args.param),
+            config,
+            args.timeframe,
+            args.start,
+            args.end,
+        )
+        result = run_job(job, series)
         json_text = None if args.json is None else json_report(result, data_notes)
     except ScheduleCoverageError as exc:  # a date the check above did not foresee
         return fail(

@@ -30,17 +30,16 @@ from app.commands.output import (
 from app.commands.workspace_store import CommandError, workspace_store
 from engine.data.action_checks import ActionChecker
 from engine.data.adjust import load_corporate_actions_csv
-from engine.data.adjusted import read_adjusted
 from engine.data.bar_series import BarDataError, BarSeries, ist_iso
 from engine.data.import_files import ImportOptions, import_files
 from engine.data.importers import FORMATS
 from engine.data.importers.column_names import CANONICAL as MAP_FIELDS
 from engine.data.quality import quality_report, render_text
-from engine.data.resample import resample
 from engine.data.store import MarketStore, StoreError
+from engine.data.stored_bars import finest_stored, series_for
 from engine.domain.enums import Exchange
+from engine.timeframes import TIMEFRAME_NAMES
 
-TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
 EXCHANGES = tuple(e.value for e in Exchange)
 
 
@@ -92,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--format", default="auto", choices=("auto", *FORMATS))
     imp.add_argument("--symbol", help="symbol for a generic OHLCV file (default: file name)")
     imp.add_argument("--exchange", default="NSE", help="exchange for a generic file")
-    imp.add_argument("--timeframe", choices=TIMEFRAMES, help="bar size of a generic file")
+    imp.add_argument("--timeframe", choices=TIMEFRAME_NAMES, help="bar size of a generic file")
     imp.add_argument(
         "--map",
         dest="mapping",
@@ -123,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     qual = commands.add_parser("quality", help="coverage, gaps and bad bars of one symbol")
     qual.add_argument("symbol")
-    qual.add_argument("--timeframe", default=None, choices=TIMEFRAMES)
+    qual.add_argument("--timeframe", default=None, choices=TIMEFRAME_NAMES)
     qual.add_argument("--exchange", type=_exchange, help=f"one of {', '.join(EXCHANGES)}")
     qual.add_argument("--json", metavar="PATH")
     qual.set_defaults(func=run_quality)
@@ -131,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     exp = commands.add_parser("export", help="write one symbol's bars to CSV or Parquet")
     exp.add_argument("symbol")
     exp.add_argument(
-        "--timeframe", choices=TIMEFRAMES, help="bar size (default: the finest one stored)"
+        "--timeframe", choices=TIMEFRAME_NAMES, help="bar size (default: the finest one stored)"
     )
     exp.add_argument(
         "--out",
@@ -230,40 +229,10 @@ def run_list(args: argparse.Namespace) -> int:
     return _guarded("data list", body)
 
 
-def _stored_timeframes(store: MarketStore, symbol: str, exchange: str | None) -> list[str]:
-    """The timeframes stored for `symbol` (or EXCHANGE:SYMBOL), finest first."""
-    venue, _, bare = symbol.rpartition(":")
-    venue = (exchange or venue).strip().upper()
-    have = {
-        s.timeframe
-        for s in store.list_series()
-        if s.symbol.upper() == bare.upper() and (not venue or s.exchange == venue)
-    }
-    return sorted(have, key=TIMEFRAMES.index)
-
-
 def _stored_timeframe(
     store: MarketStore, symbol: str, wanted: str | None, exchange: str | None = None
 ) -> str:
-    if wanted:
-        return wanted
-    have = _stored_timeframes(store, symbol, exchange)
-    if not have:
-        raise _no_bars(store, symbol, exchange)
-    return have[0]
-
-
-def _no_bars(store: MarketStore, symbol: str, exchange: str | None) -> CommandError:
-    """`symbol` has no bars: not in the store at all (a typo?), or listed without bars."""
-    venue, _, bare = symbol.rpartition(":")
-    venue = (exchange or venue).strip().upper()
-    listed = store.instruments(venue or None)
-    if bare.strip().upper() not in {str(name).upper() for name in listed["symbol"]}:
-        where = f" on {venue}" if venue else ""
-        return CommandError(
-            f"{bare} is not in the store{where}; `artha data list` shows the symbols it holds"
-        )
-    return CommandError(f"no bars stored for {symbol}")
+    return wanted or finest_stored(store, symbol, exchange)
 
 
 def run_quality(args: argparse.Namespace) -> int:
@@ -272,8 +241,7 @@ def run_quality(args: argparse.Namespace) -> int:
             timeframe = _stored_timeframe(store, args.symbol, args.timeframe, args.exchange)
             series = store.read_bars(args.symbol, timeframe, exchange=args.exchange)
             instrument = store.instrument(args.symbol, args.exchange)
-        calendar_exchange = "BSE" if str(instrument.exchange) in ("BSE", "BFO") else "NSE"
-        report = quality_report(series, calendar_exchange)
+        report = quality_report(series, instrument.exchange.cash_exchange)
         if args.json is not None:
             text = json.dumps(report.as_json(), indent=2) + "\n"
             failed = emit_json("data quality", args.json, text, store_files(ws.database_path))
@@ -285,46 +253,6 @@ def run_quality(args: argparse.Namespace) -> int:
         return 0
 
     return _guarded("data quality", body)
-
-
-def series_for(
-    store: MarketStore,
-    symbol: str,
-    timeframe: str,
-    start: object = None,
-    end: object = None,
-    exchange: str | None = None,
-    adjusted: bool = False,
-) -> BarSeries:
-    """Stored bars of `timeframe`, or finer stored bars resampled on the exchange clock."""
-    have = _stored_timeframes(store, symbol, exchange)
-    base = (
-        timeframe
-        if timeframe in have
-        else next((tf for tf in TIMEFRAMES if tf in have and _divides(tf, timeframe)), None)
-    )
-    if base is None:
-        if not have:
-            raise _no_bars(store, symbol, exchange)
-        known = ", ".join(have)
-        raise CommandError(f"{symbol} has no bars that make {timeframe} bars (stored: {known})")
-    read = read_adjusted if adjusted else MarketStore.read_bars
-    series = read(store, symbol, base, start, end, exchange)  # type: ignore[arg-type]
-    if base == timeframe or not len(series):
-        return series
-    instrument = store.instrument(symbol, exchange)
-    calendar_exchange = "BSE" if str(instrument.exchange) in ("BSE", "BFO") else "NSE"
-    return resample(series, timeframe, calendar_exchange).series
-
-
-def _minutes(tf: str) -> int:
-    return 375 * 100 if tf == "1d" else int(tf[:-1])
-
-
-def _divides(base: str, target: str) -> bool:
-    if target == "1d":
-        return True
-    return base != "1d" and _minutes(target) % _minutes(base) == 0
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from app.commands.backtest import capital
 from app.commands.backtest_report import text_report
-from app.commands.data import series_for
 from app.commands.output import fail
 from app.commands.workspace_store import CommandError, workspace_store
 from engine.backtest import BacktestConfig, run_backtest
 from engine.data.demo import DEMO_COUNT, DEMO_DAYS, demo_instruments, install_demo
 from engine.data.store import StoreError
+from engine.data.stored_bars import series_for
 from strategies.reference.sma_crossover import SmaCrossover
 
 DEMO_TIMEFRAME = "15m"

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.backtest.config import BacktestConfig
-from engine.backtest.result import BacktestResult, OrderRecord, Trade
+from engine.backtest.result import BacktestResult, Built, OrderRecord, Trade
 from engine.backtest.slots import Slot
 from engine.calendar import get_calendar
 from engine.data.closed_days import closed_days_of
@@ -107,63 +107,58 @@ def calendar_warnings(slots: list[Slot]) -> list[str]:
 
 
 class TradeSource:
-    """Builds the run's Trades on first use (the run itself stays lean); picklable, so a
-    result can cross to another process."""
+    """Builds the run's Trades on first use (the run itself stays lean). Pickled, it becomes
+    the built list: another process gets the trades, not the records and bar times."""
 
     def __init__(self, records: list[TradeRecord], ts_of: dict[str, Int64Array]) -> None:
         self.records = records
         self.ts_of = ts_of
+        self.built: list[Trade] | None = None
 
     def __call__(self) -> list[Trade]:
-        trades = []
-        for r in self.records:
-            ts = self.ts_of[r.symbol]
-            entry_bar = int(np.searchsorted(ts, r.entry_ts))
-            exit_bar = int(np.searchsorted(ts, r.exit_ts))
-            trades.append(Trade.from_record(r, entry_bar, exit_bar))
-        return trades
+        if self.built is None:
+            self.built = []
+            for r in self.records:
+                ts = self.ts_of[r.symbol]
+                entry_bar = int(np.searchsorted(ts, r.entry_ts))
+                exit_bar = int(np.searchsorted(ts, r.exit_ts))
+                self.built.append(Trade.from_record(r, entry_bar, exit_bar))
+        return self.built
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Built, (self(),))
 
 
 class OrderSource:
-    """Builds the run's order log on first use (the run stays lean); picklable: crossing to
-    another process takes the rows, not the live orders (they point at the strategy)."""
+    """Builds the run's order log on first use (the run stays lean). Pickled, it becomes the
+    built records, not the live orders (they point at the strategy)."""
 
     def __init__(self, orders: list[ManagedOrder]) -> None:
         self.orders = orders
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        return [
-            (
-                o.order_id,
-                o.symbol,
-                o.placed_bar,
-                str(o.side),
-                o.quantity,
-                str(o.order_type),
-                str(o.product),
-                str(o.status),
-                o.filled,
-                o.message,
-                o.tag,
-            )
-            for o in self.orders
-        ]
+        self.built: list[OrderRecord] | None = None
 
     def __call__(self) -> list[OrderRecord]:
-        return [OrderRecord(*row) for row in self.rows()]
+        if self.built is None:
+            self.built = [
+                OrderRecord(
+                    o.order_id,
+                    o.symbol,
+                    o.placed_bar,
+                    str(o.side),
+                    o.quantity,
+                    str(o.order_type),
+                    str(o.product),
+                    str(o.status),
+                    o.filled,
+                    o.message,
+                    o.tag,
+                )
+                for o in self.orders
+            ]
+        return self.built
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (OrderRows, (self.rows(),))
-
-
-class OrderRows:
-    """What a pickled OrderSource becomes: the log's rows, turned into records on use."""
-
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self.rows = rows
-
-    def __call__(self) -> list[OrderRecord]:
-        return [OrderRecord(*row) for row in self.rows]
+        return (Built, (self(),))
 
 
 def build_result(

@@ -1,4 +1,12 @@
-"""What a backtest returns: exact trades, the equity curve, and metrics computed on demand."""
+"""What a backtest returns: exact trades, the equity curve, and metrics computed on demand.
+
+A result crosses process boundaries as it is (a worker runs the backtest, the GUI shows it):
+its fields are dataclasses, Decimals and numpy arrays. What is built on first use, so that a
+run in this process stays lean (the trades, the order log, metrics, the weekly verdict), is
+built when the result is pickled (`materialise`): the process that ran the backtest pays for
+it, not the one that shows it, and the lazy sources travel as the built lists (`Built`),
+never as the run's live objects.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 from engine.backtest.config import BacktestConfig
 from engine.calendar import IST
@@ -22,6 +30,8 @@ from engine.metrics import (
     compute_metrics,
     evaluate_weekly,
 )
+
+T = TypeVar("T")
 
 
 def _rupees(paise: int) -> Decimal:
@@ -103,6 +113,16 @@ class OrderRecord:
     tag: str
 
 
+class Built(Generic[T]):
+    """A lazy source's list once built: what a trade or order source pickles as."""
+
+    def __init__(self, items: list[T]) -> None:
+        self.items = items
+
+    def __call__(self) -> list[T]:
+        return self.items
+
+
 @dataclass(frozen=True, eq=False)
 class BacktestResult:
     strategy: str
@@ -131,6 +151,16 @@ class BacktestResult:
     weekly_target: WeeklyTarget = field(default_factory=WeeklyTarget)
     # one per exchange whose bars lie on dates no holiday list covers (provisional sessions)
     calendar_warnings: list[str] = field(default_factory=list)
+
+    def materialise(self) -> Self:
+        """Build the trades, order log, per-symbol sums, metrics and weekly verdict now (each
+        is kept); pickling does this first, so a copy carries them ready to show."""
+        for part in ("trades", "order_log", "by_symbol", "metrics", "weekly"):
+            getattr(self, part)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.materialise().__dict__
 
     @cached_property
     def trades(self) -> list[Trade]:

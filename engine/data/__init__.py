@@ -5,6 +5,7 @@ exact and fast; `BarSeries.price` turns paise back into Decimal rupees at the bo
 """
 
 from engine.data.bar_files import load_bars
-from engine.data.bar_series import TIMEFRAMES, BarDataError, BarSeries, infer_timeframe
+from engine.data.bar_series import BarDataError, BarSeries, infer_timeframe
+from engine.timeframes import TIMEFRAMES
 
 __all__ = ["TIMEFRAMES", "BarDataError", "BarSeries", "infer_timeframe", "load_bars"]

@@ -17,9 +17,11 @@ import datetime
 import numpy as np
 
 from engine.data.adjust import CorporateAction, ex_date_ns, rupees, share_factor_problem
-from engine.data.bar_series import TIMEFRAMES, BarSeries, ist_iso
+from engine.data.bar_series import BarSeries
 from engine.data.store import MarketStore
 from engine.domain.enums import Exchange
+from engine.ist import ist_iso
+from engine.timeframes import TIMEFRAMES
 
 
 class ActionChecker:

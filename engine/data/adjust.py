@@ -40,7 +40,6 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from engine.calendar import IST
 from engine.data.bar_series import (
     PRICE_FIELDS,
     BarDataError,
@@ -50,9 +49,9 @@ from engine.data.bar_series import (
     ist_iso,
 )
 from engine.data.importers.sources import open_source
-from engine.data.resample import ns_of
 from engine.domain.enums import Exchange
-from engine.domain.money import from_paise
+from engine.domain.money import from_paise, to_paise
+from engine.ist import ist_midnight_ns
 
 ActionKind = Literal["split", "bonus", "dividend"]
 KINDS: Final[tuple[ActionKind, ...]] = ("split", "bonus", "dividend")
@@ -137,7 +136,7 @@ def _positive_int(value: object) -> bool:
 
 def ex_date_ns(day: datetime.date) -> int:
     """00:00 IST of the ex-date as UTC ns: bars with ts below it are before the ex-date."""
-    return ns_of(datetime.datetime.combine(day, datetime.time(), IST))
+    return ist_midnight_ns(day)
 
 
 def _segments(
@@ -397,9 +396,12 @@ def dividend_paise(text: str) -> int:
         raise ValueError(f"dividend {text!r} is not an amount in rupees like 12.50") from None
     if not rupees.is_finite() or rupees <= 0:
         raise ValueError(f"dividend {text!r} must be above zero")
-    paise = rupees * 100
-    if paise != paise.to_integral_value():
-        raise ValueError(f"dividend {text!r} has more than 2 decimals (a fraction of a paisa)")
+    try:
+        paise = to_paise(rupees)
+    except ValueError:
+        raise ValueError(
+            f"dividend {text!r} has more than 2 decimals (a fraction of a paisa)"
+        ) from None
     if paise > _PAISE_MAX:
         raise ValueError(f"dividend {text!r} is too large")
-    return int(paise)
+    return paise

@@ -18,15 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from engine.calendar.model import IST
 from engine.domain.money import from_paise
+from engine.ist import IST
+from engine.ist import ist_iso as ist_iso
+from engine.timeframes import TIMEFRAMES as TIMEFRAMES
 
 Int64Array = npt.NDArray[np.int64]
-
-_MINUTE: Final = 60 * 1_000_000_000
-_MINUTES: Final = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "60m": 60, "1d": 1440}
-TIMEFRAMES: Final[dict[str, int]] = {name: m * _MINUTE for name, m in _MINUTES.items()}
-"""Supported timeframes and their nominal bar length in nanoseconds."""
 
 PRICE_FIELDS: Final = ("open", "high", "low", "close")
 SPARSE_CHECK_FROM: Final = 20  # bars: from here a given timeframe must occur as a gap
@@ -221,10 +218,6 @@ def as_column(values: npt.ArrayLike, name: str, in_paise: bool = False) -> Int64
     if arr.dtype.kind in "OU" and scale == 100:  # Decimal or str rupees: exact, one by one
         return np.array([exact_int(str(v), name, i) for i, v in enumerate(arr)], np.int64)
     raise BarDataError(f"{name} must be {'int paise' if in_paise else 'numbers'}, got {arr.dtype}")
-
-
-def ist_iso(ts_ns: int | np.integer) -> str:
-    return pd.Timestamp(int(ts_ns), unit="ns", tz="UTC").tz_convert(IST).isoformat()
 
 
 @dataclass(frozen=True, eq=False, repr=False)

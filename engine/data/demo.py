@@ -20,6 +20,7 @@ from engine.calendar import get_calendar
 from engine.data.bar_series import BarSeries
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
 from engine.data.store import MarketStore
+from engine.ist import ns_of
 
 DEMO_COUNT = 50
 DEMO_DAYS = 120
@@ -56,7 +57,7 @@ def _session_minutes(days: int, end: date) -> tuple[npt.NDArray[np.int64], npt.N
     sessions = [s for s in calendar.sessions(start, end) if s.kind == "regular"][-days:]
     if len(sessions) < days:
         raise ValueError(f"only {len(sessions)} sessions before {end}, asked for {days}")
-    opens = np.array([int(s.open.timestamp()) * NS for s in sessions], dtype=np.int64)
+    opens = np.array([ns_of(s.open) for s in sessions], dtype=np.int64)
     minutes = np.array(
         [int((s.close - s.open).total_seconds()) // 60 for s in sessions], dtype=np.int64
     )

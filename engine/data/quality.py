@@ -22,10 +22,12 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from engine.data.bar_series import TIMEFRAMES, BarSeries, Int64Array, as_utc_ns, ist_iso
+from engine.data.bar_series import BarSeries, Int64Array, as_utc_ns
 from engine.data.bar_series import infer_timeframe as _infer
-from engine.data.resample import DAILY, ist_date, locate, provisional_warning, session_table
+from engine.data.resample import DAILY, locate, provisional_warning, session_table
+from engine.ist import ist_date_of, ist_iso
 from engine.metrics.jsonable import Json
+from engine.timeframes import TIMEFRAMES
 
 EXAMPLES: Final = 10  # bar times / row numbers listed per problem
 
@@ -197,7 +199,7 @@ def _report(
     n_sessions = len(table.sessions)
     if timeframe == DAILY:  # a daily bar belongs to the session of its IST date
         day_index = {s.date: i for i, s in enumerate(table.sessions)}
-        index = np.array([day_index.get(ist_date(t), -1) for t in ts], dtype=np.int64)
+        index = np.array([day_index.get(ist_date_of(t), -1) for t in ts], dtype=np.int64)
         inside = index >= 0
         counts = np.bincount(index[inside], minlength=n_sessions)
         expected_bars = missing_bars = None

@@ -23,19 +23,19 @@ each bar its session, integer division gives its bin, and numpy's reduceat aggre
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.calendar import IST, get_calendar
+from engine.calendar import get_calendar
 from engine.calendar.model import Session
-from engine.data.bar_series import TIMEFRAMES, BarDataError, BarSeries, Int64Array, ist_iso
+from engine.data.bar_series import BarDataError, BarSeries, Int64Array
+from engine.ist import ist_date_of, ist_iso, ns_of
+from engine.timeframes import TIMEFRAMES, Timeframe
 
-_NS: Final = 1_000_000_000
-DAILY: Final = "1d"
+DAILY: Final = Timeframe.D1.value
 
 
 @dataclass(frozen=True)
@@ -47,29 +47,18 @@ class SessionTable:
     closes: Int64Array  # UTC ns
 
 
-def ns_of(moment: datetime.datetime) -> int:
-    """A tz-aware datetime as int ns since the epoch (UTC); exact for whole microseconds."""
-    delta = moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-    return (delta.days * 86_400 + delta.seconds) * _NS + delta.microseconds * 1_000
-
-
-def ist_date(ts_ns: int | np.integer) -> datetime.date:
-    seconds = int(ts_ns) // _NS
-    return datetime.datetime.fromtimestamp(seconds, tz=IST).date()
-
-
 def provisional_warning(ts_ns: Int64Array, exchange: str = "NSE") -> str:
     """The calendar's warning when some of these (sorted) bars lie on provisional dates."""
     if len(ts_ns) == 0:
         return ""
-    return get_calendar(exchange).provisional_warning(ist_date(ts_ns[0]), ist_date(ts_ns[-1]))
+    return get_calendar(exchange).provisional_warning(ist_date_of(ts_ns[0]), ist_date_of(ts_ns[-1]))
 
 
 def span_warning(first_ts: int | None, last_ts: int | None, exchange: str = "NSE") -> str:
     """provisional_warning for a span of bar times (an import's first and last bar)."""
     if first_ts is None or last_ts is None:
         return ""
-    return get_calendar(exchange).provisional_warning(ist_date(first_ts), ist_date(last_ts))
+    return get_calendar(exchange).provisional_warning(ist_date_of(first_ts), ist_date_of(last_ts))
 
 
 def session_table(ts_ns: Int64Array, exchange: str = "NSE") -> SessionTable:
@@ -77,7 +66,7 @@ def session_table(ts_ns: Int64Array, exchange: str = "NSE") -> SessionTable:
     if len(ts_ns) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return SessionTable((), empty, empty.copy())
-    sessions = get_calendar(exchange).sessions(ist_date(ts_ns[0]), ist_date(ts_ns[-1]))
+    sessions = get_calendar(exchange).sessions(ist_date_of(ts_ns[0]), ist_date_of(ts_ns[-1]))
     opens = np.array([ns_of(s.open) for s in sessions], dtype=np.int64)
     closes = np.array([ns_of(s.close) for s in sessions], dtype=np.int64)
     return SessionTable(tuple(sessions), opens, closes)
@@ -112,17 +101,17 @@ def _bin_length(source: str, target: str) -> int:
     """Target bin length in ns (0 for daily); refuses targets that input bars cannot fill."""
     if target not in TIMEFRAMES:
         raise BarDataError(f"timeframe {target!r} is not one of {', '.join(TIMEFRAMES)}")
-    if source == DAILY:
+    base, wanted = Timeframe(source), Timeframe(target)
+    if not base.intraday:
         raise BarDataError(f"cannot resample {source} bars to {target}: the input is daily")
-    if target == DAILY:
+    if not wanted.intraday:
         return 0
-    step, length = TIMEFRAMES[source], TIMEFRAMES[target]
-    if length % step:
+    if not base.resamples_to(wanted):
         raise BarDataError(
             f"cannot resample {source} bars to {target}: {target} is not a whole multiple "
             f"of {source}"
         )
-    return length
+    return wanted.length_ns
 
 
 def _refuse_overflow(

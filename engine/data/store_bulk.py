@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from engine.data.bar_series import TIMEFRAMES, BarSeries, format_paise, ist_iso
+from engine.data.bar_series import BarSeries, format_paise
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS, ImportBatch
 from engine.data.schema import (
     BAR_RULES,
@@ -33,6 +33,8 @@ from engine.data.schema import (
     StoreError,
     first_row,
 )
+from engine.ist import ist_iso
+from engine.timeframes import TIMEFRAMES
 
 Cursor = duckdb.DuckDBPyConnection
 SERIES_COLUMNS = ("ts", "open", "high", "low", "close", "volume")

@@ -6,7 +6,7 @@ Plain functions over a DuckDB cursor, used by MarketStore (store.py); bars are r
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,7 +14,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from engine.calendar.model import IST
 from engine.data import integrity
 from engine.data import store_bulk as bulk
 from engine.data.bar_series import BarDataError, BarSeries, check_timeframe
@@ -22,6 +21,7 @@ from engine.data.schema import CORPORATE_ACTION_RULES, StoreError, first_row
 from engine.domain.enums import Exchange, OptionType, Segment
 from engine.domain.instrument import Instrument
 from engine.domain.money import from_paise
+from engine.ist import IST, ns_of
 
 Cursor = duckdb.DuckDBPyConnection
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -84,13 +84,17 @@ def checked_timeframe(timeframe: str) -> str:
 
 def _ns(moment: datetime | date, *, end: bool) -> int:
     """Aware datetimes exactly; dates as whole IST days (start: 00:00, end: through 23:59:59)."""
+    whole_day = not isinstance(moment, datetime)
     if isinstance(moment, datetime):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise StoreError(f"{moment!r} has no time zone; pass an aware datetime or a date")
-        return pd.Timestamp(moment).as_unit("ns").value
-    day = moment + timedelta(days=1) if end else moment
-    midnight = pd.Timestamp(datetime(day.year, day.month, day.day, tzinfo=IST)).as_unit("ns")
-    return midnight.value - 1 if end else midnight.value
+        start = moment
+    else:  # an end date runs up to the next day's midnight
+        start = datetime.combine(moment + timedelta(days=1) if end else moment, time(), IST)
+    ns = ns_of(start)
+    if not MIN_NS < ns <= MAX_NS:  # no int64 ns for it: the error pandas gave here before
+        raise pd.errors.OutOfBoundsDatetime(f"Cannot cast {start} to unit='ns' without overflow.")
+    return ns - 1 if end and whole_day else ns
 
 
 def bounds(start: datetime | date | None, end: datetime | date | None) -> tuple[int, int]:

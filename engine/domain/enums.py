@@ -3,6 +3,8 @@
 StrEnum values are the strings Kite/Upstox and our JSON use, so they round-trip without maps.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 
@@ -11,6 +13,12 @@ class Exchange(StrEnum):
     BSE = "BSE"
     NFO = "NFO"  # NSE futures & options
     BFO = "BFO"  # BSE futures & options
+
+    @property
+    def cash_exchange(self) -> Exchange:
+        """The cash exchange behind this one, whose charge table and trading days apply
+        (NFO trades are NSE's, BFO trades BSE's)."""
+        return Exchange.BSE if self in (Exchange.BSE, Exchange.BFO) else Exchange.NSE
 
 
 class Segment(StrEnum):

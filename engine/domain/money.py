@@ -6,7 +6,10 @@ refuses floats outright instead of guessing.
 """
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Final, Literal
+from typing import Final, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
 
 # Volume-weighted average prices of orders are reported to 1/100 paisa; brokers show two to
 # four decimals, so this never hides a difference a trader can see.
@@ -97,3 +100,15 @@ def from_paise(paise: int) -> Decimal:
     if isinstance(paise, bool) or not isinstance(paise, int):
         raise TypeError(f"paise must be an int, got {type(paise).__name__} {paise!r}")
     return Decimal(paise).scaleb(-2)
+
+
+@overload
+def paise_to_rupees(paise: int) -> float: ...
+@overload
+def paise_to_rupees(paise: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]: ...
+def paise_to_rupees(
+    paise: int | npt.NDArray[np.int64],
+) -> float | npt.NDArray[np.float64]:
+    """Float rupees for what strategies compute with (indicators, bar views); exact money
+    stays in paise or `from_paise`'s Decimal."""
+    return paise / 100.0

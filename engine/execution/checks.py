@@ -59,7 +59,7 @@ class InstrumentRules:
             instrument.lot_size,
             instrument.freeze_quantity,
             instrument.segment is Segment.EQUITY,
-            Exchange.NSE if exchange in (Exchange.NSE, Exchange.NFO) else Exchange.BSE,
+            exchange.cash_exchange,
         )
 
     @property

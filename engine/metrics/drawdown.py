@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.ist import NS_PER_DAY
 from engine.metrics.inputs import FloatArray, IntArray
-from engine.metrics.periods import NS_PER_DAY
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,11 @@ choke), so every non-finite float becomes null; exact money stays exact as a str
 
 from __future__ import annotations
 
-import datetime
 import math
 from decimal import Decimal
 from typing import TypeAlias
 
-from engine.calendar import IST
+from engine.ist import ist_datetime
 
 Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
 
@@ -30,6 +29,4 @@ def money(value: Decimal) -> str:
 
 def instant(ns: int) -> str:
     """An int64-ns UTC timestamp as ISO 8601 in IST (the exchange's clock), to the µs."""
-    seconds, rest = divmod(ns, 10**9)
-    moment = datetime.datetime.fromtimestamp(seconds, tz=IST)
-    return (moment + datetime.timedelta(microseconds=rest // 1000)).isoformat()
+    return ist_datetime(ns).isoformat()

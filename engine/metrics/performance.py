@@ -27,10 +27,11 @@ from decimal import Decimal
 import numpy as np
 
 from engine.domain.money import to_decimal, to_positive_decimal
+from engine.ist import NS_PER_DAY, ist_day_numbers
 from engine.metrics.drawdown import Drawdowns, drawdowns
 from engine.metrics.inputs import EquityCurve, FloatArray, IntArray, TradeArrays
 from engine.metrics.jsonable import Json, instant, money, number
-from engine.metrics.periods import NS_PER_DAY, chained_returns, ist_days, last_per_key
+from engine.metrics.periods import chained_returns, last_per_key
 from engine.metrics.returns import (
     NS_PER_YEAR,
     TRADING_DAYS_PER_YEAR,
@@ -202,7 +203,7 @@ def compute_metrics(
         raise ValueError(f"periods_per_year must be > 0, got {ppy}")
     risk_free = daily_risk_free(risk_free_rate, ppy)
     ts = curve.timestamps
-    days = ist_days(ts)
+    days = ist_day_numbers(ts)
     gross = abs(trades.total_gross_pnl)
     mean_equity = float(np.mean(curve.equity))
     turnover = None

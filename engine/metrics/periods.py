@@ -1,40 +1,24 @@
 """Group UTC bar timestamps into IST days and weeks, and chain period-end returns.
 
 A session's bars belong to the trader's day in Mumbai, not in UTC: a bar at 00:30 IST on
-Monday is 19:00 UTC on Sunday. The zone database does the conversion (Asia/Kolkata has been
-a fixed +05:30 since 1945, but older data stays correct too).
+Monday is 19:00 UTC on Sunday. engine.ist does the conversion (bars are from 1970 on, when
+IST was already a fixed +05:30).
 """
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
-import pandas as pd
 
-from engine.calendar import IST
+from engine.ist import ist_day_numbers
 from engine.metrics.inputs import FloatArray, IntArray
 
-NS_PER_DAY = 86_400 * 10**9
-_EPOCH = datetime.date(1970, 1, 1)
 _THURSDAY_OFFSET = 3  # 1970-01-01 was a Thursday, three days after Monday 1969-12-29
-
-
-def ist_days(timestamps: IntArray) -> IntArray:
-    """IST calendar date of each UTC timestamp, as whole days since 1970-01-01."""
-    utc = pd.DatetimeIndex(timestamps.view("datetime64[ns]")).tz_localize("UTC")
-    local_ns = utc.tz_convert(IST).tz_localize(None).asi8
-    return np.floor_divide(local_ns, NS_PER_DAY).astype(np.int64)
 
 
 def ist_weeks(timestamps: IntArray) -> IntArray:
     """IST Monday-to-Sunday week of each timestamp, as days since 1970-01-01 of its Monday."""
-    days = ist_days(timestamps)
+    days = ist_day_numbers(timestamps)
     return np.floor_divide(days + _THURSDAY_OFFSET, 7) * 7 - _THURSDAY_OFFSET
-
-
-def day_to_date(day: int) -> datetime.date:
-    return _EPOCH + datetime.timedelta(days=day)
 
 
 def last_per_key(keys: IntArray, values: FloatArray) -> tuple[IntArray, FloatArray]:

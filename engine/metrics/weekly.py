@@ -26,10 +26,11 @@ from typing import Literal
 import numpy as np
 
 from engine.domain.money import to_positive_decimal
+from engine.ist import day_from_number
 from engine.metrics.drawdown import max_drawdown
 from engine.metrics.inputs import EquityCurve
 from engine.metrics.jsonable import Json, number
-from engine.metrics.periods import chained_returns, day_to_date, ist_weeks, last_per_key
+from engine.metrics.periods import chained_returns, ist_weeks, last_per_key
 
 _NOISE = 1e-12
 
@@ -225,7 +226,7 @@ def evaluate_weekly(
         )
         summary += f" (only {week_keys.size} week{'s' if week_keys.size != 1 else ''} of data)"
     weeks = tuple(
-        WeekReturn(day_to_date(int(k)), float(e), None if math.isnan(r) else float(r))
+        WeekReturn(day_from_number(int(k)), float(e), None if math.isnan(r) else float(r))
         for k, e, r in zip(week_keys.tolist(), closes.tolist(), returns.tolist(), strict=True)
     )
     return WeeklyReport(

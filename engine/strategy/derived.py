@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
@@ -70,7 +69,6 @@ _RAW_ATTR = "__artha_raw__"
 _RTOL = 1e-9
 _ATOL = 1e-12
 _SOURCES = ("ts", "open", "high", "low", "close", "volume")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class IncrementalError(StrategyError):

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.domain.money import paise_to_rupees
+from engine.ist import ns_of
 from engine.strategy.base import BarData, Handler, Strategy
 from engine.strategy.incremental_nodes import Column, Input, Node, plan
 from engine.strategy.series import Series
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
 from engine.strategy.derived import (
     _ATOL,
-    _EPOCH,
     _RTOL,
     _SOURCES,
     AnyArray,
@@ -65,10 +66,10 @@ class IncrementalEvaluator:
         else:
             initial = {
                 "ts": history.ts,
-                "open": history.open / 100.0,
-                "high": history.high / 100.0,
-                "low": history.low / 100.0,
-                "close": history.close / 100.0,
+                "open": paise_to_rupees(history.open),
+                "high": paise_to_rupees(history.high),
+                "low": paise_to_rupees(history.low),
+                "close": paise_to_rupees(history.close),
                 "volume": history.volume,
             }
         self._capacity = capacity
@@ -257,10 +258,13 @@ class IncrementalEvaluator:
 
     def push_bar(self, bar: Bar) -> list[Handler]:
         """`push` for a domain Bar (Decimal rupees, aware open time)."""
-        delta = bar.ts - _EPOCH
-        ts_ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
         return self.push(
-            ts_ns, float(bar.open), float(bar.high), float(bar.low), float(bar.close), bar.volume
+            ns_of(bar.ts),
+            float(bar.open),
+            float(bar.high),
+            float(bar.low),
+            float(bar.close),
+            bar.volume,
         )
 
     def fire(self, handlers: Sequence[Handler]) -> None:

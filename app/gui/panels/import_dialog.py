@@ -40,10 +40,10 @@ from engine.data.import_files import ImportOptions
 from engine.data.importers import FORMATS, detect_format
 from engine.data.importers.column_names import CANONICAL, suggest_mapping
 from engine.data.importers.generic import REQUIRED
+from engine.timeframes import TIMEFRAME_NAMES
 
 AUTO: Final = "auto (detect from the file)"
 EXCHANGES: Final = ("NSE", "BSE", "NFO", "BFO")
-TIMEFRAMES: Final = ("1m", "3m", "5m", "15m", "30m", "60m", "1d")
 ZONES: Final = ("", "Asia/Kolkata", "UTC")
 GENERIC: Final = ("ohlcv_csv", "parquet")  # every other format is an exchange file
 IGNORE, AS_IS = "(ignore)", "(as is)"
@@ -110,7 +110,7 @@ class ImportDialog(QDialog):
         self.exchange = QComboBox()
         self.exchange.addItems(EXCHANGES)
         self.timeframe = QComboBox()
-        self.timeframe.addItems(["auto (from the bar spacing)", *TIMEFRAMES])
+        self.timeframe.addItems(["auto (from the bar spacing)", *TIMEFRAME_NAMES])
         self.timezone = QComboBox(editable=True)
         self.timezone.addItems(ZONES)
         zone_edit = self.timezone.lineEdit()
@@ -266,7 +266,7 @@ class ImportDialog(QDialog):
             mapping or None,
             self.symbol.text().strip() or None,
             self.exchange.currentText(),
-            timeframe if timeframe in TIMEFRAMES else None,
+            timeframe if timeframe in TIMEFRAME_NAMES else None,
             self.force.isChecked(),
         )
 

@@ -34,7 +34,6 @@ from engine.data.batch import ImportBatch
 from engine.data.importers.csv_table import CsvTable, ObjectArray
 from engine.data.importers.normalise import (
     EQUITY_TICK_PAISE,
-    NS,
     bars_frame,
     check_bars,
     check_unique,
@@ -46,7 +45,7 @@ from engine.data.importers.normalise import (
 from engine.data.importers.sources import Source
 from engine.data.importers.timestamps import Days
 from engine.domain.enums import Exchange
-from engine.ist import day_from_number, ist_day_numbers
+from engine.ist import day_from_number, ist_datetime, ist_day_numbers, ist_midnight_ns
 
 PRICES: Final = ("open", "high", "low", "close")
 MAX_SYMBOL: Final = 40  # characters; the longest NSE option names are about 30
@@ -241,8 +240,7 @@ def _daily_to_open(ts: Int64Array, venue: str, notes: list[str]) -> Int64Array:
     opens: Int64Array = session_opens(days, venue, [])[codes]
     moved = ts != opens
     if moved.any():
-        stamped = pd.Timestamp(int(ts[int(np.argmax(moved))]), unit="ns", tz="UTC")
-        clock = f"{stamped.tz_convert(IST):%H:%M}"
+        clock = f"{ist_datetime(ts[int(np.argmax(moved))]):%H:%M}"
         when = "at midnight" if clock == "00:00" else f"{clock}"
         notes.append(f"daily bars stamped {when} IST were moved to their session's open "
                      f"({int(np.count_nonzero(moved)):,} bars)")  # fmt: skip
@@ -251,8 +249,8 @@ def _daily_to_open(ts: Int64Array, venue: str, notes: list[str]) -> Int64Array:
 
 def _note_future(ts: Int64Array, notes: list[str]) -> None:
     today = datetime.datetime.now(IST).date()
-    tomorrow = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(), IST)
-    later = int(np.count_nonzero(ts >= int(tomorrow.timestamp()) * NS))
+    tomorrow = ist_midnight_ns(today + datetime.timedelta(days=1))
+    later = int(np.count_nonzero(ts >= tomorrow))
     if later:
         notes.append(f"{later:,} bar{'s' * (later != 1)} dated after today ({today}): check "
                      "the dates")  # fmt: skip

@@ -36,8 +36,8 @@ from engine.calendar import IST, REGULAR_OPEN, get_calendar
 from engine.data.bar_series import BarDataError, Int64Array, format_paise
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS
 from engine.data.importers.csv_table import CsvTable, Float64Array, ObjectArray
+from engine.ist import ist_datetime, ns_of
 
-NS: Final = 1_000_000_000
 EQUITY_TICK_PAISE: Final = 5
 _TEXT: Final = pd.StringDtype(na_value=pd.NA)
 _MAX_DATES_SHOWN: Final = 5
@@ -63,7 +63,7 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
             if session is not None
             else datetime.datetime.combine(day, REGULAR_OPEN, IST)
         )
-        opens.append(int(at.timestamp()) * NS)
+        opens.append(ns_of(at))
     return np.array(opens, dtype=np.int64)
 
 
@@ -138,7 +138,7 @@ def check_unique(rows: Rows, symbols: ObjectArray, ts: Int64Array, what: str = "
     if repeated.any():
         i = int(repeated.argmax())
         j = int(np.argmax((symbols == symbols[i]) & (ts == ts[i])))
-        when = pd.Timestamp(int(ts[i]), unit="ns", tz="UTC").tz_convert(IST)
+        when = ist_datetime(ts[i])
         raise rows.fail(
             i,
             f"{symbols[i]}{what} appears twice for {when:%Y-%m-%d %H:%M}: {rows.where(j)} "

@@ -53,6 +53,7 @@ from engine.data.importers.csv_table import (
 from engine.data.importers.normalise import check_expiries, daily_bars, skip_notes
 from engine.data.importers.sources import Source
 from engine.data.importers.udiff import Contracts, make_batch, option_strikes
+from engine.domain.money import paise_to_rupees
 
 HEADER: Final = (
     "INSTRUMENT", "SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "OPEN", "HIGH", "LOW",
@@ -171,7 +172,7 @@ def derive_lots(
     contracts = table.floats("CONTRACTS")
     value = table.floats("VAL_INLAKH") * 1e5
     settle, close = table.floats("SETTLE_PR"), table.floats("CLOSE")
-    price = np.where(settle > 0, settle, close) + np.where(is_option, strike / 100, 0.0)
+    price = np.where(settle > 0, settle, close) + np.where(is_option, paise_to_rupees(strike), 0.0)
     usable = (contracts > 0) & (value > 0) & (price > 0)
     names, owners = pd.factorize(underlying)
     span = int(codes.max()) + 1 if len(codes) else 1
