@@ -28,7 +28,7 @@ from engine.data.bar_series import BarSeries, ist_iso
 from engine.domain.instrument import Instrument
 from engine.execution.host import ExecutionHost, HostSettings
 from engine.execution.portfolio import Portfolio
-from engine.strategy.base import BarData, Handler, Strategy
+from engine.strategy.base import BarData, Handler, Strategy, StrategyState
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,42 @@ class BacktestRun:
             seconds,
         )
 
+    # -- the lifecycle ----------------------------------------------------------------------
+    def strategies(self) -> list[tuple[Strategy, Slot]]:
+        """Each strategy instance once, with the (first) instrument it trades."""
+        seen: dict[int, tuple[Strategy, Slot]] = {}
+        for slot in self.slots:
+            seen.setdefault(id(slot.strategy), (slot.strategy, slot))
+        return list(seen.values())
+
+    def start(self) -> None:
+        """on_start for each strategy, before the first bar (its clock before the first bar)."""
+        for strategy, slot in self.strategies():
+            strategy._clock.index = -1
+            strategy._enter_state(StrategyState.RUNNING)
+            try:
+                strategy.on_start()
+            except Exception as exc:
+                raise strategy_error(strategy, slot, None, exc, when="in on_start()") from exc
+
+    def stop(self) -> None:
+        """The data has ended: open orders are cancelled, then each strategy hears on_stop
+        (anything it places there is cancelled too: no bar is left to fill it)."""
+        self.cancel_unfilled()
+        for strategy, slot in self.strategies():
+            strategy._clock.index = strategy.data.size - 1  # every bar has been seen
+            try:
+                strategy.on_stop()
+            except Exception as exc:
+                raise strategy_error(strategy, slot, None, exc, when="in on_stop()") from exc
+            finally:
+                strategy._enter_state(StrategyState.STOPPED)
+        self.cancel_unfilled()
+
     # -- the loop ---------------------------------------------------------------------------
     def loop(self) -> None:
         g_idx, slot_idx, local_idx, handlers = self._conditions()
+        self.start()
         heap = self.venue.queue.heap
         handlers_phase = Phase.HANDLERS
         pop = heapq.heappop
@@ -158,7 +191,7 @@ class BacktestRun:
                 k += 1
             while heap and heap[0].bar == g:  # expiries and close-priced square-offs
                 deliver(pop(heap))
-        self.cancel_unfilled()
+        self.stop()
 
     # -- where on_fill and on_order run ------------------------------------------------------
     def deliver(self, event: SimEvent) -> None:
@@ -273,7 +306,13 @@ def _raised_in_strategy_code(exc: BaseException) -> bool:
 
 
 def strategy_error(
-    strategy: Strategy, slot: Slot, bar: int | None, exc: Exception, *, on_timeline: bool = False
+    strategy: Strategy,
+    slot: Slot,
+    bar: int | None,
+    exc: Exception,
+    *,
+    on_timeline: bool = False,
+    when: str = "in init()",
 ) -> StrategyRuntimeError:
     """Name the strategy, the bar and the deepest line of the author's code that raised.
 
@@ -287,7 +326,7 @@ def strategy_error(
         code = (where.line or linecache.getline(where.filename, where.lineno or 0)).strip()
         location = f" at {where.filename}:{where.lineno} ({code})"
     if bar is None:
-        when = "in init()"
+        pass  # `when` says which call: init(), on_start(), on_stop()
     elif on_timeline and strategy.multi_instrument:  # a handler of a multi-instrument strategy
         when = f"at step {bar} of the merged timeline ({ist_iso(strategy.data.ts.full()[bar])})"
     else:

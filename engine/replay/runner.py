@@ -112,6 +112,7 @@ class Replay:
 
     def loop(self) -> None:
         self._start_strategies()
+        self.parts.start()
         next_local = [0] * len(self.parts.slots)  # each instrument's next bar
         for g in range(len(self.parts.timeline)):
             self._bar(g, next_local)
@@ -123,6 +124,7 @@ class Replay:
         between bars."""
         started = time.perf_counter()
         self._start_strategies()
+        self.parts.start()
         next_local = [0] * len(self.parts.slots)
         expected = 0
         async for g in feed:
@@ -178,7 +180,7 @@ class Replay:
         heap = parts.venue.queue.heap
         while heap:
             parts.deliver(heapq.heappop(heap))
-        parts.cancel_unfilled()
+        parts.stop()
         if self.audit:
             found = [m for evaluator in self.evaluators for m in evaluator.audit()]
             if found:

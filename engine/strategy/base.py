@@ -40,6 +40,14 @@ from engine.strategy.series import Clock, Series
 E = TypeVar("E", bound=StrEnum)
 
 
+class StrategyState(StrEnum):
+    """Where a strategy is in its run: created, running (between on_start and on_stop), stopped."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
 class StrategyError(RuntimeError):
     """A strategy used the SDK wrongly (bad condition length, order outside a run, ...)."""
 
@@ -215,6 +223,22 @@ class Strategy:
 
     def on_order(self, update: OrderUpdate) -> None:
         """One of this strategy's orders changed state (open, rejected, cancelled, filled)."""
+
+    def on_start(self) -> None:
+        """Called once when the run starts, after `init()` and before the first bar."""
+
+    def on_stop(self) -> None:
+        """Called once when the run ends, after the last bar (its open orders are already
+        cancelled; orders placed here are not filled): a place to log or save a summary."""
+
+    @property
+    def state(self) -> StrategyState:
+        state: StrategyState = self.__dict__.get("_state", StrategyState.CREATED)
+        return state
+
+    def _enter_state(self, state: StrategyState) -> None:
+        """The engine moves the lifecycle: CREATED -> RUNNING -> STOPPED."""
+        self.__dict__["_state"] = state
 
     # -- tools for init() -----------------------------------------------------------------
     def I(  # noqa: E743 - the short name strategy authors know from backtesting.py

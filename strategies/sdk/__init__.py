@@ -2,7 +2,7 @@
 
 from engine.domain.enums import OrderType, Product, Side, Validity
 from engine.domain.orders import OrderStatus
-from engine.strategy.base import BarView, PositionView, Strategy, StrategyError
+from engine.strategy.base import BarView, PositionView, Strategy, StrategyError, StrategyState
 from engine.strategy.params import Param, ParamError
 from engine.strategy.requests import FillReport, OrderHandle, OrderState, OrderUpdate
 from engine.strategy.series import LookAheadError, Series
@@ -25,6 +25,7 @@ __all__ = [
     "Side",
     "Strategy",
     "StrategyError",
+    "StrategyState",
     "Validity",
     "crossed_above",
     "crossed_below",
