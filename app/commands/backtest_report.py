@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from app.commands.output import inr
 from engine.backtest import BacktestConfig, BacktestResult, Trade
@@ -89,7 +90,22 @@ def text_report(
 def json_report(result: BacktestResult, data_notes: Sequence[str] = ()) -> str:
     """The `--json` report as written: the engine's documented report plus what the importer
     noted, indented, ending in a newline."""
-    return json.dumps({**result.as_json(), "data_notes": list(data_notes)}, indent=2) + "\n"
+    return indented({**result.as_json(), "data_notes": list(data_notes)}) + "\n"
+
+
+def indented(report: Mapping[str, Any]) -> str:
+    """JSON indented by two spaces, except that a list of records (the trades) has one record
+    per line. Readable either way, and fast: json's indenting encoder is pure Python (19,000
+    trades took over a second), while each record on its own line goes through the C one."""
+    parts = []
+    for key, value in report.items():
+        name = json.dumps(key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            rows = ",\n".join(f"    {json.dumps(row)}" for row in value)
+            parts.append(f"  {name}: [\n{rows}\n  ]")
+        else:
+            parts.append(f"  {name}: " + json.dumps(value, indent=2).replace("\n", "\n  "))
+    return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
 
 
 def _symbols(symbols: list[str]) -> str:
