@@ -44,6 +44,9 @@ class SimEvent(NamedTuple):
     at_open: bool = False  # SQUARE_OFF: at the bar's open (else at its close)
 
 
+_new_tuple = tuple.__new__
+
+
 class EventQueue:
     """A heap of SimEvents in (bar, phase, priority, insertion) order."""
 
@@ -66,21 +69,15 @@ class EventQueue:
     ) -> None:
         """Queue an event; `ticket` (from `reserve`) places it among same-time events where
         it was decided, not where it is pushed."""
-        heapq.heappush(
-            self.heap,
-            SimEvent(
-                bar,
-                phase,
-                priority,
-                self.reserve() if ticket is None else ticket,
-                kind,
-                target,
-                version,
-                local_bar,
-                trail_level,
-                at_open,
-            ),
+        if ticket is None:
+            self._seq += 1
+            ticket = self._seq
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: one is pushed per order
+        event = _new_tuple(
+            SimEvent,
+            (bar, phase, priority, ticket, kind, target, version, local_bar, trail_level, at_open),
         )
+        heapq.heappush(self.heap, event)
 
     def reserve(self) -> int:
         """The next insertion number: a venue that learns an event's bar later (one bar at a

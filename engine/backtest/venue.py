@@ -224,15 +224,21 @@ class SimulatedVenue:
     def fill(self, order: ManagedOrder, j: int, price: int, at_open: bool) -> None:
         """Trade as much of the order as the bar allows at `price` on bar j."""
         slot = self.slots[order.instrument]
-        quantity = self.host.fillable(order, order.remaining)
-        if not order.is_open:
-            return  # an exit whose position is already closed: cancelled
+        quantity = order.remaining
+        if order.exit_leg:  # never more than the position it protects (the emulator's rule)
+            quantity = self.host.fillable(order, quantity)
+            if not order.is_open:
+                return  # its position is already closed: cancelled
         cap = self.config.participation
         if cap is not None:
             allowed = math.floor(int(slot.volume[j]) * cap + 1e-9) // slot.lot * slot.lot
             quantity = min(quantity, allowed)
         if quantity > 0:
-            self._report_fill(order, quantity, price, j, at_open)
+            outer, self._fill_at_open = self._fill_at_open, at_open  # see _report_fill
+            try:
+                self.host.filled(order, quantity, price, int(slot.ts[j]), j)
+            finally:
+                self._fill_at_open = outer
         if order.is_open and order.remaining > 0:
             if order.trail is not None or order.order_type is OrderType.SL_M:
                 order.stop_hit = True  # triggered: the rest trades at the next open

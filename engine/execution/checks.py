@@ -23,7 +23,7 @@ from engine.domain.enums import Exchange, OrderType, Product, Segment, Side
 from engine.domain.instrument import Instrument
 from engine.execution.portfolio import Portfolio
 from engine.execution.prices import Bracket, misplaced, price_to_paise, rupees
-from engine.strategy.requests import OrderRequest, shape_problem
+from engine.strategy.requests import OrderRequest
 
 
 @dataclass(frozen=True)
@@ -92,18 +92,6 @@ def order_prices(
     a LIMIT entry, the trigger of an SL/SL-M entry, the last close (`last_close`, paise) for a
     MARKET entry. The simulator checks them again against the actual fill (a gap can carry
     the fill past an exit)."""
-    problem = shape_problem(
-        request.order_type,
-        request.price,
-        request.trigger,
-        request.stop_loss,
-        request.stop_loss_points,
-        request.target,
-        request.target_points,
-        request.tag,
-    )
-    if problem is not None:  # the SDK raises these at the call; other callers hear it here
-        raise OrderRejected(problem)
     buy = request.side is Side.BUY
     t = rules.tick
     limit = trigger = None

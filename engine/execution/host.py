@@ -35,12 +35,14 @@ from engine.execution.orders import GTC, ManagedOrder
 from engine.execution.portfolio import Portfolio
 from engine.execution.prices import price_to_paise
 from engine.ist import ist_date_of
+from engine.strategy.base import Strategy, StrategyError
 from engine.strategy.requests import (
     FillReport,
     OrderRequest,
     OrderState,
     OrderUpdate,
     PriceInput,
+    shape_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,6 @@ class ExecutionHost:
         self.portfolio = portfolio
         self.settings = settings
         self.oms = OrderManager(len(self.rules), prefix=id_prefix)
-        self.oms.listeners.append(self._tell_order)
         self.emulator = OrderEmulator(self.oms, portfolio, self.keep_rejection)
         self.rejections: list[str] = []
         # (UTC ns, instrument, signed quantity, cash change, charges) per fill, in paise
@@ -108,6 +109,8 @@ class ExecutionHost:
         self.traded_value = 0
         self._hears_order = {id(o): _overrides(o, "on_order") for o in self.owners}
         self._hears_fill = {id(o): _overrides(o, "on_fill") for o in self.owners}
+        if any(self._hears_order.values()):  # nobody listening: no call per state change
+            self.oms.listeners.append(self._tell_order)
         self.venue: Venue
 
     def connect(self, venue: Venue) -> None:
@@ -115,6 +118,21 @@ class ExecutionHost:
 
     # -- StrategyHost: what strategies call ------------------------------------------------
     def submit(self, request: OrderRequest) -> str:
+        """Place an order for a strategy. Arguments that cannot make an order (a LIMIT
+        without a price, a stop given both as a price and as a distance) raise StrategyError
+        here, at the caller's line; everything the market decides about is a rejection."""
+        problem = shape_problem(
+            request.order_type,
+            request.price,
+            request.trigger,
+            request.stop_loss,
+            request.stop_loss_points,
+            request.target,
+            request.target_points,
+            request.tag,
+        )
+        if problem is not None:
+            raise StrategyError(problem)
         instrument = self.index[request.symbol]
         rules = self.rules[instrument]
         bar, ts, mark = self.venue.now(instrument)
@@ -246,7 +264,7 @@ class ExecutionHost:
     def fillable(self, order: ManagedOrder, quantity: int) -> int:
         """How much of `quantity` the order may trade now (an exit never more than its
         position; 0 when it has nothing left to protect, and it is then cancelled)."""
-        return self.emulator.exit_quantity(order, quantity)
+        return self.emulator.exit_quantity(order, quantity) if order.exit_leg else quantity
 
     def filled(self, order: ManagedOrder, quantity: int, price: int, ts: int, bar: int) -> None:
         """`quantity` of `order` traded at `price` paise at `ts` (bar `bar` of its
@@ -284,12 +302,14 @@ class ExecutionHost:
                     order.tag,
                 )
             )
-        self.emulator.after_fill(order, quantity)
+        if order.sibling is not None:
+            self.emulator.after_fill(order, quantity)
         if order.bracket is not None:
             for leg in self.emulator.bracket_legs(order, quantity, price, ts, bar):
                 self.venue.submit(leg)
         if held == 0:
-            self.emulator.cancel_exits(order.instrument, order.product)
+            if self.oms.open_orders[order.instrument]:
+                self.emulator.cancel_exits(order.instrument, order.product)
         elif order.product is Product.MIS:
             self.venue.arm_squareoff(order.instrument, bar)
 
@@ -375,7 +395,5 @@ def _trade_date(ts: int) -> date:
 
 
 def _overrides(owner: object, name: str) -> bool:
-    from engine.strategy.base import Strategy
-
     method = getattr(type(owner), name, None)
     return method is not None and method is not getattr(Strategy, name)

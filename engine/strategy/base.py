@@ -33,7 +33,6 @@ from engine.strategy.requests import (
     PriceInput,
     QuantityInput,
     StrategyHost,
-    shape_problem,
 )
 from engine.strategy.series import Clock, Series
 
@@ -456,11 +455,6 @@ class Strategy:
             if order_type is None
             else _choice(OrderType, order_type, "order_type")
         )
-        problem = shape_problem(
-            kind, price, trigger, stop_loss, stop_loss_points, target, target_points, tag
-        )
-        if problem is not None:
-            raise StrategyError(problem)
         request = OrderRequest(
             self.data.symbol if symbol is None else self._own_symbol(symbol),
             side,
