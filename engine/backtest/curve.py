@@ -117,12 +117,19 @@ class TradeSource:
 
     def __call__(self) -> list[Trade]:
         if self.built is None:
-            self.built = []
-            for r in self.records:
-                ts = self.ts_of[r.symbol]
-                entry_bar = int(np.searchsorted(ts, r.entry_ts))
-                exit_bar = int(np.searchsorted(ts, r.exit_ts))
-                self.built.append(Trade.from_record(r, entry_bar, exit_bar))
+            # each trade's bars, found for all of a symbol's trades in one search
+            bars: dict[int, tuple[int, int]] = {}
+            for symbol, ts in self.ts_of.items():
+                mine = [(n, r) for n, r in enumerate(self.records) if r.symbol == symbol]
+                if not mine:
+                    continue
+                entries = np.searchsorted(ts, np.array([r.entry_ts for _, r in mine], np.int64))
+                exits = np.searchsorted(ts, np.array([r.exit_ts for _, r in mine], np.int64))
+                for (n, _), entry, exit_ in zip(
+                    mine, entries.tolist(), exits.tolist(), strict=True
+                ):
+                    bars[n] = (entry, exit_)
+            self.built = [Trade.from_record(r, *bars[n]) for n, r in enumerate(self.records)]
         return self.built
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -18,9 +18,9 @@ from functools import cached_property
 from typing import Any, Generic, Self, TypeVar
 
 from engine.backtest.config import BacktestConfig
-from engine.calendar import IST
 from engine.domain.enums import Product
 from engine.execution.portfolio import TradeRecord
+from engine.ist import ist_datetime, ns_of
 from engine.metrics import (
     EquityCurve,
     Metrics,
@@ -36,11 +36,6 @@ T = TypeVar("T")
 
 def _rupees(paise: int) -> Decimal:
     return Decimal(paise).scaleb(-2)  # exact, two decimals: 99040 -> 990.40
-
-
-def _time(ts_ns: int) -> datetime:
-    seconds, nanos = divmod(ts_ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=IST).replace(microsecond=nanos // 1000)
 
 
 @dataclass(frozen=True)
@@ -70,10 +65,10 @@ class Trade:
             r.product,
             r.quantity,
             entry_bar,
-            _time(r.entry_ts),
+            ist_datetime(r.entry_ts),
             _rupees(r.entry_price),
             exit_bar,
-            _time(r.exit_ts),
+            ist_datetime(r.exit_ts),
             _rupees(r.exit_price),
             _rupees(r.gross_pnl),
             _rupees(r.charges),
@@ -218,8 +213,8 @@ class BacktestResult:
         trades = TradeArrays.from_decimals(
             [t.gross_pnl for t in self.trades],
             [t.charges for t in self.trades],
-            [int(t.entry_time.timestamp() * 1e9) for t in self.trades],
-            [int(t.exit_time.timestamp() * 1e9) for t in self.trades],
+            [ns_of(t.entry_time) for t in self.trades],  # exact: no float seconds
+            [ns_of(t.exit_time) for t in self.trades],
         )
         return compute_metrics(
             self.curve,
