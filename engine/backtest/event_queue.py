@@ -85,18 +85,5 @@ class EventQueue:
         self._seq += 1
         return self._seq
 
-    def due_before(self, bar: int, phase: Phase) -> bool:
-        """Whether the next event comes before `phase` of `bar`."""
-        heap = self.heap
-        return bool(heap) and (heap[0].bar < bar or (heap[0].bar == bar and heap[0].phase < phase))
-
-    def due_within(self, bar: int) -> bool:
-        """Whether the next event is on `bar` (or earlier)."""
-        heap = self.heap
-        return bool(heap) and heap[0].bar <= bar
-
     def pop(self) -> SimEvent:
         return heapq.heappop(self.heap)
-
-    def __bool__(self) -> bool:
-        return bool(self.heap)

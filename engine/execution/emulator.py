@@ -51,9 +51,10 @@ class OrderEmulator:
         left of it."""
         sibling = order.sibling
         if sibling is not None and sibling.is_open:
-            sibling.quantity -= quantity
-            if sibling.remaining <= 0:
+            if sibling.remaining <= quantity:  # nothing left to protect: it ends as it was
                 self.oms.finish(sibling, OrderStatus.CANCELLED, "other leg filled")
+            else:  # the other leg closed part of the position: this one shrinks to the rest
+                sibling.quantity -= quantity
 
     def bracket_legs(
         self, entry: ManagedOrder, quantity: int, price: int, placed_ts: int, bar: int
