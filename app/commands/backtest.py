@@ -32,6 +32,8 @@ from engine.costs import BEFORE_UNIFORM_STAMP, SCHEDULES, ScheduleCoverageError,
 from engine.data import BarDataError, BarSeries
 from engine.data.bar_files import read_bar_file
 from engine.data.bar_series import ist_iso
+from engine.domain.enums import Segment
+from engine.domain.instrument import Instrument
 from engine.strategy.params import ParamError
 from engine.timeframes import TIMEFRAME_NAMES
 
@@ -214,15 +216,22 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"dates look like 2026-01-31, got {text!r}") from None
 
 
-def _store_series(args: argparse.Namespace) -> tuple[list[BarSeries], dict[str, str]]:
-    """The --symbol series from the workspace's store, resampled to --timeframe if needed,
-    and for each resampled symbol the stored bar size its bars were made from."""
+def _store_series(
+    args: argparse.Namespace,
+) -> tuple[list[BarSeries], dict[str, str], dict[str, Instrument]]:
+    """The --symbol series from the workspace's store, resampled to --timeframe if needed;
+    for each resampled symbol the stored bar size its bars were made from; and what the store
+    knows of each tradable instrument (exchange, lot, tick, freeze, strike), so lots, margin
+    and charges are the contract's, not a default NSE share's. An index is not tradable: its
+    bars run as a share of that name, as they always have."""
     from app.commands.workspace_store import workspace_store
     from engine.data.stored_bars import choose_bars
 
     with workspace_store(args) as (_, store):
         chosen = choose_bars(store, args.symbol, args.timeframe, args.start, args.end)
-    return chosen.series, chosen.resampled_from
+        known = {bars.symbol: store.instrument(bars.symbol) for bars in chosen.series}
+    tradable = {s: i for s, i in known.items() if i.segment is not Segment.INDEX}
+    return chosen.series, chosen.resampled_from, tradable
 
 
 def _uncovered_charges(series: list[BarSeries], store: bool) -> str | None:
@@ -272,6 +281,7 @@ def _run(args: argparse.Namespace) -> int:
     from engine.data.store import StoreError
 
     resampled: dict[str, str] = {}
+    instruments: dict[str, Instrument] = {}
     data_notes: list[str] = []
     try:
         load_strategy(args.strategy)  # first, so a bad strategy is named before bad bars
@@ -285,7 +295,7 @@ def _run(args: argparse.Namespace) -> int:
                 for note in bars.notes[: len(bars.notes) - bool(bars.closed_days)]
             ]
         else:
-            series, resampled = _store_series(args)
+            series, resampled, instruments = _store_series(args)
         if args.capital <= 0 or args.capital > MAX_CAPITAL:  # not through the parser
             return fail("backtest", f"argument --capital: must be > 0 and at most {MAX_CAPITAL}")
         if args.costs == "zerodha":
@@ -307,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
             args.timeframe,
             args.start,
             args.end,
+            instruments,
         )
         result = run_job(job, series)
         json_text = None if args.json is None else json_report(result, data_notes)

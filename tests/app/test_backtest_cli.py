@@ -558,3 +558,62 @@ def test_bars_on_closed_days_are_said_in_the_report(tmp_path):
     (warning,) = [line for line in run.stdout.splitlines() if "NSE was closed" in line]
     assert "MYSTOCK: 13 bars on 13 days NSE was closed (2025-02-26 Wed" in warning
     assert "treated them as sessions" in warning
+
+
+def test_a_stored_future_trades_in_its_lots_at_its_exchange(tmp_path):
+    """Issue 11 review: store-backed runs used a default NSE share (lot 1) for every symbol,
+    so a future's lot size and freeze limit were never checked."""
+    from datetime import date
+
+    import pandas as pd
+
+    from engine.data.batch import INSTRUMENT_COLUMNS, ImportBatch
+    from engine.data.store import MarketStore
+    from tests.engine.store_helpers import bar_frame, instrument_row
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    future = instrument_row(
+        "NIFTYFUT", exchange="NFO", segment="FUT", lot_size=75, expiry=date(2024, 12, 26)
+    )
+    bars = bar_frame("NIFTYFUT", 375 * 4, exchange="NFO")
+    with MarketStore.open(home / "artha.duckdb") as store:
+        store.import_batch(
+            ImportBatch(
+                "fut.csv", "generic", pd.DataFrame([future], columns=INSTRUMENT_COLUMNS), bars
+            )
+        )
+    odd = artha(
+        "--strategy",
+        "sma_crossover",
+        "--symbol",
+        "NIFTYFUT",
+        "--param",
+        "quantity=100",
+        "--costs",
+        "none",
+        "--json",
+        "-",
+        home=home,
+    )
+    assert odd.returncode == 0, odd.stderr
+    report = json.loads(odd.stdout)
+    assert report["trades"] == [] and report["rejected_orders"] > 10
+    assert report["rejections"][0].endswith(
+        "rejected: quantity 100 is not a multiple of the lot size 75"
+    )
+    whole = artha(
+        "--strategy",
+        "sma_crossover",
+        "--symbol",
+        "NIFTYFUT",
+        "--param",
+        "quantity=150",
+        "--json",
+        "-",
+        home=home,
+    )
+    assert whole.returncode == 0, whole.stderr
+    report = json.loads(whole.stdout)
+    assert report["rejected_orders"] == 0 and len(report["trades"]) > 10
+    assert float(report["total_charges"]) > 0  # futures charges, NSE's (NFO) table
