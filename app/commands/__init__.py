@@ -11,7 +11,7 @@ import argparse
 import importlib
 
 # Module names under app.commands, in the order `artha --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("backtest", "calendar", "charges", "data", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("backtest", "calendar", "charges", "data", "demo", "strategies")
 
 
 def register_all(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

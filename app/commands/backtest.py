@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from app.commands.backtest_report import json_report, text_report
 from app.commands.output import emit_json, fail, inr
@@ -36,6 +37,7 @@ from engine.domain.enums import Segment
 from engine.domain.instrument import Instrument
 from engine.strategy.params import ParamError
 from engine.timeframes import TIMEFRAME_NAMES
+from engine.workspace import Workspace, WorkspaceError
 
 EARLIEST_SCHEDULE = min(s.valid_from for s in SCHEDULES)
 
@@ -115,10 +117,18 @@ def _stopped_where(exc: BaseException, strategy_file: str | None) -> str:
     return f" at {where.filename}:{where.lineno}" + (f" ({code})" if code else "")
 
 
-def _strategy_file(spec: str) -> str | None:
+def _strategy_file(spec: str, user_dir: Path | None) -> str | None:
     try:
-        return strategy_ref(spec).file
+        return strategy_ref(spec, user_dir).file
     except StrategyLoadError:
+        return None
+
+
+def _user_dir(args: argparse.Namespace) -> Path | None:
+    """The workspace's strategies folder, where `--strategy NAME` also looks."""
+    try:
+        return Workspace.resolve(getattr(args, "workspace", None)).strategies_dir
+    except WorkspaceError:
         return None
 
 
@@ -268,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
         with _time_limit(getattr(args, "timeout", None)):
             return _run(args)
     except BacktestTimeout as exc:
-        where = _stopped_where(exc, _strategy_file(args.strategy))
+        where = _stopped_where(exc, _strategy_file(args.strategy, _user_dir(args)))
         return fail(
             "backtest",
             f"strategy {args.strategy} was still running after --timeout {args.timeout:g} s; "
@@ -284,7 +294,8 @@ def _run(args: argparse.Namespace) -> int:
     instruments: dict[str, Instrument] = {}
     data_notes: list[str] = []
     try:
-        load_strategy(args.strategy)  # first, so a bad strategy is named before bad bars
+        user_dir = _user_dir(args)
+        load_strategy(args.strategy, user_dir)  # first: a bad strategy is named before bad bars
         if args.data:
             symbol = args.symbol[0] if args.symbol else None
             loaded = [read_bar_file(path, symbol=symbol) for path in args.data]
@@ -310,7 +321,7 @@ def _run(args: argparse.Namespace) -> int:
             fill=args.fill,
         )
         job = BacktestJob(
-            strategy_ref(args.strategy),
+            strategy_ref(args.strategy, user_dir),
             tuple(bars.symbol for bars in series) if args.data else tuple(args.symbol),
             dict(args.param),
             config,

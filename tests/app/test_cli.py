@@ -99,6 +99,7 @@ REQUIRED = {  # the fewest arguments each command needs to parse
     ("data", "import"): ["x.csv"],
     ("data", "quality"): ["INFY"],
     ("data", "export"): ["INFY", "--out", "x.csv"],
+    ("strategies", "new"): ["my_idea"],
     ("data", "actions"): ["a.csv"],
 }
 

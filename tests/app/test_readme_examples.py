@@ -42,6 +42,7 @@ SUBSTITUTIONS: dict[str, list[str]] = {
     "...": ["README example"],  # the text of --note ...
     "DEST": ["{tmp}/backup.duckdb"],  # `data backup DEST`, then `data restore BACKUP` of it
     "BACKUP": ["{tmp}/backup.duckdb"],
+    "NAME": ["readme_idea"],  # `strategies new NAME`: a template in the demo workspace
 }
 OPENS_THE_WINDOW = {("artha",), ("artha", "--workspace", "DIR")}
 

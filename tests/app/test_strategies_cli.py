@@ -1,0 +1,85 @@
+"""`artha strategies list|new` and strategies named from the workspace (issue 12, item 4):
+the real console script in a subprocess, a real workspace folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.app.backtest_cli_helpers import ARTHA
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ARTHA_HOME": str(home)}
+    return subprocess.run([ARTHA, *args], capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_new_writes_a_template_that_lists_and_backtests_as_written(tmp_path, csv_file):
+    home = tmp_path / "ws"
+    made = cli("strategies", "new", "ema_trend", home=home)
+    assert made.returncode == 0, made.stderr
+    path = home / "strategies" / "ema_trend.py"
+    assert made.stdout.splitlines()[0] == f"wrote {path}" and path.is_file()
+    listed = json.loads(cli("strategies", "list", "--json", "-", home=home).stdout)
+    (mine,) = listed["workspace"]
+    assert (mine["name"], mine["class"], mine["path"]) == ("ema_trend", "EmaTrend", str(path))
+    assert [p["name"] for p in mine["params"]] == ["fast", "slow", "quantity", "stop"]
+    (reference,) = [r for r in listed["reference"] if r["name"] == "sma_crossover"]
+    assert reference["params"][0] == {
+        "name": "fast",
+        "type": "int",
+        "default": 10,
+        "min": 1,
+        "max": 500,
+        "choices": None,
+        "help": "bars in the fast simple moving average",
+    }
+    run = cli(
+        "backtest", "--strategy", "ema_trend", "--data", str(csv_file), "--json", "-", home=home
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["strategy"] == "EmaTrend" and len(report["trades"]) > 5
+    assert report["rejected_orders"] == 0
+
+
+def test_a_file_that_does_not_load_is_listed_with_its_line_not_a_crash(tmp_path):
+    home = tmp_path / "ws"
+    (home / "strategies").mkdir(parents=True)
+    (home / "strategies" / "broken.py").write_text(
+        "from strategies.sdk import Strategy\n\nclass Broken(Strategy)\n    pass\n"
+    )
+    listed = cli("strategies", "list", home=home)
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [x for x in listed.stdout.splitlines() if x.strip().startswith("broken")]
+    assert "does not load" in line and "broken.py:3: syntax error" in line
+    assert "sma_crossover" in listed.stdout and "Traceback" not in listed.stderr
+
+
+def test_new_refuses_bad_names_reference_names_and_existing_files(tmp_path):
+    home = tmp_path / "ws"
+    for name, says in (
+        ("Ema-Trend", "is not a strategy name"),
+        ("class", "is not a strategy name"),
+        ("sma_crossover", "is a reference strategy's name"),
+    ):
+        out = cli("strategies", "new", name, home=home)
+        assert out.returncode == 2 and says in out.stderr
+    assert cli("strategies", "new", "mine", home=home).returncode == 0
+    before = (home / "strategies" / "mine.py").read_text()
+    again = cli("strategies", "new", "mine", home=home)
+    assert again.returncode == 2 and "exists already: nothing was written" in again.stderr
+    assert (home / "strategies" / "mine.py").read_text() == before
+
+
+def test_an_unknown_name_lists_the_reference_and_the_workspace_ones(tmp_path, csv_file):
+    home = tmp_path / "ws"
+    cli("strategies", "new", "mine", home=home)
+    out = cli("backtest", "--strategy", "nope", "--data", str(csv_file), home=home)
+    assert out.returncode == 2
+    assert "unknown strategy 'nope': use a reference name (sma_crossover), one of yours in" in (
+        out.stderr
+    )
+    assert "(mine)" in out.stderr
