@@ -29,6 +29,7 @@ from engine.domain.instrument import Instrument
 from engine.execution.host import ExecutionHost, HostSettings
 from engine.execution.portfolio import Portfolio
 from engine.strategy.base import BarData, Handler, Strategy, StrategyState
+from engine.strategy.series import whole
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ def strategy_error(
     if bar is None:
         pass  # `when` says which call: init(), on_start(), on_stop()
     elif on_timeline and strategy.multi_instrument:  # a handler of a multi-instrument strategy
-        when = f"at step {bar} of the merged timeline ({ist_iso(strategy.data.ts.full()[bar])})"
+        when = f"at step {bar} of the merged timeline ({ist_iso(whole(strategy.data.ts)[bar])})"
     else:
         when = f"on {slot.symbol} bar {bar} ({ist_iso(slot.ts[bar])})"
     return StrategyRuntimeError(

@@ -8,15 +8,22 @@ runs in a backtest and live; only the host behind `self._host` differs.
 Speed: indicators are computed once over the full arrays, and the engine calls handlers only
 on bars where their condition holds, so a backtest costs Python time per signal, not per bar.
 Safety: handlers see Series clipped to the current bar (see series.py), so they cannot look
-ahead; conditions are computed from causal indicators before the run.
+ahead, and `Series.full()` is refused once the run has started; every indicator `self.I`
+computes is checked for causality (recomputed on a few prefixes of its inputs, see
+`check_causal`), so the conditions built from them in `init()` cannot hide the future either.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
+from types import FrameType
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 import numpy as np
@@ -34,7 +41,7 @@ from engine.strategy.requests import (
     QuantityInput,
     StrategyHost,
 )
-from engine.strategy.series import Clock, Series
+from engine.strategy.series import Clock, LookAheadError, Series, whole
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -49,6 +56,10 @@ class StrategyState(StrEnum):
 
 class StrategyError(RuntimeError):
     """A strategy used the SDK wrongly (bad condition length, order outside a run, ...)."""
+
+
+class IndicatorLookAheadError(StrategyError, LookAheadError):
+    """An indicator given to `self.I` reads bars after the one it is computed for."""
 
 
 class OrderOptions(TypedDict, total=False):
@@ -73,7 +84,8 @@ _ORDER_OPTIONS = frozenset(OrderOptions.__annotations__)
 
 class BarView:
     """The bar a handler is called on (prices in rupees), read from the arrays on access so
-    that calling a handler costs no conversions it does not use."""
+    that calling a handler costs no conversions it does not use. A BarView of a bar after the
+    clock's (`self.data.bar(i + 1)`) raises LookAheadError when read."""
 
     __slots__ = ("_data", "index")
 
@@ -87,7 +99,10 @@ class BarView:
 
     @property
     def ts_ns(self) -> int:
-        return int(self._data.ts.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return int(whole(data.ts)[i])
 
     @property
     def time(self) -> datetime:
@@ -95,23 +110,46 @@ class BarView:
 
     @property
     def open(self) -> float:
-        return float(self._data.open.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return float(whole(data.open)[i])
 
     @property
     def high(self) -> float:
-        return float(self._data.high.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return float(whole(data.high)[i])
 
     @property
     def low(self) -> float:
-        return float(self._data.low.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return float(whole(data.low)[i])
 
     @property
     def close(self) -> float:
-        return float(self._data.close.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return float(whole(data.close)[i])
 
     @property
     def volume(self) -> int:
-        return int(self._data.volume.full()[self.index])
+        data, i = self._data, self.index
+        if not 0 <= i <= data._clock.index:
+            raise self._ahead()
+        return int(whole(data.volume)[i])
+
+    def _ahead(self) -> LookAheadError:
+        now = self._data._clock.index
+        return LookAheadError(
+            f"bar {self.index} of {self.symbol} is not one of the bars up to the current bar "
+            f"{now} (bars count from 0; a negative number counts from the end of the data): "
+            "use the bar a handler is given, or an earlier one"
+        )
 
     def __repr__(self) -> str:
         return (
@@ -135,6 +173,7 @@ class BarData:
         volume: npt.NDArray[np.int64],
     ) -> None:
         self.symbol = symbol
+        self._clock = clock  # BarView reads refuse bars after it
         self.ts = Series(ts, clock, "ts")
         self.open = Series(open_, clock, "open")
         self.high = Series(high, clock, "high")
@@ -236,8 +275,10 @@ class Strategy:
         return state
 
     def _enter_state(self, state: StrategyState) -> None:
-        """The engine moves the lifecycle: CREATED -> RUNNING -> STOPPED."""
+        """The engine moves the lifecycle: CREATED -> RUNNING -> STOPPED. While RUNNING the
+        clock refuses `Series.full()` (its bars after the current one)."""
         self.__dict__["_state"] = state
+        self._clock.running = state is StrategyState.RUNNING
 
     # -- tools for init() -----------------------------------------------------------------
     def I(  # noqa: E743 - the short name strategy authors know from backtesting.py
@@ -255,20 +296,34 @@ class Strategy:
         value at a bar depends on the last N bars of the inputs only (`"full"`: on all of
         them); without it the function's own declaration is used, else one more than its
         largest int argument, else the full history.
+
+        The result is checked for look-ahead (`check_causal`): a value that changes when the
+        bars after it are cut off raises IndicatorLookAheadError naming this call's line.
         """
-        unwrapped = [a.full() if isinstance(a, Series) else a for a in args]
-        values = np.asarray(fn(*unwrapped, **kwargs))
+        label = name or getattr(fn, "__name__", "indicator")
+        if self._clock.running:
+            raise StrategyError(
+                f"self.I({label}) is for init(): indicators are computed before the run"
+            )
+        unwrapped = [whole(a) if isinstance(a, Series) else a for a in args]
+        whole_kwargs = {k: whole(v) if isinstance(v, Series) else v for k, v in kwargs.items()}
+        values = np.asarray(fn(*unwrapped, **whole_kwargs))
         if values.shape != (self.data.size,):
             raise StrategyError(
                 f"indicator {name or getattr(fn, '__name__', '?')} returned shape "
                 f"{values.shape}; expected one value per bar ({self.data.size})"
             )
-        label = name or getattr(fn, "__name__", "indicator")
+        check_causal(fn, unwrapped, whole_kwargs, values, label)
         return self._with_recipe(values, label, fn, args, kwargs, lookback)
 
     def on(self, condition: Series | npt.ArrayLike, handler: Handler) -> None:
         """Call `handler(bar)` at the close of every bar where `condition` is true."""
-        mask = condition.full() if isinstance(condition, Series) else np.asarray(condition)
+        if self._clock.running:
+            raise StrategyError(
+                f"self.on(..., {getattr(handler, '__name__', 'handler')}) is for init(): "
+                "conditions are registered before the run"
+            )
+        mask = whole(condition) if isinstance(condition, Series) else np.asarray(condition)
         if mask.shape != (self.data.size,):
             raise StrategyError(
                 f"condition for {getattr(handler, '__name__', 'handler')} has shape "
@@ -512,3 +567,121 @@ def _infer_type(price: PriceInput | None, trigger: PriceInput | None) -> OrderTy
     if trigger is not None:
         return OrderType.SL if price is not None else OrderType.SL_M
     return OrderType.LIMIT if price is not None else OrderType.MARKET
+
+
+# -- the causality check of self.I ----------------------------------------------------------
+_CUTS = 6  # prefixes recomputed per indicator
+_SPAN = 4096  # the cuts fall within this many bars after the indicator's warm-up
+_WARMUP_PROBE = 65536  # bars searched first for the end of the warm-up (NaN) head
+# sma picks exact integer-paise sums only when EVERY value is on the paisa grid, so a prefix
+# can be summed exactly where the whole array falls back to floats (~1e-13 apart); look-ahead
+# moves a value by at least a paisa in a price (~1e-5 relative). The incremental audit's
+# tolerance (engine/strategy/derived.py) is the same.
+_RTOL = 1e-9
+_ATOL = 1e-12
+_ENGINE_DIR = Path(__file__).resolve().parents[1]
+_SDK_DIR = _ENGINE_DIR.parent / "strategies" / "sdk"
+
+
+def check_causal(
+    fn: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    values: npt.NDArray[Any],
+    label: str,
+) -> None:
+    """Raise IndicatorLookAheadError if `values = fn(*args, **kwargs)` uses later bars.
+
+    A causal indicator's value at bar t depends on its inputs' bars up to t only, so computing
+    it on the first c bars of every per-bar input (1-D arrays of one value per bar) must give
+    the first c values of the whole computation. It is recomputed at a few cut points just
+    after its warm-up (the leading NaNs), where a centred window or a left shift shows: c is
+    at most the warm-up plus `_SPAN` bars, so the check costs a few thousand bars whatever
+    the history's length. The cuts are drawn from a generator seeded by the name and the
+    length, so a run is repeatable. A prefix the function cannot compute (it raised) is
+    skipped; inputs without per-bar arrays (closures) cannot be checked.
+    """
+    n = values.shape[0]
+    per_bar = [i for i, a in enumerate(args) if _is_per_bar(a, n)]
+    per_bar_kw = [k for k, v in kwargs.items() if _is_per_bar(v, n)]
+    if n < 2 or not (per_bar or per_bar_kw):
+        return
+    start = _warmup_end(values)
+    first, last = min(start + 1, n - 1), min(start + _SPAN, n - 1)
+    rng = np.random.default_rng(zlib.crc32(f"{label}:{n}".encode()))
+    drawn = rng.integers(first, last + 1, size=_CUTS - 1).tolist() if last > first else []
+    for cut in sorted({first, *drawn}):
+        cut_args = [_prefix(a, cut) if i in per_bar else a for i, a in enumerate(args)]
+        cut_kwargs = {k: _prefix(v, cut) if k in per_bar_kw else v for k, v in kwargs.items()}
+        try:  # a few bars may divide by zero where the whole history did not: stay quiet
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                part = np.asarray(fn(*cut_args, **cut_kwargs))
+        except Exception:  # e.g. too few bars for its window: this cut cannot be checked
+            continue
+        if part.shape != (cut,):
+            continue  # its length does not follow its inputs (a closure over whole arrays)
+        bar = _first_difference(values[:cut], part)
+        if bar is not None:
+            raise IndicatorLookAheadError(
+                f"indicator {label} looks ahead: at bar {bar} it is {_plain(values[bar])} "
+                f"computed over all {n} bars but {_plain(part[bar])} over the first {cut} "
+                f"(bars 0-{cut - 1}), so it reads bars after the one it is for "
+                f"(self.I at {_author_line()}). A value at bar t may use bars up to t only: "
+                "the bar before is np.concatenate(([np.nan], x[:-1])) (np.roll wraps the "
+                "last bars round to the first), windows must trail, not centre, and no "
+                "statistic of the whole array (its mean, its max) may enter a bar's value."
+            )
+
+
+def _is_per_bar(value: object, n: int) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim == 1 and value.shape[0] == n
+
+
+def _prefix(array: npt.NDArray[Any], cut: int) -> npt.NDArray[Any]:
+    view = array[:cut]
+    view.flags.writeable = False  # an indicator must not rewrite the bars it is given
+    return view
+
+
+def _warmup_end(values: npt.NDArray[Any]) -> int:
+    """Index of the first value that is not NaN (0 for non-float results or no warm-up)."""
+    if values.dtype.kind not in "fc":
+        return 0
+    for probe in (values[:_WARMUP_PROBE], values):
+        finite = ~np.isnan(probe)
+        if finite.any():
+            return int(finite.argmax())
+    return 0
+
+
+def _first_difference(full: npt.NDArray[Any], part: npt.NDArray[Any]) -> int | None:
+    """First bar where the two differ: NaN equals NaN; floats within `_RTOL`; else exact."""
+    if full.dtype.kind in "fc" and part.dtype.kind in "fc":
+        with np.errstate(invalid="ignore"):
+            close = np.isclose(full, part, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+            same = close | (full == part)  # infinities of one sign
+    else:
+        same = np.asarray(full == part, dtype=bool)
+        if same.shape != full.shape:
+            return None  # values that do not compare one by one: nothing to say
+    if same.all():
+        return None
+    return int(np.flatnonzero(~same)[0])
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _author_line() -> str:
+    """file:line of the code that called self.I: the first frame outside the engine and the
+    SDK (an SDK part may call self.I for the author)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        where = Path(filename).resolve()
+        if not (where.is_relative_to(_ENGINE_DIR) or where.is_relative_to(_SDK_DIR)):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "?"

@@ -20,7 +20,9 @@ How an indicator is extended, first rule that applies:
  1. `self.I(..., lookback=N)`: from the last N values of each per-bar input;
     `lookback="full"`: from the whole history (always right for a causal function, O(n)).
  2. the function declares it: `@indicator(update=step)` (a recursive step such as the EMA's
-    new = prev + alpha * (x - prev): exact and O(1)) or `@indicator(lookback=...)`.
+    new = prev + alpha * (x - prev): exact and O(1)), with `state=True` when the step carries
+    running values its outputs do not show (Wilder's average gain and loss, a session's sums),
+    or `@indicator(lookback=...)`.
  3. inferred: one more than the largest int argument (`f(close, 30)` -> 31 bars), which covers
     windows and n-bar differences; with no int argument, the full history.
 The contract is that the value at bar t depends only on the inputs' last `lookback` values up
@@ -49,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.strategy.base import Strategy, StrategyError
-from engine.strategy.series import Clock, Series
+from engine.strategy.series import Clock, Series, whole
 
 if TYPE_CHECKING:
     pass
@@ -66,6 +68,7 @@ AnyArray = npt.NDArray[Any]
 _LOOKBACK_ATTR = "__artha_lookback__"
 _UPDATE_ATTR = "__artha_update__"
 _RAW_ATTR = "__artha_raw__"
+_STATE_ATTR = "__artha_state__"
 _RTOL = 1e-9
 _ATOL = 1e-12
 _SOURCES = ("ts", "open", "high", "low", "close", "volume")
@@ -140,7 +143,7 @@ class DerivedSeries(Series):
         self.recipe = recipe
 
     def __repr__(self) -> str:
-        return f"DerivedSeries({self.name!r}, bars={len(self)}/{len(self.full())})"
+        return f"DerivedSeries({self.name!r}, bars={len(self)}/{len(whole(self))})"
 
     # comparisons and logic build conditions that keep their recipe: self.on(fast > slow, ...)
     def __gt__(self, other: object) -> DerivedSeries:
@@ -278,7 +281,9 @@ def _derive(
     )
 
 
-def indicator(*, lookback: LookbackSpec = None, update: UpdateFn | None = None) -> Callable[[F], F]:
+def indicator(
+    *, lookback: LookbackSpec = None, update: UpdateFn | None = None, state: bool = False
+) -> Callable[[F], F]:
     """Declare how a whole-array indicator is extended bar by bar, and let it accept Series.
 
     `lookback`: bars of each per-bar input the value at a bar depends on, as an int, "full",
@@ -286,6 +291,11 @@ def indicator(*, lookback: LookbackSpec = None, update: UpdateFn | None = None) 
     `update(previous, *inputs, **kwargs)`: the value at the newest bar from the outputs so far
     and the whole inputs, for recursive indicators (EMA, Wilder smoothing); it must give the
     same value as the whole-array function.
+    `state=True`: the update is also given `state=`, a dict the evaluator keeps for this
+    indicator between bars, so a step can carry what its outputs do not show (running sums,
+    where its seed is) instead of rescanning the history. It is empty on the first call and
+    whenever the bar asked for does not follow the last one (check_history samples bars out
+    of order); the step then rebuilds it from the whole inputs, once.
     Called with arrays, the function behaves exactly as before; called with any Series
     argument it returns a DerivedSeries (values up to the current bar, recipe attached).
     """
@@ -305,9 +315,17 @@ def indicator(*, lookback: LookbackSpec = None, update: UpdateFn | None = None) 
         setattr(wrapper, _LOOKBACK_ATTR, lookback)
         setattr(wrapper, _UPDATE_ATTR, update)
         setattr(wrapper, _RAW_ATTR, fn)
+        setattr(wrapper, _STATE_ATTR, state)
         return cast(F, wrapper)
 
+    if state and update is None:
+        raise TypeError("@indicator(state=True) needs an update step to give the state to")
     return wrap
+
+
+def keeps_state(fn: Callable[..., Any]) -> bool:
+    """Whether an @indicator's update step takes the evaluator's per-indicator `state=`."""
+    return bool(getattr(fn, _STATE_ATTR, False))
 
 
 def _raw(fn: Callable[..., Any]) -> Callable[..., Any]:

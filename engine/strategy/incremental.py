@@ -33,6 +33,7 @@ from engine.strategy.derived import (
     _raw,
     _Recorder,
     _recording,
+    keeps_state,
 )
 
 # -- the evaluator ------------------------------------------------------------------------
@@ -182,6 +183,7 @@ class IncrementalEvaluator:
             update,
             how,
             Column(values, self._capacity),
+            stateful=keeps_state(recipe.fn),
         )
         self._nodes.append(node)  # after its inputs: the list is in dependency order
         return node

@@ -5,7 +5,7 @@ declared recursive update), with the plan that picks one of those for a recipe."
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,9 @@ class Node:
     update: UpdateFn | None
     how: str
     column: Column
+    stateful: bool = False  # the update step takes `state=` (see derived.indicator)
+    state: dict[str, Any] = field(default_factory=dict)
+    last: int = -2  # the bar the state is up to
 
     def call(self, lo: int, hi: int) -> AnyArray:
         """The whole-array function over inputs [lo, hi)."""
@@ -81,6 +84,11 @@ class Node:
             hi = t + 1
             args = [v if c is None else c.buf[:hi] for c, v in self.args]
             kwargs = {k: v if c is None else c.buf[:hi] for k, (c, v) in self.kwargs.items()}
+            if self.stateful:
+                if t != self.last + 1:  # not the next bar: the step rebuilds its state
+                    self.state.clear()
+                self.last = t
+                kwargs["state"] = self.state
             return self.update(self.column.buf[:t], *args, **kwargs)
         lo = 0 if self.mode == FULL else max(0, t + 1 - self.window)
         return self.call(lo, t + 1)[-1]

@@ -3,6 +3,10 @@
 Indicators are computed once over the whole history (fast), but inside a callback the strategy
 must not see the future. Every Series shares its strategy's Clock; indexing is relative to the
 clock's bar, and reaching past it raises LookAheadError instead of quietly returning the future.
+Every way a strategy reads a Series ends at the clock (`s[k]`, slices, `s.values`, `np.asarray`,
+iteration, `BarView` prices), except `full()`: the whole array, which `init()` needs to build
+conditions, and which raises LookAheadError once the run has started (`Clock.running`). The
+engine itself, which must see the bars ahead to fill orders, reads `whole(series)`.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ class LookAheadError(IndexError):
 
 
 class Clock:
-    """The bar a strategy is at; the engine moves it, Series read it."""
+    """The bar a strategy is at; the engine moves it, Series read it. `running` is True from
+    the run's start to its end (the strategy's state RUNNING): `Series.full()` is refused then."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "running")
 
     def __init__(self, index: int = -1) -> None:
         self.index = index
+        self.running = False
 
 
 class Series:
@@ -81,8 +87,23 @@ class Series:
         return view
 
     def full(self) -> npt.NDArray[Any]:
-        """The whole array, for the engine only (it needs future bars to schedule fills)."""
+        """The whole array, bars after the current one included: for `init()`, which builds
+        conditions over the whole history. Once the run has started it raises LookAheadError
+        (raising, not clipping, so a handler that meant the whole series learns it cannot
+        have it, at its own line); handlers read `values` or `s[-k]`."""
+        if self._clock.running:
+            raise LookAheadError(
+                f"series {self.name or '?'}.full() holds bars after the current bar "
+                f"{self._clock.index}: it is for init(); in a handler use "
+                f"{self.name or 's'}.values (the history up to now) or {self.name or 's'}[-1]"
+            )
         return self._values
 
     def __repr__(self) -> str:
         return f"Series({self.name!r}, bars={len(self)}/{len(self._values)})"
+
+
+def whole(series: Series) -> npt.NDArray[Any]:
+    """The whole array whatever the clock, for the engine (its venue and error reports need
+    the bars ahead); never handed to a strategy, which has `full()` in `init()` only."""
+    return series._values

@@ -6,7 +6,25 @@ from engine.strategy.base import BarView, PositionView, Strategy, StrategyError,
 from engine.strategy.params import Param, ParamError
 from engine.strategy.requests import FillReport, OrderHandle, OrderState, OrderUpdate
 from engine.strategy.series import LookAheadError, Series
-from strategies.sdk.indicators import crossed_above, crossed_below, ema, sma
+from strategies.sdk.indicators import (
+    atr,
+    bollinger_lower,
+    bollinger_middle,
+    bollinger_upper,
+    crossed_above,
+    crossed_below,
+    ema,
+    hedge_ratio,
+    highest,
+    lowest,
+    opening_range_high,
+    opening_range_low,
+    rsi,
+    session_vwap,
+    sma,
+    volume_ratio,
+    zscore,
+)
 
 __all__ = [
     "BarView",
@@ -27,8 +45,21 @@ __all__ = [
     "StrategyError",
     "StrategyState",
     "Validity",
+    "atr",
+    "bollinger_lower",
+    "bollinger_middle",
+    "bollinger_upper",
     "crossed_above",
     "crossed_below",
     "ema",
+    "hedge_ratio",
+    "highest",
+    "lowest",
+    "opening_range_high",
+    "opening_range_low",
+    "rsi",
+    "session_vwap",
     "sma",
+    "volume_ratio",
+    "zscore",
 ]

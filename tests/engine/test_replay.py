@@ -8,8 +8,6 @@ a handler reading past its bar still raises LookAheadError.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -269,12 +267,16 @@ def test_an_inferred_lookback_that_is_wrong_is_caught_and_full_fixes_it():
     assert placed(replay_bars(DeclaredFull, None, data, NO_COSTS)) == placed(backtest)
 
 
-def test_an_indicator_that_looks_ahead_is_caught_by_replay():
+def test_an_indicator_that_looks_ahead_is_refused_by_backtest_and_replay_alike():
+    """self.I recomputes every indicator on prefixes (tests/engine/test_look_ahead.py), so
+    tomorrow's close never reaches a backtest; replay refuses it in init() the same way."""
     data = series(make_bars(1_000, seed=5))
-    cheat = run_backtest(Clairvoyant, None, [data], NO_COSTS)
-    assert cheat.final_equity > Decimal("10000000")  # knowing tomorrow pays, in a backtest
-    with pytest.raises(LookbackError, match="next_close"):
-        replay_bars(Clairvoyant, None, data, NO_COSTS)
+    for run in (
+        lambda: run_backtest(Clairvoyant, None, [data], NO_COSTS),
+        lambda: replay_bars(Clairvoyant, None, data, NO_COSTS, warmup=200),
+    ):
+        with pytest.raises(StrategyRuntimeError, match="indicator next_close looks ahead"):
+            run()
 
 
 @pytest.mark.parametrize("strategy", [PeeksInHandler, PeeksAtIndicator])
@@ -289,15 +291,18 @@ def test_a_handler_reading_past_its_bar_raises_look_ahead_in_replay_as_in_backte
         assert isinstance(caught.value.__cause__, LookAheadError)
 
 
-def test_in_replay_even_full_arrays_end_at_the_current_bar():
-    seen: list[tuple[int, int]] = []
-
+def test_full_in_a_handler_is_refused_in_replay_as_in_backtest():
     class LooksAtFull(SmaCrossover):
         def enter(self, bar: BarView) -> None:
-            seen.append((bar.index, self.data.close.full().shape[0]))
+            self.data.close.full()
 
-    replay_bars(LooksAtFull, None, series(make_bars(1_000, seed=7)), NO_COSTS)
-    assert seen and all(size == index + 1 for index, size in seen)
+    data = series(make_bars(1_000, seed=7))
+    for run in (
+        lambda: run_backtest(LooksAtFull, None, [data], NO_COSTS),
+        lambda: replay_bars(LooksAtFull, None, data, NO_COSTS),
+    ):
+        with pytest.raises(StrategyRuntimeError, match=r"close\.full\(\) holds bars after"):
+            run()
 
 
 def test_a_plain_numpy_condition_is_refused_with_a_clear_message():

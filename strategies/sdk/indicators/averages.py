@@ -1,15 +1,9 @@
-"""Indicators over whole arrays (vectorised, causal: value t uses bars <= t only).
+"""Moving averages and crossings: sma (exact ties), ema, crossed_above / crossed_below.
 
 Prices on the paisa grid are averaged from EXACT integer-paise window sums, so two averages
 that are mathematically equal compare equal (float rolling means drift and break ties, which
 flips crossovers). Division of exact integers is correctly rounded, so equal sums give equal
 floats and unequal ones keep their order at price scales up to crores.
-
-Every indicator here also works live: `@indicator` declares how its value at a new bar is
-computed from the last few bars (sma: `length` bars, crossings: 2) or recursively (ema), and
-makes it accept Series: `crossed_above(fast, slow)` with the Series `self.I` returns gives a
-DerivedSeries that keeps its recipe, so `self.on(...)` conditions can be evaluated bar by bar
-(engine/strategy/incremental.py). Given arrays, each returns the same array as always.
 """
 
 from __future__ import annotations
@@ -81,25 +75,35 @@ def sma(values: Any, length: int) -> Any:
     return out
 
 
-def _ema_step(previous: FloatArray, values: npt.NDArray[Any], length: int) -> float:
-    """ema's value at the newest bar from its earlier values: the same arithmetic as ema()."""
-    array = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(array)
-    seen = array.shape[0] - (int(np.argmax(finite)) if finite.any() else array.shape[0])
+def _ema_step(
+    previous: FloatArray, values: npt.NDArray[Any], length: int, *, state: dict[str, Any]
+) -> float:
+    """ema's value at the newest bar with ema()'s arithmetic. The state holds where the first
+    finite input was (found once), so a bar costs O(1) however long the history."""
+    t = len(values) - 1
+    if "first" not in state:  # first call, or bars out of order: look once
+        finite = np.isfinite(np.asarray(values[:t], dtype=np.float64))
+        state["first"] = int(np.argmax(finite)) if finite.any() else None
+    x = float(values[t])
+    if state["first"] is None:
+        if not np.isfinite(x):
+            return np.nan
+        state["first"] = t
+    seen = t + 1 - state["first"]
     if seen < length:
         return np.nan
     if seen == length:
-        return float(array[-length:].mean())
+        return float(np.asarray(values[t + 1 - length : t + 1], dtype=np.float64).mean())
     alpha = 2.0 / (length + 1)
-    last = previous[-1]
-    return float(last + alpha * (np.float64(values[-1]) - last))
+    last = float(previous[t - 1])
+    return last + alpha * (x - last)
 
 
 @overload
 def ema(values: Series, length: int) -> DerivedSeries: ...
 @overload
 def ema(values: npt.ArrayLike, length: int) -> FloatArray: ...
-@indicator(update=_ema_step)
+@indicator(update=_ema_step, state=True)
 def ema(values: Any, length: int) -> Any:
     """Exponential moving average seeded with the SMA of the first `length` finite bars.
 
