@@ -257,6 +257,15 @@ class ExecutionHost:
     def accepted(self, order: ManagedOrder) -> None:
         self.oms.transition(order, OrderStatus.OPEN)
 
+    def rejected(self, order: ManagedOrder, reason: str) -> None:
+        """The venue refused the order (a broker's RMS, a closed market): it ends REJECTED
+        with the venue's reason, and the run's rejections keep it."""
+        self.keep_rejection(
+            f"{order.symbol} bar {order.placed_bar}: {order.side} {order.quantity} rejected: "
+            f"{reason}"
+        )
+        self.oms.finish(order, OrderStatus.REJECTED, reason)
+
     def cancelled(self, order: ManagedOrder, reason: str) -> None:
         """Cancelled at the strategy's request, expired, or ended by the venue."""
         self.oms.finish(order, OrderStatus.CANCELLED, reason)
