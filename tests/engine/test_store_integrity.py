@@ -163,14 +163,26 @@ def test_truncated_empty_and_corrupt_wal_files_say_what_to_do(tmp_path, clean_st
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     wal = wal_store.with_name("artha.duckdb.wal")
-    assert wal.stat().st_size > 10_000
-    corrupt(wal, wal.stat().st_size // 2, 64)
-    with pytest.raises(StoreDamaged) as caught:
-        MarketStore.open(wal_store)
-    assert f"write-ahead log {wal} is damaged" in str(caught.value)
-    assert "the last imports kept in it, not yet written into the store, are then lost" in str(
-        caught.value
-    )
+    size = wal.stat().st_size
+    assert size > 10_000
+    # Garbage that lands on an entry's length reads, to DuckDB, as a torn last write: it drops
+    # the tail without a word, so where the damage falls decides whether it is seen. Try the
+    # middle first, then other places, each on a fresh copy, until DuckDB reports it.
+    pristine = {p: p.read_bytes() for p in (wal_store, wal)}
+    messages = []
+    for offset in (size // 2, size // 3, 2 * size // 3, size // 4, 3 * size // 4, size // 5):
+        for path, data in pristine.items():
+            path.write_bytes(data)
+        corrupt(wal, offset, 64)
+        try:
+            MarketStore.open(wal_store).close()
+        except StoreDamaged as exc:
+            messages.append(str(exc))
+            break
+    assert messages, "no place in the WAL where DuckDB reports damage"
+    caught = messages[0]
+    assert f"write-ahead log {wal} is damaged" in caught
+    assert "the last imports kept in it, not yet written into the store, are then lost" in caught
 
 
 def _chattr(flag: str, path: Path) -> bool:
