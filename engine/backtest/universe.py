@@ -10,6 +10,9 @@ own bars, through an `InstrumentClock` that translates.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -47,15 +50,15 @@ class InstrumentClock:
         )
 
 
-def aligned_data(
-    symbol: str,
-    clock: Clock,
+def aligned_arrays(
     ts: Int64Array,
     prices: tuple[Int64Array, Int64Array, Int64Array, Int64Array],
     volume: Int64Array,
     timeline: Int64Array,
-) -> BarData:
-    """One instrument's bars (paise) on the merged timeline, in rupees, with `has_bar`."""
+) -> dict[str, npt.NDArray[Any]]:
+    """One instrument's bars (paise) on the merged timeline: ts (the timeline), open, high,
+    low, close in rupees carried forward from its last bar at or before each step (NaN before
+    its first), volume (0 where it has no bar of its own) and has_bar."""
     at = np.searchsorted(ts, timeline, side="right") - 1
     seen = at >= 0
     index = np.maximum(at, 0)
@@ -65,15 +68,58 @@ def aligned_data(
         return np.where(seen, values[index] / 100.0, np.nan)
 
     open_, high, low, close = prices
+    return {
+        "ts": timeline,
+        "open": carried(open_),
+        "high": carried(high),
+        "low": carried(low),
+        "close": carried(close),
+        "volume": np.where(has_bar, volume[index], 0).astype(np.int64),
+        "has_bar": has_bar,
+    }
+
+
+def step_row(
+    prices: tuple[Int64Array, Int64Array, Int64Array, Int64Array],
+    volume: Int64Array,
+    last: int,
+    has_bar: bool,
+) -> tuple[float, float, float, float, int, bool]:
+    """`aligned_arrays` at one step, from what is known then: the instrument's last bar so far
+    (`last`, -1 before its first) and whether it is at this step. Bar-by-bar replay builds a
+    multi-instrument strategy's steps with it; the values are the whole-array ones, bit for bit."""
+    if last < 0:
+        return math.nan, math.nan, math.nan, math.nan, 0, False
+    open_, high, low, close = prices
+    return (
+        int(open_[last]) / 100.0,
+        int(high[last]) / 100.0,
+        int(low[last]) / 100.0,
+        int(close[last]) / 100.0,
+        int(volume[last]) if has_bar else 0,
+        has_bar,
+    )
+
+
+def aligned_data(
+    symbol: str,
+    clock: Clock,
+    ts: Int64Array,
+    prices: tuple[Int64Array, Int64Array, Int64Array, Int64Array],
+    volume: Int64Array,
+    timeline: Int64Array,
+) -> BarData:
+    """One instrument's bars (paise) on the merged timeline, in rupees, with `has_bar`."""
+    arrays = aligned_arrays(ts, prices, volume, timeline)
     data = BarData(
         symbol,
         clock,
         timeline,
-        carried(open_),
-        carried(high),
-        carried(low),
-        carried(close),
-        np.where(has_bar, volume[index], 0).astype(np.int64),
+        arrays["open"],
+        arrays["high"],
+        arrays["low"],
+        arrays["close"],
+        arrays["volume"],
     )
-    data.has_bar = Series(has_bar, clock, "has_bar")
+    data.has_bar = Series(arrays["has_bar"], clock, "has_bar")
     return data

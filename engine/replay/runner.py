@@ -20,6 +20,10 @@ range cannot say what traded first, so a response order filling in that same bar
 optimistic reading (the backtester, by contrast, searches such orders from the last handler
 bar + 1, which can fill them before the fill that caused them: see tests/engine/test_replay.py).
 
+A multi-instrument strategy (engine/backtest/universe.py) is one evaluator over all its
+instruments, pushed one step of the merged timeline at a time: each instrument's row is its
+bar at that step, or its last bar carried forward (`step_row`, the alignment's own rule).
+
 Within one bar, in the backtester's order: fills and square-offs at the open and inside the
 bar, then the bar closes and is pushed, handlers run in registration order (instrument by
 instrument, `on_bar` last), then expiries and close-priced square-offs.
@@ -35,7 +39,9 @@ from engine.backtest.config import BacktestConfig
 from engine.backtest.event_queue import Phase
 from engine.backtest.result import BacktestResult
 from engine.backtest.runner import BacktestInputError, BacktestRun, strategy_error
+from engine.backtest.slots import Slot
 from engine.backtest.streaming_venue import StreamingVenue
+from engine.backtest.universe import aligned_arrays, step_row
 from engine.backtest.venue import SimulatedVenue
 from engine.data.bar_series import BarSeries
 from engine.domain.instrument import Instrument
@@ -58,7 +64,8 @@ def replay_bars(
     """Run `strategy` over `series` bar by bar, as live; the result is a BacktestResult.
 
     warmup: the first `warmup` bars of each series are history `init()` sees before the
-    first live bar (handlers never run on them); 0 starts from an empty history.
+    first live bar (handlers never run on them); 0 starts from an empty history. For a
+    multi-instrument strategy, the first `warmup` steps of the merged timeline.
     audit: check every indicator against its whole-array value, on the warm-up history
     before the first bar and over everything after the last; raises LookbackError naming the
     first indicator and bar that differ.
@@ -85,11 +92,6 @@ class Replay:
         streaming: bool = False,
     ) -> None:
         data = [series] if isinstance(series, BarSeries) else list(series)
-        if strategy.multi_instrument:
-            raise BacktestInputError(
-                f"{strategy.display_name()} trades several instruments together: bar-by-bar "
-                "replay of such a strategy is not built yet (run it as a backtest)"
-            )
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise BacktestInputError(f"warmup must be a whole number of bars >= 0, got {warmup!r}")
         self.parts = BacktestRun(
@@ -104,6 +106,7 @@ class Replay:
         self.audit = audit
         self.capacity = capacity
         self.evaluators: list[IncrementalEvaluator] = []
+        self.multi = strategy.multi_instrument
 
     def run(self) -> BacktestResult:
         started = time.perf_counter()
@@ -141,7 +144,7 @@ class Replay:
         venue = parts.venue
         heap = venue.queue.heap
         deliver = parts.deliver  # fills and order updates reach on_fill / on_order through it
-        arriving = []
+        arriving: list[tuple[int, Slot, int]] = []
         for s, slot in enumerate(parts.slots):
             i = next_local[s]
             if i <= slot.last and int(slot.gidx[i]) == g:
@@ -152,6 +155,15 @@ class Replay:
         # fills, square-offs and expiries before this bar's close
         while heap and (heap[0].bar < g or (heap[0].bar == g and heap[0].phase < Phase.HANDLERS)):
             deliver(heapq.heappop(heap))
+        if self.multi:
+            self._step(g, next_local, arriving)
+        else:
+            self._bars(arriving)
+        while heap and heap[0].bar == g:  # expiries and close-priced square-offs
+            deliver(heapq.heappop(heap))
+
+    def _bars(self, arriving: list[tuple[int, Slot, int]]) -> None:
+        """One instance per instrument: each arriving bar goes to its instrument's strategy."""
         for s, slot, i in arriving:
             if i < self.warmup:
                 continue  # history, already seen by init()
@@ -170,8 +182,31 @@ class Replay:
                 raise
             except Exception as exc:
                 raise strategy_error(slot.strategy, slot, i, exc) from exc
-        while heap and heap[0].bar == g:  # expiries and close-priced square-offs
-            deliver(heapq.heappop(heap))
+
+    def _step(self, g: int, next_local: list[int], arriving: list[tuple[int, Slot, int]]) -> None:
+        """A multi-instrument strategy: step g of the merged timeline, every instrument's row
+        (its bar if it has one now, else its last bar carried forward) in one push."""
+        if g < self.warmup:
+            return  # history, already seen by init()
+        parts = self.parts
+        here = {s for s, _, _ in arriving}
+        rows = [
+            step_row(
+                (slot.open, slot.high, slot.low, slot.close),
+                slot.volume,
+                next_local[s] - 1,
+                s in here,
+            )
+            for s, slot in enumerate(parts.slots)
+        ]
+        evaluator = self.evaluators[0]
+        try:
+            evaluator.fire(evaluator.push_step(int(parts.timeline[g]), rows))
+        except IncrementalError:
+            raise
+        except Exception as exc:
+            slot = parts.slots[0]
+            raise strategy_error(slot.strategy, slot, g, exc, on_timeline=True) from exc
 
     def _finish(self) -> None:
         parts = self.parts
@@ -187,6 +222,9 @@ class Replay:
                 raise LookbackError(found)
 
     def _start_strategies(self) -> None:
+        if self.multi:
+            self._start_universe()
+            return
         for slot in self.parts.slots:
             history = slot.series.slice(0, min(self.warmup, len(slot.series)))
             evaluator = IncrementalEvaluator(
@@ -196,14 +234,37 @@ class Replay:
                 history,
                 capacity=self.capacity or len(slot.series),
             )
-            try:
-                evaluator.start()
-            except IncrementalError:
-                raise
-            except Exception as exc:
-                raise strategy_error(slot.strategy, slot, None, exc) from exc
-            if self.audit:
-                found = evaluator.check_history()
-                if found:
-                    raise LookbackError(found)
-            self.evaluators.append(evaluator)
+            self._start(evaluator, slot)
+
+    def _start_universe(self) -> None:
+        """One evaluator for the strategy over every instrument, on the merged timeline; the
+        warm-up is the timeline's first `warmup` steps."""
+        parts = self.parts
+        head = parts.timeline[: min(self.warmup, len(parts.timeline))]
+        histories = {
+            slot.symbol: aligned_arrays(
+                slot.ts, (slot.open, slot.high, slot.low, slot.close), slot.volume, head
+            )
+            for slot in parts.slots
+        }
+        first = parts.slots[0]
+        evaluator = IncrementalEvaluator.universe(
+            first.strategy,
+            parts.host,
+            histories,
+            capacity=self.capacity or len(parts.timeline),
+        )
+        self._start(evaluator, first)
+
+    def _start(self, evaluator: IncrementalEvaluator, slot: Slot) -> None:
+        try:
+            evaluator.start()
+        except IncrementalError:
+            raise
+        except Exception as exc:
+            raise strategy_error(slot.strategy, slot, None, exc) from exc
+        if self.audit:
+            found = evaluator.check_history()
+            if found:
+                raise LookbackError(found)
+        self.evaluators.append(evaluator)

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.domain.market_data import Tick
 from engine.ist import ist_datetime
 from engine.strategy.params import ParamSpec, declared_params, resolve_params
 from engine.strategy.requests import (
@@ -255,6 +256,12 @@ class Strategy:
 
     def on_bar(self, bar: BarView) -> None:
         """Called on EVERY bar when overridden (slower); prefer `self.on(...)` conditions."""
+
+    def on_tick(self, tick: Tick) -> None:
+        """Called on every trade tick when overridden (live, and in tick replay:
+        engine/replay/ticks.py), after the venue has tried its waiting orders against it.
+        `self.data` then holds the minute bars closed so far, never the one the tick is in;
+        an order placed here works from the next tick."""
 
     def on_fill(self, fill: FillReport) -> None:
         """One of this strategy's orders traded."""

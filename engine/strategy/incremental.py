@@ -4,7 +4,7 @@ columns and nodes are in incremental_nodes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +36,10 @@ from engine.strategy.derived import (
     keeps_state,
 )
 
+StepRow = tuple[float, float, float, float, int, bool]
+"""One instrument at one step of a merged timeline: open, high, low, close (rupees), volume,
+whether the instrument has a bar of its own there."""
+
 # -- the evaluator ------------------------------------------------------------------------
 
 
@@ -44,6 +48,10 @@ class IncrementalEvaluator:
 
     history: bars the strategy's `init()` sees before the first pushed bar (live: the warm-up
     fetched from the broker or the store); handlers never fire on them.
+
+    A multi-instrument strategy (`Strategy.multi_instrument`) is run by `universe(...)`: one
+    evaluator over every instrument's bars aligned on the merged timeline, advanced one step
+    at a time by `push_step`.
     """
 
     def __init__(
@@ -55,10 +63,6 @@ class IncrementalEvaluator:
         *,
         capacity: int = 1024,
     ) -> None:
-        self.strategy = strategy
-        self.symbol = symbol
-        size = 0 if history is None else len(history)
-        capacity = max(capacity, size, 1)
         if history is None:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
             initial: dict[str, AnyArray] = {
@@ -73,29 +77,82 @@ class IncrementalEvaluator:
                 "close": paise_to_rupees(history.close),
                 "volume": history.volume,
             }
+        self._set_up(strategy, host, {symbol: initial}, capacity, universe=False)
+
+    @classmethod
+    def universe(
+        cls,
+        strategy: Strategy,
+        host: StrategyHost,
+        histories: Mapping[str, Mapping[str, AnyArray]],
+        *,
+        capacity: int = 1024,
+    ) -> IncrementalEvaluator:
+        """An evaluator for a multi-instrument strategy: `histories` maps each symbol, in the
+        run's order, to its warm-up steps on the merged timeline (engine/backtest/universe.py
+        `aligned_arrays`: ts, open, high, low, close in rupees, volume, has_bar), all of one
+        length (0: no warm-up)."""
+        evaluator = cls.__new__(cls)
+        evaluator._set_up(strategy, host, histories, capacity, universe=True)
+        return evaluator
+
+    def _set_up(
+        self,
+        strategy: Strategy,
+        host: StrategyHost,
+        initials: Mapping[str, Mapping[str, AnyArray]],
+        capacity: int,
+        *,
+        universe: bool,
+    ) -> None:
+        self.strategy = strategy
+        self.symbol = next(iter(initials))
+        sizes = {int(arrays["ts"].shape[0]) for arrays in initials.values()}
+        if len(sizes) != 1:
+            raise IncrementalError(f"the instruments' histories differ in length: {sizes}")
+        size = sizes.pop()
+        capacity = max(capacity, size, 1)
         self._capacity = capacity
         self._history = size
         self._n = size
-        self._columns = {name: Column(initial[name], capacity) for name in _SOURCES}
-        c = self._columns
-        self.data = BarData(
-            symbol,
-            strategy._clock,
-            c["ts"].view(),
-            c["open"].view(),
-            c["high"].view(),
-            c["low"].view(),
-            c["close"].view(),
-            c["volume"].view(),
-        )
+        sources = (*_SOURCES, "has_bar") if universe else _SOURCES
+        self._sources: dict[str, dict[str, Column]] = {
+            symbol: {name: Column(np.asarray(arrays[name]), capacity) for name in sources}
+            for symbol, arrays in initials.items()
+        }
+        self.datas: dict[str, BarData] = {}
+        self._bindings: list[tuple[Series, Column]] = []
+        for symbol, c in self._sources.items():
+            data = BarData(
+                symbol,
+                strategy._clock,
+                c["ts"].view(),
+                c["open"].view(),
+                c["high"].view(),
+                c["low"].view(),
+                c["close"].view(),
+                c["volume"].view(),
+            )
+            if universe:
+                data.has_bar = Series(c["has_bar"].view(), strategy._clock, "has_bar")
+            self.datas[symbol] = data
+            self._bindings.extend((self._series_of(data, name), c[name]) for name in sources)
+        self._columns = self._sources[self.symbol]  # the (first) instrument's bars
+        self.data = self.datas[self.symbol]
         self._nodes: list[Node] = []
-        self._bindings: list[tuple[Series, Column]] = [
-            (getattr(self.data, name), c[name]) for name in _SOURCES
-        ]
         self._conditions: list[tuple[Column, Handler]] = []
         self._every_bar: list[Handler] = []
         self._started = False
-        strategy._attach(host, self.data)
+        if universe:
+            strategy._attach_universe(host, self.datas)
+        else:
+            strategy._attach(host, self.data)
+
+    @staticmethod
+    def _series_of(data: BarData, name: str) -> Series:
+        series = getattr(data, name)
+        assert isinstance(series, Series), name
+        return series
 
     # -- set-up ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -113,10 +170,12 @@ class IncrementalEvaluator:
         self._node_of: dict[int, Node] = {}
         self._traced: dict[tuple[Any, ...], Node] = {}
         self._column_of_series: dict[int, Column] = {
-            id(getattr(self.data, name)): self._columns[name] for name in _SOURCES
+            id(series): column for series, column in self._bindings
         }
         self._column_of_key: dict[tuple[Any, ...], Column] = {
-            _key(column.view()): column for column in self._columns.values()
+            _key(column.view()): column
+            for columns in self._sources.values()
+            for column in columns.values()
         }
         self._derived_of_key: dict[tuple[Any, ...], DerivedSeries] = {}
         for d in recorder.derived:
@@ -247,6 +306,30 @@ class IncrementalEvaluator:
         c["low"].append(low)
         c["close"].append(close)
         c["volume"].append(volume)
+        return self._advance()
+
+    def push_step(self, ts_ns: int, rows: Sequence[StepRow]) -> list[Handler]:
+        """A multi-instrument strategy's next step of the merged timeline: one row per
+        instrument, in the run's order (engine/backtest/universe.py `step_row`: its bar, or
+        its last bar's prices carried with volume 0 and has_bar False); returns the handlers
+        due at the step, as `push`."""
+        if not self._started:
+            raise IncrementalError("call start() before pushing bars")
+        if len(rows) != len(self._sources):
+            raise IncrementalError(f"{len(rows)} rows for {len(self._sources)} instruments")
+        for c, (open_, high, low, close, volume, has_bar) in zip(
+            self._sources.values(), rows, strict=True
+        ):
+            c["ts"].append(ts_ns)
+            c["open"].append(open_)
+            c["high"].append(high)
+            c["low"].append(low)
+            c["close"].append(close)
+            c["volume"].append(volume)
+            c["has_bar"].append(has_bar)
+        return self._advance()
+
+    def _advance(self) -> list[Handler]:
         t = self._n
         for node in self._nodes:
             node.column.append(node.value_at(t))
@@ -281,7 +364,8 @@ class IncrementalEvaluator:
         """Point every Series the strategy holds at its column's bars, and the size."""
         for series, column in self._bindings:
             series._values = column.buf[: column.n]
-        self.data.size = self._n
+        for data in self.datas.values():
+            data.size = self._n
 
     # -- checks -------------------------------------------------------------------------------
     def check_history(self, samples: int = 16) -> list[Mismatch]:

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from engine.backtest import BacktestInputError, StrategyRuntimeError, run_backtest
+from engine.backtest import StrategyRuntimeError, run_backtest
 from engine.replay import replay_bars
 from strategies.reference.sma_crossover import SmaCrossover
 from strategies.sdk import (
@@ -187,6 +187,11 @@ def test_an_order_for_an_instrument_outside_the_run_is_named_at_the_authors_line
     assert "at step 5 of the merged timeline" in text and "the stray order" in text
 
 
-def test_replaying_a_multi_instrument_strategy_says_it_is_not_built_yet():
-    with pytest.raises(BacktestInputError, match="not built yet"):
-        replay_bars(CrossoverBasket, None, gapped_pair(), NO_COSTS)
+def test_a_basket_strategy_replays_bar_by_bar_as_its_backtest():
+    """Bar-by-bar replay runs a multi-instrument strategy too (more in test_replay_multi.py)."""
+    data = gapped_pair()
+    backtest = run_backtest(CrossoverBasket, None, data, NO_COSTS)
+    replay = replay_bars(CrossoverBasket, None, data, NO_COSTS)
+    assert len(backtest.order_log) > 30
+    assert replay.order_log == backtest.order_log
+    assert trades(replay) == trades(backtest)
