@@ -7,7 +7,7 @@ As a job (plain data, runnable in a worker process; the report pickles):
 report = run_job(BacktestJob(StrategyRef.of_module(module, "SmaCrossover"), ("INFY",)), [bars])
 """
 
-from engine.backtest.config import BacktestConfig, FillTiming, MarginRates
+from engine.backtest.config import BacktestConfig, FillTiming, MarginRates, TradingCosts
 from engine.backtest.job import BacktestJob, BacktestReport, run_job
 from engine.backtest.result import BacktestResult, Trade
 from engine.backtest.runner import BacktestInputError, StrategyRuntimeError, run_backtest
@@ -22,6 +22,7 @@ __all__ = [
     "MarginRates",
     "StrategyRuntimeError",
     "Trade",
+    "TradingCosts",
     "run_backtest",
     "run_job",
 ]

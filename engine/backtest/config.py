@@ -26,6 +26,11 @@ Bar fill model (the documented contract):
   IST on a regular day, 18:50 in an 18:00-19:00 muhurat session); a bar on a day with no
   session in the calendar gets the regular close, 15:30 minus the lead. A position opened at
   or after the cut-off is squared off at its bar's close. Equity shorts are MIS only.
+- A strategy may declare the costs and slippage it should be judged with:
+  `trading_costs = TradingCosts(costs="bps", cost_bps=3, slippage_bps=2)` on its class. A
+  run takes each of those the config leaves at its default (costs "zerodha" with no
+  cost_bps, slippage 0, no participation cap); a value the config sets wins, and
+  `strategy_costs=False` runs the config exactly as it is. The report shows what was used.
 - Margin (simple, documented rule): an order is rejected when the cash left after blocking
   margin for open positions cannot cover it. Margin = notional x rate: CNC 100%, equity MIS
   20% (5x), futures 15%, long options 100% of premium, short options 15% of strike x qty.
@@ -33,7 +38,7 @@ Bar fill model (the documented contract):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -70,6 +75,7 @@ class BacktestConfig:
     squareoff_lead: timedelta = timedelta(minutes=10)  # MIS square-off before the close
     margin: MarginRates = field(default_factory=MarginRates)
     check_margin: bool = True
+    strategy_costs: bool = True  # a strategy's TradingCosts fill the fields left at default
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "capital", _decimal(self.capital, "capital"))
@@ -100,6 +106,58 @@ class BacktestConfig:
                 f"squareoff_lead must be >= 0 and < {MAX_SQUAREOFF_LEAD} before the session "
                 f"close, got {lead}"
             )
+
+    def for_strategy(self, preferred: object) -> BacktestConfig:
+        """This config with the strategy's declared `TradingCosts` (its `trading_costs`
+        class attribute; None for none) in the fields left at their defaults: the cost
+        model (costs and cost_bps together), slippage_bps and participation."""
+        if preferred is None or not self.strategy_costs:
+            return self
+        if not isinstance(preferred, TradingCosts):
+            raise BacktestInputError(
+                "a strategy's trading_costs must be a TradingCosts(costs=..., cost_bps=..., "
+                f"slippage_bps=..., participation=...), got {preferred!r}"
+            )
+        changes: dict[str, object] = {}
+        if preferred.costs is not None and self.costs == "zerodha" and self.cost_bps is None:
+            changes["costs"] = preferred.costs
+            changes["cost_bps"] = preferred.cost_bps
+        if preferred.slippage_bps is not None and self.slippage_bps == 0:
+            changes["slippage_bps"] = preferred.slippage_bps
+        if preferred.participation is not None and self.participation is None:
+            changes["participation"] = preferred.participation
+        return replace(self, **changes) if changes else self  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TradingCosts:
+    """The cost and slippage model a strategy asks to be run with (`trading_costs = ...` on
+    its class); None leaves the run's value. The same meanings and limits as
+    BacktestConfig's fields, checked when the class is made."""
+
+    costs: str | None = None  # "zerodha", "bps" (with cost_bps) or "none"
+    cost_bps: Decimal | None = None
+    slippage_bps: Decimal | None = None
+    participation: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cost_bps is not None:
+            object.__setattr__(self, "cost_bps", _decimal(self.cost_bps, "cost_bps"))
+            if self.costs != "bps":
+                raise BacktestInputError("TradingCosts: cost_bps goes with costs='bps'")
+        given = {
+            name: value
+            for name, value in (
+                ("costs", self.costs),
+                ("cost_bps", self.cost_bps),
+                ("slippage_bps", self.slippage_bps),
+                ("participation", self.participation),
+            )
+            if value is not None
+        }
+        checked = BacktestConfig(**given)  # type: ignore[arg-type]  # the same checks
+        if self.slippage_bps is not None:
+            object.__setattr__(self, "slippage_bps", checked.slippage_bps)
 
 
 def _decimal(value: object, name: str) -> Decimal:

@@ -84,6 +84,8 @@ class BacktestRun:
         symbols = [s.symbol for s in data]
         if len(set(symbols)) != len(symbols):
             raise BacktestInputError(f"a symbol appears twice in the data: {symbols}")
+        # the strategy's declared costs and slippage, where the config leaves the default
+        config = config.for_strategy(getattr(strategy_cls, "trading_costs", None))
         self.config = config
         self.strategy_cls = strategy_cls
         self.timeline: npt.NDArray[np.int64] = (

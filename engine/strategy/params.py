@@ -147,12 +147,16 @@ def _finite(value: float | Decimal) -> bool:
 
 
 def declared_params(cls: type) -> dict[str, Param[Any]]:
-    """Every Param on the class and its bases, base-class ones first, in declaration order."""
+    """Every Param on the class and its bases, base-class ones first, in declaration order.
+    A subclass that gives a base's parameter name another value (None, a method) removes
+    that parameter, as attribute lookup does (a ComposedStrategy whose part changed)."""
     found: dict[str, Param[Any]] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
             if isinstance(value, Param):
                 found[name] = value
+            elif name in found:
+                del found[name]
     return found
 
 

@@ -8,6 +8,9 @@ from engine.strategy.base import Strategy
 
 # name -> "module:Class" (imported on demand so listing names stays cheap)
 REFERENCE_STRATEGIES: dict[str, str] = {
+    "ema_rsi_breakout": "strategies.reference.ema_rsi_breakout:EmaRsiBreakout",
+    "mean_reversion_vwap": "strategies.reference.mean_reversion_vwap:MeanReversionVwap",
+    "momentum_breakout": "strategies.reference.momentum_breakout:MomentumBreakout",
     "sma_crossover": "strategies.reference.sma_crossover:SmaCrossover",
 }
 

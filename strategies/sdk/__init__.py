@@ -1,11 +1,21 @@
 """Everything a strategy author imports: `from strategies.sdk import Strategy, Param, sma`."""
 
+from engine.backtest.config import TradingCosts
 from engine.domain.enums import OrderType, Product, Side, Validity
 from engine.domain.orders import OrderStatus
 from engine.strategy.base import BarView, PositionView, Strategy, StrategyError, StrategyState
 from engine.strategy.params import Param, ParamError
 from engine.strategy.requests import FillReport, OrderHandle, OrderState, OrderUpdate
 from engine.strategy.series import LookAheadError, Series
+from strategies.sdk.components import Account, Component, account_of, lot_size, tick_size
+from strategies.sdk.composed import ComposedStrategy, Parts
+from strategies.sdk.execution_models import (
+    ExecutionModel,
+    LimitAtOffset,
+    MarketNow,
+    SlicedOverBars,
+    plan_slices,
+)
 from strategies.sdk.indicators import (
     atr,
     bollinger_lower,
@@ -25,11 +35,38 @@ from strategies.sdk.indicators import (
     volume_ratio,
     zscore,
 )
+from strategies.sdk.signals import (
+    MovingAverageCross,
+    RsiReversion,
+    Signal,
+    ZScoreReversion,
+    band_position,
+    direction,
+)
+from strategies.sdk.sizing import (
+    FixedQuantity,
+    FixedValue,
+    KellyFraction,
+    PercentOfEquity,
+    RiskSizer,
+    VolatilityTarget,
+    round_to_lots,
+)
 
 __all__ = [
+    "Account",
     "BarView",
+    "Component",
+    "ComposedStrategy",
+    "ExecutionModel",
     "FillReport",
+    "FixedQuantity",
+    "FixedValue",
+    "KellyFraction",
+    "LimitAtOffset",
     "LookAheadError",
+    "MarketNow",
+    "MovingAverageCross",
     "OrderHandle",
     "OrderState",
     "OrderStatus",
@@ -37,29 +74,45 @@ __all__ = [
     "OrderUpdate",
     "Param",
     "ParamError",
+    "Parts",
+    "PercentOfEquity",
     "PositionView",
     "Product",
+    "RiskSizer",
+    "RsiReversion",
     "Series",
     "Side",
+    "Signal",
+    "SlicedOverBars",
     "Strategy",
     "StrategyError",
     "StrategyState",
+    "TradingCosts",
     "Validity",
+    "VolatilityTarget",
+    "ZScoreReversion",
+    "account_of",
     "atr",
+    "band_position",
     "bollinger_lower",
     "bollinger_middle",
     "bollinger_upper",
     "crossed_above",
     "crossed_below",
+    "direction",
     "ema",
     "hedge_ratio",
     "highest",
+    "lot_size",
     "lowest",
     "opening_range_high",
     "opening_range_low",
+    "plan_slices",
+    "round_to_lots",
     "rsi",
     "session_vwap",
     "sma",
+    "tick_size",
     "volume_ratio",
     "zscore",
 ]

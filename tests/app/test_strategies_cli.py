@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from strategies.reference import REFERENCE_STRATEGIES
 from tests.app.backtest_cli_helpers import ARTHA
 
 
@@ -79,7 +80,9 @@ def test_an_unknown_name_lists_the_reference_and_the_workspace_ones(tmp_path, cs
     cli("strategies", "new", "mine", home=home)
     out = cli("backtest", "--strategy", "nope", "--data", str(csv_file), home=home)
     assert out.returncode == 2
-    assert "unknown strategy 'nope': use a reference name (sma_crossover), one of yours in" in (
+    known = ", ".join(sorted(REFERENCE_STRATEGIES))  # sma_crossover and the others shipped
+    assert "sma_crossover" in known
+    assert f"unknown strategy 'nope': use a reference name ({known}), one of yours in" in (
         out.stderr
     )
     assert "(mine)" in out.stderr

@@ -39,3 +39,19 @@ def test_the_pair_example_trades_both_legs_together(tmp_path):
     symbols = [t.symbol for t in result.trades]
     assert symbols.count("HDFCBANK") > 5 and symbols.count("ICICIBANK") > 5
     assert result.rejected_orders == 0
+
+
+def test_the_parts_examples_trade_the_same_in_backtest_and_replay(tmp_path):
+    from engine.replay import replay_bars
+
+    data = series(make_bars(375 * 5, seed=4))
+    for name, costs in (("TrendParts", ("zerodha", 2)), ("BreakoutParts", ("zerodha", 0))):
+        strategy = example(name, tmp_path)
+        result = run_backtest(strategy, None, [data], BacktestConfig())
+        assert len(result.trades) > 5 and result.rejected_orders == 0, name
+        assert (result.config.costs, result.config.slippage_bps) == costs
+        replayed = replay_bars(strategy, None, data, BacktestConfig())
+        assert [(o.placed_bar, o.side, o.quantity) for o in result.order_log] == [
+            (o.placed_bar, o.side, o.quantity) for o in replayed.order_log
+        ]
+    assert [p.name for p in strategy.parameters()][:2] == ["window", "sizer_risk_percent"]
