@@ -2,6 +2,7 @@
 
 from engine.backtest.config import TradingCosts
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.domain.market_data import Tick
 from engine.domain.orders import OrderStatus
 from engine.strategy.base import BarView, PositionView, Strategy, StrategyError, StrategyState
 from engine.strategy.params import Param, ParamError
@@ -87,6 +88,7 @@ __all__ = [
     "Strategy",
     "StrategyError",
     "StrategyState",
+    "Tick",
     "TradingCosts",
     "Validity",
     "VolatilityTarget",

@@ -121,10 +121,15 @@ def ema(values: Any, length: int) -> Any:
     alpha = 2.0 / (length + 1)
     seed = first + length - 1
     out[seed] = array[first : seed + 1].mean()
-    previous = out[seed]
-    for i in range(seed + 1, array.shape[0]):  # a recurrence: numpy has no vector form
-        previous = previous + alpha * (array[i] - previous)
-        out[i] = previous
+    previous = float(out[seed])
+    # A recurrence: numpy has no vector form. Python floats are the same IEEE doubles as
+    # numpy's scalars (same bits as the per-bar step) at a tenth of the cost per element.
+    xs = array[seed + 1 :].tolist()
+    values = []
+    for x in xs:
+        previous = previous + alpha * (x - previous)
+        values.append(previous)
+    out[seed + 1 :] = values
     return out
 
 

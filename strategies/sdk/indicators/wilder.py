@@ -77,12 +77,20 @@ def _rsi_run(close: FloatArray, length: int) -> tuple[FloatArray, int | None, fl
     seed = first + length
     gain, loss = _rsi_seed(close[first : seed + 1])
     out[seed] = _rsi_of(gain, loss)
-    xs = close.tolist()
-    for i in range(seed + 1, len(xs)):  # a recurrence: numpy has no vector form
+    xs = close[seed:].tolist()
+    keep = length - 1
+    values = []
+    # A recurrence: numpy has no vector form. _gain, _loss, _smooth and _rsi_of written out
+    # inline (the same float operations in the same order, so the same bits as the step).
+    for i in range(1, len(xs)):
         change = xs[i] - xs[i - 1]
-        gain = _smooth(gain, _gain(change), length)
-        loss = _smooth(loss, _loss(change), length)
-        out[i] = _rsi_of(gain, loss)
+        up = change if change > 0 or change != change else 0.0
+        down = -change if change < 0 or change != change else 0.0
+        gain = (gain * keep + up) / length
+        loss = (loss * keep + down) / length
+        total = gain + loss
+        values.append(50.0 if total == 0 else 100.0 * gain / total)
+    out[seed + 1 :] = values
     return out, first, gain, loss
 
 
@@ -203,8 +211,10 @@ def atr(high: Any, low: Any, close: Any, length: int = 14) -> Any:
     seed = first + length - 1
     average = float(ranges[:length].mean())
     out[seed] = average
-    tr = ranges.tolist()
-    for i in range(length, len(tr)):  # a recurrence: numpy has no vector form
-        average = _smooth(average, tr[i], length)
-        out[first + i] = average
+    keep = length - 1
+    values = []
+    for x in ranges[length:].tolist():  # a recurrence: _smooth written out inline
+        average = (average * keep + x) / length
+        values.append(average)
+    out[first + length :] = values
     return out
