@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.store_damage import small_disk_at
+
 ARTHA = str(Path(sys.executable).with_name("artha"))
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "bhavcopy"
 NSE_FO = FIXTURES / "BhavCopy_NSE_FO_0_0_0_20250603_F_0000.csv"
@@ -232,17 +234,8 @@ def test_a_missing_screenshot_folder_is_an_argument_error(tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
+    with small_disk_at(tmp_path / "disk", "3m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def minute_csv(path: Path, days: int) -> Path:

@@ -5,6 +5,9 @@ catalogue, so both suites damage a store the same way."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -59,3 +62,19 @@ def find_bar_block_offset(source: Path, trial: Path) -> int:
         if opens_but_bars_fail(trial):
             return offset
     pytest.fail("no offset damaged the bars")
+
+
+@contextmanager
+def small_disk_at(folder: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` (e.g. "3m") mounted at `folder`, so a write meets a full disk
+    as it would on a user's laptop; skips the test where mounting is not allowed."""
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

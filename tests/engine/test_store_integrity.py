@@ -21,6 +21,7 @@ from tests.engine.store_damage import (
     corrupt,
     find_bar_block_offset,
     opens_but_bars_fail,
+    small_disk_at,
 )
 from tests.engine.store_helpers import make_batch
 
@@ -216,17 +217,8 @@ def test_an_immutable_folder_reports_the_wal_it_cannot_write(tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
+    with small_disk_at(tmp_path / "disk", "20m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_reports_no_space_and_keeps_the_store_consistent(small_disk, tmp_path):
