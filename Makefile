@@ -34,7 +34,7 @@ format: setup
 
 test: lint
 	export XDG_RUNTIME_DIR=$$(mktemp -d) && chmod 700 $$XDG_RUNTIME_DIR && \
-	$(TEST_ENV) timeout 1500 $(BIN)/python -m pytest -q -p no:cacheprovider \
+	$(TEST_ENV) timeout 1500 $(BIN)/python -m pytest -q -p no:cacheprovider -n auto \
 		--timeout=120 --timeout-method=thread -o faulthandler_timeout=150 $(PYTEST_ARGS)
 
 bench: setup

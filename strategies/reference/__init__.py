@@ -11,6 +11,7 @@ REFERENCE_STRATEGIES: dict[str, str] = {
     "ema_rsi_breakout": "strategies.reference.ema_rsi_breakout:EmaRsiBreakout",
     "mean_reversion_vwap": "strategies.reference.mean_reversion_vwap:MeanReversionVwap",
     "momentum_breakout": "strategies.reference.momentum_breakout:MomentumBreakout",
+    "pairs_trading": "strategies.reference.pairs_trading:PairsTrading",
     "sma_crossover": "strategies.reference.sma_crossover:SmaCrossover",
 }
 
