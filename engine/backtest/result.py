@@ -17,10 +17,13 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Generic, Self, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from engine.backtest.config import BacktestConfig
 from engine.domain.enums import Product
 from engine.execution.portfolio import TradeRecord
-from engine.ist import ist_datetime, ns_of
+from engine.ist import ist_datetime, ist_datetimes, ns_of
 from engine.metrics import (
     EquityCurve,
     Metrics,
@@ -32,6 +35,7 @@ from engine.metrics import (
 )
 
 T = TypeVar("T")
+Int64Array = npt.NDArray[np.int64]
 
 
 def _rupees(paise: int) -> Decimal:
@@ -57,22 +61,31 @@ class Trade:
     net_pnl: Decimal
 
     @classmethod
-    def from_record(cls, r: TradeRecord, entry_bar: int, exit_bar: int) -> Trade:
-        """A portfolio's round trip, with the bars of its instrument it opened and closed on."""
+    def from_record(
+        cls,
+        r: TradeRecord,
+        entry_bar: int,
+        exit_bar: int,
+        entry_time: datetime | None = None,
+        exit_time: datetime | None = None,
+    ) -> Trade:
+        """A portfolio's round trip, with the bars of its instrument it opened and closed on
+        (and its times in IST when the caller converted many at once: `ist_datetimes`)."""
+        gross = r.gross_pnl
         return cls(
             r.symbol,
             "long" if r.long else "short",
             r.product,
             r.quantity,
             entry_bar,
-            ist_datetime(r.entry_ts),
+            ist_datetime(r.entry_ts) if entry_time is None else entry_time,
             _rupees(r.entry_price),
             exit_bar,
-            ist_datetime(r.exit_ts),
+            ist_datetime(r.exit_ts) if exit_time is None else exit_time,
             _rupees(r.exit_price),
-            _rupees(r.gross_pnl),
+            _rupees(gross),
             _rupees(r.charges),
-            _rupees(r.net_pnl),
+            _rupees(gross - r.charges),  # TradeRecord.net_pnl
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -116,6 +129,70 @@ class Built(Generic[T]):
 
     def __call__(self) -> list[T]:
         return self.items
+
+
+class TradeSource:
+    """Builds the run's Trades on first use (the run itself stays lean). Pickled, it becomes
+    the built list: another process gets the trades, not the records and bar times.
+
+    Whatever is per trade is done in arrays where it can be: the bars of all of a symbol's
+    trades in one search, their IST times in one conversion (`ist_datetimes`), and the
+    metrics' inputs straight from the records' paise and nanoseconds (`trade_arrays`)."""
+
+    def __init__(self, records: list[TradeRecord], ts_of: dict[str, Int64Array]) -> None:
+        self.records = records
+        self.ts_of = ts_of
+        self.built: list[Trade] | None = None
+
+    def _times(self) -> tuple[Int64Array, Int64Array]:
+        """Every trade's entry and exit time (UTC ns)."""
+        records, n = self.records, len(self.records)
+        entry_ns = np.fromiter((r.entry_ts for r in records), np.int64, n)
+        exit_ns = np.fromiter((r.exit_ts for r in records), np.int64, n)
+        return entry_ns, exit_ns
+
+    def __call__(self) -> list[Trade]:
+        if self.built is None:
+            records = self.records
+            entry_ns, exit_ns = self._times()
+            entry_bars = np.zeros(len(records), np.int64)
+            exit_bars = np.zeros(len(records), np.int64)
+            rows: dict[str, list[int]] = {}
+            for n, r in enumerate(records):
+                rows.setdefault(r.symbol, []).append(n)
+            for symbol, mine in rows.items():  # each trade's bars, per symbol in one search
+                ts = self.ts_of[symbol]
+                at = np.array(mine, np.int64)
+                entry_bars[at] = np.searchsorted(ts, entry_ns[at])
+                exit_bars[at] = np.searchsorted(ts, exit_ns[at])
+            self.built = [
+                Trade.from_record(r, entry_bar, exit_bar, entry_time, exit_time)
+                for r, entry_bar, exit_bar, entry_time, exit_time in zip(
+                    records,
+                    entry_bars.tolist(),
+                    exit_bars.tolist(),
+                    ist_datetimes(entry_ns),
+                    ist_datetimes(exit_ns),
+                    strict=True,
+                )
+            ]
+        return self.built
+
+    def trade_arrays(self) -> TradeArrays:
+        """The metrics' view of the trades, from the exact paise and times of the records:
+        equal to `TradeArrays.from_decimals` of the built Trades (exact P&L, charges and
+        times), without a Decimal or a datetime per trade."""
+        records, n = self.records, len(self.records)
+        entry_ns, exit_ns = self._times()
+        return TradeArrays.from_paise(
+            np.fromiter((r.gross_pnl for r in records), np.int64, n),
+            np.fromiter((r.charges for r in records), np.int64, n),
+            entry_ns,
+            exit_ns,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Built, (self(),))
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,12 +287,16 @@ class BacktestResult:
 
     @cached_property
     def metrics(self) -> Metrics:
-        trades = TradeArrays.from_decimals(
-            [t.gross_pnl for t in self.trades],
-            [t.charges for t in self.trades],
-            [ns_of(t.entry_time) for t in self.trades],  # exact: no float seconds
-            [ns_of(t.exit_time) for t in self.trades],
-        )
+        source = self.trade_source
+        if isinstance(source, TradeSource):  # this process ran it: the records' paise and ns
+            trades = source.trade_arrays()
+        else:
+            trades = TradeArrays.from_decimals(
+                [t.gross_pnl for t in self.trades],
+                [t.charges for t in self.trades],
+                [ns_of(t.entry_time) for t in self.trades],  # exact: no float seconds
+                [ns_of(t.exit_time) for t in self.trades],
+            )
         return compute_metrics(
             self.curve,
             trades,

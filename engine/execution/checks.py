@@ -25,6 +25,11 @@ from engine.execution.portfolio import Portfolio
 from engine.execution.prices import Bracket, misplaced, price_to_paise, rupees
 from engine.strategy.requests import OrderRequest
 
+# Enum members read on every order, as module names: on Python 3.11 `Side.BUY` costs ~120 ns
+# per read (a descriptor on the class), a global ~10 ns.
+_BUY, _MIS = Side.BUY, Product.MIS
+_FUTURES, _OPTIONS = Segment.FUTURES, Segment.OPTIONS
+
 
 @dataclass(frozen=True)
 class MarginRates:
@@ -92,20 +97,26 @@ def order_prices(
     a LIMIT entry, the trigger of an SL/SL-M entry, the last close (`last_close`, paise) for a
     MARKET entry. The simulator checks them again against the actual fill (a gap can carry
     the fill past an exit)."""
-    buy = request.side is Side.BUY
+    buy = request.side is _BUY
     t = rules.tick
     limit = trigger = None
     if request.price is not None:
         limit = price_to_paise(request.price, t, "down" if buy else "up", "price")
     if request.trigger is not None:
         trigger = price_to_paise(request.trigger, t, "up" if buy else "down", "trigger")
+    if (
+        request.stop_loss is None
+        and request.target is None
+        and request.trail is None
+        and request.stop_loss_points is None
+        and request.target_points is None
+    ):
+        return limit, trigger, None  # no bracket: the common case, kept cheap
     given = {
         name: getattr(request, name)
         for name in ("stop_loss", "target", "trail", "stop_loss_points", "target_points")
         if getattr(request, name) is not None
     }
-    if not given:
-        return limit, trigger, None
     paise = {name: price_to_paise(value, t, "nearest", name) for name, value in given.items()}
     bracket = Bracket(
         paise.get("stop_loss"),
@@ -138,16 +149,23 @@ def order_prices(
 def check_quantity(rules: InstrumentRules, quantity: object) -> int:
     """A positive whole number of lots: an int or a numpy integer (never a float, not even
     100.0: a float quantity usually comes from arithmetic that should have been rounded)."""
-    if isinstance(quantity, np.integer):
-        quantity = int(quantity)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        hint = ""
-        if isinstance(quantity, float | np.floating) and float(quantity).is_integer():
-            hint = " (a float: pass int(...) of it)"
-        raise OrderRejected(f"quantity must be a positive whole number, got {quantity!r}{hint}")
+    if type(quantity) is not int:  # a plain int, nearly every order, skips these tests
+        if isinstance(quantity, np.integer):
+            quantity = int(quantity)
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise OrderRejected(_not_whole(quantity))
+    if quantity <= 0:
+        raise OrderRejected(_not_whole(quantity))
     if quantity % rules.lot:
         raise OrderRejected(f"quantity {quantity} is not a multiple of the lot size {rules.lot}")
     return quantity
+
+
+def _not_whole(quantity: object) -> str:
+    hint = ""
+    if isinstance(quantity, float | np.floating) and float(quantity).is_integer():
+        hint = " (a float: pass int(...) of it)"
+    return f"quantity must be a positive whole number, got {quantity!r}{hint}"
 
 
 def freeze_slices(rules: InstrumentRules, quantity: int) -> list[int]:
@@ -182,8 +200,8 @@ def check_account(
     """
     symbol = rules.symbol
     book = portfolio.position(symbol, product)
-    after = book.quantity + (quantity if side is Side.BUY else -quantity)
-    if rules.is_equity and product is not Product.MIS and after < 0:
+    after = book.quantity + (quantity if side is _BUY else -quantity)
+    if rules.is_equity and product is not _MIS and after < 0:
         raise OrderRejected(
             f"selling {quantity} {symbol} as {product} would leave a short of {-after}: "
             "equity shorts are intraday only (use MIS)"
@@ -194,9 +212,11 @@ def check_account(
     added = abs(after) - abs(book.quantity) if same_side else abs(after)
     need = margin(rules, rates, product, added, price, short=after < 0)
     value = blocked = 0
-    marks = marks_of()
+    marks: dict[str, int] | None = None  # asked for once, and only when a position is open
     for (sym, prod), b in portfolio.positions.items():
         if b.quantity:
+            if marks is None:
+                marks = marks_of()
             mark = marks.get(sym, 0)
             value += b.quantity * mark
             blocked += margin(rules_of[sym], rates, prod, abs(b.quantity), mark, b.quantity < 0)
@@ -218,14 +238,14 @@ def margin(
 ) -> int:
     segment = rules.instrument.segment
     notional = quantity * price
-    if segment is Segment.FUTURES:
+    if segment is _FUTURES:
         rate = rates.futures
-    elif segment is Segment.OPTIONS:
+    elif segment is _OPTIONS:
         if short:
             strike = rules.instrument.strike or Decimal(0)
             return int(Decimal(quantity) * strike * 100 * rates.short_options)
         rate = Decimal(1)
-    elif product is Product.MIS:
+    elif product is _MIS:
         rate = rates.equity_intraday
     else:
         rate = rates.delivery

@@ -33,7 +33,7 @@ from engine.execution.emulator import OrderEmulator
 from engine.execution.oms import OrderManager
 from engine.execution.orders import GTC, ManagedOrder
 from engine.execution.portfolio import Portfolio
-from engine.execution.prices import price_to_paise
+from engine.execution.prices import Bracket, price_to_paise
 from engine.ist import ist_date_of
 from engine.strategy.base import Strategy, StrategyError
 from engine.strategy.requests import (
@@ -47,6 +47,8 @@ from engine.strategy.requests import (
 
 log = logging.getLogger(__name__)
 MAX_REJECTIONS_KEPT = 20
+# read per order and per fill: a module name, not an Enum member read (~120 ns on 3.11)
+_BUY, _MIS, _OPEN = Side.BUY, Product.MIS, OrderStatus.OPEN
 
 
 class Venue(Protocol):
@@ -101,6 +103,7 @@ class ExecutionHost:
         self.rules_by_symbol = {rules.symbol: rules for rules in self.rules}
         self.portfolio = portfolio
         self.settings = settings
+        self._default_product = settings.default_product
         self.oms = OrderManager(len(self.rules), prefix=id_prefix)
         self.emulator = OrderEmulator(self.oms, portfolio, self.keep_rejection)
         self.rejections: list[str] = []
@@ -137,7 +140,7 @@ class ExecutionHost:
         rules = self.rules[instrument]
         bar, ts, mark = self.venue.now(instrument)
         order_id = self.oms.next_id()
-        product = request.product or self.settings.default_product
+        product = request.product or self._default_product
         try:
             if mark <= 0:
                 raise OrderRejected(f"{request.symbol} has no price yet: its first bar is later")
@@ -160,22 +163,17 @@ class ExecutionHost:
             self._reject(request, instrument, order_id, product, message, bar, ts)
             return order_id
         for n, part in enumerate(slices):
-            order = ManagedOrder(
-                order_id=order_id if n == 0 else self.oms.next_id(),
-                instrument=instrument,
-                symbol=request.symbol,
-                side=request.side,
-                quantity=part,
-                order_type=request.order_type,
-                product=product,
-                validity=request.validity,
-                limit=limit,
-                trigger=trigger,
-                owner=self.owners[instrument],
-                placed_ts=ts,
-                tag=request.tag,
-                bracket=bracket,
-                placed_bar=bar,
+            order = self._new_order(
+                order_id if n == 0 else self.oms.next_id(),
+                instrument,
+                request,
+                part,
+                product,
+                bar,
+                ts,
+                limit,
+                trigger,
+                bracket,
             )
             self.oms.add(order)
             self.venue.submit(order)
@@ -255,7 +253,7 @@ class ExecutionHost:
 
     # -- what the venue reports ------------------------------------------------------------
     def accepted(self, order: ManagedOrder) -> None:
-        self.oms.transition(order, OrderStatus.OPEN)
+        self.oms.transition(order, _OPEN)
 
     def rejected(self, order: ManagedOrder, reason: str) -> None:
         """The venue refused the order (a broker's RMS, a closed market): it ends REJECTED
@@ -293,7 +291,7 @@ class ExecutionHost:
                 price,
                 order.product,
             )
-        signed = quantity if order.side is Side.BUY else -quantity
+        signed = quantity if order.side is _BUY else -quantity
         held = portfolio.fill(order.symbol, order.product, order.side, quantity, price, ts, charges)
         self.journal.append((ts, order.instrument, signed, -signed * price - charges, charges))
         self.traded_value += quantity * price
@@ -319,7 +317,7 @@ class ExecutionHost:
         if held == 0:
             if self.oms.open_orders[order.instrument]:
                 self.emulator.cancel_exits(order.instrument, order.product)
-        elif order.product is Product.MIS:
+        elif order.product is _MIS:
             self.venue.arm_squareoff(order.instrument, bar)
 
     def square_off_due(self, instrument: int, ts: int, bar: int) -> ManagedOrder | None:
@@ -361,26 +359,44 @@ class ExecutionHost:
             f"{request.symbol} bar {bar}: {request.side} {request.quantity} rejected: {message}"
         )
         quantity = request.quantity
-        order = ManagedOrder(
-            order_id=order_id,
-            instrument=instrument,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=max(int(quantity), 1) if isinstance(quantity, int) else 1,
-            order_type=request.order_type,
-            product=product,
-            validity=request.validity,
-            limit=None,
-            trigger=None,
-            owner=self.owners[instrument],
-            placed_ts=ts,
-            tag=request.tag,
-            placed_bar=bar,
-            active_from=bar,
-            expires_at=GTC,
-        )
+        shown = max(int(quantity), 1) if isinstance(quantity, int) else 1
+        order = self._new_order(order_id, instrument, request, shown, product, bar, ts)
+        order.active_from, order.expires_at = bar, GTC
         self.oms.add(order)
         self.oms.transition(order, OrderStatus.REJECTED, message)
+
+    def _new_order(
+        self,
+        order_id: str,
+        instrument: int,
+        request: OrderRequest,
+        quantity: int,
+        product: Product,
+        bar: int,
+        ts: int,
+        limit: int | None = None,
+        trigger: int | None = None,
+        bracket: Bracket | None = None,
+    ) -> ManagedOrder:
+        """The record of a strategy's order: prices in paise from the checks, and the
+        bracket its fill attaches (none for a rejected order)."""
+        return ManagedOrder(
+            order_id,
+            instrument,
+            request.symbol,
+            request.side,
+            quantity,
+            request.order_type,
+            product,
+            request.validity,
+            limit,
+            trigger,
+            self.owners[instrument],
+            ts,  # placed_ts
+            request.tag,
+            bracket=bracket,
+            placed_bar=bar,
+        )
 
     def _tell_order(self, order: ManagedOrder) -> None:
         owner = order.owner

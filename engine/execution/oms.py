@@ -20,6 +20,12 @@ from engine.domain.orders import (
 from engine.execution.orders import ManagedOrder
 
 OrderListener = Callable[[ManagedOrder], None]
+# module names for the members read on every fill (an Enum member read costs ~120 ns on 3.11)
+_FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+_REJECTED = OrderStatus.REJECTED
+# the lifecycle table as a plain dict: the same entries, read twice per order without the
+# read-only proxy's extra step
+_TRANSITIONS = dict(ORDER_TRANSITIONS)
 
 
 class OrderManager:
@@ -31,6 +37,7 @@ class OrderManager:
         self.listeners: list[OrderListener] = []
         self._prefix = prefix
         self._ids = 0
+        self._rejected = 0  # orders that ended REJECTED (counted as they end)
 
     def next_id(self) -> str:
         self._ids += 1
@@ -42,10 +49,12 @@ class OrderManager:
 
     def transition(self, order: ManagedOrder, status: OrderStatus, message: str = "") -> None:
         """Move `order` to `status` as the lifecycle table allows, and tell the listeners."""
-        if status not in ORDER_TRANSITIONS[order.status]:
+        if status not in _TRANSITIONS[order.status]:
             raise InvalidOrderTransition(order.order_id, order.status, status)
         order.status = status
         order.message = message
+        if status is _REJECTED:
+            self._rejected += 1
         if status in ACTIVE_STATUSES:
             self.open_orders[order.instrument][order.order_id] = order
         else:
@@ -60,21 +69,19 @@ class OrderManager:
 
     def record_fill(self, order: ManagedOrder, quantity: int, price: int) -> None:
         """`quantity` traded at `price` paise: FILLED when nothing remains, else partly."""
-        if quantity > order.remaining:
+        if quantity > order.quantity - order.filled:  # order.remaining
             raise ValueError(
                 f"order {order.order_id}: fill of {quantity} exceeds the remaining "
                 f"{order.remaining} of {order.quantity} (overfill)"
             )
         order.filled += quantity
         order.fills.append((quantity, price))
-        self.transition(
-            order,
-            OrderStatus.FILLED if order.filled == order.quantity else OrderStatus.PARTIALLY_FILLED,
-        )
+        self.transition(order, _FILLED if order.filled == order.quantity else _PARTIALLY_FILLED)
 
     def open_for(self, instrument: int) -> list[ManagedOrder]:
         return list(self.open_orders[instrument].values())
 
     @property
     def rejected(self) -> int:
-        return sum(o.status is OrderStatus.REJECTED for o in self.orders.values())
+        """How many orders were rejected (REJECTED is terminal: counted once, when reached)."""
+        return self._rejected

@@ -15,10 +15,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from engine.costs import ChargeSegment, CostModel, EquityExecution, Execution
 from engine.domain.enums import Exchange, Product, Side
 from engine.domain.fills import Position
+
+_BUY = Side.BUY  # read on every fill: a module name, not an Enum member read (~120 ns on 3.11)
 
 
 @dataclass(slots=True)
@@ -29,8 +32,11 @@ class Lot:
     charges: int  # paise of the opening fill's charges not yet assigned to a trade
 
 
-@dataclass(frozen=True, slots=True)
-class TradeRecord:
+class TradeRecord(NamedTuple):
+    """One round trip as the portfolio matched it. Immutable; a NamedTuple rather than a
+    frozen dataclass because a backtest makes one per round trip, and a frozen dataclass
+    sets each field through object.__setattr__ (~1 us more per record)."""
+
     symbol: str
     product: Product
     long: bool
@@ -175,11 +181,11 @@ class Portfolio:
         charges: int,
     ) -> int:
         """Book a fill; returns the position's new signed quantity."""
-        signed = quantity if side is Side.BUY else -quantity
+        signed = quantity if side is _BUY else -quantity
         self._net[symbol] = self._net.get(symbol, 0) + signed
         self.cash -= signed * price + charges
         self.total_charges += charges
-        book = self.position(symbol, product)
+        book = self.positions.get((symbol, product)) or self.position(symbol, product)
         remaining, remaining_charges = quantity, charges
         while remaining and book.quantity and (book.quantity > 0) != (signed > 0):
             lot = book.lots[0]

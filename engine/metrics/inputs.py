@@ -22,6 +22,13 @@ from engine.domain.money import to_decimal
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IntArray: TypeAlias = npt.NDArray[np.int64]
 
+_EXACT_FLOAT_INT = 2**53  # every int below it is exactly a float64
+
+
+def _largest(values: IntArray) -> int:
+    return max(int(values.max()), -int(values.min())) if values.size else 0
+
+
 # Per-trade float P&L may differ from the exact figure by rounding; one paisa is the most a
 # faithful float conversion of a paise amount can be off, so more than that is a wrong input.
 _PAISA = 0.01
@@ -165,6 +172,40 @@ class TradeArrays:
             total_gross_pnl=sum(gross, Decimal(0)),
             total_net_pnl=sum(net, Decimal(0)),
             total_charges=sum(costs, Decimal(0)),
+        )
+
+    @classmethod
+    def from_paise(
+        cls,
+        gross_pnl: IntArray,
+        charges: IntArray,
+        entry_ns: IntArray,
+        exit_ns: IntArray,
+    ) -> TradeArrays:
+        """Exact per-trade P&L and charges in integer paise (a backtest's own records): the
+        same arrays and totals as `from_decimals` of those amounts in rupees, without a
+        Decimal per trade. A paise amount below 2**53 is exact as a float, so amount / 100
+        rounds once, as float(Decimal) does; larger amounts go through `from_decimals`."""
+        gross = np.asarray(gross_pnl, dtype=np.int64)
+        costs = np.asarray(charges, dtype=np.int64)
+        if not gross.size or max(_largest(gross), _largest(costs)) >= _EXACT_FLOAT_INT:
+            return cls.from_decimals(
+                [Decimal(v).scaleb(-2) for v in gross.tolist()],
+                [Decimal(v).scaleb(-2) for v in costs.tolist()],
+                entry_ns,
+                exit_ns,
+            )
+        net = gross - costs
+        return cls(
+            gross_pnl=gross / 100.0,
+            net_pnl=net / 100.0,
+            charges=costs / 100.0,
+            entry_ns=np.asarray(entry_ns, dtype=np.int64),
+            exit_ns=np.asarray(exit_ns, dtype=np.int64),
+            # Python ints: exact whatever the count (an int64 sum could wrap)
+            total_gross_pnl=Decimal(sum(gross.tolist())).scaleb(-2),
+            total_net_pnl=Decimal(sum(net.tolist())).scaleb(-2),
+            total_charges=Decimal(sum(costs.tolist())).scaleb(-2),
         )
 
     @classmethod

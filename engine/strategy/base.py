@@ -81,6 +81,9 @@ class OrderOptions(TypedDict, total=False):
 
 
 _ORDER_OPTIONS = frozenset(OrderOptions.__annotations__)
+# Read on every order: module names, since on Python 3.11 an Enum member read such as
+# `Side.BUY` costs ~120 ns (a descriptor on the class) and a global ~10 ns.
+_BUY, _SELL, _MARKET = Side.BUY, Side.SELL, OrderType.MARKET
 
 
 class BarView:
@@ -368,7 +371,10 @@ class Strategy:
 
     @property
     def position(self) -> PositionView:
-        return PositionView(self._require_host(), self.data.symbol)
+        host = self._host
+        if host is None:
+            host = self._require_host()  # raises: not running
+        return PositionView(host, self.data.symbol)
 
     def position_of(self, symbol: str) -> PositionView:
         """The position in one of a multi-instrument strategy's instruments."""
@@ -409,7 +415,7 @@ class Strategy:
         and `trail` distances in rupees from the entry's fill. `symbol` picks the instrument
         of a multi-instrument strategy. Returns the order's handle."""
         return self._place(
-            Side.BUY,
+            _BUY,
             quantity,
             price,
             trigger,
@@ -444,7 +450,7 @@ class Strategy:
     ) -> OrderHandle:
         """Sell `quantity`; the arguments are `buy`'s (a short's stop_loss is above it)."""
         return self._place(
-            Side.SELL,
+            _SELL,
             quantity,
             price,
             trigger,
@@ -465,13 +471,18 @@ class Strategy:
     ) -> OrderHandle | None:
         """Trade whatever moves the position to `quantity` (negative = short); the keyword
         arguments are `buy`'s. None when already there."""
+        host = self._host
+        if host is None:
+            host = self._require_host()  # raises: not running
         symbol = options.get("symbol")
-        held = self.position if symbol is None else self.position_of(symbol)
-        delta = quantity - held.quantity
+        # the position's quantity, as `self.position` / `self.position_of` would show it
+        held = host.position_quantity(
+            self.data.symbol if symbol is None else self._own_symbol(symbol)
+        )
+        delta = quantity - held
         if delta == 0:
             return None
-        side = Side.BUY if delta > 0 else Side.SELL
-        return self._order(side, abs(delta), options)
+        return self._order(_BUY if delta > 0 else _SELL, abs(delta), options)
 
     def close_position(self, **options: Unpack[OrderOptions]) -> OrderHandle | None:
         return self.target_position(0, **options)
@@ -481,7 +492,7 @@ class Strategy:
 
     def _order(self, side: Side, quantity: QuantityInput, options: OrderOptions) -> OrderHandle:
         """An order from `target_position`/`close_position`'s keyword arguments."""
-        unknown = set(options) - _ORDER_OPTIONS
+        unknown = set(options) - _ORDER_OPTIONS if options else None
         if unknown:
             raise TypeError(
                 f"unknown order argument(s) {', '.join(sorted(unknown))}: use "
@@ -511,7 +522,9 @@ class Strategy:
         error names the author's line; a number the market decides about (a target below a
         buy's fill, a price that is not a number) is a rejection the strategy hears through
         `on_order`, as from a broker."""
-        host = self._require_host()
+        host = self._host
+        if host is None:
+            host = self._require_host()  # raises: not running
         kind = (
             _infer_type(price, trigger)
             if order_type is None
@@ -573,7 +586,7 @@ def _choice(kind: type[E], value: object, argument: str) -> E:
 def _infer_type(price: PriceInput | None, trigger: PriceInput | None) -> OrderType:
     if trigger is not None:
         return OrderType.SL if price is not None else OrderType.SL_M
-    return OrderType.LIMIT if price is not None else OrderType.MARKET
+    return OrderType.LIMIT if price is not None else _MARKET
 
 
 # -- the causality check of self.I ----------------------------------------------------------

@@ -89,18 +89,19 @@ def shape_problem(
         return f"a {order_type} order needs a trigger"
     if order_type not in _NEEDS_TRIGGER and trigger is not None:
         return f"a {order_type} order takes no trigger"
-    for price_name, price_value, points_name, points_value in (
-        ("stop_loss", stop_loss, "stop_loss_points", stop_loss_points),
-        ("target", target, "target_points", target_points),
-    ):
-        if price_value is not None and points_value is not None:
-            return (
-                f"give {price_name} (a price) or {points_name} (a distance from the fill "
-                "price), not both"
-            )
+    if stop_loss is not None and stop_loss_points is not None:
+        return _price_or_distance("stop_loss", "stop_loss_points")
+    if target is not None and target_points is not None:
+        return _price_or_distance("target", "target_points")
     if not isinstance(tag, str) or len(tag) > MAX_TAG_LENGTH:
         return f"tag must be text of at most {MAX_TAG_LENGTH} characters, got {tag!r}"
     return None
+
+
+def _price_or_distance(price_name: str, points_name: str) -> str:
+    return (
+        f"give {price_name} (a price) or {points_name} (a distance from the fill price), not both"
+    )
 
 
 @dataclass(frozen=True, slots=True)
