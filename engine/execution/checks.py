@@ -211,21 +211,43 @@ def check_account(
     same_side = book.quantity == 0 or (after > 0) == (book.quantity > 0)
     added = abs(after) - abs(book.quantity) if same_side else abs(after)
     need = margin(rules, rates, product, added, price, short=after < 0)
-    value = blocked = 0
-    marks: dict[str, int] | None = None  # asked for once, and only when a position is open
-    for (sym, prod), b in portfolio.positions.items():
-        if b.quantity:
-            if marks is None:
-                marks = marks_of()
-            mark = marks.get(sym, 0)
-            value += b.quantity * mark
-            blocked += margin(rules_of[sym], rates, prod, abs(b.quantity), mark, b.quantity < 0)
-    free = portfolio.cash + value - blocked  # equity not already pledged as margin
+    equity, blocked = marked_account(portfolio, rates, rules_of, marks_of)
+    free = equity - blocked  # equity not already pledged as margin
     if need > free:
         raise OrderRejected(
             f"insufficient funds for {quantity} {symbol}: margin needed "
             f"Rs {Decimal(need) / 100:,.2f}, free Rs {Decimal(max(free, 0)) / 100:,.2f}"
         )
+
+
+def marked_account(
+    portfolio: Portfolio,
+    rates: MarginRates | None,
+    rules_of: Mapping[str, InstrumentRules],
+    marks_of: Callable[[], dict[str, int]],
+    excluding: str | None = None,
+) -> tuple[int, int]:
+    """(equity, margin blocked) in paise: cash plus every open position at its last price,
+    and the margin those positions hold (`rates` None: their full value; the positions in
+    `excluding` hold none, for a strategy sizing that instrument's position anew). The one
+    account arithmetic: the margin check and what a strategy reads of its funds."""
+    value = blocked = 0
+    marks: dict[str, int] | None = None  # asked for once, and only when a position is open
+    for (sym, prod), book in portfolio.positions.items():
+        if book.quantity:
+            if marks is None:
+                marks = marks_of()
+            mark = marks.get(sym, 0)
+            size = abs(book.quantity)
+            value += book.quantity * mark
+            if sym == excluding:
+                continue
+            blocked += (
+                size * mark
+                if rates is None
+                else margin(rules_of[sym], rates, prod, size, mark, book.quantity < 0)
+            )
+    return portfolio.cash + value, blocked
 
 
 def margin(

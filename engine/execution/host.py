@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from engine.domain.enums import Product, Side
+from engine.domain.instrument import Instrument
 from engine.domain.orders import OrderStatus
 from engine.execution.checks import (
     InstrumentRules,
@@ -27,6 +28,7 @@ from engine.execution.checks import (
     check_account,
     check_quantity,
     freeze_slices,
+    marked_account,
     order_prices,
 )
 from engine.execution.emulator import OrderEmulator
@@ -38,6 +40,7 @@ from engine.ist import ist_date_of
 from engine.strategy.base import Strategy, StrategyError
 from engine.strategy.requests import (
     FillReport,
+    Funds,
     OrderRequest,
     OrderState,
     OrderUpdate,
@@ -248,6 +251,15 @@ class ExecutionHost:
     def position_average_price(self, symbol: str) -> Decimal:
         return self.portfolio.average_price(symbol)
 
+    def instrument(self, symbol: str) -> Instrument:
+        return self.rules_by_symbol[symbol].instrument
+
+    def funds(self, excluding: str | None = None) -> Funds:
+        equity, blocked = marked_account(
+            self.portfolio, self.settings.margin, self.rules_by_symbol, self.venue.marks, excluding
+        )
+        return Funds(_rupees(self.portfolio.cash), _rupees(equity), _rupees(blocked))
+
     def open_order_ids(self, symbol: str) -> list[str]:
         return list(self.oms.open_orders[self.index[symbol]])
 
@@ -413,6 +425,10 @@ class ExecutionHost:
                     order.tag,
                 )
             )
+
+
+def _rupees(paise: int) -> Decimal:
+    return Decimal(paise).scaleb(-2)
 
 
 def _trade_date(ts: int) -> date:

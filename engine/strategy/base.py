@@ -30,11 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.domain.instrument import Instrument
 from engine.domain.market_data import Tick
 from engine.ist import ist_datetime
 from engine.strategy.params import ParamSpec, declared_params, resolve_params
 from engine.strategy.requests import (
     FillReport,
+    Funds,
     OrderHandle,
     OrderRequest,
     OrderUpdate,
@@ -379,6 +381,27 @@ class Strategy:
     def position_of(self, symbol: str) -> PositionView:
         """The position in one of a multi-instrument strategy's instruments."""
         return PositionView(self._require_host(), self._own_symbol(symbol))
+
+    @property
+    def instrument(self) -> Instrument:
+        """The contract this strategy trades (its first, for several): lot size, tick size,
+        segment, expiry. Orders must be whole lots and prices on the tick."""
+        return self._require_host().instrument(self.data.symbol)
+
+    def instrument_of(self, symbol: str) -> Instrument:
+        """The contract of one of a multi-instrument strategy's instruments."""
+        chosen = symbol if symbol == self.data.symbol else self._own_symbol(symbol)
+        return self._require_host().instrument(chosen)
+
+    def funds(self, excluding: str | None = None) -> Funds:
+        """The account now, in rupees: cash, equity (positions at their last prices), the
+        margin open positions block and what is `free` for a new one. The account is the
+        run's (all strategies sharing it); `excluding` a symbol leaves its own positions'
+        margin out of `blocked`, for sizing that position anew."""
+        host = self._require_host()
+        if excluding is not None and excluding != self.data.symbol:
+            excluding = self._own_symbol(excluding)
+        return host.funds(excluding)
 
     def open_orders(self, symbol: str | None = None) -> list[str]:
         host = self._require_host()

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.domain.enums import OrderType, Product, Side, Validity
+from engine.domain.instrument import Instrument
 from engine.domain.orders import ACTIVE_STATUSES, MAX_TAG_LENGTH, OrderStatus
 
 # numpy numbers are welcome: `self.data.close[-1]` is a numpy float64
@@ -119,6 +120,22 @@ class OrderState:
     fills: tuple[tuple[int, Decimal], ...]  # (quantity, price in rupees), in order
 
 
+@dataclass(frozen=True, slots=True)
+class Funds:
+    """The account as its host sees it now, in rupees: cash, equity (cash plus every open
+    position at its last price) and the margin the open positions block (`blocked`; the
+    positions a strategy asked to leave out hold none). `free` is what a new position may
+    pledge: equity not already pledged, never below zero."""
+
+    cash: Decimal
+    equity: Decimal
+    blocked: Decimal
+
+    @property
+    def free(self) -> Decimal:
+        return max(self.equity - self.blocked, Decimal(0))
+
+
 class StrategyHost(Protocol):
     """The executor a strategy is attached to: the backtester now, the live runner later."""
 
@@ -136,6 +153,14 @@ class StrategyHost(Protocol):
     def position_quantity(self, symbol: str) -> int: ...
     def position_average_price(self, symbol: str) -> Decimal: ...
     def open_order_ids(self, symbol: str) -> list[str]: ...
+    def instrument(self, symbol: str) -> Instrument:
+        """The contract the strategy trades as `symbol`: lot size, tick size, segment..."""
+        ...
+
+    def funds(self, excluding: str | None = None) -> Funds:
+        """The account now; `excluding` a symbol leaves its positions' margin out of
+        `blocked` (a sizer re-sizing that instrument's position)."""
+        ...
 
 
 class OrderHandle:

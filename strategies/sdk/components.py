@@ -20,12 +20,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Self
 
-from engine.execution.checks import InstrumentRules, margin
-from engine.execution.host import ExecutionHost
+from engine.domain.instrument import Instrument
 from engine.strategy.base import Strategy, StrategyError
 from engine.strategy.params import ParamError, ParamSpec, declared_params, resolve_params
-
-_PAISE = Decimal(100)
 
 
 class Component:
@@ -109,32 +106,24 @@ class Account:
             raise ValueError(f"tick_size must be > 0, got {self.tick_size}")
 
 
-def _host_of(strategy: Strategy) -> ExecutionHost:
-    host = strategy._host
-    if not isinstance(host, ExecutionHost):
+def _instrument_of(strategy: Strategy, symbol: str | None) -> Instrument:
+    try:
+        return strategy.instrument if symbol is None else strategy.instrument_of(symbol)
+    except StrategyError:
         raise StrategyError(
             "the account and the instrument's lot and tick are known only while the strategy "
-            "runs on the execution host (a backtest, a replay or a live session)"
-        )
-    return host
-
-
-def _rules_of(strategy: Strategy, symbol: str | None) -> InstrumentRules:
-    chosen = strategy.data.symbol if symbol is None else symbol
-    rules = _host_of(strategy).rules_by_symbol.get(chosen)
-    if rules is None:
-        raise StrategyError(f"{chosen!r} is not an instrument of this run")
-    return rules
+            "runs (a backtest, a replay or a live session)"
+        ) from None
 
 
 def lot_size(strategy: Strategy, symbol: str | None = None) -> int:
     """The instrument's lot (1 for cash equity) in the run `strategy` is attached to."""
-    return _rules_of(strategy, symbol).lot
+    return _instrument_of(strategy, symbol).lot_size
 
 
 def tick_size(strategy: Strategy, symbol: str | None = None) -> Decimal:
     """The instrument's tick in rupees (0.05 for most NSE equity)."""
-    return Decimal(_rules_of(strategy, symbol).tick) / _PAISE
+    return _instrument_of(strategy, symbol).tick_size
 
 
 def account_of(
@@ -144,35 +133,15 @@ def account_of(
 
     Positions are marked at each instrument's last close. `reserve` (a fraction: 0.01 is
     1%) of the free equity is kept back from `buying_power`, for charges and for the move
-    between the price a sizer sees and the fill.
+    between the price a sizer sees and the fill. The figures are the host's
+    (`Strategy.funds`), the same arithmetic the margin check uses.
     """
-    host = _host_of(strategy)
-    rules = _rules_of(strategy, symbol)
-    chosen = rules.symbol
-    portfolio = host.portfolio
-    marks = host.venue.marks()
-    rates = host.settings.margin
-    value = blocked = 0
-    for (sym, product), book in portfolio.positions.items():
-        if not book.quantity:
-            continue
-        mark = marks.get(sym, 0)
-        value += book.quantity * mark
-        if sym != chosen:
-            size = abs(book.quantity)
-            blocked += (
-                size * mark
-                if rates is None
-                else margin(
-                    host.rules_by_symbol[sym], rates, product, size, mark, book.quantity < 0
-                )
-            )
-    equity = portfolio.cash + value
-    free = max(equity - blocked, 0)
+    instrument = _instrument_of(strategy, symbol)
+    funds = strategy.funds(excluding=instrument.symbol)
     return Account(
-        cash=Decimal(portfolio.cash) / _PAISE,
-        equity=Decimal(equity) / _PAISE,
-        buying_power=Decimal(free) / _PAISE * (1 - reserve),
-        lot_size=rules.lot,
-        tick_size=Decimal(rules.tick) / _PAISE,
+        cash=funds.cash,
+        equity=funds.equity,
+        buying_power=funds.free * (1 - reserve),
+        lot_size=instrument.lot_size,
+        tick_size=instrument.tick_size,
     )
