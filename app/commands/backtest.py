@@ -186,9 +186,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--costs",
         choices=("zerodha", "bps", "none"),
-        default="zerodha",
-        help="charges model (default zerodha: exact contract-note charges, trade dates from "
-        f"{EARLIEST_SCHEDULE}; bps: a flat fee on turnover, with --cost-bps; none)",
+        help="charges model (default zerodha, or what the strategy declares: exact "
+        f"contract-note charges, trade dates from {EARLIEST_SCHEDULE}; bps: a flat fee on "
+        "turnover, with --cost-bps; none); given, it overrides the strategy's",
     )
     p.add_argument(
         "--cost-bps",
@@ -199,8 +199,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--slippage-bps",
         type=_decimal,
-        default=Decimal(0),
-        help="market/stop fills move this many basis points against you",
+        help="market/stop fills move this many basis points against you (default 0, or what "
+        "the strategy declares; given, it overrides the strategy's)",
     )
     p.add_argument(
         "--fill",
@@ -272,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("backtest", "--from/--to/--timeframe read the store: drop --data")
     if args.costs == "bps" and args.cost_bps is None:
         return fail("backtest", "argument --costs: bps needs --cost-bps BPS (e.g. 5)")
+    if args.cost_bps is not None and args.costs is None:
+        return fail("backtest", "argument --cost-bps: goes with --costs bps")
     if args.cost_bps is not None and args.costs != "bps":
         return fail("backtest", "argument --cost-bps: goes with --costs bps")
     try:
@@ -295,7 +297,8 @@ def _run(args: argparse.Namespace) -> int:
     data_notes: list[str] = []
     try:
         user_dir = _user_dir(args)
-        load_strategy(args.strategy, user_dir)  # first: a bad strategy is named before bad bars
+        # first: a bad strategy is named before bad bars
+        strategy = load_strategy(args.strategy, user_dir)
         if args.data:
             symbol = args.symbol[0] if args.symbol else None
             loaded = [read_bar_file(path, symbol=symbol) for path in args.data]
@@ -309,17 +312,20 @@ def _run(args: argparse.Namespace) -> int:
             series, resampled, instruments = _store_series(args)
         if args.capital <= 0 or args.capital > MAX_CAPITAL:  # not through the parser
             return fail("backtest", f"argument --capital: must be > 0 and at most {MAX_CAPITAL}")
-        if args.costs == "zerodha":
+        given = {"costs": args.costs, "slippage_bps": args.slippage_bps}
+        config = BacktestConfig(
+            capital=args.capital,
+            costs=args.costs or "zerodha",
+            cost_bps=args.cost_bps,
+            slippage_bps=args.slippage_bps or Decimal(0),
+            fill=args.fill,
+            explicit=frozenset(name for name, value in given.items() if value is not None),
+        )
+        effective = config.for_strategy(getattr(strategy, "trading_costs", None))
+        if effective.costs == "zerodha":
             uncovered = _uncovered_charges(series, store=not args.data)
             if uncovered is not None:
                 return fail("backtest", uncovered)
-        config = BacktestConfig(
-            capital=args.capital,
-            costs=args.costs,
-            cost_bps=args.cost_bps,
-            slippage_bps=args.slippage_bps,
-            fill=args.fill,
-        )
         job = BacktestJob(
             strategy_ref(args.strategy, user_dir),
             tuple(bars.symbol for bars in series) if args.data else tuple(args.symbol),

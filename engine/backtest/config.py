@@ -76,6 +76,9 @@ class BacktestConfig:
     margin: MarginRates = field(default_factory=MarginRates)
     check_margin: bool = True
     strategy_costs: bool = True  # a strategy's TradingCosts fill the fields left at default
+    # fields the user set on purpose (`--costs zerodha` is not "left at default"): a
+    # strategy's TradingCosts never replaces them; names as in TradingCosts
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "capital", _decimal(self.capital, "capital"))
@@ -119,12 +122,26 @@ class BacktestConfig:
                 f"slippage_bps=..., participation=...), got {preferred!r}"
             )
         changes: dict[str, object] = {}
-        if preferred.costs is not None and self.costs == "zerodha" and self.cost_bps is None:
+        mine = self.explicit
+        if (
+            preferred.costs is not None
+            and self.costs == "zerodha"
+            and self.cost_bps is None
+            and "costs" not in mine
+        ):
             changes["costs"] = preferred.costs
             changes["cost_bps"] = preferred.cost_bps
-        if preferred.slippage_bps is not None and self.slippage_bps == 0:
+        if (
+            preferred.slippage_bps is not None
+            and self.slippage_bps == 0
+            and "slippage_bps" not in mine
+        ):
             changes["slippage_bps"] = preferred.slippage_bps
-        if preferred.participation is not None and self.participation is None:
+        if (
+            preferred.participation is not None
+            and self.participation is None
+            and "participation" not in mine
+        ):
             changes["participation"] = preferred.participation
         return replace(self, **changes) if changes else self  # type: ignore[arg-type]
 

@@ -86,3 +86,39 @@ def test_an_unknown_name_lists_the_reference_and_the_workspace_ones(tmp_path, cs
         out.stderr
     )
     assert "(mine)" in out.stderr
+
+
+COSTLY = '''"""SMA crossover that declares its own costs."""
+from decimal import Decimal
+
+from strategies.reference.sma_crossover import SmaCrossover
+from strategies.sdk import TradingCosts
+
+
+class Costly(SmaCrossover):
+    name = "costly"
+    trading_costs = TradingCosts(costs="bps", cost_bps=Decimal(25), slippage_bps=Decimal(10))
+'''
+
+
+def test_a_strategys_declared_costs_apply_unless_the_command_line_names_its_own(tmp_path, csv_file):
+    home = tmp_path / "ws"
+    (home / "strategies").mkdir(parents=True)
+    (home / "strategies" / "costly.py").write_text(COSTLY)
+
+    def run(*extra: str) -> dict:
+        done = cli(
+            "backtest", "--strategy", "costly", "--data", str(csv_file), "--json", "-", *extra,
+            home=home,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    declared = run()
+    assert (declared["config"]["costs"], declared["config"]["slippage_bps"]) == ("bps", "10")
+    # said on the command line, even at the default value, it is the user's choice
+    chosen = run("--costs", "none", "--slippage-bps", "0")
+    assert (chosen["config"]["costs"], chosen["config"]["slippage_bps"]) == ("none", "0")
+    assert chosen["total_charges"] == "0.00" and declared["total_charges"] != "0.00"
+    bps_only = run("--slippage-bps", "0")
+    assert (bps_only["config"]["costs"], bps_only["config"]["slippage_bps"]) == ("bps", "0")
