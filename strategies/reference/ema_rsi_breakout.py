@@ -22,9 +22,14 @@ times, as the data stamps them):
   session's first bar). An entry is a MARKET order, product MIS, filled at the next bar's
   open (the backtest's fill model). Entries count when placed, whatever becomes of them.
 - Size: quantity = floor(balance x max_position_size_percent / 100 x confidence / close[t]),
-  rounded down to whole lots of `lot_size`; no entry when that is less than one lot.
-  balance = `account_balance` + the gross profit and loss of this strategy's closed trades
-  (the SDK does not give a strategy its cash yet, see below).
+  rounded down to whole lots of the instrument's lot size (`lot_size(self)`: 1 for NSE cash
+  equity, the contract's lot for F&O); no entry when that is less than one lot.
+  balance = the account's free funds at the signal, `self.funds().free`: equity (cash plus
+  every open position at its last price) less the margin open positions already block, in
+  rupees, the host's own figure (the same arithmetic as its margin check). The strategy is
+  flat when it enters, so in a run of its own this is the run's capital plus the net P&L of
+  its closed trades; the account is the run's (live: the broker account's), shared with
+  whatever else trades in it.
   confidence = (volume_score + breakout_score) / 2, in (0.25, 1] on a signal, where
   volume_score = min(volume_ratio / (2 x volume_threshold), 1) (0.5 at the threshold, 1 at
   twice it) and breakout_score = min(excess / (0.25 x width), 1), clipped to [0, 1]: excess
@@ -35,11 +40,12 @@ times, as the data stamps them):
   two orders for the filled quantity, product MIS, DAY: a stop-loss SL-M with trigger
   entry x (1 - stop_loss_percent / 100) and a take-profit LIMIT at entry x (1 +
   take_profit_percent / 100) for a long (mirrored for a short: trigger above, limit below),
-  where entry is the fill price; each price rounded to the nearest `tick_size` (half up) and
-  at least one tick from the entry. They are ordinary orders, not the engine's emulated
-  bracket: they start working on the bar after the fill, and one cancels the other by its
-  handle (when one fills, `on_fill` cancels the other; a partial fill shrinks the other to
-  what is left). When the position is closed any other way, both are cancelled.
+  where entry is the fill price; each price rounded to the nearest tick of the instrument
+  (`tick_size(self)`, half up) and at least one tick from the entry. They are ordinary
+  orders, not the engine's emulated bracket: they start working on the bar after the fill,
+  and one cancels the other by its handle (when one fills, `on_fill` cancels the other; a
+  partial fill shrinks the other to what is left). When the position is closed any other
+  way, both are cancelled.
 - Trailing stop (off unless trail_percent > 0): at the close of every bar while in a trade,
   the stop's trigger is moved to (best price since the entry's fill - trail distance) when
   that is tighter than the current trigger and still on the right side of the close; best
@@ -52,13 +58,9 @@ times, as the data stamps them):
   at `last_entry` (15:00), so no trade is opened just to be closed.
 
 Everything is built from `strategies.sdk` indicators through `self.I` and conditions given to
-`self.on(...)`, so the class runs the same in a backtest and bar by bar in replay/live.
-
-SDK gaps this strategy works around with parameters (documented on each): a strategy cannot
-read its account balance or equity (`account_balance`), its instrument's lot size
-(`lot_size`) or tick size (`tick_size`). Set them to the run's capital and the contract's
-values; the engine still rejects an order that is not in whole lots and rounds prices to the
-instrument's own tick.
+`self.on(...)`, so the class runs the same in a backtest and bar by bar in replay/live. The
+account and the contract (lot, tick) are read from the run (`self.funds()`, `lot_size(self)`,
+`tick_size(self)`), never given as parameters.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ from strategies.sdk import (
     Param,
     Strategy,
     ema,
+    lot_size,
     rsi,
+    tick_size,
     volume_ratio,
 )
 
@@ -282,7 +286,8 @@ class EmaRsiBreakout(Strategy):
         50.0,
         min=0.1,
         max=100.0,
-        help="% of the balance one trade may take at full confidence (scaled by confidence)",
+        help="% of the balance (the account's free funds at the signal) one trade may take "
+        "at full confidence (scaled by confidence)",
     )
     trade_cooldown_minutes = Param(
         30, min=0, max=1440, help="no new entry within this many minutes of the last entry"
@@ -306,18 +311,6 @@ class EmaRsiBreakout(Strategy):
         max="15:30",
         help="IST HH:MM: exits cancelled and position closed on the first bar from it",
     )
-    account_balance = Param(
-        1_000_000.0,
-        min=1_000.0,
-        help="rupees the position size is a percent of (plus closed trades' P&L); set it to "
-        "the run's capital: the SDK does not tell a strategy its cash",
-    )
-    lot_size = Param(
-        1, min=1, help="the instrument's lot size (1 for NSE cash equity; the contract's for F&O)"
-    )
-    tick_size = Param(
-        0.05, min=0.01, max=100.0, help="the instrument's tick in rupees, for exit prices"
-    )
 
     def init(self) -> None:
         if self.ema_fast_period >= self.ema_slow_period:
@@ -334,7 +327,8 @@ class EmaRsiBreakout(Strategy):
         self.flat_by_minute = clock_minute(self.flat_by, "flat_by")
         if self.last_entry_minute > self.flat_by_minute:
             raise ValueError(f"last_entry ({self.last_entry}) is after flat_by ({self.flat_by})")
-        self.tick = Decimal(str(self.tick_size))
+        self.tick = tick_size(self)  # the contract's, rupees
+        self.lot = lot_size(self)
 
         d = self.data
         n = self.breakout_period
@@ -358,7 +352,6 @@ class EmaRsiBreakout(Strategy):
             self.on(self.I(at_or_after, minute, 0, name="every bar", lookback=1), self.trail)
 
         self.trade: Trade | None = None
-        self.realised = Decimal(0)  # gross P&L of closed trades, rupees
         self.last_entry_ns: int | None = None
         self.session_day = -1
         self.session_entries = 0
@@ -400,11 +393,12 @@ class EmaRsiBreakout(Strategy):
         )
 
     def size(self, price: float, score: float) -> int:
-        """Whole lots worth max_position_size_percent x confidence of the balance."""
-        balance = float(Decimal(str(self.account_balance)) + self.realised)
+        """Whole lots worth max_position_size_percent x confidence of the balance: the
+        account's free funds now (equity not pledged as margin)."""
+        balance = float(self.funds().free)
         budget = balance * self.max_position_size_percent / 100.0 * score
-        lots = int(budget // (price * self.lot_size)) if price > 0 and budget > 0 else 0
-        return lots * self.lot_size
+        lots = int(budget // (price * self.lot)) if price > 0 and budget > 0 else 0
+        return lots * self.lot
 
     # -- exits -----------------------------------------------------------------------------
     def on_fill(self, fill: FillReport) -> None:
@@ -414,8 +408,7 @@ class EmaRsiBreakout(Strategy):
         if fill.order_id == trade.entry.order_id:
             self.entry_filled(trade, fill)
             return
-        # an exit, the cut-off's close, or the engine's square-off: book its P&L
-        self.realised += trade.side * (fill.price - trade.price) * fill.quantity
+        # an exit, the cut-off's close, or the engine's square-off
         left = abs(self.position.quantity)
         if left == 0:
             self.finish(trade)

@@ -29,8 +29,9 @@ bars the 10:14 bar closes at 10:15; `bar_minutes` says how long a bar is):
   15:14 bar on 1-minute bars), whatever is open is closed with a MARKET order, so the
   position is flat from the cut-off bar's fill on (15:15), before the engine's own MIS
   square-off at 15:20. `entry_until` must be before the cut-off.
-- Size: `order_value` rupees at the signal bar's close, rounded down to whole lots of
-  `lot_size`, at least one lot.
+- Size: `order_value` rupees at the signal bar's close, rounded down to whole lots of the
+  instrument's lot size (`lot_size(self)`: 1 for NSE cash equity, the contract's lot for
+  F&O), at least one lot.
 
 The ATR is not reset at the session open: its first bar of a day takes in the overnight gap,
 which inflates it for a few minutes; the default entry window starts 30 minutes into the
@@ -48,7 +49,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from strategies.sdk import BarView, Param, Strategy, atr, session_vwap, volume_ratio, zscore
+from strategies.sdk import (
+    BarView,
+    Param,
+    Strategy,
+    atr,
+    lot_size,
+    session_vwap,
+    volume_ratio,
+    zscore,
+)
 
 _NS_PER_MINUTE = 60_000_000_000
 _IST_OFFSET_MINUTES = 330  # IST is UTC+05:30 all year (no daylight saving)
@@ -94,9 +104,11 @@ class MeanReversionVwap(Strategy):
     max_entries_per_day = Param(3, min=1, max=100, help="entries per session at most")
     allow_short = Param(True, help="also fade stretches above VWAP by selling short (MIS)")
     order_value = Param(
-        200_000, min=1_000, max=100_000_000, help="rupees per entry, rounded down to whole lots"
+        200_000,
+        min=1_000,
+        max=100_000_000,
+        help="rupees per entry, in whole lots of the instrument (at least one)",
     )
-    lot_size = Param(1, min=1, max=100_000, help="units per lot: 1 for NSE equity")
     bar_minutes = Param(1, min=1, max=375, help="minutes in one bar of the data")
 
     def init(self) -> None:
@@ -155,7 +167,7 @@ class MeanReversionVwap(Strategy):
         if self._entries >= self.max_entries_per_day or not distance > 0:
             return
         self._entries += 1
-        quantity = whole_lots(self.order_value, bar.close, self.lot_size)
+        quantity = whole_lots(self.order_value, bar.close, lot_size(self))
         place = self.buy if long else self.sell
         place(quantity, product="MIS", stop_loss_points=distance, tag="mr entry")
 

@@ -27,8 +27,9 @@ says how long a bar is):
 - Cut-off: at the close of the first bar that closes at or after `cutoff` (15:15 IST; the
   15:14 bar on 1-minute bars) whatever is open is closed with a MARKET order, so the
   position is flat from the cut-off bar's fill on, before the engine's MIS square-off.
-- Size: `order_value` rupees at the signal bar's close, rounded down to whole lots of
-  `lot_size`, at least one lot.
+- Size: `order_value` rupees at the signal bar's close, rounded down to whole lots of the
+  instrument's lot size (`lot_size(self)`: 1 for NSE cash equity, the contract's lot for
+  F&O), at least one lot.
 
 The ATR runs across sessions (its first bar of a day takes in the overnight gap, which
 raises it for some minutes after the open: the range filter is therefore lenient by default).
@@ -49,6 +50,7 @@ from strategies.sdk import (
     atr,
     crossed_above,
     crossed_below,
+    lot_size,
     opening_range_high,
     opening_range_low,
 )
@@ -93,9 +95,11 @@ class MomentumBreakout(Strategy):
     max_entries_per_day = Param(1, min=1, max=20, help="entries per session at most")
     allow_short = Param(True, help="also sell short a break below the range (MIS)")
     order_value = Param(
-        200_000, min=1_000, max=100_000_000, help="rupees per entry, rounded down to whole lots"
+        200_000,
+        min=1_000,
+        max=100_000_000,
+        help="rupees per entry, in whole lots of the instrument (at least one)",
     )
-    lot_size = Param(1, min=1, max=100_000, help="units per lot: 1 for NSE equity")
     bar_minutes = Param(1, min=1, max=30, help="minutes in one bar of the data")
 
     def init(self) -> None:
@@ -158,7 +162,7 @@ class MomentumBreakout(Strategy):
         if self._entries >= self.max_entries_per_day or not stop > 0:
             return
         self._entries += 1
-        quantity = whole_lots(self.order_value, bar.close, self.lot_size)
+        quantity = whole_lots(self.order_value, bar.close, lot_size(self))
         place = self.buy if long else self.sell
         place(
             quantity,

@@ -8,7 +8,9 @@ Data is the demo generator's (engine/data/demo.py), what `artha demo` installs.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from functools import cache
 
 import numpy as np
@@ -17,6 +19,8 @@ import numpy.typing as npt
 from engine.backtest import BacktestConfig
 from engine.data.bar_series import BarSeries
 from engine.data.demo import generate_demo
+from engine.domain.enums import Exchange, Segment
+from engine.domain.instrument import Instrument
 
 IST = timezone(timedelta(hours=5, minutes=30))
 NO_COSTS = BacktestConfig(costs="none")
@@ -187,6 +191,22 @@ def entries(result, tag: str) -> list[tuple[int, str]]:
 
 def whole_lots(value: float, price: float, lot: int = 1) -> int:
     return max(int(value // (price * lot)), 1) * lot
+
+
+def futures(symbols: Iterable[str], lot: int, tick: str = "0.05") -> dict[str, Instrument]:
+    """`run_backtest`'s `instruments`: each symbol traded as an NFO future of `lot` units a
+    lot and a tick of `tick` rupees (a symbol without one trades as NSE equity: lot 1)."""
+    return {
+        symbol: Instrument(
+            Exchange.NFO,
+            Segment.FUTURES,
+            symbol,
+            lot_size=lot,
+            tick_size=Decimal(tick),
+            expiry=date(2027, 1, 28),
+        )
+        for symbol in symbols
+    }
 
 
 def flat_by(result, b: Bars, cutoff: str) -> None:

@@ -4,6 +4,9 @@ agree, orders up to bar t never depend on bars after t, and its defaults are the
 
 Data: the demo workspace's own generator (`engine.data.demo.generate_demo`: synthetic NSE
 1-minute sessions of 375 bars, U-shaped volume, overnight gaps), a few instruments x days.
+The account and the contract come from the run, not from parameters: the recomputations here
+start from the run's capital and use the lot and tick of the instrument the run was given
+(NSE cash equity, lot 1 and tick 0.05, unless a test passes a futures contract).
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ from engine.backtest import BacktestConfig, run_backtest
 from engine.backtest.result import BacktestResult, Trade
 from engine.data.bar_series import BarSeries
 from engine.data.demo import generate_demo
+from engine.execution.checks import MarginRates
 from engine.replay import replay_bars
 from strategies.reference import REFERENCE_STRATEGIES, load_reference
 from strategies.reference.ema_rsi_breakout import EmaRsiBreakout, exit_levels
 from tests.engine.replay_helpers import placed, same_report, trades
+from tests.strategies.intraday_rules import futures
 
 NO_COSTS = BacktestConfig(costs="none")
 NS_MINUTE = 60_000_000_000
+EQUITY_TICK = Decimal("0.05")  # what a symbol without instrument data trades as: NSE equity
 DEFAULTS: dict[str, Any] = {
     "ema_fast_period": 5,
     "ema_slow_period": 13,
@@ -120,25 +126,27 @@ def rules(data: BarSeries, n: int = 20, volume_period: int = 20) -> Rules:
     return Rules(data.ts, o, h, lo, c, range_high, range_low, ratio, minute, day, long, short)
 
 
-def tick(price: Decimal) -> Decimal:
-    return (price / Decimal("0.05")).quantize(Decimal(1), rounding=ROUND_HALF_UP) * Decimal("0.05")
+def on_grid(price: Decimal, step: Decimal) -> Decimal:
+    return (price / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
 
-def levels(entry: Decimal, long: bool) -> tuple[Decimal, Decimal]:
-    """Stop and target: entry -/+ 0.3% / 0.6% on the 0.05 tick (mirrored for a short)."""
+def levels(entry: Decimal, long: bool, step: Decimal = EQUITY_TICK) -> tuple[Decimal, Decimal]:
+    """Stop and target: entry -/+ 0.3% / 0.6% on the contract's tick (mirrored for a short)."""
     sign = 1 if long else -1
-    return tick(entry * (1 - sign * Decimal("0.003"))), tick(entry * (1 + sign * Decimal("0.006")))
+    stop = on_grid(entry * (1 - sign * Decimal("0.003")), step)
+    return stop, on_grid(entry * (1 + sign * Decimal("0.006")), step)
 
 
-def expected_quantity(r: Rules, t: int, long: bool, balance: float) -> int:
-    """floor(balance x 50% x confidence / close), confidence = mean of the volume and
-    breakout scores (module docstring)."""
+def expected_quantity(r: Rules, t: int, long: bool, balance: Decimal, lot: int = 1) -> int:
+    """floor(balance x 50% x confidence / close) in whole lots of `lot`, confidence = mean
+    of the volume and breakout scores (module docstring); balance = the free funds."""
     level, other = (r.range_high[t], r.range_low[t]) if long else (r.range_low[t], r.range_high[t])
     excess = r.close[t] - level if long else level - r.close[t]
     width = abs(level - other)
     breakout = 1.0 if width <= 0 else min(max(excess / (0.25 * width), 0.0), 1.0)
     volume = min(max(r.volume_ratio[t] / 2.4, 0.0), 1.0)
-    return int(balance * 50.0 / 100.0 * ((volume + breakout) / 2.0) // r.close[t])
+    budget = float(balance) * 50.0 / 100.0 * ((volume + breakout) / 2.0)
+    return int(budget // (r.close[t] * lot)) * lot
 
 
 def entries(result: BacktestResult) -> list[Any]:
@@ -162,25 +170,38 @@ def test_it_trades_on_demo_data_and_ends_flat():
 
 
 @pytest.mark.parametrize(
-    "params",
-    [None, {"trade_cooldown_minutes": 0, "max_daily_trades": 2}, {"trade_cooldown_minutes": 5}],
-    ids=["defaults", "cap 2 a day", "cooldown 5"],
+    ("params", "capital", "lot"),
+    [
+        (None, None, 1),
+        ({"trade_cooldown_minutes": 0, "max_daily_trades": 2}, None, 1),
+        ({"trade_cooldown_minutes": 5}, None, 1),
+        # a future of 25 a lot on Rs 2 lakh: some signals are worth less than a lot
+        (None, 200_000, 25),
+    ],
+    ids=["defaults", "cap 2 a day", "cooldown 5", "futures lot 25"],
 )
-def test_entries_are_exactly_the_bars_where_the_rule_fires_and_the_trade_may_start(params):
+def test_entries_are_exactly_the_bars_where_the_rule_fires_and_the_trade_may_start(
+    params, capital, lot
+):
     """Walk the bars: an entry is due where the rule fires while flat, outside the cooldown
-    and under the daily cap; each trade then lasts until its exit fill (taken from the run,
-    checked in the next test). The run's entries must be exactly those, sized as written."""
+    and under the daily cap, worth at least a lot; each trade then lasts until its exit fill
+    (taken from the run, checked in the next test). The run's entries must be exactly those,
+    sized as written: the balance is the run's capital plus the net P&L of the trades closed
+    so far (flat at every entry, the free funds are the cash), in whole lots of the
+    contract's lot."""
+    config = NO_COSTS if capital is None else BacktestConfig(costs="none", capital=capital)
     cooldown = (params or {}).get("trade_cooldown_minutes", 30) * NS_MINUTE
     cap = (params or {}).get("max_daily_trades", 10)
-    capped = 0
+    capped = under_a_lot = 0
     for data in demo():
         r = rules(data)
-        result = run_backtest(EmaRsiBreakout, params, [data], NO_COSTS)
+        contract = futures([data.symbol], lot) if lot > 1 else None
+        result = run_backtest(EmaRsiBreakout, params, [data], config, contract)
         got = entries(result)
         done = sorted(result.trades, key=lambda t: t.entry_bar)
         assert len(done) == len(got)
         expected: list[tuple[int, str, int]] = []
-        busy_until, last, balance = -1, None, 1_000_000.0
+        busy_until, last, balance = -1, None, config.capital
         count: dict[int, int] = {}
         for t in range(len(r.close)):
             if t < busy_until or not (r.long[t] or r.short[t]):
@@ -192,13 +213,17 @@ def test_entries_are_exactly_the_bars_where_the_rule_fires_and_the_trade_may_sta
                 continue
             if last is not None and int(r.ts[t]) - last < cooldown:
                 continue
-            quantity = expected_quantity(r, t, fired_long, balance)
+            quantity = expected_quantity(r, t, fired_long, balance, lot)
+            if quantity < lot:  # not worth a lot: no entry, no cooldown
+                under_a_lot += 1
+                continue
             expected.append((t, "BUY" if fired_long else "SELL", quantity))
             trade = done[len(expected) - 1]
             busy_until, last = trade.exit_bar, int(r.ts[t])
             count[day] = count.get(day, 0) + 1
-            balance += float(trade.gross_pnl)
+            balance += trade.net_pnl
         assert [(o.placed_bar, o.side, o.quantity) for o in got] == expected, data.symbol
+        assert all(o.quantity % lot == 0 for o in got)
         assert all(o.order_type == "MARKET" and o.product == "MIS" for o in got)
         for day in set(count):
             assert count[day] <= cap
@@ -206,6 +231,8 @@ def test_entries_are_exactly_the_bars_where_the_rule_fires_and_the_trade_may_sta
         assert all(b - a >= cooldown for a, b in pairwise(stamps))
     if cap == 2:
         assert capped > 0  # the cap did bind somewhere
+    if lot > 1:
+        assert under_a_lot > 0  # the lot did bind somewhere
 
 
 def cut_off_bar(r: Rules, t: int) -> int:
@@ -214,13 +241,13 @@ def cut_off_bar(r: Rules, t: int) -> int:
     return int(same_day[0])
 
 
-def expected_exit(r: Rules, trade: Trade) -> tuple[int, Decimal, str]:
+def expected_exit(r: Rules, trade: Trade, step: Decimal) -> tuple[int, Decimal, str]:
     """The exit an exchange would give the SL-M and the LIMIT placed at the entry's fill:
     they work from the bar after it; a bar that opens through one fills it at the open,
     else the stop first (the pessimistic reading); neither by the cut-off bar: closed at
     market at the next open."""
     long = trade.side == "long"
-    stop, target = levels(trade.entry_price, long)
+    stop, target = levels(trade.entry_price, long, step)
     s, g = float(stop), float(target)
     last = cut_off_bar(r, trade.entry_bar)
     for j in range(trade.entry_bar + 1, last + 1):
@@ -246,11 +273,16 @@ def expected_exit(r: Rules, trade: Trade) -> tuple[int, Decimal, str]:
     return last + 1, Decimal(str(r.open[last + 1])), "flat"
 
 
-def test_exits_are_a_stop_market_and_a_limit_at_the_right_prices_one_cancelling_the_other():
+@pytest.mark.parametrize("tick", [None, "0.10"], ids=["equity 0.05", "future 0.10"])
+def test_exits_are_a_stop_market_and_a_limit_at_the_right_prices_one_cancelling_the_other(tick):
+    """The exits' prices are on the contract's tick: NSE equity's 0.05, or a future's 0.10
+    (given through `instruments`; a tick parameter no longer exists)."""
+    step = EQUITY_TICK if tick is None else Decimal(tick)
     seen: set[str] = set()
     for data in demo():
         r = rules(data)
-        result = run_backtest(EmaRsiBreakout, None, [data], NO_COSTS)
+        contract = None if tick is None else futures([data.symbol], 1, tick)
+        result = run_backtest(EmaRsiBreakout, None, [data], NO_COSTS, contract)
         log = result.order_log
         done = sorted(result.trades, key=lambda t: t.entry_bar)
         starts = [i for i, o in enumerate(log) if o.tag == "entry"]
@@ -272,7 +304,7 @@ def test_exits_are_a_stop_market_and_a_limit_at_the_right_prices_one_cancelling_
                 assert exit_order.placed_bar == trade.entry_bar
                 assert exit_order.quantity == trade.quantity
                 assert exit_order.product == "MIS"
-            bar, price, how = expected_exit(r, trade)
+            bar, price, how = expected_exit(r, trade, step)
             assert (trade.exit_bar, trade.exit_price) == (bar, price), (data.symbol, trade)
             statuses = {o.tag: o.status for o in orders}
             if how == "flat":  # the cut-off cancelled both and closed at market
@@ -321,13 +353,14 @@ def test_flat_by_the_cut_off_and_no_entry_after_15_00():
 
 
 def test_an_entry_the_broker_rejects_does_not_block_the_next_signals():
-    """account_balance says 10 lakh but the run has Rs 20,000: MIS margin (20%) for a
-    2.5-lakh entry is refused at placement; the strategy keeps trading the later signals
-    (each a rejected entry, still under the cooldown and the daily cap)."""
+    """The strategy sizes from its free funds, but this broker asks 1000% margin for MIS
+    (a stock under a surveillance margin, say): every entry, worth at least 12.5% of the free
+    funds, needs more margin than the account has and is refused at placement; the strategy
+    keeps trading the later signals (each a rejected entry, still under the cooldown and the
+    daily cap)."""
     data = demo()[0]
-    result = run_backtest(
-        EmaRsiBreakout, None, [data], BacktestConfig(costs="none", capital=20_000)
-    )
+    steep = MarginRates(equity_intraday=Decimal(10))
+    result = run_backtest(EmaRsiBreakout, None, [data], BacktestConfig(costs="none", margin=steep))
     got = entries(result)
     assert len(got) > 10 and all(o.status == "REJECTED" for o in got)
     assert "insufficient funds" in got[0].message
@@ -341,19 +374,27 @@ def test_an_entry_the_broker_rejects_does_not_block_the_next_signals():
 
 
 @pytest.mark.parametrize(
-    ("params", "config"),
+    ("params", "config", "contract"),
     [
-        (None, NO_COSTS),
-        (None, BacktestConfig()),  # exact Zerodha charges
-        ({"trail_percent": 0.2}, NO_COSTS),  # the trailing stop modifies the SL-M
-        ({"trade_cooldown_minutes": 0, "max_daily_trades": 3, "breakout_period": 10}, NO_COSTS),
+        (None, NO_COSTS, None),
+        (None, BacktestConfig(), None),  # exact Zerodha charges
+        ({"trail_percent": 0.2}, NO_COSTS, None),  # the trailing stop modifies the SL-M
+        (
+            {"trade_cooldown_minutes": 0, "max_daily_trades": 3, "breakout_period": 10},
+            NO_COSTS,
+            None,
+        ),
+        # a future (lot 25, tick 0.10) on Rs 2 lakh with charges: the balance, lot and tick
+        # the strategy reads are the same bar by bar
+        ({"trail_percent": 0.2}, BacktestConfig(capital=200_000), (25, "0.10")),
     ],
-    ids=["defaults", "charges", "trailing", "busy"],
+    ids=["defaults", "charges", "trailing", "busy", "futures"],
 )
-def test_replay_gives_the_backtests_orders_and_trades(params, config):
+def test_replay_gives_the_backtests_orders_and_trades(params, config, contract):
     for data in demo():
-        backtest = run_backtest(EmaRsiBreakout, params, [data], config)
-        replay = replay_bars(EmaRsiBreakout, params, data, config)
+        instruments = None if contract is None else futures([data.symbol], *contract)
+        backtest = run_backtest(EmaRsiBreakout, params, [data], config, instruments)
+        replay = replay_bars(EmaRsiBreakout, params, data, config, instruments)
         assert backtest.trades
         assert placed(replay) == placed(backtest)
         assert [(o.status, o.filled, o.tag) for o in replay.order_log] == [
@@ -459,6 +500,10 @@ def test_the_parameter_defaults_are_the_issues():
     specs = {p.name: p for p in EmaRsiBreakout.parameters()}
     assert {name: specs[name].default for name in DEFAULTS} == DEFAULTS
     assert specs["trail_percent"].default == 0.0  # the trailing stop is off by default
+    # the issue's list, the trailing stop and the documented helpers; the account and the
+    # contract's lot and tick come from the run, not from parameters
+    helpers = {"trail_percent", "volume_period", "last_entry", "flat_by"}
+    assert set(specs) == set(DEFAULTS) | helpers
     for spec in specs.values():  # every parameter documented and bounded where numeric
         assert spec.help
         if spec.kind in (int, float):

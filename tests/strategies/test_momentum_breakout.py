@@ -27,6 +27,7 @@ from tests.strategies.intraday_rules import (
     expected_entries,
     first_at_or_after,
     flat_by,
+    futures,
     holding,
     minutes,
     opening_range,
@@ -154,6 +155,34 @@ def test_replay_places_the_same_orders_and_trades_as_the_backtest(case):
     assert placed(replay) == placed(backtest)
     assert trades(replay) == trades(backtest)
     assert same_report(replay, backtest)
+
+
+@pytest.mark.parametrize("lot", [25, 100])
+def test_entries_are_whole_lots_of_the_instruments_lot(lot):
+    """Traded as a future of `lot` units a lot (given to the run as its instrument; no
+    parameter says it): each entry is `order_value` at the signal bar's close rounded down
+    to whole lots of it, at least one, on the same bars and sides as the cash stock's (the
+    size changes nothing else); the bar-by-bar replay places the same orders."""
+    value = DEFAULTS["order_value"]
+    one_lot_over_value = 0
+    for series in demo():
+        b = Bars(series)
+        contract = futures([series.symbol], lot)
+        cash = run_backtest(MomentumBreakout, None, [series], NO_COSTS)
+        future = run_backtest(MomentumBreakout, None, [series], NO_COSTS, contract)
+        assert entries(future, "orb entry") == entries(cash, "orb entry")
+        assert future.trades and not future.rejections
+        for order in future.order_log:
+            if order.tag != "orb entry" or order.order_type != "MARKET":
+                continue
+            close = b.close[order.placed_bar]
+            assert order.quantity == whole_lots(value, close, lot)
+            assert order.quantity % lot == 0 and order.quantity >= lot
+            one_lot_over_value += close * lot > value
+        replay = replay_bars(MomentumBreakout, None, series, NO_COSTS, contract)
+        assert placed(replay) == placed(future)
+    if lot == 100:  # a lot worth more than order_value still trades one lot
+        assert one_lot_over_value > 0
 
 
 @settings(max_examples=12, deadline=None)
