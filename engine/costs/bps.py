@@ -41,6 +41,16 @@ class BpsCostModel:
         self._rate = rate_bps.scaleb(-4)
         self._quantum = quantum
 
+    @property
+    def rate(self) -> Decimal:
+        """The fee as a fraction of turnover (bps / 10,000), exact."""
+        return self._rate
+
+    @property
+    def quantum(self) -> Decimal | None:
+        """What the note's fee is rounded to (half-up); None: not rounded."""
+        return self._quantum
+
     def describe(self, trade_date: date) -> str:
         return f"flat {format(self.bps, 'f')} bps of turnover"
 

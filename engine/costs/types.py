@@ -27,12 +27,12 @@ ZERO_PAISE: Final = Decimal("0.00")
 
 def round_paisa(amount: Decimal) -> Decimal:
     """Half-up to 0.01, as Zerodha's calculator and contract notes round (india-domain §1.4)."""
-    return amount.quantize(PAISA, rounding=ROUND_HALF_UP)
+    return amount.quantize(PAISA, ROUND_HALF_UP)  # positional: half the call cost
 
 
 def round_rupee(amount: Decimal) -> Decimal:
     """Half-up to the rupee (STT; stamp duty by default), kept with two decimals."""
-    return amount.quantize(RUPEE, rounding=ROUND_HALF_UP) + ZERO_PAISE
+    return amount.quantize(RUPEE, ROUND_HALF_UP) + ZERO_PAISE
 
 
 class ChargeSegment(StrEnum):

@@ -17,10 +17,12 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from engine.costs import ChargeSegment, CostModel, EquityExecution, Execution
+from engine.costs import ChargeSegment, CostModel
+from engine.costs.running_note import RunningNote, open_equity_day_note, open_note
 from engine.domain.enums import Exchange, Product, Side
 from engine.domain.fills import Position
 
+_EQUITY = (ChargeSegment.DELIVERY, ChargeSegment.INTRADAY)  # one note per scrip-day
 _BUY = Side.BUY  # read on every fill: a module name, not an Enum member read (~120 ns on 3.11)
 
 
@@ -77,8 +79,7 @@ class PositionBook:
 
 @dataclass(slots=True)
 class _Note:
-    executions: list[Execution] = field(default_factory=list)
-    equity: list[EquityExecution] = field(default_factory=list)
+    running: RunningNote  # the note's executions so far, as running aggregates
     charged: int = 0  # paise already debited for this note
 
 
@@ -147,24 +148,26 @@ class Portfolio:
 
         Equity cash trades of a scrip-day share one note (the cost model bills CNC bought and
         sold the same day its own way: `CostModel.compute_equity_day`); F&O notes are per
-        segment.
+        segment. The note is rounded on its aggregates, so a fill adds the new total minus
+        the old; a running note (engine/costs/running_note.py) prices that in O(1), exactly
+        as the model's full function over all the note's executions would.
         """
-        if self._costs is None:
+        costs = self._costs
+        if costs is None:
             return 0
-        equity = segment in (ChargeSegment.DELIVERY, ChargeSegment.INTRADAY)
+        equity = segment in _EQUITY
         key = (day, symbol, "EQUITY" if equity else str(segment))
         note = self._notes.get(key)
         if note is None:
             if len(self._notes) > 256:  # notes of past days never change again
                 self._notes = {k: v for k, v in self._notes.items() if k[0] >= day}
-            note = self._notes[key] = _Note()
-        rupees = Decimal(price) / 100
-        if equity:
-            note.equity.append(EquityExecution(side, quantity, rupees, product))
-            total = self._costs.compute_equity_day(note.equity, exchange, day).total
-        else:
-            note.executions.append(Execution(side, quantity, rupees))
-            total = self._costs.compute(note.executions, segment, exchange, day).total
+            running = (
+                open_equity_day_note(costs, exchange, day)
+                if equity
+                else open_note(costs, segment, exchange, day)
+            )
+            note = self._notes[key] = _Note(running)
+        total = note.running.add(side, quantity, Decimal(price) / 100, product)
         paise = int(total * 100)
         delta = paise - note.charged
         note.charged = paise
