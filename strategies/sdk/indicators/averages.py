@@ -12,6 +12,7 @@ from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal import lfilter
 
 from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
@@ -75,6 +76,32 @@ def sma(values: Any, length: int) -> Any:
     return out
 
 
+def _first_order(
+    x: FloatArray, gain: float, decay: float, x_before: Any, y_before: Any
+) -> FloatArray:
+    """y[i] = gain * x[i] + decay * y[i - 1] along the last axis, from y[-1] = `y_before`.
+
+    The one place the recurrences (ema here, Wilder's smoothing) are computed: scipy's compiled
+    first-order IIR filter, for a whole array and for the single new bar of a per-bar step
+    alike, so both run the same float operations and give the same bits. Between samples the
+    filter carries z = x * 0 - y * a1 (a1 = -decay); the initial z is built from the bar before
+    (`x_before`, its input, and `y_before`, its value) with that same arithmetic, so starting
+    anywhere continues exactly as the filter would have. NaN propagates: once an input or the
+    value is NaN, every later value is NaN. `x_before` and `y_before` are scalars for a 1-D
+    `x`, arrays of x.shape[:-1] to run several recurrences in one call.
+    """
+    a1 = -decay
+    with np.errstate(invalid="ignore"):  # an infinite input: inf * 0 is NaN, as in the filter
+        before = np.asarray(x_before, dtype=np.float64) * 0.0 - np.asarray(y_before) * a1
+    y, _ = lfilter([gain, 0.0], [1.0, a1], x, axis=-1, zi=before[..., np.newaxis])
+    return np.asarray(y, dtype=np.float64)
+
+
+def _ema_gains(length: int) -> tuple[float, float]:
+    alpha = 2.0 / (length + 1)
+    return alpha, 1.0 - alpha
+
+
 def _ema_step(
     previous: FloatArray, values: npt.NDArray[Any], length: int, *, state: dict[str, Any]
 ) -> float:
@@ -94,9 +121,8 @@ def _ema_step(
         return np.nan
     if seen == length:
         return float(np.asarray(values[t + 1 - length : t + 1], dtype=np.float64).mean())
-    alpha = 2.0 / (length + 1)
-    last = float(previous[t - 1])
-    return last + alpha * (x - last)
+    step = _first_order(np.array([x]), *_ema_gains(length), values[t - 1], previous[t - 1])
+    return float(step[0])
 
 
 @overload
@@ -118,18 +144,10 @@ def ema(values: Any, length: int) -> Any:
     first = int(np.argmax(finite)) if finite.any() else array.shape[0]
     if array.shape[0] - first < length:
         return out
-    alpha = 2.0 / (length + 1)
     seed = first + length - 1
     out[seed] = array[first : seed + 1].mean()
-    previous = float(out[seed])
-    # A recurrence: numpy has no vector form. Python floats are the same IEEE doubles as
-    # numpy's scalars (same bits as the per-bar step) at a tenth of the cost per element.
-    xs = array[seed + 1 :].tolist()
-    values = []
-    for x in xs:
-        previous = previous + alpha * (x - previous)
-        values.append(previous)
-    out[seed + 1 :] = values
+    # alpha * x + (1 - alpha) * previous, through the same filter call as the per-bar step
+    out[seed + 1 :] = _first_order(array[seed + 1 :], *_ema_gains(length), array[seed], out[seed])
     return out
 
 

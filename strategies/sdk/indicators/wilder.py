@@ -1,8 +1,9 @@
 """Wilder's smoothed indicators: RSI and ATR (J. Welles Wilder, 1978).
 
 Wilder's smoothing is an average seeded with the simple mean of the first `length` values and
-then carried as avg = (avg * (length - 1) + x) / length. Both indicators follow the common
-charting convention (StockCharts, TradingView):
+then carried as avg = x / length + avg * (length - 1) / length, computed as the first-order
+filter y = (1 / length) * x + ((length - 1) / length) * y (averages._first_order). Both
+indicators follow the common charting convention (StockCharts, TradingView):
 - rsi: changes of the close; the first value is at bar `length` (the first bar with `length`
   changes), RSI = 100 * avg_gain / (avg_gain + avg_loss); 50 when both averages are zero.
 - atr: true range max(high - low, |high - previous close|, |low - previous close|), the first
@@ -11,7 +12,8 @@ A leading run of NaN (another indicator warming up) is skipped; a NaN after the 
 input makes every later value NaN, as in ema, because a recurrence cannot skip a bar.
 
 Bar by bar, each is a recursive step whose state carries the averages, so a bar costs O(1);
-the whole-array form runs the same float arithmetic, so both give the same bits.
+the whole-array form runs the same float arithmetic (the same compiled filter, on the whole
+array instead of one bar), so both give the same bits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy.typing as npt
 
 from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
+from strategies.sdk.indicators.averages import _first_order
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,19 +39,17 @@ def _first_finite(finite: npt.NDArray[np.bool_]) -> int | None:
     return int(np.argmax(finite)) if finite.any() else None
 
 
-def _smooth(average: float, x: float, length: int) -> float:
-    return (average * (length - 1) + x) / length
+def _wilder_gains(length: int) -> tuple[float, float]:
+    return 1.0 / length, (length - 1) / length
+
+
+def _smooth(x: FloatArray, x_before: Any, average: Any, length: int) -> FloatArray:
+    """Wilder's averages of `x` (last axis) carried on from `average`, the value at the bar
+    before, whose input was `x_before`: the same call for a whole array and for one bar."""
+    return _first_order(x, *_wilder_gains(length), x_before, average)
 
 
 # -- RSI --------------------------------------------------------------------------------------
-
-
-def _gain(change: float) -> float:
-    return change if change > 0 or change != change else 0.0  # NaN stays NaN
-
-
-def _loss(change: float) -> float:
-    return -change if change < 0 or change != change else 0.0
 
 
 def _rsi_of(gain: float, loss: float) -> float:
@@ -58,13 +59,19 @@ def _rsi_of(gain: float, loss: float) -> float:
     return 100.0 * gain / total
 
 
+def _moves(closes: FloatArray) -> FloatArray:
+    """Gains (row 0) and losses (row 1) of the changes between the closes given: a rise or
+    zero, a fall or zero; a NaN change stays NaN in both."""
+    changes = np.diff(closes)
+    gaps = np.isnan(changes)
+    gains = np.where((changes > 0) | gaps, changes, 0.0)
+    losses = np.where((changes < 0) | gaps, -changes, 0.0)
+    return np.stack((gains, losses))
+
+
 def _rsi_seed(closes: FloatArray) -> tuple[float, float]:
     """Average gain and loss of the first `length` changes (the `length + 1` closes given)."""
-    changes = np.diff(closes)
-    gains = np.where(changes > 0, changes, 0.0)
-    losses = np.where(changes < 0, -changes, 0.0)
-    gains[np.isnan(changes)] = np.nan
-    losses[np.isnan(changes)] = np.nan
+    gains, losses = _moves(closes)
     return float(gains.mean()), float(losses.mean())
 
 
@@ -77,21 +84,16 @@ def _rsi_run(close: FloatArray, length: int) -> tuple[FloatArray, int | None, fl
     seed = first + length
     gain, loss = _rsi_seed(close[first : seed + 1])
     out[seed] = _rsi_of(gain, loss)
-    xs = close[seed:].tolist()
-    keep = length - 1
-    values = []
-    # A recurrence: numpy has no vector form. _gain, _loss, _smooth and _rsi_of written out
-    # inline (the same float operations in the same order, so the same bits as the step).
-    for i in range(1, len(xs)):
-        change = xs[i] - xs[i - 1]
-        up = change if change > 0 or change != change else 0.0
-        down = -change if change < 0 or change != change else 0.0
-        gain = (gain * keep + up) / length
-        loss = (loss * keep + down) / length
-        total = gain + loss
-        values.append(50.0 if total == 0 else 100.0 * gain / total)
-    out[seed + 1 :] = values
-    return out, first, gain, loss
+    if close.shape[0] == seed + 1:
+        return out, first, gain, loss
+    # gains and losses from the bar before the seed's on; both averages in one filter call
+    moves = _moves(close[seed - 1 :])
+    gains, losses = _smooth(moves[:, 1:], moves[:, 0], np.array([gain, loss]), length)
+    total = gains + losses
+    # _rsi_of over the arrays: the same float operations, so the same bits as the step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[seed + 1 :] = np.where(total == 0, 50.0, 100.0 * gains / total)
+    return out, first, float(gains[-1]), float(losses[-1])
 
 
 def _rsi_step(
@@ -112,10 +114,11 @@ def _rsi_step(
         return np.nan
     if t == seed:
         gain, loss = _rsi_seed(np.asarray(values[t - length : t + 1], dtype=np.float64))
-    else:
-        change = x - float(values[t - 1])
-        gain = _smooth(state["gain"], _gain(change), length)
-        loss = _smooth(state["loss"], _loss(change), length)
+    else:  # the change into bar t - 1 (whose input seeds the filter) and into bar t
+        moves = _moves(np.asarray(values[t - 2 : t + 1], dtype=np.float64))
+        averages = np.array([state["gain"], state["loss"]])
+        smoothed = _smooth(moves[:, 1:], moves[:, 0], averages, length)
+        gain, loss = float(smoothed[0, 0]), float(smoothed[1, 0])
     state["gain"], state["loss"] = gain, loss
     return _rsi_of(gain, loss)
 
@@ -188,8 +191,10 @@ def _atr_step(
     if t == seed:
         h, lo, c = _atr_inputs(high[first : t + 1], low[first : t + 1], close[first : t + 1])
         return float(_atr_ranges(h, lo, c, 0).mean())
-    h, lo, c = _atr_inputs(high[t : t + 1], low[t : t + 1], close[t - 1 : t])
-    return _smooth(float(previous[t - 1]), float(_true_range(h, lo, c)[0]), length)
+    start = max(first, t - 2)  # true ranges of bars t - 1 (seeding the filter) and t
+    h, lo, c = _atr_inputs(high[start : t + 1], low[start : t + 1], close[start : t + 1])
+    ranges = _atr_ranges(h, lo, c, 0)
+    return float(_smooth(ranges[-1:], ranges[-2], previous[t - 1], length)[0])
 
 
 @overload
@@ -209,12 +214,6 @@ def atr(high: Any, low: Any, close: Any, length: int = 14) -> Any:
         return out
     ranges = _atr_ranges(h, lo, c, first)
     seed = first + length - 1
-    average = float(ranges[:length].mean())
-    out[seed] = average
-    keep = length - 1
-    values = []
-    for x in ranges[length:].tolist():  # a recurrence: _smooth written out inline
-        average = (average * keep + x) / length
-        values.append(average)
-    out[first + length :] = values
+    out[seed] = ranges[:length].mean()
+    out[seed + 1 :] = _smooth(ranges[length:], ranges[length - 1], out[seed], length)
     return out
