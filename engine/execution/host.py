@@ -245,6 +245,9 @@ class ExecutionHost:
             tuple((q, Decimal(p).scaleb(-2)) for q, p in order.fills),
         )
 
+    def order_status(self, order_id: str) -> OrderStatus:
+        return self._order(order_id).status
+
     def position_quantity(self, symbol: str) -> int:
         return self.portfolio.quantity(symbol)
 

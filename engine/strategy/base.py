@@ -599,9 +599,10 @@ def _choice(kind: type[E], value: object, argument: str) -> E:
     if type(value) is kind:
         return value
     if isinstance(value, str):
-        for member in kind:
-            if value == member.value:
-                return member
+        try:
+            return kind(value)  # the Enum's own value lookup (a dict), not a scan
+        except ValueError:
+            pass
     valid = ", ".join(repr(member.value) for member in kind)
     raise ValueError(f"{argument}={value!r} is not valid: use one of {valid}")
 

@@ -150,6 +150,10 @@ class StrategyHost(Protocol):
         trigger: PriceInput | None = None,
     ) -> None: ...
     def order_state(self, order_id: str) -> OrderState: ...
+    def order_status(self, order_id: str) -> OrderStatus:
+        """`order_state(order_id).status`, without building the rest."""
+        ...
+
     def position_quantity(self, symbol: str) -> int: ...
     def position_average_price(self, symbol: str) -> Decimal: ...
     def open_order_ids(self, symbol: str) -> list[str]: ...
@@ -180,7 +184,7 @@ class OrderHandle:
 
     @property
     def status(self) -> OrderStatus:
-        return self.state.status
+        return self._host.order_status(self.order_id)  # no full state built for a status
 
     @property
     def is_open(self) -> bool:
