@@ -76,7 +76,7 @@ def sma(values: Any, length: int) -> Any:
     return out
 
 
-def _first_order(
+def first_order(
     x: FloatArray, gain: float, decay: float, x_before: Any, y_before: Any
 ) -> FloatArray:
     """y[i] = gain * x[i] + decay * y[i - 1] along the last axis, from y[-1] = `y_before`.
@@ -121,7 +121,7 @@ def _ema_step(
         return np.nan
     if seen == length:
         return float(np.asarray(values[t + 1 - length : t + 1], dtype=np.float64).mean())
-    step = _first_order(np.array([x]), *_ema_gains(length), values[t - 1], previous[t - 1])
+    step = first_order(np.array([x]), *_ema_gains(length), values[t - 1], previous[t - 1])
     return float(step[0])
 
 
@@ -147,7 +147,7 @@ def ema(values: Any, length: int) -> Any:
     seed = first + length - 1
     out[seed] = array[first : seed + 1].mean()
     # alpha * x + (1 - alpha) * previous, through the same filter call as the per-bar step
-    out[seed + 1 :] = _first_order(array[seed + 1 :], *_ema_gains(length), array[seed], out[seed])
+    out[seed + 1 :] = first_order(array[seed + 1 :], *_ema_gains(length), array[seed], out[seed])
     return out
 
 

@@ -2,7 +2,7 @@
 
 Wilder's smoothing is an average seeded with the simple mean of the first `length` values and
 then carried as avg = x / length + avg * (length - 1) / length, computed as the first-order
-filter y = (1 / length) * x + ((length - 1) / length) * y (averages._first_order). Both
+filter y = (1 / length) * x + ((length - 1) / length) * y (averages.first_order). Both
 indicators follow the common charting convention (StockCharts, TradingView):
 - rsi: changes of the close; the first value is at bar `length` (the first bar with `length`
   changes), RSI = 100 * avg_gain / (avg_gain + avg_loss); 50 when both averages are zero.
@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
-from strategies.sdk.indicators.averages import _first_order
+from strategies.sdk.indicators.averages import first_order
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -46,7 +46,7 @@ def _wilder_gains(length: int) -> tuple[float, float]:
 def _smooth(x: FloatArray, x_before: Any, average: Any, length: int) -> FloatArray:
     """Wilder's averages of `x` (last axis) carried on from `average`, the value at the bar
     before, whose input was `x_before`: the same call for a whole array and for one bar."""
-    return _first_order(x, *_wilder_gains(length), x_before, average)
+    return first_order(x, *_wilder_gains(length), x_before, average)
 
 
 # -- RSI --------------------------------------------------------------------------------------
