@@ -39,6 +39,13 @@ def test_the_pair_example_trades_both_legs_together(tmp_path):
     symbols = [t.symbol for t in result.trades]
     assert symbols.count("HDFCBANK") > 5 and symbols.count("ICICIBANK") > 5
     assert result.rejected_orders == 0
+    from engine.replay import replay_bars  # as written, it replays (and so runs live) alike
+
+    replayed = replay_bars(strategy, None, data, BacktestConfig())
+    assert [(o.symbol, o.placed_bar, o.side, o.quantity) for o in result.order_log] == [
+        (o.symbol, o.placed_bar, o.side, o.quantity) for o in replayed.order_log
+    ]
+    assert replayed.final_equity == result.final_equity
 
 
 def test_the_parts_examples_trade_the_same_in_backtest_and_replay(tmp_path):
