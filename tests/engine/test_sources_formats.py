@@ -95,9 +95,11 @@ def test_utf16_is_named_as_such(tmp_path, encoding):
     )
 
 
-def test_random_bytes_are_a_binary_file_and_are_not_echoed(tmp_path):
+@pytest.mark.parametrize("start", [b"", b"\xff\xfe", b"\xfe\xff"])
+def test_random_bytes_are_a_binary_file_and_are_not_echoed(tmp_path, start):
+    """Even when they happen to begin like a UTF-16 byte-order mark (1 file in 32,768)."""
     path = tmp_path / "junk.csv"
-    path.write_bytes(os.urandom(4096))
+    path.write_bytes(start + os.urandom(4096))
     message = refused(path)
     assert message.startswith(f"{path}: is a binary file, not CSV text")
     assert message.isprintable()

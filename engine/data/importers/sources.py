@@ -227,9 +227,14 @@ def _refuse_non_data(source: Source) -> None:
 
 
 def _utf16(head: bytes) -> bool:
-    """A UTF-16 byte-order mark, or ASCII text with a NUL beside every character."""
+    """A UTF-16 byte-order mark followed by mostly ASCII characters (a bar file's digits,
+    commas and dates: random bytes that happen to start like a BOM are binary, not text), or
+    ASCII text with a NUL beside every character."""
     if head.startswith(_UTF16_BOMS):
-        return True
+        body = head[2 : 2 + _UTF16_SAMPLE]
+        body = body[: len(body) // 2 * 2]
+        decoded = body.decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="replace")
+        return not decoded or sum(ch < "\x80" for ch in decoded) >= 0.9 * len(decoded)
     sample = head[:_UTF16_SAMPLE]
     if len(sample) < 4:
         return False
