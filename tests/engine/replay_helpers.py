@@ -4,10 +4,13 @@ replay must treat exactly like the backtest (or catch: short lookbacks, look-ahe
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
+from engine.backtest import BacktestResult
 from strategies.reference.sma_crossover import SmaCrossover
 from strategies.sdk import (
     BarView,
@@ -18,6 +21,13 @@ from strategies.sdk import (
     ema,
     sma,
 )
+
+
+def order_tuples(result: BacktestResult) -> list[tuple[Any, ...]]:
+    """Every order of a run as it ended, field by field (id, symbol, bar, side, quantity,
+    type, product, status, filled, message, tag): two runs that agree on these placed and
+    ended the same orders."""
+    return [astuple(o) for o in result.order_log]
 
 
 def placed(result) -> list[tuple[int, str, int, str]]:

@@ -20,7 +20,7 @@ from engine.backtest import BacktestConfig, BacktestResult, run_backtest
 from engine.replay import Replay
 from strategies.reference.sma_crossover import SmaCrossover
 from strategies.sdk import BarView, OrderHandle, Param, Strategy, crossed_above, crossed_below, sma
-from tests.engine.replay_helpers import placed, same_report, trades
+from tests.engine.replay_helpers import order_tuples, placed, same_report, trades
 from tests.engine.synthetic import make_bars, series
 
 SESSIONS = 8
@@ -116,25 +116,6 @@ def streamed(strategy: type[Strategy], bars: list, config: BacktestConfig) -> Ba
     return asyncio.run(run.run_async(arriving(len(run.parts.timeline))))
 
 
-def orders(result: BacktestResult) -> list[tuple]:
-    return [
-        (
-            o.order_id,
-            o.symbol,
-            o.placed_bar,
-            o.side,
-            o.quantity,
-            o.order_type,
-            o.product,
-            o.status,
-            o.filled,
-            o.message,
-            o.tag,
-        )
-        for o in result.order_log
-    ]
-
-
 @pytest.mark.parametrize(
     ("strategy", "symbols"),
     [
@@ -149,7 +130,7 @@ def test_streamed_bars_on_the_loop_trade_exactly_as_the_backtest(strategy, symbo
     backtest = run_backtest(strategy, None, bars, CONFIG)
     live = streamed(strategy, bars, CONFIG)
     assert len(backtest.order_log) > 40 and len(backtest.trades) > 10  # the rules were exercised
-    assert orders(live) == orders(backtest)
+    assert order_tuples(live) == order_tuples(backtest)
     assert trades(live) == trades(backtest)
     assert live.total_charges == backtest.total_charges > 0
     assert live.final_equity == backtest.final_equity
@@ -158,7 +139,7 @@ def test_streamed_bars_on_the_loop_trade_exactly_as_the_backtest(strategy, symbo
 
 def test_the_scenarios_reach_every_rule_they_are_meant_to():
     """Guard against a contract that passes because nothing happened."""
-    log = orders(run_backtest(IntradayBrackets, None, data(), CONFIG)) + orders(
+    log = order_tuples(run_backtest(IntradayBrackets, None, data(), CONFIG)) + order_tuples(
         run_backtest(RestingOrders, None, data(), CONFIG)
     )
     kinds = {(kind, status) for *_, kind, _, status, _, _, _ in log}

@@ -28,7 +28,7 @@ from engine.data.bar_series import BarSeries
 from engine.replay import IncrementalError, Replay, replay_bars
 from engine.strategy.series import whole
 from strategies.sdk import BarView, Param, Strategy
-from tests.engine.replay_helpers import same_report, trades
+from tests.engine.replay_helpers import order_tuples, same_report, trades
 from tests.engine.synthetic import make_bars, series
 from tests.engine.test_multi_instrument import Pair
 
@@ -134,27 +134,8 @@ def correlated_pair(seed: int = 41) -> list[BarSeries]:
     ]
 
 
-def orders(result: BacktestResult) -> list[tuple]:
-    return [
-        (
-            o.order_id,
-            o.symbol,
-            o.placed_bar,
-            o.side,
-            o.quantity,
-            o.order_type,
-            o.product,
-            o.status,
-            o.filled,
-            o.message,
-            o.tag,
-        )
-        for o in result.order_log
-    ]
-
-
 def assert_same_run(replayed: BacktestResult, backtest: BacktestResult) -> None:
-    assert orders(replayed) == orders(backtest)
+    assert order_tuples(replayed) == order_tuples(backtest)
     assert trades(replayed) == trades(backtest)
     assert replayed.total_charges_paise == backtest.total_charges_paise > 0
     assert replayed.final_equity == backtest.final_equity

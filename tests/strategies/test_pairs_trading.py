@@ -32,7 +32,7 @@ from engine.data.bar_series import BarSeries
 from engine.replay import Replay, replay_bars
 from strategies.reference import REFERENCE_STRATEGIES, load_reference
 from strategies.reference.pairs_trading import PairsTrading, coint_pvalue, retest_bars
-from tests.engine.replay_helpers import same_report, trades
+from tests.engine.replay_helpers import order_tuples, same_report, trades
 from tests.engine.synthetic import make_bars, series
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -356,25 +356,6 @@ def test_hourly_retests_follow_the_clock_not_the_bar_count():
 # -- (c) backtest == replay ---------------------------------------------------------------------
 
 
-def orders(result: BacktestResult) -> list[tuple[Any, ...]]:
-    return [
-        (
-            o.order_id,
-            o.symbol,
-            o.placed_bar,
-            o.side,
-            o.quantity,
-            o.order_type,
-            o.product,
-            o.status,
-            o.filled,
-            o.message,
-            o.tag,
-        )
-        for o in result.order_log
-    ]
-
-
 @pytest.mark.parametrize("streaming", [False, True], ids=["simulated", "streaming"])
 def test_replay_bar_by_bar_places_the_backtests_orders_trades_and_charges(streaming):
     data = list(pair(8, 11, True, gaps=True))
@@ -383,7 +364,7 @@ def test_replay_bar_by_bar_places_the_backtests_orders_trades_and_charges(stream
     assert len(expected.trades) >= 20
     run = Replay(PairsTrading, None, data, config, streaming=streaming)
     got = run.run()
-    assert orders(got) == orders(expected)
+    assert order_tuples(got) == order_tuples(expected)
     assert trades(got) == trades(expected)
     assert got.total_charges_paise == expected.total_charges_paise > 0
     assert same_report(got, expected)
@@ -407,7 +388,7 @@ def test_replay_of_an_overnight_futures_pair_matches_too():
     got = replay_bars(PairsTrading, params, data, NO_COSTS, instruments=futures)
     assert len(expected.trades) >= 10
     assert any(t.entry_time.date() != t.exit_time.date() for t in expected.trades)
-    assert orders(got) == orders(expected) and trades(got) == trades(expected)
+    assert order_tuples(got) == order_tuples(expected) and trades(got) == trades(expected)
 
 
 # -- (d) no look-ahead --------------------------------------------------------------------------
