@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from engine.costs.notes import BpsNote
 from engine.costs.types import (
     PAISA,
     ZERO,
-    ZERO_PAISE,
     ChargeBreakdown,
     ChargeSegment,
     EquityExecution,
     ExecutionLike,
 )
-from engine.domain.enums import Exchange, Side
+from engine.domain.enums import Exchange, Product
 from engine.domain.money import to_decimal
 
 
@@ -66,27 +66,10 @@ class BpsCostModel:
     ) -> ChargeBreakdown:
         """Segment, exchange, date, group and exercise do not change a flat fee; kept for
         the common `CostModel` signature (and validated, so a bad call fails the same way)."""
-        ChargeSegment(segment)
-        Exchange(exchange)
-        buy = sell = ZERO
+        note = BpsNote(self, segment, exchange)  # validates both, as the note's rule needs
         for ex in executions:
-            if ex.quantity <= 0:
-                raise ValueError(f"execution quantity must be >= 1, got {ex.quantity}")
-            value = ex.price * ex.quantity
-            if ex.side == Side.BUY:
-                buy += value
-            elif ex.side == Side.SELL:
-                sell += value
-            else:
-                raise ValueError(f"execution side must be BUY or SELL, got {ex.side!r}")
-        buy += ZERO_PAISE  # two decimals at least, so reports line up
-        sell += ZERO_PAISE
-        turnover = buy + sell
-        fee = turnover * self._rate
-        if self._quantum is not None:
-            fee = fee.quantize(self._quantum, rounding=ROUND_HALF_UP)
-        z = ZERO_PAISE
-        return ChargeBreakdown(fee, z, z, z, z, z, z, fee, buy, sell, turnover)
+            note.add(ex.side, ex.quantity, ex.price, Product.NRML)  # a flat fee: any product
+        return note.breakdown()
 
     def compute_equity_day(
         self,

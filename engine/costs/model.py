@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
+from engine.costs.notes import SegmentNote
 from engine.costs.schedules import (
     BSE_GROUPS,
     DEFAULT_DP_CHARGE,
@@ -36,7 +37,7 @@ from engine.costs.types import (
     round_paisa,
     round_rupee,
 )
-from engine.domain.enums import Exchange, Side
+from engine.domain.enums import Exchange, Product, Side
 from engine.domain.money import to_decimal
 
 StampRounding = Literal["rupee", "paisa"]
@@ -48,6 +49,9 @@ _VENUE: Final = {
     Exchange.BFO: Exchange.BSE,
 }
 _CASH: Final = frozenset((ChargeSegment.DELIVERY, ChargeSegment.INTRADAY))
+
+
+_ANY_PRODUCT: Final = Product.NRML  # a segment's note does not look at the product
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,42 +185,17 @@ class ZerodhaCostModel:
         value (units x (settlement - strike)) of long options exercised that day: it bears
         exercise STT only; no brokerage, exchange charge or stamp duty is levied on it here.
         """
-        r = self.rates(segment, exchange, trade_date, bse_group)
-        buy = sell = brokerage = ZERO
-        rate, cap, flat = r.brokerage_rate, r.brokerage_cap, r.brokerage_flat
-        for ex in executions:
-            quantity = ex.quantity
-            if quantity <= 0:
-                raise ValueError(f"execution quantity must be >= 1, got {quantity}")
-            value = ex.price * quantity
-            side = ex.side
-            if side == Side.BUY:
-                buy += value
-            elif side == Side.SELL:
-                sell += value
-            else:
-                raise ValueError(f"execution side must be BUY or SELL, got {side!r}")
-            if rate:
-                fee = round_paisa(value * rate)
-                brokerage += fee if fee < cap else cap
-            else:
-                brokerage += flat
-        if exercised_value < 0:
-            raise ValueError(f"exercised_value must be >= 0, got {exercised_value}")
-        buy += ZERO_PAISE  # two decimals at least, so reports line up
-        sell += ZERO_PAISE
-        turnover = buy + sell
-        stt = round_rupee(buy * r.stt_buy + sell * r.stt_sell + exercised_value * r.stt_exercise)
-        stamp = self._round_stamp(buy * r.stamp)
-        txn = round_paisa(turnover * r.txn)
-        sebi = round_paisa(turnover * r.sebi)
-        brokerage += ZERO_PAISE
-        gst = round_paisa((brokerage + txn + sebi) * r.gst)
-        dp = r.dp_on_sell if sell else ZERO_PAISE
-        total = brokerage + stt + txn + sebi + stamp + gst + dp
-        return ChargeBreakdown(
-            brokerage, stt, txn, sebi, stamp, gst, dp, total, buy, sell, turnover
+        note = SegmentNote(
+            self,
+            segment,
+            exchange,
+            trade_date,
+            bse_group=bse_group,
+            exercised_value=exercised_value,
         )
+        for ex in executions:  # the note is the rule (engine/costs/notes.py): fold it
+            note.add(ex.side, ex.quantity, ex.price, _ANY_PRODUCT)
+        return note.breakdown()
 
 
 DEFAULT_MODEL: Final = ZerodhaCostModel()

@@ -1,7 +1,10 @@
-"""Running contract notes (engine/costs/running_note.py) against the full functions they
-replace in a backtest: after EVERY executed order the running note's total and breakdown must
-be exactly (value and digits) what `equity_day_note` / `ZerodhaCostModel.compute` /
-`BpsCostModel.compute` return over all the note's executions so far."""
+"""Running contract notes (engine/costs/notes.py, opened by running_note.py): after EVERY
+executed order a note grown fill by fill must be exactly (value and digits) what the models'
+full functions (`equity_day_note`, `ZerodhaCostModel.compute`, `BpsCostModel.compute`, which
+fold the same notes from scratch) return over all its executions so far: the path-dependent
+state (a day turning mixed, pending CNC orders) must not depend on when it is asked. These
+tests were first run against the former closed-form functions, which the notes replaced; the
+charge vectors (test_costs.py, test_equity_day.py) hold the arithmetic itself to the paisa."""
 
 from __future__ import annotations
 
