@@ -73,6 +73,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from strategies.sdk import (
+    NS_PER_MINUTE,
     BarView,
     FillReport,
     OrderHandle,
@@ -81,19 +82,19 @@ from strategies.sdk import (
     Param,
     Strategy,
     ema,
+    ist_day,
+    ist_open_minutes,
+    ist_time_param,
     lot_size,
     rsi,
     tick_size,
     volume_ratio,
+    whole_lots,
 )
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-NS_PER_MINUTE = 60_000_000_000
-IST_OFFSET_MINUTES = 330  # India has one offset all year (UTC+05:30), no daylight saving
-MINUTES_PER_DAY = 1440
 PRODUCT = "MIS"
 
 
@@ -117,12 +118,6 @@ def previous_lowest(values: npt.ArrayLike, length: int) -> FloatArray:
     if array.shape[0] > length:
         out[length:] = sliding_window_view(array[:-1], length).min(axis=1)
     return out
-
-
-def ist_minute(ts: npt.ArrayLike) -> IntArray:
-    """Minute of the IST day (0..1439) of each bar's open time (`ts`, UTC nanoseconds)."""
-    minutes = np.asarray(ts, dtype=np.int64) // NS_PER_MINUTE + IST_OFFSET_MINUTES
-    return np.asarray(minutes % MINUTES_PER_DAY, dtype=np.int64)
 
 
 def long_entry(
@@ -173,22 +168,6 @@ def short_entry(
 def at_or_after(minute: npt.ArrayLike, cut: int) -> BoolArray:
     """True on bars opening at or after IST minute `cut`."""
     return np.asarray(np.asarray(minute) >= cut, dtype=np.bool_)
-
-
-def ist_day(ts_ns: int) -> int:
-    """Days since 1970-01-01 of the IST date of a UTC-nanosecond time (one session a day)."""
-    return (ts_ns // NS_PER_MINUTE + IST_OFFSET_MINUTES) // MINUTES_PER_DAY
-
-
-def clock_minute(text: str, name: str) -> int:
-    """'HH:MM' -> minutes since midnight; a ValueError naming the parameter otherwise."""
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-    except ValueError:
-        raise ValueError(f"{name}={text!r}: write the time as HH:MM, e.g. 15:15") from None
-    if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise ValueError(f"{name}={text!r} is not a time of day")
-    return hours * 60 + minutes
 
 
 def confidence(
@@ -323,8 +302,8 @@ class EmaRsiBreakout(Strategy):
                 f"rsi_oversold ({self.rsi_oversold}) must be below rsi_overbought "
                 f"({self.rsi_overbought})"
             )
-        self.last_entry_minute = clock_minute(self.last_entry, "last_entry")
-        self.flat_by_minute = clock_minute(self.flat_by, "flat_by")
+        self.last_entry_minute = ist_time_param(self.last_entry, "last_entry")
+        self.flat_by_minute = ist_time_param(self.flat_by, "flat_by")
         if self.last_entry_minute > self.flat_by_minute:
             raise ValueError(f"last_entry ({self.last_entry}) is after flat_by ({self.flat_by})")
         self.tick = tick_size(self)  # the contract's, rupees
@@ -338,7 +317,7 @@ class EmaRsiBreakout(Strategy):
         self.volume_ratio = self.I(volume_ratio, d.volume, self.volume_period, name="volume_ratio")
         self.range_high = self.I(previous_highest, d.high, n, name="range_high", lookback=n + 1)
         self.range_low = self.I(previous_lowest, d.low, n, name="range_low", lookback=n + 1)
-        minute = self.I(ist_minute, d.ts, name="ist_minute", lookback=1)
+        minute = self.I(ist_open_minutes, d.ts, name="ist_minute", lookback=1)
 
         common = (strength, self.volume_ratio, minute)
         limits = (self.volume_threshold, self.last_entry_minute)
@@ -397,8 +376,7 @@ class EmaRsiBreakout(Strategy):
         account's free funds now (equity not pledged as margin)."""
         balance = float(self.funds().free)
         budget = balance * self.max_position_size_percent / 100.0 * score
-        lots = int(budget // (price * self.lot)) if price > 0 and budget > 0 else 0
-        return lots * self.lot
+        return whole_lots(budget, price, self.lot, at_least_one=False)
 
     # -- exits -----------------------------------------------------------------------------
     def on_fill(self, fill: FillReport) -> None:

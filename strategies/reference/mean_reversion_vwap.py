@@ -54,15 +54,16 @@ from strategies.sdk import (
     Param,
     Strategy,
     atr,
+    first_bar_at_or_after,
+    ist_close_minutes,
+    ist_day,
+    ist_time_param,
     lot_size,
     session_vwap,
     volume_ratio,
+    whole_lots,
     zscore,
 )
-
-_NS_PER_MINUTE = 60_000_000_000
-_IST_OFFSET_MINUTES = 330  # IST is UTC+05:30 all year (no daylight saving)
-_MINUTES_PER_DAY = 1440
 
 
 class MeanReversionVwap(Strategy):
@@ -112,9 +113,9 @@ class MeanReversionVwap(Strategy):
     bar_minutes = Param(1, min=1, max=375, help="minutes in one bar of the data")
 
     def init(self) -> None:
-        start = _minute_of_day(self.entry_from, "entry_from")
-        until = _minute_of_day(self.entry_until, "entry_until")
-        cut = _minute_of_day(self.cutoff, "cutoff")
+        start = ist_time_param(self.entry_from, "entry_from")
+        until = ist_time_param(self.entry_until, "entry_until")
+        cut = ist_time_param(self.cutoff, "cutoff")
         if not start <= until < cut:
             raise ValueError(
                 f"need entry_from ({self.entry_from}) <= entry_until ({self.entry_until}) "
@@ -130,7 +131,7 @@ class MeanReversionVwap(Strategy):
             stretch = self.I(zscore, deviation, self.zscore_period, name="stretch (zscore)")
         volume = self.I(volume_ratio, d.volume, self.volume_period, name="volume ratio")
         closes_at = self.I(
-            ist_close_minute, d.ts, self.bar_minutes, name="bar close (IST minute)", lookback=1
+            ist_close_minutes, d.ts, self.bar_minutes, name="bar close (IST minute)", lookback=1
         )
         inputs = (deviation, stretch, volume, closes_at)
         rule = (self.entry_stretch, self.volume_threshold, start, until)
@@ -146,7 +147,9 @@ class MeanReversionVwap(Strategy):
             self.I(turned_down, deviation, name="back to vwap from above", lookback=2),
             self.exit_short,
         )
-        self.on(self.I(first_at_or_after, closes_at, cut, name="cut-off", lookback=2), self.flatten)
+        self.on(
+            self.I(first_bar_at_or_after, closes_at, cut, name="cut-off", lookback=2), self.flatten
+        )
         self._day = -1
         self._entries = 0
 
@@ -185,27 +188,6 @@ class MeanReversionVwap(Strategy):
 
 
 # -- helpers: plain numpy, causal (value t reads bars <= t), one value per bar -------------------
-
-
-def _minute_of_day(text: str, name: str) -> int:
-    """'HH:MM' -> minutes after midnight; ValueError naming the parameter otherwise."""
-    hours, _, minutes = text.partition(":")
-    if not (len(hours) == len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    return int(hours) * 60 + int(minutes)
-
-
-def ist_day(ts_ns: int) -> int:
-    """The IST calendar day (days since 1970-01-01) of a UTC ns time."""
-    return (ts_ns // _NS_PER_MINUTE + _IST_OFFSET_MINUTES) // _MINUTES_PER_DAY
-
-
-def ist_close_minute(ts: npt.ArrayLike, bar_minutes: int) -> npt.NDArray[np.float64]:
-    """IST minute of the day at which each bar closes (its open time `ts` + bar_minutes)."""
-    minutes = np.asarray(ts, dtype=np.int64) // _NS_PER_MINUTE + _IST_OFFSET_MINUTES
-    return (minutes % _MINUTES_PER_DAY + bar_minutes).astype(np.float64)
 
 
 def difference(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -254,18 +236,3 @@ def turned_down(values: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """True where values <= 0 and the bar before was not (above zero, or NaN)."""
     x = np.asarray(values, dtype=np.float64)
     return np.asarray((x <= 0) & ~(_previous(x, np.nan) <= 0))
-
-
-def first_at_or_after(minutes: npt.ArrayLike, at: int) -> npt.NDArray[np.bool_]:
-    """True on each day's first bar whose close minute is >= `at` (a bar before it that day
-    was earlier; a smaller minute than the bar before means a new day)."""
-    m = np.asarray(minutes, dtype=np.float64)
-    before = _previous(m, np.inf)
-    return np.asarray((m >= at) & ((before < at) | (before > m)))
-
-
-def whole_lots(value: float, price: float, lot_size: int) -> int:
-    """Units worth about `value` rupees at `price`: whole lots, at least one."""
-    lot_value = price * lot_size
-    lots = int(value // lot_value) if lot_value > 0 else 1
-    return max(lots, 1) * lot_size

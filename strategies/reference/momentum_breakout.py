@@ -50,14 +50,15 @@ from strategies.sdk import (
     atr,
     crossed_above,
     crossed_below,
+    first_bar_at_or_after,
+    ist_close_minutes,
+    ist_day,
+    ist_time_param,
     lot_size,
     opening_range_high,
     opening_range_low,
+    whole_lots,
 )
-
-_NS_PER_MINUTE = 60_000_000_000
-_IST_OFFSET_MINUTES = 330  # IST is UTC+05:30 all year (no daylight saving)
-_MINUTES_PER_DAY = 1440
 
 
 class MomentumBreakout(Strategy):
@@ -103,8 +104,8 @@ class MomentumBreakout(Strategy):
     bar_minutes = Param(1, min=1, max=30, help="minutes in one bar of the data")
 
     def init(self) -> None:
-        until = _minute_of_day(self.entry_until, "entry_until")
-        cut = _minute_of_day(self.cutoff, "cutoff")
+        until = ist_time_param(self.entry_until, "entry_until")
+        cut = ist_time_param(self.cutoff, "cutoff")
         if not until < cut:
             raise ValueError(
                 f"entry_until ({self.entry_until}) must be before cutoff ({self.cutoff})"
@@ -125,7 +126,7 @@ class MomentumBreakout(Strategy):
         below = self.I(
             offset, low, self.atr, -self.breakout_atr, name="breakout level down", lookback=1
         )
-        closes_at = self.I(ist_close_minute, d.ts, bar, name="bar close (IST minute)", lookback=1)
+        closes_at = self.I(ist_close_minutes, d.ts, bar, name="bar close (IST minute)", lookback=1)
         can_enter = self.I(
             tradable,
             width,
@@ -139,7 +140,9 @@ class MomentumBreakout(Strategy):
         self.on(crossed_above(d.close, above) & can_enter, self.enter_long)
         if self.allow_short:
             self.on(crossed_below(d.close, below) & can_enter, self.enter_short)
-        self.on(self.I(first_at_or_after, closes_at, cut, name="cut-off", lookback=2), self.flatten)
+        self.on(
+            self.I(first_bar_at_or_after, closes_at, cut, name="cut-off", lookback=2), self.flatten
+        )
         self._day = -1
         self._entries = 0
 
@@ -180,27 +183,6 @@ class MomentumBreakout(Strategy):
 # -- helpers: plain numpy, causal (value t reads bars <= t), one value per bar -------------------
 
 
-def _minute_of_day(text: str, name: str) -> int:
-    """'HH:MM' -> minutes after midnight; ValueError naming the parameter otherwise."""
-    hours, _, minutes = text.partition(":")
-    if not (len(hours) == len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    return int(hours) * 60 + int(minutes)
-
-
-def ist_day(ts_ns: int) -> int:
-    """The IST calendar day (days since 1970-01-01) of a UTC ns time."""
-    return (ts_ns // _NS_PER_MINUTE + _IST_OFFSET_MINUTES) // _MINUTES_PER_DAY
-
-
-def ist_close_minute(ts: npt.ArrayLike, bar_minutes: int) -> npt.NDArray[np.float64]:
-    """IST minute of the day at which each bar closes (its open time `ts` + bar_minutes)."""
-    minutes = np.asarray(ts, dtype=np.int64) // _NS_PER_MINUTE + _IST_OFFSET_MINUTES
-    return (minutes % _MINUTES_PER_DAY + bar_minutes).astype(np.float64)
-
-
 def range_in_atr(
     high: npt.ArrayLike, low: npt.ArrayLike, unit: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
@@ -222,18 +204,3 @@ def tradable(
     w = np.asarray(width, dtype=np.float64)
     m = np.asarray(closes_at, dtype=np.float64)
     return np.asarray((w >= least) & (w <= most) & (m <= until))
-
-
-def first_at_or_after(minutes: npt.ArrayLike, at: int) -> npt.NDArray[np.bool_]:
-    """True on each day's first bar whose close minute is >= `at` (a bar before it that day
-    was earlier; a smaller minute than the bar before means a new day)."""
-    m = np.asarray(minutes, dtype=np.float64)
-    before = np.concatenate(([np.inf], m[:-1])) if m.shape[0] else m
-    return np.asarray((m >= at) & ((before < at) | (before > m)))
-
-
-def whole_lots(value: float, price: float, lot_size: int) -> int:
-    """Units worth about `value` rupees at `price`: whole lots, at least one."""
-    lot_value = price * lot_size
-    lots = int(value // lot_value) if lot_value > 0 else 1
-    return max(lots, 1) * lot_size

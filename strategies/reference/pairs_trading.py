@@ -74,6 +74,7 @@ import numpy.typing as npt
 from statsmodels.tsa.stattools import coint
 
 from strategies.sdk import (
+    MINUTES_PER_DAY,
     BarView,
     OrderHandle,
     OrderStatus,
@@ -81,7 +82,12 @@ from strategies.sdk import (
     Param,
     Strategy,
     account_of,
+    first_bar_at_or_after,
     hedge_ratio,
+    ist_close_minutes,
+    ist_days,
+    ist_open_minutes,
+    ist_time_param,
     lot_size,
     zscore,
 )
@@ -89,9 +95,6 @@ from strategies.sdk import (
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_NS_PER_MINUTE = 60_000_000_000
-_IST_OFFSET_MINUTES = 330  # IST is UTC+05:30 all year (no daylight saving)
-_MINUTES_PER_DAY = 1440
 _SESSION_OPEN = 9 * 60 + 15  # 09:15 IST: re-test blocks start here
 _RESERVE = Decimal("0.01")  # of buying power kept for charges and the move to the fill
 _ENDED = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
@@ -162,8 +165,8 @@ class PairsTrading(Strategy):
                 f"need exit_z ({self.exit_z}) < entry_z ({self.entry_z}) < stop_z ({self.stop_z})"
             )
         intraday = self.product == "MIS"
-        until = _minute_of_day(self.entry_until, "entry_until")
-        cut = _minute_of_day(self.cutoff, "cutoff")
+        until = ist_time_param(self.entry_until, "entry_until")
+        cut = ist_time_param(self.cutoff, "cutoff")
         if intraday and not until < cut:
             raise ValueError(f"need entry_until ({self.entry_until}) < cutoff ({self.cutoff})")
         ydata, xdata = self.datas.values()  # in the order the run was given them
@@ -188,9 +191,9 @@ class PairsTrading(Strategy):
         self.spread = self.I(spread, ydata.close, xdata.close, self.beta, name="spread", lookback=1)
         self.z = self.I(zscore, self.spread, self.zscore_period, name="z")
         closes_at = self.I(
-            ist_close_minute, ydata.ts, self.bar_minutes, name="step close (IST)", lookback=1
+            ist_close_minutes, ydata.ts, self.bar_minutes, name="step close (IST)", lookback=1
         )
-        last_entry = until if intraday else _MINUTES_PER_DAY * 2  # no window overnight
+        last_entry = until if intraday else MINUTES_PER_DAY * 2  # no window overnight
         gate = self.I(
             tradable,
             self.pvalue,
@@ -233,7 +236,7 @@ class PairsTrading(Strategy):
         )
         if intraday:
             self.on(
-                self.I(first_at_or_after, closes_at, cut, name="cut-off", lookback=2),
+                self.I(first_bar_at_or_after, closes_at, cut, name="cut-off", lookback=2),
                 self.flatten,
             )
         self._side = 0  # +1 long spread (long y, short x), -1 short spread, 0 flat
@@ -381,12 +384,11 @@ def retest_bars(ts: npt.ArrayLike, block_minutes: int) -> BoolArray:
     """True on the first bar of each block of `block_minutes` minutes of IST clock time
     (never on bar 0, which has no bar before it to tell). Blocks shorter than a day start at
     09:15 IST each day; longer ones run on from 09:15 IST on 1970-01-01."""
-    minutes = np.asarray(ts, dtype=np.int64) // _NS_PER_MINUTE + _IST_OFFSET_MINUTES
-    if block_minutes < _MINUTES_PER_DAY:
-        day, minute = np.divmod(minutes, _MINUTES_PER_DAY)
+    day, minute = ist_days(ts), ist_open_minutes(ts)
+    if block_minutes < MINUTES_PER_DAY:
         block = day * 4096 + (minute - _SESSION_OPEN) // block_minutes
     else:
-        block = (minutes - _SESSION_OPEN) // block_minutes
+        block = (day * MINUTES_PER_DAY + minute - _SESSION_OPEN) // block_minutes
     out = np.zeros(block.shape[0], dtype=bool)
     out[1:] = block[1:] != block[:-1]
     return out
@@ -471,27 +473,3 @@ def came_above(values: npt.ArrayLike, level: float) -> BoolArray:
     """True where values > level and the bar before was not (at or below it, or NaN)."""
     v = np.asarray(values, dtype=np.float64)
     return np.asarray((v > level) & ~(_previous(v, np.nan) > level))
-
-
-def ist_close_minute(ts: npt.ArrayLike, bar_minutes: int) -> FloatArray:
-    """IST minute of the day at which each bar closes (its open time `ts` + bar_minutes)."""
-    minutes = np.asarray(ts, dtype=np.int64) // _NS_PER_MINUTE + _IST_OFFSET_MINUTES
-    return (minutes % _MINUTES_PER_DAY + bar_minutes).astype(np.float64)
-
-
-def first_at_or_after(minutes: npt.ArrayLike, at: int) -> BoolArray:
-    """True on each day's first bar whose close minute is >= `at` (a smaller minute than the
-    bar before means a new day)."""
-    m = np.asarray(minutes, dtype=np.float64)
-    before = _previous(m, np.inf)
-    return np.asarray((m >= at) & ((before < at) | (before > m)))
-
-
-def _minute_of_day(text: str, name: str) -> int:
-    """'HH:MM' -> minutes after midnight; ValueError naming the parameter otherwise."""
-    hours, _, minutes = text.partition(":")
-    if not (len(hours) == len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError(f"{name} must be a time HH:MM (IST), got {text!r}")
-    return int(hours) * 60 + int(minutes)

@@ -8,6 +8,16 @@ from engine.strategy.base import BarView, PositionView, Strategy, StrategyError,
 from engine.strategy.params import Param, ParamError
 from engine.strategy.requests import FillReport, OrderHandle, OrderState, OrderUpdate
 from engine.strategy.series import LookAheadError, Series
+from strategies.sdk.clock import (
+    MINUTES_PER_DAY,
+    NS_PER_MINUTE,
+    first_bar_at_or_after,
+    ist_close_minutes,
+    ist_day,
+    ist_days,
+    ist_open_minutes,
+    ist_time_param,
+)
 from strategies.sdk.components import Account, Component, account_of, lot_size, tick_size
 from strategies.sdk.composed import ComposedStrategy, Parts
 from strategies.sdk.execution_models import (
@@ -52,9 +62,12 @@ from strategies.sdk.sizing import (
     RiskSizer,
     VolatilityTarget,
     round_to_lots,
+    whole_lots,
 )
 
 __all__ = [
+    "MINUTES_PER_DAY",
+    "NS_PER_MINUTE",
     "Account",
     "BarView",
     "Component",
@@ -103,8 +116,14 @@ __all__ = [
     "crossed_below",
     "direction",
     "ema",
+    "first_bar_at_or_after",
     "hedge_ratio",
     "highest",
+    "ist_close_minutes",
+    "ist_day",
+    "ist_days",
+    "ist_open_minutes",
+    "ist_time_param",
     "lot_size",
     "lowest",
     "opening_range_high",
@@ -116,5 +135,6 @@ __all__ = [
     "sma",
     "tick_size",
     "volume_ratio",
+    "whole_lots",
     "zscore",
 ]

@@ -178,3 +178,15 @@ class KellyFraction(RiskSizer):
 
     def shares(self, strength: Decimal, price: Decimal, account: Account) -> Decimal:
         return account.equity * self.bet() * strength / price
+
+
+def whole_lots(value: float, price: float, lot: int, *, at_least_one: bool = True) -> int:
+    """Units worth at most `value` rupees at `price`, rounded down to whole lots of `lot`.
+
+    With `at_least_one` (the default) never under one lot, even when one lot costs more
+    than `value` or the price is not positive; without it, 0 then (no trade)."""
+    lot_value = price * lot
+    least = 1 if at_least_one else 0
+    if not (value > 0 and lot_value > 0):
+        return least * lot
+    return max(int(value // lot_value), least) * lot

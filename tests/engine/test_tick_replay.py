@@ -33,8 +33,8 @@ from strategies.sdk import (
     crossed_below,
     sma,
 )
+from tests.engine.replay_helpers import order_tuples as order_rows
 from tests.engine.synthetic import NO_COSTS, make_bars
-from tests.engine.test_execution_contract import orders as order_rows
 
 SESSIONS = 4
 MINUTE = 60 * NS_PER_SECOND
