@@ -308,6 +308,17 @@ class MarketCalendar:
             return found
         return self._regular(day, provisional=True) if day.weekday() < _SATURDAY else None
 
+    def open_at(self, day: datetime.date) -> datetime.datetime:
+        """When the day's bars start: its session's open, or the regular 09:15 IST on a day
+        with no session (how a bar on a closed day is stamped and timed everywhere: the
+        importers, the opening range)."""
+        session = self.session(day)
+        return (
+            session.open
+            if session is not None
+            else datetime.datetime.combine(day, REGULAR_OPEN, IST)
+        )
+
     def sessions(self, start: datetime.date, end: datetime.date) -> list[Session]:
         """Sessions from start to end inclusive, in date order (empty if start > end)."""
         _check_date(start, "start")

@@ -369,3 +369,17 @@ def test_first_load_emits_no_warnings() -> None:
         "from engine.calendar import get_calendar; get_calendar('NSE')"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
+
+
+def test_open_at_is_the_sessions_open_or_the_regular_open_on_a_closed_day():
+    """What bars are stamped and timed by (the importers and the opening range use it)."""
+    from engine.calendar import IST, get_calendar
+
+    nse = get_calendar("NSE")
+    assert nse.open_at(dt.date(2026, 1, 27)) == dt.datetime(2026, 1, 27, 9, 15, tzinfo=IST)
+    muhurat = dt.date(2025, 10, 21)  # Diwali: an afternoon session
+    assert nse.open_at(muhurat) == nse.session(muhurat).open
+    assert nse.open_at(muhurat).time() == dt.time(13, 45)
+    republic_day = dt.date(2026, 1, 26)  # closed: bars held there count from 09:15
+    assert nse.session(republic_day) is None
+    assert nse.open_at(republic_day) == dt.datetime(2026, 1, 26, 9, 15, tzinfo=IST)

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.arrays import IntegerArray, StringArray
 
-from engine.calendar import IST, REGULAR_OPEN, get_calendar
+from engine.calendar import get_calendar
 from engine.data.bar_series import BarDataError, Int64Array, format_paise
 from engine.data.batch import BAR_COLUMNS, INSTRUMENT_COLUMNS
 from engine.data.importers.csv_table import CsvTable, Float64Array, ObjectArray
@@ -55,16 +55,7 @@ def session_opens(days: Sequence[datetime.date], exchange: str, notes: list[str]
     """UTC ns of each day's session open; a day with no session gets 09:15 IST (such bars
     are found and held for the trader's word by engine.data.closed_days)."""
     calendar = get_calendar(exchange)
-    opens: list[int] = []
-    for day in days:
-        session = calendar.session(day)
-        at = (
-            session.open
-            if session is not None
-            else datetime.datetime.combine(day, REGULAR_OPEN, IST)
-        )
-        opens.append(ns_of(at))
-    return np.array(opens, dtype=np.int64)
+    return np.array([ns_of(calendar.open_at(day)) for day in days], dtype=np.int64)
 
 
 def skip_notes(values: ObjectArray, what: str, meanings: dict[str, str]) -> list[str]:

@@ -12,14 +12,13 @@ bar costs O(1); the whole-array form does the same float arithmetic in the same 
 
 from __future__ import annotations
 
-import datetime
 from itertools import pairwise
 from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.calendar import IST, REGULAR_OPEN, get_calendar
+from engine.calendar import get_calendar
 from engine.ist import day_from_number, ist_day_number, ist_day_numbers, ist_midnight_ns, ns_of
 from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
@@ -42,12 +41,7 @@ def _session_starts(days: IntArray) -> IntArray:
 
 def session_open_ns(day: int, exchange: str) -> int:
     """UTC ns of the open of the session on IST day number `day` (days since 1970-01-01)."""
-    date = day_from_number(day)
-    session = get_calendar(exchange).session(date)
-    opens = (
-        session.open if session is not None else datetime.datetime.combine(date, REGULAR_OPEN, IST)
-    )
-    return ns_of(opens)
+    return ns_of(get_calendar(exchange).open_at(day_from_number(day)))
 
 
 # -- session VWAP ----------------------------------------------------------------------------
