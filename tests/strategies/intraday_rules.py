@@ -216,3 +216,50 @@ def flat_by(result, b: Bars, cutoff: str) -> None:
         assert t.exit_time.date() == t.entry_time.date(), t
         assert t.exit_time.time() <= limit, t
     assert not any(result.open_positions.values()), result.open_positions
+
+
+def check_replay_equals_backtest(strategy: type, params: dict, at_least: int) -> None:
+    """Backtest and bar-by-bar replay of `strategy` on two demo symbols, contract-note
+    charges included: the same orders, trades and report, to the paisa."""
+    from engine.backtest import run_backtest
+    from engine.replay import replay_bars
+    from tests.engine.replay_helpers import placed, same_report, trades
+
+    data = list(demo(count=2, days=5))
+    config = BacktestConfig()
+    backtest = run_backtest(strategy, params, data, config)
+    replay = replay_bars(strategy, params, data, config)
+    assert len(backtest.trades) >= at_least
+    assert placed(replay) == placed(backtest)
+    assert trades(replay) == trades(backtest)
+    assert same_report(replay, backtest)
+
+
+def check_whole_lot_entries(strategy: type, tag: str, value: float, lot: int) -> None:
+    """Traded as a future of `lot` units a lot (given to the run as its instrument; no
+    parameter says it): each entry is `value` at the signal bar's close rounded down to whole
+    lots of it, at least one, on the same bars and sides as the cash stock's (the size
+    changes nothing else); the bar-by-bar replay places the same orders."""
+    from engine.backtest import run_backtest
+    from engine.replay import replay_bars
+    from tests.engine.replay_helpers import placed
+
+    one_lot_over_value = 0
+    for series in demo():
+        b = Bars(series)
+        contract = futures([series.symbol], lot)
+        cash = run_backtest(strategy, None, [series], NO_COSTS)
+        future = run_backtest(strategy, None, [series], NO_COSTS, contract)
+        assert entries(future, tag) == entries(cash, tag)
+        assert future.trades and not future.rejections
+        for order in future.order_log:
+            if order.tag != tag or order.order_type != "MARKET":
+                continue
+            close = b.close[order.placed_bar]
+            assert order.quantity == whole_lots(value, close, lot)
+            assert order.quantity % lot == 0 and order.quantity >= lot
+            one_lot_over_value += close * lot > value
+        replay = replay_bars(strategy, None, series, NO_COSTS, contract)
+        assert placed(replay) == placed(future)
+    if lot == 100:  # a lot worth more than the value still trades one lot
+        assert one_lot_over_value > 0

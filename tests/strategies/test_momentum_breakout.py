@@ -14,20 +14,20 @@ from hypothesis import strategies as st
 
 from engine.backtest import BacktestConfig, run_backtest
 from engine.data.demo import generate_demo
-from engine.replay import replay_bars
 from strategies.reference import load_reference
 from strategies.reference.momentum_breakout import MomentumBreakout
-from tests.engine.replay_helpers import placed, same_report, trades
+from tests.engine.replay_helpers import placed
 from tests.strategies.intraday_rules import (
     NO_COSTS,
     TICK,
     Bars,
+    check_replay_equals_backtest,
+    check_whole_lot_entries,
     demo,
     entries,
     expected_entries,
     first_at_or_after,
     flat_by,
-    futures,
     holding,
     minutes,
     opening_range,
@@ -147,42 +147,13 @@ def test_orders_follow_the_rules(case, symbol):
 
 @pytest.mark.parametrize("case", ["defaults", "30 minutes"])
 def test_replay_places_the_same_orders_and_trades_as_the_backtest(case):
-    data = list(demo(count=2, days=5))
-    config = BacktestConfig()  # contract-note charges too: equal to the paisa
-    backtest = run_backtest(MomentumBreakout, CASES[case], data, config)
-    replay = replay_bars(MomentumBreakout, CASES[case], data, config)
-    assert len(backtest.trades) >= 5
-    assert placed(replay) == placed(backtest)
-    assert trades(replay) == trades(backtest)
-    assert same_report(replay, backtest)
+    check_replay_equals_backtest(MomentumBreakout, CASES[case], at_least=5)
 
 
 @pytest.mark.parametrize("lot", [25, 100])
 def test_entries_are_whole_lots_of_the_instruments_lot(lot):
-    """Traded as a future of `lot` units a lot (given to the run as its instrument; no
-    parameter says it): each entry is `order_value` at the signal bar's close rounded down
-    to whole lots of it, at least one, on the same bars and sides as the cash stock's (the
-    size changes nothing else); the bar-by-bar replay places the same orders."""
-    value = DEFAULTS["order_value"]
-    one_lot_over_value = 0
-    for series in demo():
-        b = Bars(series)
-        contract = futures([series.symbol], lot)
-        cash = run_backtest(MomentumBreakout, None, [series], NO_COSTS)
-        future = run_backtest(MomentumBreakout, None, [series], NO_COSTS, contract)
-        assert entries(future, "orb entry") == entries(cash, "orb entry")
-        assert future.trades and not future.rejections
-        for order in future.order_log:
-            if order.tag != "orb entry" or order.order_type != "MARKET":
-                continue
-            close = b.close[order.placed_bar]
-            assert order.quantity == whole_lots(value, close, lot)
-            assert order.quantity % lot == 0 and order.quantity >= lot
-            one_lot_over_value += close * lot > value
-        replay = replay_bars(MomentumBreakout, None, series, NO_COSTS, contract)
-        assert placed(replay) == placed(future)
-    if lot == 100:  # a lot worth more than order_value still trades one lot
-        assert one_lot_over_value > 0
+    """Entries are whole lots of the instrument's lot (check_whole_lot_entries)."""
+    check_whole_lot_entries(MomentumBreakout, "orb entry", DEFAULTS["order_value"], lot)
 
 
 @settings(max_examples=12, deadline=None)
