@@ -33,6 +33,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+SCREENSHOT_VIEWS = ("chart", "watchlist")  # --show: the views pictured alone
 WORKSPACE_HELP = "data folder to use (default: $ARTHA_HOME, else the per-user data folder)"
 
 
@@ -76,6 +77,12 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         default=(1600, 1000),
         metavar="WxH",
         help="window size for --screenshot (default 1600x1000)",
+    )
+    parser.add_argument(
+        "--show",
+        choices=SCREENSHOT_VIEWS,
+        help="with --screenshot: picture one view alone instead of the main window (the "
+        "chart with a demo backtest's trades and two indicators, or the watchlist)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_all(subparsers, words)
@@ -183,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
     if args.screenshot is not None and not args.screenshot.strip():
         parser.error("argument --screenshot: give the path of the PNG to write, not an empty one")
+    if args.show and not args.screenshot:
+        parser.error("argument --show: only with --screenshot PATH")
     if args.screenshot and not Path(args.screenshot).parent.is_dir():
         folder = Path(args.screenshot).parent
         parser.error(f"argument --screenshot: folder {folder} does not exist")
@@ -191,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.screenshot:
-            return take_screenshot(args.screenshot, size=args.size, workspace=args.workspace)
+            return take_screenshot(
+                args.screenshot, size=args.size, workspace=args.workspace, show=args.show
+            )
         return run_gui(workspace=args.workspace)
     except WorkspaceError as exc:
         print(f"artha: error: {exc}", file=sys.stderr)

@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QEvent, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.commands.output import OutputRefused, check_target, store_files
+from app.gui.chart.screenshot_demo import demo_chart
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow
+from app.gui.panels.registry import panel_specs
+from app.gui.themes import apply_theme
 from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
 from app.version import __version__
@@ -58,8 +63,9 @@ def _context(
     loop: asyncio.AbstractEventLoop,
     store: MarketStore | None,
     store_problem: str = "",
+    settings_path: Path | None = None,
 ) -> AppContext:
-    settings = UiSettings(workspace.settings_dir / "ui.ini")
+    settings = UiSettings(settings_path or workspace.settings_dir / "ui.ini")
     return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings, store=store,
                       store_problem=store_problem)  # fmt: skip
 
@@ -83,7 +89,7 @@ def _tell_busy(error: WorkspaceBusyError) -> None:
     QMessageBox.critical(None, "Artha is already running", str(error))
 
 
-def _dispose(window: MainWindow) -> None:
+def _dispose(window: QWidget) -> None:
     """Delete the window now (timers and all): the event loop that would do it has ended."""
     window.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -179,10 +185,14 @@ def take_screenshot(
     path: str | os.PathLike[str],
     size: tuple[int, int] = (1600, 1000),
     workspace: str | os.PathLike[str] | None = None,
+    show: str | None = None,
 ) -> int:
     """Render the main window offscreen to a PNG of `size`, in the default layout whatever
     layout the workspace has saved (a saved one is for the screen it was saved on, and made
-    the picture that size); reads the workspace (its data, its theme), never writes it."""
+    the picture that size); reads the workspace (its data, its theme), never writes it.
+
+    `show` ("chart", "watchlist") pictures that view alone at `size`: the chart with a demo
+    backtest's trades and two indicators on the workspace's first instrument."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     target = Path(path)
     if target.parent and not target.parent.exists():
@@ -198,22 +208,33 @@ def take_screenshot(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     store, problem = _screenshot_store(ws)
-    window = MainWindow(
-        _context(ws, loop, store, problem), persist_layout=False, restore_layout=False
-    )
-    window.resize(*size)
-    window.show()
+    with tempfile.TemporaryDirectory(prefix="artha-shot-") as scratch:
+        # the panels remember what they show; a picture must not change what the user saved
+        settings_copy = Path(scratch) / "ui.ini"
+        if (ws.settings_dir / "ui.ini").is_file():
+            shutil.copyfile(ws.settings_dir / "ui.ini", settings_copy)
+        ctx = _context(ws, loop, store, problem, settings_copy)
+        window: QWidget = (
+            MainWindow(ctx, persist_layout=False, restore_layout=False)
+            if show is None
+            else _single_view(ctx, show)
+        )
+        window.resize(*size)
+        window.show()
 
-    async def shoot() -> tuple[int, int] | None:
-        await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
-        image = window.grab()
-        saved = not image.isNull() and image.save(str(target), "PNG")
-        window.close()
-        return (image.width(), image.height()) if saved else None
+        async def shoot() -> tuple[int, int] | None:
+            await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
+            if show == "chart":
+                await demo_chart(window, loop)
+                await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)
+            image = window.grab()
+            saved = not image.isNull() and image.save(str(target), "PNG")
+            window.close()
+            return (image.width(), image.height()) if saved else None
 
-    with loop:
-        saved = loop.run_until_complete(shoot())
-    _dispose(window)
+        with loop:
+            saved = loop.run_until_complete(shoot())
+        _dispose(window)
     if store is not None:
         store.close()
     if saved is None:
@@ -227,3 +248,14 @@ def take_screenshot(
             file=sys.stderr,
         )
     return 0
+
+
+def _single_view(ctx: AppContext, panel_id: str) -> QWidget:
+    """One registered panel as a window of its own, in the workspace's theme."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        apply_theme(app, ctx.settings.theme)
+    spec = next(s for s in panel_specs() if s.panel_id == panel_id)
+    widget = spec.factory(ctx)
+    widget.setWindowTitle(f"Artha — {spec.title}")
+    return widget

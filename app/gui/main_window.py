@@ -8,6 +8,8 @@ under one (D1). A SIGTERM closes it the same way, cancelling the job (close_by_s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 
 import shiboken6
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QToolBar,
+    QWidget,
 )
 
 from app.gui.about import AboutDialog
@@ -103,6 +106,12 @@ class MainWindow(QMainWindow):
         self._specs = panel_specs()
         for spec in self._specs:
             self._add_panel(spec)
+        self.instances: dict[str, list[str]] = {}  # base panel id -> extra instance ids
+        self._build_instance_actions()
+        for panel_id in ctx.settings.extra_charts:  # before the saved layout is restored
+            self.open_instance("chart", panel_id, show=False)
+        self.last_chart = "chart"  # where "open chart" requests go: the last one used
+        self._connect_open_chart()
         self._default_geometry = self.saveGeometry()
         self._default_state: QByteArray | None = None  # captured at first show, when sizes exist
         self.set_theme(ctx.settings.theme)
@@ -128,6 +137,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, n=name: self.set_theme(n))
             group.addAction(action)
             self.theme_actions[name] = action
+        self.colour_blind_action = theme_menu.addAction("Colour-blind-safe up/down (blue/orange)")
+        self.colour_blind_action.setCheckable(True)
+        self.colour_blind_action.setChecked(self.ctx.settings.colour_blind)
+        self.colour_blind_action.toggled.connect(self.set_colour_blind)
         self.view_menu.addSeparator()
         self.reset_layout_action = self.view_menu.addAction("&Reset layout")
         self.reset_layout_action.triggered.connect(self.reset_layout)
@@ -155,11 +168,11 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.broker_label)
         status.addPermanentWidget(self.market_clock)
 
-    def _add_panel(self, spec: PanelSpec) -> None:
+    def _add_panel(self, spec: PanelSpec, build: Callable[[], QWidget] | None = None) -> None:
         dock = QDockWidget(spec.title, self)
         dock.setObjectName(f"dock.{spec.panel_id}")  # saveState/restoreState key
         try:
-            dock.setWidget(spec.factory(self.ctx))
+            dock.setWidget(build() if build is not None else spec.factory(self.ctx))
         except Exception:
             # One broken panel must not take the whole station down.
             log.exception("panel %r failed to build", spec.panel_id)
@@ -177,6 +190,79 @@ class MainWindow(QMainWindow):
         self.panels_menu.addAction(toggle)
         self.toolbar.addAction(toggle)
         self.docks[spec.panel_id] = dock
+
+    def _build_instance_actions(self) -> None:
+        """ "New Chart" (and the like) for panels the trader can open several of."""
+        self.view_menu.addSeparator()
+        self.new_instance_actions: dict[str, QAction] = {}
+        for spec in self._specs:
+            if spec.instance_factory is None:
+                continue
+            action = self.view_menu.addAction(f"New {spec.title.lower()}")
+            action.triggered.connect(
+                lambda _checked=False, pid=spec.panel_id: self.open_instance(pid)
+            )
+            self.new_instance_actions[spec.panel_id] = action
+        if "chart" in self.new_instance_actions:
+            self.new_instance_actions["chart"].setShortcut(QKeySequence("Ctrl+Shift+N"))
+
+    def open_instance(self, base_id: str, panel_id: str | None = None, show: bool = True) -> str:
+        """Open one more panel like `base_id` (a second chart), tabbed with the first; its id
+        ("chart-2") is remembered so the next start opens it again with its own state."""
+        spec = next(s for s in self._specs if s.panel_id == base_id)
+        factory = spec.instance_factory
+        if factory is None:
+            raise ValueError(f"only one {spec.title} panel can be open")
+        taken = set(self.docks)
+        if panel_id is None:
+            number = 2
+            while f"{base_id}-{number}" in taken:
+                number += 1
+            panel_id = f"{base_id}-{number}"
+        if panel_id in taken:
+            return panel_id
+        number_text = panel_id.rpartition("-")[2]
+        extra = replace(
+            spec, panel_id=panel_id, title=f"{spec.title} {number_text}", shortcut=None,
+            tab_with=base_id,
+        )  # fmt: skip
+        self._add_panel(extra, lambda: factory(self.ctx, panel_id))
+        self.instances.setdefault(base_id, []).append(panel_id)
+        if base_id == "chart":
+            self.ctx.settings.extra_charts = self.instances[base_id]
+            self._connect_chart(panel_id)
+        if show:
+            dock = self.docks[panel_id]
+            dock.show()
+            dock.raise_()
+        return panel_id
+
+    def _connect_open_chart(self) -> None:
+        """Panels that ask for a chart (the watchlist's double-click) reach open_chart; chart
+        panels report when they are used, so the request goes to the last one."""
+        for panel_id, dock in self.docks.items():
+            signal = getattr(dock.widget(), "open_chart_requested", None)
+            if signal is not None:
+                signal.connect(self.open_chart)
+            if panel_id == "chart" or panel_id.startswith("chart-"):
+                self._connect_chart(panel_id)
+
+    def _connect_chart(self, panel_id: str) -> None:
+        used = getattr(self.docks[panel_id].widget(), "used", None)
+        if used is not None:
+            used.connect(lambda pid=panel_id: setattr(self, "last_chart", pid))
+
+    def open_chart(self, key: str) -> None:
+        """Show `key` (EXCHANGE:SYMBOL) in the chart panel used last, brought to the front."""
+        target = self.last_chart if self.last_chart in self.docks else "chart"
+        dock = self.docks.get(target)
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        opener = getattr(dock.widget(), "open_symbol", None)
+        if opener is not None:
+            opener(key)
 
     def _apply_default_sizes(self, specs: list[PanelSpec]) -> None:
         """Give panels with a default_size that many pixels across their area."""
@@ -249,6 +335,20 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
         self.ctx.settings.theme = name
         self.theme_actions[name].setChecked(True)
+        self._tell_panels_theme()
+
+    def set_colour_blind(self, on: bool) -> None:
+        """Blue/orange instead of green/red for up/down, in every panel that colours them."""
+        self.ctx.settings.colour_blind = on
+        self._tell_panels_theme()
+
+    def _tell_panels_theme(self) -> None:
+        """Panels that paint their own colours (charts) follow the theme: `apply_theme`."""
+        name = self.ctx.settings.theme
+        for dock in self.docks.values():
+            follow = getattr(dock.widget(), "apply_theme", None)
+            if follow is not None:
+                follow(name)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -256,6 +356,7 @@ class MainWindow(QMainWindow):
             # Dock sizes only mean something once the window has a size: settle them now,
             # remember that as the default layout, then put back the user's saved one.
             self._apply_default_sizes(self._specs)
+            self._front_tabs()
             self._default_state = self.saveState(LAYOUT_VERSION)
             # a panel hidden in the saved layout and opened later gets its default size
             self.dock_sizes = {
@@ -265,6 +366,18 @@ class MainWindow(QMainWindow):
             }
             if self.restore_layout:
                 self._restore_layout()
+
+    def _front_tabs(self) -> None:
+        """The chart in front of the Data panel once there is data to chart; a new user
+        with an empty store sees the Data panel, where data comes in."""
+        if "chart" not in self.docks or "data" not in self.docks:
+            return
+        store = self.ctx.store
+        try:
+            has_data = store is not None and bool(store.list_series())
+        except StoreError:
+            has_data = False
+        self.docks["chart" if has_data else "data"].raise_()
 
     def reset_layout(self) -> None:
         self.restoreGeometry(self._default_geometry)

@@ -480,7 +480,8 @@ class MarketStore:
 
     def _orm_before_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         """ORM writes obey the same refusal as bar writes (read-only, or found damaged)."""
-        if statement.lstrip()[:6].upper() not in ("SELECT", "WITH", "PRAGMA"):
+        words = statement.split(None, 1)
+        if not words or words[0].upper() not in ("SELECT", "WITH", "PRAGMA"):
             self._refuse_writes("write application state")
 
     def _orm_error(self, context: sa.engine.ExceptionContext) -> BaseException | None:

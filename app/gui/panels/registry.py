@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 from app.gui.context import AppContext
 
 PanelFactory = Callable[[AppContext], QWidget]
+InstanceFactory = Callable[[AppContext, str], QWidget]  # (context, the new panel's id)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class PanelSpec:
     shortcut: str | None = None
     order: int = 100  # smaller first: decides default placement order and View-menu order
     default_size: int | None = None  # px across the dock area (height for top/bottom docks)
+    # Panels the trader can open several of (charts): builds one more, given its id
+    # ("chart-2"); the main window offers "New <title>" and reopens them at the next start.
+    instance_factory: InstanceFactory | None = None
 
 
 _REGISTRY: dict[str, PanelSpec] = {}

@@ -1,0 +1,545 @@
+"""Chart panel: one instrument's candles at a timeframe, with indicators, trades and drawings.
+
+The panel is the chart's owner in the station: it reads bars through the job runner (a
+million minutes take a moment to read and resample: never on the GUI thread), keeps what the
+trader chose (instrument, timeframe, indicators, raw or adjusted) across restarts, and saves
+drawings per instrument. Several can be open at once (View > New chart); each remembers its
+own state under its panel id. The drawing itself is app.gui.chart.view.ChartView, which a
+benchmark or a test can drive from plain arrays without any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QStackedLayout,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.chart.chart_state import ChartState
+from app.gui.chart.drawing_store import DrawingStore
+from app.gui.chart.drawings import DrawingLayer
+from app.gui.chart.indicator_catalog import CATALOG, BarArrays, IndicatorSpec
+from app.gui.chart.loading import (
+    CHART_TIMEFRAMES,
+    ChartBars,
+    load_chart_bars,
+    possible_timeframes,
+)
+from app.gui.chart.overlay_item import LodBandItem, LodLineItem
+from app.gui.chart.palette import ChartPalette, palette_for
+from app.gui.chart.trade_markers import TradeColours, TradeMarkersItem
+from app.gui.chart.trade_marks import TradeMarks
+from app.gui.chart.view import ChartView
+from app.gui.context import AppContext
+from app.gui.panels.registry import PanelSpec, register_panel
+from app.gui.themes import current_theme
+from engine.data.store import MarketStore, StoreError
+from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
+from engine.timeframes import Timeframe
+
+log = logging.getLogger(__name__)
+
+TIMEFRAME_LABELS = {"1d": "1D"}  # what traders call the daily chart
+# Line colours for indicators, in the order they are added: distinct on dark and light.
+LINE_COLOURS = ("#f5a623", "#2f8cff", "#c44dff", "#00b8d4", "#ff6d00", "#8bc34a")
+
+
+@dataclass
+class ShownIndicator:
+    """An indicator on the chart: its spec and the items drawing it (one per output line)."""
+
+    spec: IndicatorSpec
+    colour: str
+    pane: str  # "" for the price pane, else the sub-pane's key
+    items: list[pg.GraphicsObject] = field(default_factory=list)
+    readouts: list[str] = field(default_factory=list)
+
+
+class _Signals(QObject):
+    loaded = Signal(str)  # "KEY timeframe" once its bars are on screen (tests wait on it)
+    failed = Signal(str)  # the message shown to the trader
+
+
+class ChartPanel(QWidget):
+    """A chart with its toolbar; `open_symbol`, `set_timeframe`, `add_indicator`,
+    `show_trades` are what the station (watchlist, backtest results, live window) calls."""
+
+    used = Signal()  # the trader worked in this chart: "open chart" requests come here
+
+    def __init__(self, ctx: AppContext, panel_id: str = "chart") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.panel_id = panel_id
+        self.setObjectName(f"panel.{panel_id}")
+        self.done = _Signals()
+        self.state = ctx.settings.chart_state(panel_id)
+        self.bars: ChartBars | None = None
+        self.indicators: list[ShownIndicator] = []
+        self.trades = TradeMarks.empty()
+        self.trade_item: TradeMarkersItem | None = None
+        self._job: int | None = None
+        self._pending: ChartState | None = None  # asked while a read runs: read next
+        self.drawing_store = DrawingStore(ctx.workspace)
+
+        self.view_palette = self._palette()
+        self.view = ChartView(palette=self.view_palette)
+        self.drawings = DrawingLayer(self.view.price_plot, self._x_of_time, self._time_of_x)
+        self.drawings.changed.connect(self._save_drawings)
+        self._build_toolbar()
+        self.message = QLabel()
+        self.message.setObjectName("chartMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(self.bar_row)
+        layout.addLayout(self.stack)
+
+        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
+        self.destroyed.connect(lambda *_: subscription.cancel())
+        QTimer.singleShot(0, self._first_show)
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        row = self.bar_row = QHBoxLayout()
+        row.setContentsMargins(4, 2, 4, 2)
+        row.setSpacing(4)
+        self.symbol_box = QLineEdit()
+        self.symbol_box.setObjectName("chartSymbol")
+        self.symbol_box.setPlaceholderText("Symbol…")
+        self.symbol_box.setMaximumWidth(180)
+        self.symbol_box.setToolTip("Type a symbol (INFY or NSE:INFY) and press Enter")
+        self.symbol_model = QStringListModel(self._store_keys())
+        completer = QCompleter(self.symbol_model, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.symbol_box.setCompleter(completer)
+        self.symbol_box.returnPressed.connect(self._symbol_entered)
+        completer.activated.connect(lambda text: self.open_symbol(text))
+        row.addWidget(self.symbol_box)
+
+        self.timeframe_box = QComboBox()
+        self.timeframe_box.setObjectName("chartTimeframe")
+        for tf in CHART_TIMEFRAMES:
+            self.timeframe_box.addItem(TIMEFRAME_LABELS.get(tf, tf), tf)
+        self.timeframe_box.setCurrentIndex(CHART_TIMEFRAMES.index(self.state.timeframe))
+        self.timeframe_box.activated.connect(
+            lambda index: self.set_timeframe(str(self.timeframe_box.itemData(index)))
+        )
+        row.addWidget(self.timeframe_box)
+
+        self.adjusted_button = QToolButton()
+        self.adjusted_button.setText("Adj")
+        self.adjusted_button.setCheckable(True)
+        self.adjusted_button.setChecked(self.state.adjusted)
+        self.adjusted_button.setToolTip(
+            "Prices adjusted for splits, bonuses and dividends (off: as traded)"
+        )
+        self.adjusted_button.toggled.connect(self.set_adjusted)
+        row.addWidget(self.adjusted_button)
+
+        self.indicator_button = QToolButton()
+        self.indicator_button.setText("Indicators")
+        self.indicator_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.indicator_menu = QMenu(self.indicator_button)
+        self.indicator_menu.aboutToShow.connect(self._fill_indicator_menu)
+        self.indicator_button.setMenu(self.indicator_menu)
+        row.addWidget(self.indicator_button)
+
+        self.tool_buttons: dict[str, QToolButton] = {}
+        for kind, text, tip in (
+            ("horizontal_line", "H-line", "Horizontal line: click a price"),
+            ("trend_line", "Trend", "Trend line: press, drag, release"),
+            ("rectangle", "Rect", "Rectangle: press, drag, release"),
+            ("text_note", "Note", "Text note: click, then type"),
+        ):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(f"{tip} (Esc cancels; Delete removes the selected drawing)")
+            button.clicked.connect(lambda _c=False, k=kind: self.drawings.start_tool(k))
+            row.addWidget(button)
+            self.tool_buttons[kind] = button
+
+        fit = QToolButton()
+        fit.setText("Fit")
+        fit.setToolTip("Show the whole series")
+        fit.clicked.connect(self.view.show_all)
+        row.addWidget(fit)
+        row.addStretch(1)
+        self.info = QLabel()
+        self.info.setObjectName("chartInfo")
+        row.addWidget(self.info)
+
+        delete = QAction("Delete drawing", self)
+        delete.setShortcut(QKeySequence.StandardKey.Delete)
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        delete.triggered.connect(self.drawings.delete_selected)
+        self.addAction(delete)
+
+    def _palette(self) -> ChartPalette:
+        app = QApplication.instance()
+        theme = current_theme(app) if isinstance(app, QApplication) else self.ctx.settings.theme
+        return palette_for(theme, self.ctx.settings.colour_blind)
+
+    def apply_theme(self, theme: str) -> None:
+        """The station switched theme (or the colour-blind option): repaint in its colours."""
+        self.view_palette = palette_for(theme, self.ctx.settings.colour_blind)
+        self.view.set_palette(self.view_palette)
+        self.drawings.set_theme(theme)
+        if self.trade_item is not None:
+            self.trade_item.set_colours(self._trade_colours())
+
+    # -- what the station asks ---------------------------------------------------------------
+    def open_symbol(self, key: str) -> None:
+        """Show `key` (INFY or NSE:INFY) at this chart's timeframe."""
+        self.used.emit()
+        text = key.strip()
+        if not text:
+            return
+        self._request(replace(self.state, key=text.upper()))
+
+    def set_timeframe(self, timeframe: str) -> None:
+        if timeframe not in CHART_TIMEFRAMES:
+            raise ValueError(f"unknown timeframe {timeframe!r}")
+        self.used.emit()
+        self._request(replace(self.state, timeframe=timeframe))
+
+    def set_adjusted(self, adjusted: bool) -> None:
+        self.used.emit()
+        self._request(replace(self.state, adjusted=adjusted))
+
+    def add_indicator(self, text: str) -> None:
+        """Add an indicator by its spec text ("sma(20)"); ValueError names what is wrong."""
+        spec = IndicatorSpec.from_text(text)
+        if any(shown.spec == spec for shown in self.indicators):
+            return
+        shown = ShownIndicator(spec, LINE_COLOURS[len(self.indicators) % len(LINE_COLOURS)], "")
+        self.indicators.append(shown)
+        if self.bars is not None:
+            self._draw_indicator(shown, self.bars)
+        self._remember()
+
+    def remove_indicator(self, text: str) -> None:
+        spec = IndicatorSpec.from_text(text)
+        for shown in list(self.indicators):
+            if shown.spec == spec:
+                self._undraw_indicator(shown)
+                self.indicators.remove(shown)
+        self._remember()
+
+    def show_trades(self, trades: TradeMarks) -> None:
+        """Entry/exit markers for a run's trades of this instrument (by time: any timeframe)."""
+        self.trades = trades
+        self._place_trades()
+
+    # -- reading bars --------------------------------------------------------------------------
+    def _first_show(self) -> None:
+        if self.ctx.store is None:
+            self._say(f"No market data: {self.ctx.store_problem or 'the store is not open'}.")
+            return
+        if self.state.key:
+            self._request(self.state, force=True)
+            return
+        keys = self._store_keys()
+        if not keys:
+            self._say("No market data yet: import files or create the demo data in the Data panel.")
+            return
+        self._request(replace(self.state, key=keys[0]), force=True)
+
+    def _request(self, wanted: ChartState, force: bool = False) -> None:
+        if wanted == self.state and self.bars is not None and not force:
+            return
+        store = self.ctx.store
+        if store is None:
+            self._say(f"No market data: {self.ctx.store_problem or 'the store is not open'}.")
+            return
+        if self._job is not None:
+            self._pending = wanted  # read once the running one ends: the newest wins
+            return
+        self._pending = None
+        self.info.setText(f"Loading {wanted.key} {self._tf_label(wanted.timeframe)}…")
+        self._job = self.ctx.jobs.submit(
+            _reading(store, wanted),
+            f"Chart {wanted.key} {self._tf_label(wanted.timeframe)}",
+            cancellable=False,
+            ask_before_close=False,
+        )
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        if event.job_id != self._job or not isinstance(
+            event, JobFinished | JobCancelled | JobFailed
+        ):
+            return
+        self._job = None
+        if isinstance(event, JobFinished) and isinstance(event.result, ChartBars):
+            self._show(event.result)
+        elif isinstance(event, JobFinished) and isinstance(event.result, str):
+            self._fail(event.result)
+        elif isinstance(event, JobFailed):
+            self._fail(f"The chart could not read its bars: {event.message}")
+        if self._pending is not None:
+            wanted, self._pending = self._pending, None
+            self._request(wanted)
+
+    def _show(self, bars: ChartBars) -> None:
+        self.bars = bars
+        self.state = ChartState(bars.key, bars.timeframe, self.state.indicators, bars.adjusted)
+        self.view.set_bars(bars.ts_ns, bars.open, bars.high, bars.low, bars.close, bars.volume)
+        self.stack.setCurrentWidget(self.view)
+        self.symbol_box.setText(bars.key)
+        self.timeframe_box.setCurrentIndex(CHART_TIMEFRAMES.index(bars.timeframe))
+        self.adjusted_button.blockSignals(True)
+        self.adjusted_button.setChecked(bars.adjusted)
+        self.adjusted_button.blockSignals(False)
+        self._enable_timeframes(bars.key)
+        for shown in self.indicators:
+            self._undraw_indicator(shown)
+            self._draw_indicator(shown, bars)
+        skipped = self.drawings.load_records(self.drawing_store.load(bars.key))
+        for problem in [*self.drawing_store.problems, *skipped]:
+            log.warning("drawings of %s: %s", bars.key, problem)
+        self.drawing_store.problems.clear()
+        self._place_trades()
+        made = f" (from {bars.made_from})" if bars.made_from else ""
+        kind = "adjusted" if bars.adjusted else "as traded"
+        self.info.setText(f"{len(bars):,} bars{made}, {kind}")
+        self._remember()
+        self.done.loaded.emit(f"{bars.key} {bars.timeframe}")
+
+    def _fail(self, message: str) -> None:
+        log.warning("chart %s: %s", self.panel_id, message)
+        self.info.setText("")
+        if self.bars is None:
+            self._say(message)
+        else:  # keep what is on screen: the trader asked for something it cannot show
+            self.info.setText(message)
+            self.symbol_box.setText(self.state.key)
+            self.timeframe_box.setCurrentIndex(CHART_TIMEFRAMES.index(self.state.timeframe))
+        self.done.failed.emit(message)
+
+    def _say(self, message: str) -> None:
+        self.message.setText(message)
+        self.stack.setCurrentWidget(self.message)
+
+    # -- indicators ---------------------------------------------------------------------------
+    def _fill_indicator_menu(self) -> None:
+        menu = self.indicator_menu
+        menu.clear()
+        for kind, title in (("overlay", "On the price"), ("oscillator", "In a pane below")):
+            menu.addSection(title)
+            for item in CATALOG.values():
+                if item.kind != kind:
+                    continue
+                spec = IndicatorSpec(item.key)
+                text = spec.to_text()
+                action = menu.addAction(spec.label())
+                action.setToolTip(item.help)
+                action.triggered.connect(lambda _c=False, t=text: self._add_safely(t))
+        menu.addSeparator()
+        menu.addAction("Other parameters…").triggered.connect(self._ask_indicator)
+        if self.indicators:
+            remove = menu.addMenu("Remove")
+            for shown in self.indicators:
+                text = shown.spec.to_text()
+                remove.addAction(shown.spec.label()).triggered.connect(
+                    lambda _c=False, t=text: self.remove_indicator(t)
+                )
+
+    def _ask_indicator(self) -> None:
+        text, ok = QInputDialog.getText(
+            self, "Add indicator", "Indicator with its parameters, e.g. sma(50) or rsi(14):"
+        )
+        if ok and text.strip():
+            self._add_safely(text)
+
+    def _add_safely(self, text: str) -> None:
+        try:
+            self.add_indicator(text)
+        except ValueError as exc:
+            self.info.setText(str(exc))
+            log.warning("indicator %r refused: %s", text, exc)
+
+    def _draw_indicator(self, shown: ShownIndicator, bars: ChartBars) -> None:
+        arrays = BarArrays(bars.ts_ns, bars.open, bars.high, bars.low, bars.close, bars.volume)
+        lines = shown.spec.compute(arrays)
+        entry = shown.spec.entry
+        if entry.kind == "oscillator":
+            shown.pane = shown.spec.to_text()
+            plot = self.view.add_subpane(shown.pane, shown.spec.label())
+            for level in entry.reference:
+                guide = pg.InfiniteLine(
+                    level,
+                    angle=0,
+                    pen=pg.mkPen(self.view_palette.session_break, style=Qt.PenStyle.DashLine),
+                )
+                plot.addItem(guide)
+        else:
+            shown.pane = ""
+            plot = self.view.price_plot
+        banded = set(entry.band or ())
+        if entry.band is not None:
+            upper, lower = entry.band
+            band = LodBandItem(lines[upper], lines[lower], shown.colour, name=shown.spec.label())
+            plot.addItem(band)
+            band.setZValue(-1)  # under the candles and the other lines
+            shown.items.append(band)
+            self._readout(shown, f"{shown.spec.label()} {upper}", band.upper_at)
+            self._readout(shown, f"{shown.spec.label()} {lower}", band.lower_at)
+        for name, values in lines.items():
+            if name in banded:
+                continue
+            item = LodLineItem(values, shown.colour, name=name)
+            plot.addItem(item)
+            shown.items.append(item)
+            label = shown.spec.label() if len(lines) == 1 else f"{shown.spec.label()} {name}"
+            self._readout(shown, label, item.value_at)
+
+    def _readout(
+        self, shown: ShownIndicator, label: str, value_at: Callable[[int], float | None]
+    ) -> None:
+        self.view.add_readout(label, value_at, shown.colour)
+        shown.readouts.append(label)
+
+    def _undraw_indicator(self, shown: ShownIndicator) -> None:
+        for label in shown.readouts:
+            self.view.remove_readout(label)
+        if shown.pane:
+            self.view.remove_subpane(shown.pane)
+        else:
+            for item in shown.items:
+                self.view.price_plot.removeItem(item)
+        shown.items.clear()
+        shown.readouts.clear()
+
+    # -- trades and drawings ---------------------------------------------------------------
+    def _place_trades(self) -> None:
+        if self.trade_item is not None:
+            self.view.price_plot.removeItem(self.trade_item)
+            self.trade_item = None
+        if self.bars is None or not len(self.trades):
+            return
+        entry, exit_ = self.trades.on_bars(self.bars.ts_ns)
+        item = TradeMarkersItem(self._trade_colours())
+        item.set_trades(entry, self.trades.entry_price, exit_, self.trades.exit_price,
+                        self.trades.side)  # fmt: skip
+        self.view.price_plot.addItem(item)
+        self.trade_item = item
+
+    def _trade_colours(self) -> TradeColours:
+        up, down = self.view_palette.up, self.view_palette.down
+        return TradeColours(buy=up, sell=down, win=up, loss=down)
+
+    def _x_of_time(self, ts_ns: int) -> float:
+        """A time as a bar position, fractional within its bar (drawings are kept by time
+        and price, so a line drawn at 09:17 on 1m bars sits 2/5 into the 09:15 bar at 5m)."""
+        if self.bars is None or not len(self.bars):
+            return 0.0
+        index = self.view.index_at_time(ts_ns)
+        into = (ts_ns - self.view.time_at_index(index)) / self._bar_ns()
+        return float(index) + min(max(into, 0.0), 0.999)
+
+    def _time_of_x(self, x: float) -> int:
+        if self.bars is None or not len(self.bars):
+            return 0
+        index = math.floor(x)
+        return self.view.time_at_index(index) + round((x - index) * self._bar_ns())
+
+    def _bar_ns(self) -> int:
+        return Timeframe(self.state.timeframe).length_ns
+
+    def _save_drawings(self) -> None:
+        if self.bars is None:
+            return
+        problem = self.drawing_store.save(self.bars.key, self.drawings.to_records())
+        if problem:
+            self.info.setText(problem)
+
+    # -- small helpers ------------------------------------------------------------------------
+    def _remember(self) -> None:
+        texts = tuple(shown.spec.to_text() for shown in self.indicators)
+        self.state = replace(self.state, indicators=texts)
+        self.ctx.settings.save_chart_state(self.panel_id, self.state)
+
+    def _symbol_entered(self) -> None:
+        self.open_symbol(self.symbol_box.text())
+
+    def _store_keys(self) -> list[str]:
+        store = self.ctx.store
+        if store is None:
+            return []
+        try:
+            series = store.list_series()
+        except StoreError:
+            return []
+        return sorted({f"{s.exchange}:{s.symbol}" for s in series})
+
+    def _enable_timeframes(self, key: str) -> None:
+        store = self.ctx.store
+        able = set(possible_timeframes(store, key)) if store is not None else set()
+        model = self.timeframe_box.model()
+        for row, tf in enumerate(CHART_TIMEFRAMES):
+            item = model.item(row)  # type: ignore[attr-defined]
+            if item is not None:
+                item.setEnabled(tf in able)
+                item.setToolTip("" if tf in able else f"{key} has no bars that make {tf} bars")
+
+    @staticmethod
+    def _tf_label(timeframe: str) -> str:
+        return TIMEFRAME_LABELS.get(timeframe, timeframe)
+
+
+def _reading(store: MarketStore, wanted: ChartState) -> Callable[[Any], ChartBars | str]:
+    """The job: the bars, or the trader-facing reason there are none."""
+
+    def work(_control: Any) -> ChartBars | str:
+        try:
+            bars = load_chart_bars(store, wanted.key, wanted.timeframe, wanted.adjusted)
+        except StoreError as exc:
+            return str(exc)
+        if not len(bars):
+            return f"No {wanted.timeframe} bars of {wanted.key} in the store."
+        return bars
+
+    return work
+
+
+def _dimmer(colour: str) -> str:
+    return f"{colour}99" if len(colour) == 7 else colour
+
+
+SPEC = register_panel(
+    PanelSpec(
+        "chart",
+        "Chart",
+        lambda ctx: ChartPanel(ctx, "chart"),
+        area=Qt.DockWidgetArea.RightDockWidgetArea,
+        tab_with="data",  # the big area: the chart in front once there is data
+        order=25,
+        shortcut="Ctrl+Shift+C",
+        default_size=960,  # most of the width: the chart is where a trader looks
+        instance_factory=lambda ctx, panel_id: ChartPanel(ctx, panel_id),
+    )
+)
