@@ -118,6 +118,15 @@ class ChartPanel(QWidget):
         layout.addLayout(self.bar_row)
         layout.addLayout(self.stack)
 
+        for text in self.state.indicators:  # drawn once the bars are read
+            try:
+                spec = IndicatorSpec.from_text(text)
+            except ValueError as exc:  # a hand-edited settings file: skip it, say so
+                log.warning("chart %s: saved indicator %r skipped: %s", panel_id, text, exc)
+                continue
+            colour = LINE_COLOURS[len(self.indicators) % len(LINE_COLOURS)]
+            self.indicators.append(ShownIndicator(spec, colour, ""))
+
         subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
         self.destroyed.connect(lambda *_: subscription.cancel())
         QTimer.singleShot(0, self._first_show)
@@ -294,8 +303,8 @@ class ChartPanel(QWidget):
         ):
             return
         self._job = None
-        if isinstance(event, JobFinished) and isinstance(event.result, ChartBars):
-            self._show(event.result)
+        if isinstance(event, JobFinished) and isinstance(event.result, Loaded):
+            self._show(event.result.bars, event.result.asked, event.result.note)
         elif isinstance(event, JobFinished) and isinstance(event.result, str):
             self._fail(event.result)
         elif isinstance(event, JobFailed):
@@ -304,9 +313,11 @@ class ChartPanel(QWidget):
             wanted, self._pending = self._pending, None
             self._request(wanted)
 
-    def _show(self, bars: ChartBars) -> None:
+    def _show(self, bars: ChartBars, asked: str, note: str = "") -> None:
+        """Put read bars on screen; the state keeps the timeframe the trader asked for, so
+        a daily-only instrument shown at 1D does not turn the next one daily too."""
         self.bars = bars
-        self.state = ChartState(bars.key, bars.timeframe, self.state.indicators, bars.adjusted)
+        self.state = ChartState(bars.key, asked, self.state.indicators, bars.adjusted)
         self.view.set_bars(bars.ts_ns, bars.open, bars.high, bars.low, bars.close, bars.volume)
         self.stack.setCurrentWidget(self.view)
         self.symbol_box.setText(bars.key)
@@ -325,7 +336,7 @@ class ChartPanel(QWidget):
         self._place_trades()
         made = f" (from {bars.made_from})" if bars.made_from else ""
         kind = "adjusted" if bars.adjusted else "as traded"
-        self.info.setText(f"{len(bars):,} bars{made}, {kind}")
+        self.info.setText(f"{note}; " * bool(note) + f"{len(bars):,} bars{made}, {kind}")
         self._remember()
         self.done.loaded.emit(f"{bars.key} {bars.timeframe}")
 
@@ -379,7 +390,7 @@ class ChartPanel(QWidget):
         try:
             self.add_indicator(text)
         except ValueError as exc:
-            self.info.setText(str(exc))
+            self.info.setText(f"Indicator {text.strip()!r} refused: {exc}")
             log.warning("indicator %r refused: %s", text, exc)
 
     def _draw_indicator(self, shown: ShownIndicator, bars: ChartBars) -> None:
@@ -508,22 +519,45 @@ class ChartPanel(QWidget):
 
     @staticmethod
     def _tf_label(timeframe: str) -> str:
-        return TIMEFRAME_LABELS.get(timeframe, timeframe)
+        return _label(timeframe)
 
 
-def _reading(store: MarketStore, wanted: ChartState) -> Callable[[Any], ChartBars | str]:
-    """The job: the bars, or the trader-facing reason there are none."""
+@dataclass(frozen=True)
+class Loaded:
+    """A read's outcome: the bars, and a note when they are not quite what was asked."""
 
-    def work(_control: Any) -> ChartBars | str:
+    bars: ChartBars
+    asked: str  # the timeframe asked for: kept as the chart's choice after a fallback
+    note: str = ""
+
+
+def _reading(store: MarketStore, wanted: ChartState) -> Callable[[Any], Loaded | str]:
+    """The job: the bars, or the trader-facing reason there are none. A timeframe the
+    instrument's stored bars cannot give (1m of a bhavcopy-only symbol) falls back to the
+    finest one they can, and says so, rather than showing nothing."""
+
+    def work(_control: Any) -> Loaded | str:
         try:
-            bars = load_chart_bars(store, wanted.key, wanted.timeframe, wanted.adjusted)
+            able = possible_timeframes(store, wanted.key)
+            timeframe = able[0] if able and wanted.timeframe not in able else wanted.timeframe
+            bars = load_chart_bars(store, wanted.key, timeframe, wanted.adjusted)
+            note = (
+                f"{bars.key} has no bars that make {_label(wanted.timeframe)} bars: "
+                f"showing {_label(timeframe)}"
+                if timeframe != wanted.timeframe
+                else ""
+            )
         except StoreError as exc:
             return str(exc)
         if not len(bars):
-            return f"No {wanted.timeframe} bars of {wanted.key} in the store."
-        return bars
+            return f"No {_label(timeframe)} bars of {wanted.key} in the store."
+        return Loaded(bars, wanted.timeframe, note)
 
     return work
+
+
+def _label(timeframe: str) -> str:
+    return TIMEFRAME_LABELS.get(timeframe, timeframe)
 
 
 def _dimmer(colour: str) -> str:

@@ -93,8 +93,12 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Base).lightness() < 128
 
 
-def direction_colours(palette: QPalette) -> tuple[QColor, QColor]:
-    """(up, down) readable on this palette's base: brighter on dark, deeper on light."""
+def direction_colours(palette: QPalette, colour_blind: bool = False) -> tuple[QColor, QColor]:
+    """(up, down) readable on this palette's base: brighter on dark, deeper on light; blue
+    and orange (the chart's colour-blind-safe pair) when the trader asked for them."""
+    if colour_blind:
+        pair = ("#3d9df3", "#f5a623") if is_dark(palette) else ("#0072b2", "#d55e00")
+        return QColor(pair[0]), QColor(pair[1])
     if is_dark(palette):
         return QColor("#3fb950"), QColor("#f85149")
     return QColor("#1a7f37"), QColor("#cf222e")
@@ -183,6 +187,7 @@ class WatchlistModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[WatchRow] = []
+        self.colour_blind = False  # blue/orange for up/down (View > Theme)
         self._where: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._repaint = QTimer(self)
@@ -297,7 +302,7 @@ class WatchlistModel(QAbstractTableModel):
             change = row.change
             if not change:
                 return None
-            up, down = direction_colours(QApplication.palette())
+            up, down = direction_colours(QApplication.palette(), self.colour_blind)
             return up if change > 0 else down
         if role == Qt.ItemDataRole.TextAlignmentRole and column != SYMBOL:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -383,6 +388,8 @@ class _Sorted(QSortFilterProxyModel):
 class SparklineDelegate(QStyledItemDelegate):
     """A tiny line of the closes in the cell, green when the span rose, red when it fell."""
 
+    colour_blind = False  # blue/orange instead (set per delegate by the panel)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         view = QStyleOptionViewItem(option)
         self.initStyleOption(view, index)
@@ -403,7 +410,7 @@ class SparklineDelegate(QStyledItemDelegate):
             QPointF(box.left() + i * step, box.bottom() - (c - low) * box.height() / span)
             for i, c in enumerate(closes)
         ]
-        up, down = direction_colours(option.palette)
+        up, down = direction_colours(option.palette, self.colour_blind)
         colour = up if closes[-1] >= closes[0] else down
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -460,6 +467,7 @@ class WatchlistPanel(QWidget):
         super().__init__()
         self.setObjectName("watchlistPanel")
         self._store = ctx.store
+        self._ctx_settings = ctx.settings
         self._store_problem = ctx.store_problem
         self._jobs = ctx.jobs
         self._job: int | None = None  # the newest quotes job: an older one's result is dropped
@@ -524,7 +532,9 @@ class WatchlistPanel(QWidget):
         self.table = _Table()
         self.table.setObjectName("watchlistTable")
         self.table.setModel(self.proxy)
-        self.table.setItemDelegateForColumn(TREND, SparklineDelegate(self.table))
+        self.sparklines = SparklineDelegate(self.table)
+        self.table.setItemDelegateForColumn(TREND, self.sparklines)
+        self.apply_theme(ctx.settings.theme)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -586,6 +596,12 @@ class WatchlistPanel(QWidget):
         self.refresh()
 
     # -- reading the store ---------------------------------------------------------------------
+    def apply_theme(self, _theme: str) -> None:
+        """The station's theme or colour-blind option changed: recolour up/down."""
+        colour_blind = self._ctx_settings.colour_blind
+        self.model.colour_blind = self.sparklines.colour_blind = colour_blind
+        self.table.viewport().update()
+
     def refresh(self) -> None:
         """Read the store's instruments (completion, seeding) and the shown list's figures."""
         if self._store is None:
