@@ -63,11 +63,12 @@ def _context(
     loop: asyncio.AbstractEventLoop,
     store: MarketStore | None,
     store_problem: str = "",
-    settings_path: Path | None = None,
+    settings_dir: Path | None = None,
 ) -> AppContext:
-    settings = UiSettings(settings_path or workspace.settings_dir / "ui.ini")
+    folder = settings_dir or workspace.settings_dir
+    settings = UiSettings(folder / "ui.ini")
     return AppContext(workspace=workspace, bus=EventBus(loop), settings=settings, store=store,
-                      store_problem=store_problem)  # fmt: skip
+                      store_problem=store_problem, settings_dir=folder)  # fmt: skip
 
 
 def _screenshot_store(workspace: Workspace) -> tuple[MarketStore | None, str]:
@@ -209,10 +210,12 @@ def take_screenshot(
     asyncio.set_event_loop(loop)
     store, problem = _screenshot_store(ws)
     with tempfile.TemporaryDirectory(prefix="artha-shot-") as scratch:
-        # the panels remember what they show; a picture must not change what the user saved
-        settings_copy = Path(scratch) / "ui.ini"
-        if (ws.settings_dir / "ui.ini").is_file():
-            shutil.copyfile(ws.settings_dir / "ui.ini", settings_copy)
+        # the panels remember what they show (watchlists, chart states, drawings): a picture
+        # works on a copy of the settings folder and must not change what the user saved
+        settings_copy = Path(scratch) / "settings"
+        if ws.settings_dir.is_dir():
+            shutil.copytree(ws.settings_dir, settings_copy)
+        settings_copy.mkdir(exist_ok=True)
         ctx = _context(ws, loop, store, problem, settings_copy)
         window: QWidget = (
             MainWindow(ctx, persist_layout=False, restore_layout=False)

@@ -44,7 +44,7 @@ _VERTICAL_AREAS = (Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.Bottom
 _HORIZONTAL_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
 
 # Bump when panels change in a way that makes old saved dock states meaningless.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 
 # The first-start offer: what the demo data is for today (About lists what Artha does).

@@ -48,6 +48,46 @@ def test_screenshot_renders_the_main_window(tmp_path):
     assert distinct_colours(image) > 20  # text, docks and status bar, not a blank canvas
 
 
+def _small_demo_workspace(root: Path) -> Path:
+    from engine.data.demo import demo_batch, generate_demo
+    from engine.data.store import MarketStore
+
+    ws = Workspace(root).ensure()
+    with MarketStore.open(ws.database_path) as store:
+        store.import_batch(demo_batch(generate_demo(count=3, days=6)))
+    return ws.root
+
+
+def test_screenshot_of_the_chart_shows_a_demo_run_and_changes_nothing_saved(tmp_path):
+    home = _small_demo_workspace(tmp_path / "ws")
+    settings = home / "settings"
+
+    def saved() -> dict[str, bytes]:
+        return {str(p.relative_to(settings)): p.read_bytes() for p in settings.rglob("*")
+                if p.is_file()}  # fmt: skip
+
+    before = saved()
+    target = tmp_path / "chart.png"
+    out = run("--screenshot", str(target), "--show", "chart", "--size", "1200x700", home=home)
+    assert out.returncode == 0, out.stderr
+    assert "saved 1200x700 screenshot" in out.stdout
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (1200, 700)
+    assert distinct_colours(image, step=3) > 40  # candles, two lines, markers, axes
+    watch = tmp_path / "watch.png"
+    out = run("--screenshot", str(watch), "--show", "watchlist", "--size", "500x600", home=home)
+    assert out.returncode == 0, out.stderr
+    assert QImage(str(watch)).size().width() == 500
+    assert saved() == before  # pictures save nothing: no chart state, no seeded watchlist
+
+
+def test_show_without_screenshot_is_an_argument_error(tmp_path):
+    out = run("--show", "chart", home=tmp_path)
+    assert out.returncode == 2 and "only with --screenshot" in out.stderr
+    out = run("--screenshot", str(tmp_path / "x.png"), "--show", "log", home=tmp_path)
+    assert out.returncode == 2 and "invalid choice: 'log'" in out.stderr
+
+
 def test_bad_size_is_refused_with_a_clear_message(tmp_path):
     out = run("--screenshot", str(tmp_path / "x.png"), "--size", "huge", home=tmp_path)
     assert out.returncode == 2

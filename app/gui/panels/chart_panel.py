@@ -98,7 +98,7 @@ class ChartPanel(QWidget):
         self.trade_item: TradeMarkersItem | None = None
         self._job: int | None = None
         self._pending: ChartState | None = None  # asked while a read runs: read next
-        self.drawing_store = DrawingStore(ctx.workspace)
+        self.drawing_store = DrawingStore(ctx.files_dir / "drawings")
 
         self.view_palette = self._palette()
         self.view = ChartView(palette=self.view_palette)

@@ -475,7 +475,7 @@ class WatchlistPanel(QWidget):
         self._names: dict[str, str] = {}  # key -> instrument name
         self._sort_column = -1  # -1: the trader's own order
         self._sort_order = Qt.SortOrder.AscendingOrder
-        self.lists = Watchlists.load(ctx.workspace.settings_dir)
+        self.lists = Watchlists.load(ctx.files_dir)
         self.name_dialog: QInputDialog | None = None
         subscriptions = [
             ctx.bus.subscribe(JobEvent, self._on_job_event),
