@@ -4,10 +4,12 @@ the right bars, keeps drawings per instrument, and remembers all of it across re
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -180,6 +182,36 @@ def test_a_runs_trades_sit_on_their_bars_at_any_timeframe(ctx, qtbot, demo_serie
         bar = int(np.searchsorted(five, entry_ns, side="right")) - 1
         assert five[bar] <= entry_ns < five[bar] + 5 * 60 * 10**9
         assert any(m.number == number and m.at == "entry" for m in item.trade_at(bar))
+
+
+def test_live_fills_land_on_the_bar_holding_their_time(ctx, qtbot):
+    panel = open_panel(ctx, qtbot)
+    ts = panel.view.ts_ns
+    panel.live_fill(int(ts[500]) + 20 * 10**9, 412.35, 1, True)  # 20 s into bar 500
+    panel.live_fill(int(ts[530]), 415.0, 1, False)
+    marks = panel.trade_item.trade_at(500)
+    assert [(m.entry_index, m.entry_price, m.exit_index, m.exit_price) for m in marks] == [
+        (500, 412.35, 530, 415.0)
+    ]
+
+
+def test_adjusted_prices_are_a_toggle_and_say_so(ctx, qtbot, demo_series):
+    panel = open_panel(ctx, qtbot)
+    symbol = panel.bars.key.partition(":")[2]
+    days = sorted({int(t) // 86_400_000_000_000 for t in panel.view.ts_ns})
+    ex_day = date.fromordinal(date(1970, 1, 1).toordinal() + days[5])
+    action = {"exchange": "NSE", "symbol": symbol, "ex_date": ex_day, "kind": "bonus",
+              "ratio_from": 1, "ratio_to": 1, "amount_paise": None, "note": ""}  # fmt: skip
+    ctx.store.add_corporate_actions(pd.DataFrame([action]))
+    raw = panel.bars.close.copy()
+    switch(qtbot, panel, lambda: panel.adjusted_button.setChecked(True), f"{panel.bars.key} 1m")
+    assert panel.bars.adjusted and panel.info.text().endswith("adjusted")
+    before = panel.view.ts_ns < np.int64(days[5]) * 86_400_000_000_000
+    assert before.any() and not before.all()
+    np.testing.assert_allclose(panel.bars.close[before], raw[before] / 2, atol=0.05)
+    np.testing.assert_array_equal(panel.bars.close[~before], raw[~before])
+    switch(qtbot, panel, lambda: panel.adjusted_button.setChecked(False), f"{panel.bars.key} 1m")
+    np.testing.assert_array_equal(panel.bars.close, raw)
 
 
 def test_drawings_are_kept_per_instrument_by_time_and_price(ctx, qtbot, demo_series):

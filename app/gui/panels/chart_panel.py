@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -263,6 +264,17 @@ class ChartPanel(QWidget):
         """Entry/exit markers for a run's trades of this instrument (by time: any timeframe)."""
         self.trades = trades
         self._place_trades()
+
+    def live_fill(self, ts_ns: int, price: float, side: int, is_entry: bool) -> None:
+        """One fill as it happens (the live and paper windows): a marker on the bar holding
+        its time, drawn at once; an exit closes the oldest open trade of its side."""
+        if self.bars is None:
+            return
+        if self.trade_item is None:
+            self.trade_item = TradeMarkersItem(self._trade_colours())
+            self.view.price_plot.addItem(self.trade_item)
+        index = int(np.searchsorted(self.view.ts_ns, ts_ns, side="right")) - 1
+        self.trade_item.add_fill(max(index, 0), price, side, is_entry)
 
     # -- reading bars --------------------------------------------------------------------------
     def _first_show(self) -> None:
