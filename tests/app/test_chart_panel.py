@@ -19,6 +19,7 @@ from engine.backtest import BacktestConfig, run_backtest
 from engine.data.demo import demo_batch, generate_demo
 from engine.data.import_files import ImportOptions, import_files
 from engine.data.resample import resample
+from engine.events import MarketDataChanged
 from strategies.reference import load_reference
 from strategies.sdk.indicators import rsi, sma
 
@@ -254,12 +255,20 @@ def test_without_a_store_the_chart_says_why(workspace, aloop, qtbot):
     assert "the store is damaged" in panel.message.text()
 
 
-def test_an_empty_store_points_to_the_data_panel(make_ctx, qtbot):
-    panel = ChartPanel(make_ctx())
+def test_an_empty_store_points_to_the_data_panel_then_shows_what_comes_in(
+    make_ctx, qtbot, demo_series
+):
+    ctx = make_ctx()
+    panel = ChartPanel(ctx)
     qtbot.addWidget(panel)
     panel.show()
     qtbot.waitUntil(lambda: panel.stack.currentWidget() is panel.message, timeout=5_000)
     assert "Data panel" in panel.message.text()
+    ctx.store.import_batch(demo_batch(demo_series))
+    with qtbot.waitSignal(panel.done.loaded, timeout=20_000):
+        ctx.bus.publish(MarketDataChanged("data panel"))  # what the Data panel says after
+    assert panel.stack.currentWidget() is panel.view
+    assert panel.symbol_model.stringList() == sorted(f"NSE:{s.symbol}" for s in demo_series)
 
 
 def test_the_window_opens_charts_from_the_watchlist_and_keeps_extra_charts(

@@ -54,7 +54,7 @@ from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.data.store import MarketStore, StoreError
-from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
+from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished, MarketDataChanged
 from engine.timeframes import Timeframe
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,16 @@ class ChartPanel(QWidget):
             colour = LINE_COLOURS[len(self.indicators) % len(LINE_COLOURS)]
             self.indicators.append(ShownIndicator(spec, colour, ""))
 
-        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
-        self.destroyed.connect(lambda *_: subscription.cancel())
+        subscriptions = (
+            ctx.bus.subscribe(JobEvent, self._on_job_event),
+            ctx.bus.subscribe(MarketDataChanged, self._on_market_data),
+        )
+
+        def unsubscribe(*_: object) -> None:
+            for subscription in subscriptions:
+                subscription.cancel()
+
+        self.destroyed.connect(unsubscribe)
         QTimer.singleShot(0, self._first_show)
 
     # -- building ---------------------------------------------------------------------------
@@ -289,6 +297,16 @@ class ChartPanel(QWidget):
             self._say("No market data yet: import files or create the demo data in the Data panel.")
             return
         self._request(replace(self.state, key=keys[0]), force=True)
+
+    def _on_market_data(self, _event: MarketDataChanged) -> None:
+        """An import or the demo data changed the store: the symbol box offers what is there
+        now; an empty chart opens the first instrument; the shown one is read again (an
+        import may have added its bars, a corporate action changed the adjusted prices)."""
+        self.symbol_model.setStringList(self._store_keys())
+        if self.bars is None:
+            self._first_show()
+        else:
+            self._request(self.state, force=True)
 
     def _request(self, wanted: ChartState, force: bool = False) -> None:
         if wanted == self.state and self.bars is not None and not force:
