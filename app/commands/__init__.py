@@ -12,7 +12,15 @@ import importlib
 from collections.abc import Sequence
 
 # Module names under app.commands, in the order `artha --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("backtest", "calendar", "charges", "data", "demo", "strategies")
+COMMAND_MODULES: tuple[str, ...] = (
+    "backtest",
+    "calendar",
+    "charges",
+    "data",
+    "demo",
+    "runs",
+    "strategies",
+)
 
 
 def register_all(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from engine.backtest import (
     BacktestConfig,
     BacktestInputError,
     BacktestJob,
+    BacktestResult,
     StrategyRuntimeError,
     run_job,
 )
@@ -210,6 +212,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON ('-' = stdout)")
     p.add_argument(
+        "--report",
+        metavar="OUT.html",
+        help="also write a self-contained HTML report (charts, metrics, trades; one file to mail)",
+    )
+    p.add_argument(
+        "--trades-csv",
+        metavar="OUT.csv",
+        help="also write the closed trades as CSV (exact rupees, IST times)",
+    )
+    p.add_argument(
+        "--no-save",
+        action="store_true",
+        help="do not keep this run in the workspace's run history (artha runs list)",
+    )
+    p.add_argument(
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
@@ -276,6 +293,9 @@ def run(args: argparse.Namespace) -> int:
         return fail("backtest", "argument --cost-bps: goes with --costs bps")
     if args.cost_bps is not None and args.costs != "bps":
         return fail("backtest", "argument --cost-bps: goes with --costs bps")
+    refused = _report_targets(args)  # before the run: a typo should not cost a long backtest
+    if refused is not None:
+        return refused
     try:
         with _time_limit(getattr(args, "timeout", None)):
             return _run(args)
@@ -286,6 +306,45 @@ def run(args: argparse.Namespace) -> int:
             f"strategy {args.strategy} was still running after --timeout {args.timeout:g} s; "
             f"stopped{where}",
         )
+
+
+_REPORTS = (("report", "--report", "html"), ("trades_csv", "--trades-csv", "csv"))
+
+
+def _report_targets(args: argparse.Namespace) -> int | None:
+    """Exit code 2 when --report / --trades-csv may not be written (a missing folder, a
+    store, an input, a file of another kind); None when both are fine or not asked for."""
+    from app.reports import ReportError
+    from app.reports.files import checked_target
+
+    for attr, option, kind in _REPORTS:
+        target = getattr(args, attr, None)
+        if target is None:
+            continue
+        try:
+            checked_target(Path(target), kind, args.data or ())
+        except ReportError as exc:
+            return fail("backtest", f"argument {option}: {exc}")
+    return None
+
+
+def _write_reports(args: argparse.Namespace, result: BacktestResult) -> int | None:
+    """Write the --report and --trades-csv files; an exit code on failure."""
+    from app.reports import ReportError, trades_csv, write_html
+    from app.reports.files import checked_target, write_report
+
+    try:
+        if getattr(args, "report", None):
+            write_html(result, Path(args.report), inputs=args.data or ())
+    except ReportError as exc:
+        return fail("backtest", f"argument --report: {exc}")
+    try:
+        if getattr(args, "trades_csv", None):
+            path = checked_target(Path(args.trades_csv), "csv", args.data or ())
+            write_report(path, trades_csv(result))
+    except ReportError as exc:
+        return fail("backtest", f"argument --trades-csv: {exc}")
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -354,11 +413,27 @@ def _run(args: argparse.Namespace) -> int:
         StoreError,
     ) as exc:
         return fail("backtest", str(exc))
+    failed_report = _write_reports(args, result)
+    if failed_report is not None:
+        return failed_report
+    saved = "" if args.no_save else _record(args, job, result)
     if json_text is not None:
         failed = emit_json("backtest", args.json, json_text, inputs=args.data or ())
         if failed is not None:
             return failed
         if args.json == "-":
+            if saved:
+                print(f"artha backtest: {saved}", file=sys.stderr)  # stdout is the JSON
             return 0
     print(text_report(result, resampled_from=resampled, data_notes=data_notes))
+    if saved:
+        print(f"\nRun history: {saved}")
     return 0
+
+
+def _record(args: argparse.Namespace, job: BacktestJob, result: BacktestResult) -> str:
+    """Keep the run in the workspace's run history (never fails the backtest: a busy or
+    read-only workspace says the run was not saved, and why)."""
+    from app.commands.runs import record_cli_run
+
+    return record_cli_run(args, job, result, data_files=args.data or ()).message

@@ -42,6 +42,33 @@ def _rupees(paise: int) -> Decimal:
     return Decimal(paise).scaleb(-2)  # exact, two decimals: 99040 -> 990.40
 
 
+NS_PER_SECOND = 1_000_000_000
+
+
+def curve_paise(rupees: npt.NDArray[np.float64]) -> Int64Array:
+    """An equity curve's exact paise: the runner sums int64 paise and divides by 100 once, so
+    rounding back is exact for any amount below 2**53 paise (Rs 90 lakh crore)."""
+    return np.rint(rupees * 100.0).astype(np.int64)
+
+
+def equity_curve_json(curve: EquityCurve) -> dict[str, Any]:
+    """The per-bar equity curve in compact columns: one sample per bar close of the merged
+    timeline, exact integer paise (net and before costs), times as UTC epoch seconds (or
+    nanoseconds when a bar is not on a whole second). Column arrays, not a record per bar:
+    a million bars stay tens of megabytes and load straight into numpy or pandas."""
+    ts = curve.timestamps
+    whole_seconds = not bool(np.any(ts % NS_PER_SECOND))
+    return {
+        "samples": len(curve),
+        "per": "bar",
+        "time_unit": "s" if whole_seconds else "ns",
+        "money_unit": "paise",
+        "ts": (ts // NS_PER_SECOND if whole_seconds else ts).tolist(),
+        "equity": curve_paise(curve.equity).tolist(),
+        "gross_equity": curve_paise(curve.gross_equity).tolist(),
+    }
+
+
 @dataclass(frozen=True)
 class Trade:
     """One round trip (FIFO-matched): prices and money in exact rupees, times in IST."""
@@ -308,9 +335,11 @@ class BacktestResult:
     def weekly(self) -> WeeklyReport:
         return evaluate_weekly(self.curve, self.config.capital, self.weekly_target)
 
-    def as_json(self) -> dict[str, Any]:
-        """The documented report; identical for identical input except `run_seconds`."""
-        return {
+    def as_json(self, *, curve: bool = True) -> dict[str, Any]:
+        """The documented report; identical for identical input except `run_seconds`.
+        `curve=False` leaves out the per-bar equity curve (the run history keeps it as
+        arrays; a million bars cost ~0.1 s and tens of MB as lists)."""
+        report = {
             "strategy": self.strategy,
             "params": {k: str(v) if isinstance(v, Decimal) else v for k, v in self.params.items()},
             "symbols": self.symbols,
@@ -337,3 +366,6 @@ class BacktestResult:
             "warnings": self.calendar_warnings,
             "run_seconds": round(self.run_seconds, 6),
         }
+        if curve:
+            report["equity_curve"] = equity_curve_json(self.curve)
+        return report

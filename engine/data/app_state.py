@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -81,20 +82,43 @@ class StrategyRecord(AppBase):
 _run_id = sa.Sequence("backtest_run_id_seq")
 
 
+def _default_name(context: DefaultExecutionContext) -> str:
+    """A run stored without a name is called after its strategy (never an empty name)."""
+    parameters: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return f"{parameters['strategy']} run"
+
+
 class BacktestRun(AppBase):
-    """One backtest: what ran with which parameters and config, and its summary results."""
+    """One backtest: what ran (strategy, its source's sha256, parameters, symbols, data range,
+    config), its headline metrics (`summary`) and the saved report that reopens it.
+
+    `report` (JSON) and `curve` (npz bytes) can be megabytes: they are deferred, loaded only
+    when read (engine/data/run_history.py reads and writes them; the format is described there).
+    """
 
     __tablename__ = "backtest_runs"
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger, _run_id, server_default=_run_id.next_value(), primary_key=True
     )
+    name: Mapped[str] = mapped_column(sa.String, nullable=False, default=_default_name)
     strategy: Mapped[str] = mapped_column(sa.String, nullable=False)
+    strategy_module: Mapped[str | None] = mapped_column(sa.String, nullable=True)
+    strategy_path: Mapped[str | None] = mapped_column(sa.String, nullable=True)
+    strategy_class: Mapped[str] = mapped_column(sa.String, nullable=False, default="")
+    source_hash: Mapped[str | None] = mapped_column(sa.String, nullable=True)
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
+    symbols: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    timeframe: Mapped[str | None] = mapped_column(sa.String, nullable=True)
+    data_first: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    data_last: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     config: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utc_now)
     status: Mapped[str] = mapped_column(sa.String, nullable=False, default=RunStatus.QUEUED.value)
     summary: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True, deferred=True)
+    curve: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
 
 
 APP_TABLES: tuple[str, ...] = tuple(AppBase.metadata.tables)

@@ -205,11 +205,55 @@ _V4 = (
     )""",
 )
 
+# v5 (frozen): the run history (engine/data/run_history.py). backtest_runs gains what reopens
+# and compares a run: its name and tags, where the strategy came from and the sha256 of its
+# source, the symbols, timeframe and first/last bar (UTC), and the saved report (JSON) with the
+# equity curve (npz bytes). DuckDB cannot ADD a NOT NULL column, so the table is rebuilt: the
+# rows are copied aside and back (ids kept, the sequence goes on), old rows named
+# "STRATEGY #ID" and left without a report.
+_V5 = (
+    "CREATE TABLE backtest_runs_v4 AS SELECT * FROM backtest_runs",
+    "DROP TABLE backtest_runs",
+    """CREATE TABLE backtest_runs (
+        id BIGINT PRIMARY KEY DEFAULT nextval('backtest_run_id_seq'),
+        name VARCHAR NOT NULL CHECK (length(trim(name)) > 0),
+        strategy VARCHAR NOT NULL,
+        strategy_module VARCHAR,
+        strategy_path VARCHAR,
+        strategy_class VARCHAR NOT NULL DEFAULT '',
+        source_hash VARCHAR CHECK (source_hash IS NULL OR length(source_hash) = 64),
+        params JSON NOT NULL,
+        symbols JSON NOT NULL DEFAULT '[]' CHECK (json_type(symbols) = 'ARRAY'),
+        timeframe VARCHAR,
+        data_first TIMESTAMP,
+        data_last TIMESTAMP,
+        config JSON NOT NULL,
+        tags JSON NOT NULL DEFAULT '[]' CHECK (json_type(tags) = 'ARRAY'),
+        created_at TIMESTAMP NOT NULL,
+        status VARCHAR NOT NULL
+            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        summary JSON,
+        report JSON,
+        curve BLOB,
+        CHECK (strategy_module IS NULL OR strategy_path IS NULL),
+        CHECK (data_first IS NULL OR data_last IS NULL OR data_first <= data_last)
+    )""",
+    """INSERT INTO backtest_runs (id, name, strategy, params, symbols, config, tags, created_at,
+                                 status, summary)
+       SELECT id, strategy || ' #' || id, strategy, params,
+              CASE WHEN json_type(config, '$.symbols') = 'ARRAY'
+                   THEN json_extract(config, '$.symbols') ELSE '[]'::JSON END,
+              config, '[]'::JSON, created_at, status, summary
+       FROM backtest_runs_v4""",
+    "DROP TABLE backtest_runs_v4",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "market data: instruments, bars, corporate actions, import log", _sql(*_V1)),
     Migration(2, "application state tables; import_log.sha256 for idempotent imports", _sql(*_V2)),
     Migration(3, "bars.timeframe as an ENUM", _sql(*_V3)),
     Migration(4, "the workspace's market calendar: entries and loaded holiday lists", _sql(*_V4)),
+    Migration(5, "run history: names, tags, strategy source, data range, reports", _sql(*_V5)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -141,6 +141,11 @@ REQUIRED = {  # the fewest arguments each command needs to parse
     ("data", "export"): ["INFY", "--out", "x.csv"],
     ("strategies", "new"): ["my_idea"],
     ("data", "actions"): ["a.csv"],
+    ("runs", "show"): ["1"],
+    ("runs", "rename"): ["1", "better name"],
+    ("runs", "tag"): ["1", "keep"],
+    ("runs", "delete"): ["1"],
+    ("runs", "compare"): ["1", "2"],
 }
 
 

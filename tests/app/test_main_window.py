@@ -163,3 +163,26 @@ def test_log_lines_carry_ist_times_like_the_status_bar(make_window, qtbot):
         "09:15:07 INFO    artha.test.ist: market open"
     )
     assert "IST" in panel.view.toolTip()
+
+
+def test_no_panel_widens_the_window_past_a_laptop_screen(workspace, aloop, qtbot):
+    """A long message (the store unavailable) or a wide results page once made the window's
+    minimum 2,100 px: every panel must fit a 1366-px laptop screen, docked side by side."""
+    from app.gui.context import AppContext
+    from app.gui.main_window import MainWindow
+    from app.gui.ui_settings import UiSettings
+    from engine.bus import EventBus
+
+    problem = "could not open " + "/very/long/path" * 20 + ": it is in use by another process"
+    ctx = AppContext(
+        workspace=workspace,
+        bus=EventBus(aloop),
+        settings=UiSettings(workspace.settings_dir / "ui.ini"),
+        store=None,
+        store_problem=problem,
+    )
+    window = MainWindow(ctx, persist_layout=False, restore_layout=False)
+    qtbot.addWidget(window)
+    widest = {pid: dock.minimumSizeHint().width() for pid, dock in window.docks.items()}
+    assert max(widest.values()) <= 700, widest
+    assert window.minimumSizeHint().width() <= 1366

@@ -65,6 +65,17 @@ def _wall_naive(ts_ns: int) -> datetime:
     return result
 
 
+def _unique_sorted(found: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """`np.unique` of an already sorted array: drop repeats. (np.unique imports numpy.ma on
+    its first call, ~20-40 ms, which fell inside the chart's first frame.)"""
+    if found.shape[0] < 2:
+        return found
+    keep = np.empty(found.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(found[1:], found[:-1], out=keep[1:])
+    return found[keep]
+
+
 def session_starts(ts: I64, i0: int, i1: int) -> I64:
     """Indices in [i0, i1] of bars opening an IST day's session (the first bar of its day)."""
     if i1 < i0:
@@ -72,7 +83,7 @@ def session_starts(ts: I64, i0: int, i1: int) -> I64:
     d0 = (int(ts[i0]) + IST_OFFSET_NS) // NS_PER_DAY
     d1 = (int(ts[i1]) + IST_OFFSET_NS) // NS_PER_DAY
     midnights = np.arange(d0, d1 + 1, dtype=np.int64) * NS_PER_DAY - IST_OFFSET_NS
-    found = np.unique(np.searchsorted(ts, midnights, side="left"))
+    found = _unique_sorted(np.searchsorted(ts, midnights, side="left"))
     return np.asarray(found[(found >= i0) & (found <= i1)], dtype=np.int64)
 
 
@@ -246,7 +257,7 @@ class TimeTicks:
         else:
             periods = periods[(numbers + 1970) % step == 0]
         starts = periods.astype("datetime64[ns]").astype(np.int64) - IST_OFFSET_NS
-        found = np.unique(np.searchsorted(ts, starts, side="left"))
+        found = _unique_sorted(np.searchsorted(ts, starts, side="left"))
         found = found[(found >= i0) & (found <= i1)]
         self.unit = f"{step}{kind}"
         min_bars = MIN_LABEL_PX[kind] * bars_per_px

@@ -122,3 +122,39 @@ def test_the_whole_million_paints_one_level_about_a_pixel_wide(
     rect = view.candles.boundingRect()
     assert (rect.left(), rect.right()) == (-0.5, 1_000_000 - 0.5)
     assert rect.top() == pytest.approx(lo.min()) and rect.bottom() == pytest.approx(h.max())
+
+
+def test_integer_rect_batch_paints_the_pixels_of_the_float_rects(qapp: QApplication) -> None:
+    """The batch hands Qt whole-pixel QRects; they must cover what the QRectFs covered."""
+    from pyqtgraph.Qt.internals import PrimitiveArray
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QPainter
+
+    from app.gui.chart.candles import _RectBatch
+
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.integers(-50, 350, n).astype(np.float64)
+    y = rng.integers(-50, 250, n).astype(np.float64)
+    w = rng.integers(1, 9, n).astype(np.float64)
+    h = rng.integers(1, 60, n).astype(np.float64)
+    x[0], h[1] = -1e12, 1e12  # far off screen: clamped, not wrapped
+
+    def paint(use_batch: bool) -> QImage:
+        image = QImage(300, 200, QImage.Format.Format_RGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#26a69a"))
+        if use_batch:
+            _RectBatch().draw(painter, x, y, w, h)
+        else:
+            floats = PrimitiveArray(QRectF, 4)
+            floats.resize(n)
+            memory = floats.ndarray()
+            memory[:, 0], memory[:, 1], memory[:, 2], memory[:, 3] = x, y, w, h
+            painter.drawRects(*floats.drawargs())
+        painter.end()
+        return image
+
+    assert paint(True) == paint(False)

@@ -286,3 +286,29 @@ def test_clear_and_palettes(view: ChartView, qapp: QApplication) -> None:
     qapp.processEvents()
     assert view.bar_count == 0 and len(view.ts_ns) == 0 and view.index_at_time(0) == -1
     view.grab()  # paints with no bars
+
+
+def test_panes_are_built_light_but_a_title_still_shows(view: ChartView) -> None:
+    """The panes have no context menus and hidden light axes (cheap to build, see
+    `ChartView._make_plot`); an axis title still renders once it is set and shown."""
+    for plot in (view.price_plot, view.volume_plot, view.add_subpane("rsi", "RSI 14")):
+        assert plot.getViewBox().menu is None
+        assert not plot.getAxis("left").isVisible() and not plot.getAxis("top").isVisible()
+    right = view.price_plot.getAxis("right")
+    assert right.label.toPlainText() == ""
+    right.setLabel("Price", units="INR")
+    assert right.label.isVisible()
+    assert right.label.toPlainText() == "Price (INR)"
+
+
+def test_the_viewport_is_painted_once_by_the_view_background(view: ChartView) -> None:
+    """No palette fill under the view and no cached background blit: the opaque background
+    brush alone covers the viewport (one full-window pass a frame instead of two)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QGraphicsView
+
+    viewport = view.graphics.viewport()
+    assert viewport.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+    assert not viewport.autoFillBackground()
+    assert view.graphics.cacheMode() == QGraphicsView.CacheModeFlag.CacheNone
+    assert view.graphics.backgroundBrush().isOpaque()

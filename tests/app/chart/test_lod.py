@@ -153,3 +153,50 @@ def test_mismatched_arrays_are_refused() -> None:
     o, h, lo, c, v = random_bars(10, seed=6)
     with pytest.raises(ValueError, match="differ in length"):
         OhlcvPyramid(o, h, lo, c[:9], v)
+
+
+def test_levels_are_built_on_first_need_with_the_same_values() -> None:
+    """A fresh pyramid builds no level above the bars for what a chart's first frame asks
+    (the last few hundred bars, the whole-series bounds); short spans at coarse levels are
+    merged from their bars; everything equals a fully built pyramid, bit for bit."""
+    bars = random_bars(200_003, seed=7)
+    lazy = OhlcvPyramid(*bars)
+    eager = OhlcvPyramid(*bars)
+    eager.level_arrays(eager.levels - 1)  # builds every level
+    assert eager.built_levels == eager.levels == lazy.levels
+    n = len(bars[0])
+    assert lazy.y_range(n - 300.5, n + 5.0) == eager.y_range(n - 300.5, n + 5.0)
+    assert lazy.bounds() == eager.bounds()
+    assert lazy.total_volume() == pytest.approx(eager.total_volume(), rel=1e-12)
+    rng = np.random.default_rng(8)
+
+    def same_views(max_level: int, widths: list[float]) -> None:
+        for _ in range(200):
+            level = int(rng.integers(0, max_level + 1))
+            x0 = float(rng.uniform(-10, n + 10))
+            x1 = x0 + float(rng.choice(widths))
+            got, want = lazy.visible(level, x0, x1), eager.visible(level, x0, x1)
+            assert (got.level, got.width, got.first) == (want.level, want.width, want.first)
+            for name in ("x", "open", "high", "low", "close", "volume"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
+            assert lazy.y_range(x0, x1) == eager.y_range(x0, x1)
+
+    same_views(8, [0.0, 3.0, 300.0, 5_000.0])  # at most LOCAL_BARS bars covered
+    assert lazy.built_levels == 1  # all of that came from the bars
+    wide = lazy.visible(9, 0.0, float(n))  # zoomed out: levels 1..9 are built and kept
+    assert lazy.built_levels == 10
+    np.testing.assert_array_equal(wide.high, eager.visible(9, 0.0, float(n)).high)
+    assert lazy.y_range(0, n) == eager.y_range(0, n)  # walks (and builds) the levels it needs
+    same_views(lazy.levels - 1, [0.0, 300.0, 16_000.0, 100_000.0])
+
+
+def test_a_live_tick_on_an_unbuilt_pyramid_equals_a_rebuild() -> None:
+    o, h, lo, c, v = random_bars(5_001, seed=9)
+    live = OhlcvPyramid(o[:5_000], h[:5_000], lo[:5_000], c[:5_000], v[:5_000])
+    assert live.built_levels == 1
+    live.append(o[5_000], h[5_000], lo[5_000], c[5_000], v[5_000])
+    assert live.built_levels == live.levels
+    assert_same_pyramid(live, OhlcvPyramid(o, h, lo, c, v))
+    fresh = OhlcvPyramid(o, h, lo, c, v)
+    fresh.update_last(o[-1], h[-1] + 5.0, lo[-1], c[-1], v[-1])
+    assert fresh.bounds() == (lo.min(), max(h.max(), h[-1] + 5.0))

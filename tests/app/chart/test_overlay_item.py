@@ -262,3 +262,39 @@ def test_an_empty_line_paints_nothing_then_grows_live(plot: pg.PlotWidget) -> No
     assert line.dataBounds(0) == (0.0, 3.0)
     show(plot, 0, 10, 0.0, 10.0)
     assert line.last_points >= 4
+
+
+def test_levels_are_built_on_first_need_with_the_same_values(values: np.ndarray) -> None:
+    """Zoomed in (the first frame) a line builds no level; each coarser level is built once,
+    when first drawn or asked, and equals an eagerly built one."""
+    head = values[:300_000]
+    lazy, eager = MinMaxPyramid(head), MinMaxPyramid(head)
+    eager.columns(0, 10, eager.levels)  # builds every level
+    assert eager.built_levels == eager.levels == lazy.levels
+    assert lazy.full_range() == eager.full_range()
+    assert lazy.y_range(299_000, 300_000) == eager.y_range(299_000, 300_000)
+    np.testing.assert_array_equal(
+        lazy.columns(299_500, 300_000, 0), eager.columns(299_500, 300_000, 0)
+    )
+    assert lazy.built_levels == 0
+    for level in (3, 1, 9, lazy.levels):
+        np.testing.assert_array_equal(
+            lazy.columns(0, 300_000, level), eager.columns(0, 300_000, level)
+        )
+        assert lazy.built_levels == max(3, level)
+    assert lazy.y_range(5, 299_000) == eager.y_range(5, 299_000)
+    assert MinMaxPyramid(np.full(5, np.nan)).full_range() is None
+
+
+def test_a_live_tick_on_an_unbuilt_line_equals_a_rebuild(values: np.ndarray) -> None:
+    live = MinMaxPyramid(values[:50_000])
+    live.update_last(-1.0)
+    live.append(1e6)
+    want = values[:50_001].copy()
+    want[49_999], want[50_000] = -1.0, 1e6
+    rebuilt = MinMaxPyramid(want)
+    assert live.full_range() == rebuilt.full_range() == (-1.0, 1e6)
+    for level in range(rebuilt.levels + 1):
+        np.testing.assert_array_equal(
+            live.columns(0, 50_001, level), rebuilt.columns(0, 50_001, level)
+        )

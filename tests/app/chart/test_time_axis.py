@@ -152,3 +152,14 @@ def test_daily_bars_are_labelled_by_date_not_by_minute() -> None:
     tt.set_times(ts)
     ticks = tt.ticks(-0.5, 60.5, 1500.0)  # ~three months of daily bars
     assert ticks and not any(":" in t.text for t in ticks)
+
+
+def test_repeats_are_dropped_like_np_unique() -> None:
+    """session_starts and the calendar labels drop repeated indices without np.unique (whose
+    first call imports numpy.ma inside the chart's first frame)."""
+    from app.gui.chart.time_axis import _unique_sorted
+
+    rng = np.random.default_rng(4)
+    for size in (0, 1, 2, 50):
+        found = np.sort(rng.integers(0, 10, size)).astype(np.intp)
+        np.testing.assert_array_equal(_unique_sorted(found), np.unique(found))

@@ -265,3 +265,18 @@ def test_screenshots(plot: pg.PlotWidget, run: Run, tmp_path: Path) -> None:
         path = tmp_path / f"trades_{name}.png"
         assert plot.grab().save(str(path))
         print(path)
+
+
+def test_first_marker_per_column_equals_np_unique() -> None:
+    """The per-column thinning picks what np.unique(return_index=True) would (without its
+    numpy.ma import on the first frame), whatever the order of the columns."""
+    from app.gui.chart.trade_markers import _first_per_column
+
+    rng = np.random.default_rng(6)
+    for size in (0, 1, 7, 500):
+        columns = rng.integers(0, 40, size).astype(np.int64)
+        want = np.unique(columns, return_index=True)[1] if size else np.empty(0, dtype=np.intp)
+        np.testing.assert_array_equal(_first_per_column(columns), want)
+        sorted_columns = np.sort(columns)
+        want = np.unique(sorted_columns, return_index=True)[1] if size else want
+        np.testing.assert_array_equal(_first_per_column(sorted_columns), want)

@@ -1,0 +1,157 @@
+"""The results panel's charts: equity (net and before costs), drawdown, weekly returns.
+
+pyqtgraph draws a million-bar curve by thinning it to the pixels on screen (peak
+downsampling, clipped to the view), so opening a long run stays fast. Times are on an IST
+date axis; money in rupees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.gui.chart.palette import ChartPalette
+from engine.metrics import EquityCurve
+
+NS_PER_SECOND = 1_000_000_000
+IST_UTC_OFFSET = -19_800  # pyqtgraph's utcOffset: seconds WEST of UTC, as time.timezone
+
+
+def rupee_tick(value: float) -> str:
+    """An axis label the Indian way: 85,000 / 12.5 L / 3.20 Cr."""
+    size = abs(value)
+    if size >= 1e7:
+        return f"{value / 1e7:,.2f} Cr"
+    if size >= 1e5:
+        return f"{value / 1e5:,.2f} L"
+    return f"{value:,.0f}"
+
+
+class RupeeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+    """Money ticks in lakh and crore, never 1e+06."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [rupee_tick(v * scale) for v in values]
+
+
+def _plot(axis_dates: bool, money: bool = False) -> pg.PlotWidget:
+    axes: dict[str, pg.AxisItem] = {}
+    if axis_dates:
+        axes["bottom"] = pg.DateAxisItem(utcOffset=IST_UTC_OFFSET)
+    if money:
+        axes["left"] = RupeeAxis()
+    plot = pg.PlotWidget(axisItems=axes)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    item = plot.getPlotItem()
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    return plot
+
+
+class CurveCharts(QWidget):
+    """Equity above, drawdown below, sharing the time axis."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.equity_plot = _plot(True, money=True)
+        self.drawdown_plot = _plot(True)
+        self.drawdown_plot.setXLink(self.equity_plot)
+        self.equity_plot.getPlotItem().setLabel("left", "Equity ₹")
+        self.drawdown_plot.getPlotItem().setLabel("left", "Drawdown %")
+        self.legend = QLabel()  # above the plot: a legend inside would cover the curve
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.gross_line = self.equity_plot.plot()
+        self.net_line = self.equity_plot.plot()
+        self.drawdown_line = self.drawdown_plot.plot(fillLevel=0.0)
+        self.drawdown_plot.setMaximumHeight(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.equity_plot, 3)
+        layout.addWidget(self.drawdown_plot, 1)
+
+    def set_curve(self, curve: EquityCurve, drawdown: np.ndarray) -> None:
+        x = curve.timestamps.astype(np.float64) / NS_PER_SECOND
+        self.gross_line.setData(x, curve.gross_equity)
+        self.net_line.setData(x, curve.equity)
+        self.drawdown_line.setData(x, -100.0 * drawdown)
+        self.equity_plot.getPlotItem().enableAutoRange()
+        self.drawdown_plot.getPlotItem().enableAutoRange()
+
+    def apply_palette(self, palette: ChartPalette, net: str) -> None:
+        for plot in (self.equity_plot, self.drawdown_plot):
+            plot.setBackground(palette.background)
+            for name in ("left", "bottom"):
+                axis = plot.getPlotItem().getAxis(name)
+                axis.setPen(pg.mkPen(palette.axis_line))
+                axis.setTextPen(pg.mkPen(palette.axis_text))
+        gross = palette.readout_label
+        self.gross_line.setPen(pg.mkPen(gross, width=1, style=Qt.PenStyle.DashLine))
+        self.net_line.setPen(pg.mkPen(net, width=2))
+        self.drawdown_line.setPen(pg.mkPen(palette.down, width=1))
+        self.drawdown_line.setBrush(pg.mkBrush(palette.down + "55"))
+        self.legend.setText(
+            f'<span style="color:{net}">━━</span> Net equity &nbsp;&nbsp; '
+            f'<span style="color:{gross}">╌╌</span> Before costs &nbsp;&nbsp; '
+            f'<span style="color:{palette.down}">▇</span> Drawdown from the running peak'
+        )
+
+
+class WeeklyChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph is untyped
+    """Each IST week's net return as a bar, green up and red down."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=IST_UTC_OFFSET)})
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.showGrid(x=False, y=True, alpha=0.15)
+        self.getPlotItem().setLabel("left", "Weekly return %")
+        self.bars: pg.BarGraphItem | None = None
+        self.starts: np.ndarray = np.zeros(0)
+        self.values: np.ndarray = np.zeros(0)
+        self.palette_: ChartPalette = ChartPalette.dark()
+
+    def set_weeks(self, starts_s: Sequence[float], returns: Sequence[float | None]) -> None:
+        self.starts = np.asarray(starts_s, dtype=np.float64)
+        self.values = np.array([0.0 if r is None else 100.0 * r for r in returns], dtype=np.float64)
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.bars is not None:
+            self.removeItem(self.bars)
+            self.bars = None
+        if not self.starts.size:
+            return
+        brushes = [
+            pg.mkBrush(self.palette_.up if v >= 0 else self.palette_.down) for v in self.values
+        ]
+        week = 7 * 86_400
+        self.bars = pg.BarGraphItem(
+            x=self.starts + week / 2,
+            height=self.values,
+            width=week * 0.7,
+            brushes=brushes,
+            pen=None,
+        )
+        self.addItem(self.bars)
+        self.getPlotItem().enableAutoRange()
+
+    def apply_palette(self, palette: ChartPalette) -> None:
+        self.palette_ = palette
+        self.setBackground(palette.background)
+        for name in ("left", "bottom"):
+            axis = self.getPlotItem().getAxis(name)
+            axis.setPen(pg.mkPen(palette.axis_line))
+            axis.setTextPen(pg.mkPen(palette.axis_text))
+        self._draw()

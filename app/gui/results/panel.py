@@ -1,0 +1,638 @@
+"""Results panel: one backtest's metrics (gross and net, with their conventions), equity and
+drawdown, the weekly badge and its reason, monthly returns, the trades and the costs.
+
+It only shows: every figure comes from app.reports (the engine's metrics functions), the
+same code the HTML report and the CSV export use. Opening a run does the cheap work at
+once (the result arrives materialised from the worker) and leaves the costs breakdown,
+which re-prices every contract note, until its tab is first shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.chart.palette import ChartPalette, palette_for
+from app.gui.context import AppContext
+from app.gui.panels.registry import PanelSpec, register_panel
+from app.gui.results.charts import NS_PER_SECOND, CurveCharts, WeeklyChart
+from app.gui.results.heatmap import MonthlyModel
+from app.gui.results.trades_model import TradeFilter, TradesModel
+from app.gui.table_model import Column, RowsModel
+from app.gui.themes import current_theme
+from app.reports import (
+    ChargeSummary,
+    Conventions,
+    Figures,
+    ReportError,
+    charge_summary,
+    export_csv,
+    figures,
+    metric_rows,
+    write_html,
+)
+from app.reports.analysis import drawdown_curve, format_value, monthly_returns, rupees_text
+from app.reports.csv_export import default_stem
+from app.reports.svg import BADGE_COLOURS
+from engine.backtest import BacktestResult
+from engine.ist import ist_iso, ist_midnight_ns
+
+EMPTY_TEXT = (
+    "<h3>No backtest to show yet</h3>"
+    "<p>Run one and its results open here: <b>Backtest…</b> in the strategy editor or the "
+    "backtest wizard, or from a terminal<br>"
+    "<code>artha backtest --strategy sma_crossover --symbol SYNBANK01</code> (demo data: "
+    "<code>artha demo</code>).</p>"
+    "<p>You will see the metrics before and after costs, the equity and drawdown curves, "
+    "the weekly target's badge, monthly returns, every trade and the charges.</p>"
+)
+VAR_LEVELS = (0.90, 0.95, 0.975, 0.99)
+KPI_NAMES = (
+    "Net P&L",
+    "Total return",
+    "CAGR",
+    "Sharpe",
+    "Max drawdown",
+    "Win rate",
+    "Closed trades",
+    "Charges",
+)
+
+
+def _when(ns: int) -> str:
+    return ist_iso(ns)[:16].replace("T", " ")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    label: str
+    amount: Decimal
+    share: str
+
+
+class Kpi(QFrame):
+    """One headline figure: a small caption over a large value."""
+
+    def __init__(self, caption: str) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(0)
+        self.caption = QLabel(caption.upper())
+        self.caption.setStyleSheet("font-size: 10px; letter-spacing: 0.5px;")
+        self.value = QLabel("—")
+        self.value.setStyleSheet("font-size: 17px; font-weight: 600;")
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+
+    def show_value(self, text: str, colour: str | None) -> None:
+        self.value.setText(text)
+        style = "font-size: 17px; font-weight: 600;"
+        self.value.setStyleSheet(style + (f" color: {colour};" if colour else ""))
+
+
+def _table(model: object, stretch_last: bool = False) -> QTableView:
+    view = QTableView()
+    view.setModel(model)  # type: ignore[arg-type]
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.horizontalHeader().setStretchLastSection(stretch_last)
+    return view
+
+
+class ResultsPanel(QWidget):
+    """Shows one BacktestResult. `trade_selected(symbol, entry_ns, exit_ns)` fires when a trade
+    is picked in the list (UTC nanoseconds) so a chart can move to it."""
+
+    # qlonglong, not int: PySide's int is 32-bit C++ and a nanosecond time would overflow.
+    trade_selected = Signal(str, "qlonglong", "qlonglong")  # type: ignore[arg-type]
+
+    def __init__(self, ctx: AppContext | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.result: BacktestResult | None = None
+        self.title = ""
+        self.conventions = Conventions()
+        self.figures: Figures | None = None
+        self.charges: ChargeSummary | None = None
+        self.theme = "dark"
+        self.palette_: ChartPalette = ChartPalette.dark()
+
+        self.stack = QStackedWidget()
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setTextFormat(Qt.TextFormat.RichText)
+        self.empty.setMargin(24)
+        self.stack.addWidget(self.empty)
+        # The page needs ~1000 px to show everything at once; in a narrower dock it scrolls
+        # instead of forcing the main window wider than the screen.
+        self.page_scroll = QScrollArea()
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.page_scroll.setWidget(self._build_page())
+        self.stack.addWidget(self.page_scroll)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self._recompute = QTimer(self)
+        self._recompute.setSingleShot(True)
+        self._recompute.setInterval(250)
+        self._recompute.timeout.connect(self._apply_conventions)
+        app = QApplication.instance()
+        theme = ctx.settings.theme if ctx is not None else None
+        if theme is None and isinstance(app, QApplication):
+            theme = current_theme(app)
+        self.apply_theme(theme or "dark")
+
+    # --- building -----------------------------------------------------------------------
+
+    def _build_page(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(6)
+
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        titles.addWidget(self.heading)
+        titles.addWidget(self.subtitle)
+        head.addLayout(titles, 1)
+        self.export_html_button = QPushButton("Export HTML report…")
+        self.export_html_button.setToolTip("One file with charts, metrics and trades, to mail")
+        self.export_html_button.clicked.connect(self._ask_html)
+        self.export_csv_button = QPushButton("Export CSV…")
+        self.export_csv_button.setToolTip("Trades and metrics as CSV files in a folder")
+        self.export_csv_button.clicked.connect(self._ask_csv)
+        head.addWidget(self.export_html_button)
+        head.addWidget(self.export_csv_button)
+        outer.addLayout(head)
+
+        kpis = QGridLayout()
+        kpis.setSpacing(6)
+        self.kpis = {name: Kpi(name) for name in KPI_NAMES}
+        for n, card in enumerate(self.kpis.values()):
+            kpis.addWidget(card, 0, n)
+        outer.addLayout(kpis)
+
+        self.left_tabs = QTabWidget()
+        self.curves = CurveCharts()
+        self.left_tabs.addTab(self.curves, "Equity && drawdown")
+        self.left_tabs.addTab(self._build_weekly(), "Weekly target")
+        self.monthly_model = MonthlyModel()
+        self.monthly_view = _table(self.monthly_model)
+        self.monthly_view.verticalHeader().setVisible(True)
+        self.monthly_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.monthly_view.verticalHeader().setDefaultSectionSize(28)
+        self.monthly_view.setAlternatingRowColors(False)
+        self.monthly_view.setShowGrid(False)
+        self.left_tabs.addTab(self.monthly_view, "Monthly returns")
+
+        self.right_tabs = QTabWidget()
+        self.right_tabs.addTab(self._build_metrics(), "Metrics")
+        self.right_tabs.addTab(self._build_costs(), "Costs")
+        self.right_tabs.currentChanged.connect(self._tab_changed)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.left_tabs)
+        top.addWidget(self.right_tabs)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(top)
+        body.addWidget(self._build_trades())
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        body.setSizes([520, 300])  # the trade list gets room for a dozen rows
+        outer.addWidget(body, 1)
+        return page
+
+    def _build_weekly(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.badge = QLabel()
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setFixedWidth(84)
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        row.addWidget(self.badge)
+        row.addWidget(self.reason, 1)
+        layout.addLayout(row)
+        self.criteria = QLabel()
+        self.criteria.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.criteria)
+        self.weekly_chart = WeeklyChart()
+        layout.addWidget(self.weekly_chart, 1)
+        return box
+
+    def _build_metrics(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(4, 4, 4, 4)
+        form = QHBoxLayout()
+        self.sessions = QSpinBox()
+        self.sessions.setRange(1, 400)
+        self.sessions.setValue(self.conventions.periods_per_year)
+        self.sessions.setSuffix(" sessions/yr")
+        self.sessions.setToolTip(
+            "Daily returns are annualised with the square root of this (252 NSE sessions)"
+        )
+        self.risk_free = QDoubleSpinBox()
+        self.risk_free.setRange(0.0, 30.0)
+        self.risk_free.setDecimals(2)
+        self.risk_free.setSingleStep(0.25)
+        self.risk_free.setSuffix(" % risk-free")
+        self.risk_free.setToolTip("Annual risk-free rate for Sharpe and Sortino")
+        self.var_level = QComboBox()
+        for level in VAR_LEVELS:
+            self.var_level.addItem(f"VaR {level * 100:g}%", level)
+        self.var_level.setCurrentIndex(VAR_LEVELS.index(0.95))
+        self.var_level.setToolTip("Confidence of the historical VaR and CVaR of daily returns")
+        for widget in (self.sessions, self.risk_free):
+            widget.valueChanged.connect(self._recompute_soon)
+        self.var_level.currentIndexChanged.connect(self._recompute_soon)
+        reset = QPushButton("Defaults")
+        reset.setToolTip("252 sessions, 0% risk-free, 95% VaR")
+        reset.clicked.connect(self.reset_conventions)
+        form.addWidget(QLabel("Daily returns,"))
+        form.addWidget(self.sessions)
+        form.addWidget(self.risk_free)
+        form.addWidget(self.var_level)
+        form.addWidget(reset)
+        form.addStretch(1)
+        layout.addLayout(form)
+        self.metrics_model = RowsModel(
+            [
+                Column("Metric", lambda r: r.label),
+                Column("Gross", lambda r: format_value(r.kind, r.gross), numeric=True),
+                Column("Net", lambda r: format_value(r.kind, r.net), numeric=True),
+                Column("How", lambda r: r.note),
+            ]
+        )
+        self.metrics_view = _table(self.metrics_model, stretch_last=True)
+        self.metrics_view.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        layout.addWidget(self.metrics_view, 1)
+        return box
+
+    def _build_costs(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.costs_model = RowsModel(
+            [
+                Column("Component", lambda r: r.label),
+                Column("Amount", lambda r: rupees_text(r.amount), numeric=True),
+                Column("Share", lambda r: r.share, numeric=True),
+            ]
+        )
+        self.costs_view = _table(self.costs_model, stretch_last=False)
+        self.costs_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.costs_note = QLabel()
+        self.costs_note.setWordWrap(True)
+        layout.addWidget(self.costs_view, 1)
+        layout.addWidget(self.costs_note)
+        return box
+
+    def _build_trades(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 4, 0, 0)
+        bar = QHBoxLayout()
+        self.trades_label = QLabel("Trades")
+        self.trades_label.setStyleSheet("font-weight: 600;")
+        self.side_filter = QComboBox()
+        self.side_filter.addItem("Long and short", "")
+        self.side_filter.addItem("Long only", "long")
+        self.side_filter.addItem("Short only", "short")
+        self.symbol_filter = QComboBox()
+        self.outcome_filter = QComboBox()
+        self.outcome_filter.addItem("Winners and losers", "")
+        self.outcome_filter.addItem("Winners", "winners")
+        self.outcome_filter.addItem("Losers", "losers")
+        for combo in (self.side_filter, self.symbol_filter, self.outcome_filter):
+            combo.currentIndexChanged.connect(self._filter_trades)
+        bar.addWidget(self.trades_label)
+        bar.addStretch(1)
+        bar.addWidget(self.side_filter)
+        bar.addWidget(self.symbol_filter)
+        bar.addWidget(self.outcome_filter)
+        layout.addLayout(bar)
+        self.trades_model = TradesModel()
+        self.trades_view = _table(self.trades_model, stretch_last=True)
+        self.trades_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.trades_view.setSortingEnabled(True)
+        self.trades_view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header = self.trades_view.horizontalHeader()
+        widths = (64, 90, 56, 64, 124, 90, 124, 90, 100, 90)
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width)
+        self.trades_view.selectionModel().currentRowChanged.connect(self._trade_picked)
+        layout.addWidget(self.trades_view, 1)
+        return box
+
+    # --- showing a run ------------------------------------------------------------------
+
+    def show_result(self, result: BacktestResult, title: str = "") -> None:
+        """Show `result` (replacing any earlier one); `title` names it in the header."""
+        self.result = result
+        self.title = title or f"{result.strategy} on {', '.join(result.symbols)}"
+        self.charges = None
+        curve = result.curve
+        self.figures = figures(result, self.conventions)
+        params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+        config = result.config
+        costs = config.costs if config.costs != "bps" else f"{config.cost_bps} bps"
+        self.heading.setText(self.title)
+        self.subtitle.setText(
+            f"{result.strategy}({params}) · {result.bars:,} bars · "
+            f"{_when(curve.timestamps[0])} to {_when(curve.timestamps[-1])} IST · "
+            f"capital {rupees_text(config.capital)} · costs {costs}, slippage "
+            f"{config.slippage_bps} bps, fills at {config.fill}"
+        )
+        capital = float(config.capital)
+        self.curves.set_curve(curve, drawdown_curve(curve, capital))
+        self.monthly_model.set_table(monthly_returns(curve, capital))
+        self._show_weekly(result)
+        self._show_figures()
+        self.trades_model.set_trades(result.trades)
+        self._fill_symbols()
+        self.stack.setCurrentIndex(1)
+        if self.right_tabs.currentIndex() == 1:
+            self._show_costs()
+
+    def _show_figures(self) -> None:
+        assert self.result is not None and self.figures is not None
+        result, fig = self.result, self.figures
+        m = fig.metrics
+        self.metrics_model.set_rows(metric_rows(fig))
+        net_pnl = result.final_equity - result.config.capital
+        p = self.palette_
+
+        def sign(value: float | Decimal | None) -> str | None:
+            if value is None or value == 0:
+                return None
+            return p.up if value > 0 else p.down
+
+        values: dict[str, tuple[str, str | None]] = {
+            "Net P&L": (rupees_text(net_pnl), sign(net_pnl)),
+            "Total return": (format_value("pct", m.net.total_return), sign(m.net.total_return)),
+            "CAGR": (format_value("pct", m.net.cagr), sign(m.net.cagr)),
+            "Sharpe": (format_value("ratio", m.net.sharpe), None),
+            "Max drawdown": (
+                format_value("pct", m.net.max_drawdown),
+                p.down if m.net.max_drawdown else None,
+            ),
+            "Win rate": (format_value("pct", m.net_trades.win_rate), None),
+            "Closed trades": (f"{len(result.trades):,}", None),
+            "Charges": (rupees_text(result.total_charges), None),
+        }
+        for name, (text, colour) in values.items():
+            self.kpis[name].show_value(text, colour)
+
+    def _show_weekly(self, result: BacktestResult) -> None:
+        weekly = result.weekly
+        self.reason.setText(weekly.summary.removeprefix(f"{weekly.badge.value}: "))
+        self._paint_badge()
+        lines = []
+        for c in weekly.criteria:
+            mark = "✔" if c.passed else "✘"
+            op = "≥" if c.kind == "min" else "≤"
+            lines.append(
+                f"{mark} {c.label}: <b>{c.actual * 100:.2f}%</b> (target {op} "
+                f"{c.threshold * 100:.2f}%)"
+            )
+        lines += [f"<i>{w}</i>" for w in weekly.warnings]
+        self.criteria.setText("<br>".join(lines))
+        starts = [ist_midnight_ns(w.week_start) / NS_PER_SECOND for w in weekly.weeks]
+        self.weekly_chart.set_weeks(starts, [w.weekly_return for w in weekly.weeks])
+
+    def _paint_badge(self) -> None:
+        if self.result is None:
+            return
+        name = self.result.weekly.badge.value
+        self.badge.setText(name)
+        self.badge.setStyleSheet(
+            f"background: {BADGE_COLOURS[name]}; color: white; font-weight: 700; "
+            "border-radius: 11px; padding: 3px 10px;"
+        )
+
+    def _fill_symbols(self) -> None:
+        self.symbol_filter.blockSignals(True)
+        self.symbol_filter.clear()
+        self.symbol_filter.addItem("All symbols", "")
+        for symbol in self.trades_model.symbols():
+            self.symbol_filter.addItem(symbol, symbol)
+        self.symbol_filter.blockSignals(False)
+        self.trades_model.set_filter(TradeFilter())
+        for combo in (self.side_filter, self.outcome_filter):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self._count_trades()
+
+    def _count_trades(self) -> None:
+        shown, total = self.trades_model.rowCount(), len(self.trades_model.trades)
+        text = f"Trades ({total:,})" if shown == total else f"Trades ({shown:,} of {total:,})"
+        self.trades_label.setText(text)
+
+    # --- interaction --------------------------------------------------------------------
+
+    def set_trade_filter(self, wanted: TradeFilter) -> None:
+        """Show only the trades `wanted` lets through (the filter bar does this too)."""
+        for combo, value in (
+            (self.side_filter, wanted.side),
+            (self.symbol_filter, wanted.symbol),
+            (self.outcome_filter, wanted.outcome),
+        ):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(value), 0))
+            combo.blockSignals(False)
+        self.trades_model.set_filter(wanted)
+        self._count_trades()
+
+    def _filter_trades(self) -> None:
+        self.set_trade_filter(
+            TradeFilter(
+                side=str(self.side_filter.currentData() or ""),
+                symbol=str(self.symbol_filter.currentData() or ""),
+                outcome=str(self.outcome_filter.currentData() or ""),
+            )
+        )
+
+    def _trade_picked(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        trade = self.trades_model.trade_at(current.row())
+        entry_ns, exit_ns = self.trades_model.entry_exit_ns(current.row())
+        self.trade_selected.emit(trade.symbol, entry_ns, exit_ns)
+
+    def set_conventions(self, conventions: Conventions) -> None:
+        """Measure the risk figures this way (recomputed by the engine's metrics)."""
+        for widget in (self.sessions, self.risk_free, self.var_level):
+            widget.blockSignals(True)
+        self.sessions.setValue(conventions.periods_per_year)
+        self.risk_free.setValue(conventions.risk_free_rate * 100)
+        level = self.var_level.findData(conventions.var_level)
+        if level < 0:
+            self.var_level.addItem(f"VaR {conventions.var_level * 100:g}%", conventions.var_level)
+            level = self.var_level.count() - 1
+        self.var_level.setCurrentIndex(level)
+        for widget in (self.sessions, self.risk_free, self.var_level):
+            widget.blockSignals(False)
+        self.conventions = conventions
+        if self.result is not None:
+            self.figures = figures(self.result, conventions)
+            self._show_figures()
+
+    def reset_conventions(self) -> None:
+        self.set_conventions(Conventions())
+
+    def _recompute_soon(self) -> None:
+        self._recompute.start()
+
+    def _apply_conventions(self) -> None:
+        self.set_conventions(
+            Conventions(
+                periods_per_year=self.sessions.value(),
+                risk_free_rate=round(self.risk_free.value() / 100, 6),
+                var_level=float(self.var_level.currentData()),
+            )
+        )
+
+    def _tab_changed(self, index: int) -> None:
+        if index == 1:
+            self._show_costs()
+
+    def _show_costs(self) -> None:
+        """Itemise the charges (re-pricing every contract note: done once, when asked)."""
+        if self.result is None or self.charges is not None:
+            return
+        self.charges = summary = charge_summary(self.result)
+        total = summary.ledger_total
+        rows = [
+            CostRow(label, amount, f"{amount / total * 100:.1f}%" if total else "—")
+            for label, amount in summary.rows()
+        ]
+        self.costs_model.set_rows(rows)
+        self.costs_note.setText(
+            f"Cost model: {summary.model}. {summary.notes:,} contract notes re-priced from "
+            f"the closed trades' fills; turnover {rupees_text(summary.turnover)}."
+        )
+
+    # --- export -------------------------------------------------------------------------
+
+    def export_html_to(self, path: Path) -> Path:
+        """Write the HTML report of the shown run (ReportError when refused)."""
+        if self.result is None:
+            raise ReportError("no backtest is shown; run one first")
+        return write_html(self.result, path, self.title, self.conventions)
+
+    def export_csv_to(self, folder: Path) -> list[Path]:
+        """Write the trades and metrics CSVs of the shown run into `folder`."""
+        if self.result is None:
+            raise ReportError("no backtest is shown; run one first")
+        return export_csv(self.result, folder, conventions=self.conventions)
+
+    def _start_dir(self) -> str:
+        return str(self.ctx.workspace.root) if self.ctx is not None else str(Path.home())
+
+    def _ask_html(self) -> None:
+        if self.result is None:
+            return
+        name = str(Path(self._start_dir()) / f"{default_stem(self.result)}.html")
+        chosen, _ = QFileDialog.getSaveFileName(self, "Export HTML report", name, "HTML (*.html)")
+        if chosen:
+            self._export(lambda: [self.export_html_to(Path(chosen))])
+
+    def _ask_csv(self) -> None:
+        if self.result is None:
+            return
+        chosen = QFileDialog.getExistingDirectory(self, "Export CSV into folder", self._start_dir())
+        if chosen:
+            self._export(lambda: self.export_csv_to(Path(chosen)))
+
+    def _export(self, write: Callable[[], list[Path]]) -> None:
+        try:
+            paths = write()
+        except ReportError as exc:
+            QMessageBox.warning(self, "Export refused", f"{exc}")
+            return
+        names = ", ".join(str(p) for p in paths)
+        window = self.window()
+        bar = getattr(window, "statusBar", None)
+        if callable(bar):
+            bar().showMessage(f"Exported {names}", 8000)
+
+    # --- theme --------------------------------------------------------------------------
+
+    def apply_theme(self, name: str) -> None:
+        """Repaint charts, heatmap, badge and coloured figures in the theme's colours."""
+        self.theme = name
+        colour_blind = self.ctx is not None and self.ctx.settings.colour_blind
+        self.palette_ = p = palette_for(name, colour_blind)
+        net = "#5b9cff" if name == "dark" else "#2962ff"
+        self.curves.apply_palette(p, net)
+        self.weekly_chart.apply_palette(p)
+        self.monthly_model.set_colours(p.up, p.down, "#16181d" if name == "dark" else "#ffffff")
+        self.trades_model.set_colours(p.up, p.down)
+        muted = p.readout_label
+        for card in self.kpis.values():
+            card.caption.setStyleSheet(f"font-size: 10px; letter-spacing: 0.5px; color: {muted};")
+        self.subtitle.setStyleSheet(f"color: {muted};")
+        self.costs_note.setStyleSheet(f"color: {muted};")
+        if self.result is not None and self.figures is not None:
+            self._show_figures()
+            self._paint_badge()
+
+
+register_panel(
+    PanelSpec(
+        panel_id="results",
+        title="Results",
+        factory=ResultsPanel,
+        area=Qt.DockWidgetArea.RightDockWidgetArea,
+        tab_with="data",
+        order=35,
+        shortcut="Ctrl+Shift+R",
+    )
+)

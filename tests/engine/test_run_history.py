@@ -1,0 +1,316 @@
+"""The run history on a real store with real backtests: a saved run reopens with the same
+report (trades, metrics, equity curve), lists, renames, tags, deletes and compares; an old
+workspace upgrades; read-only, damaged stores and a damaged saved report say what is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from engine.backtest import BacktestConfig, BacktestJob, BacktestReport, run_job
+from engine.data import run_history as rh
+from engine.data import schema
+from engine.data.bar_series import BarSeries
+from engine.data.demo import generate_demo
+from engine.data.schema import StoreDamaged, StoreError
+from engine.data.store import MarketStore
+from engine.strategy.loader import StrategyRef
+
+SMA = StrategyRef.of_module("strategies.reference.sma_crossover", "SmaCrossover")
+
+USER_STRATEGY = """\
+from strategies.sdk import BarView, Param, Strategy, crossed_above, crossed_below, sma
+
+
+class Mine(Strategy):
+    name = "mine"
+    fast = Param(8, min=1)
+    slow = Param(21, min=2)
+
+    def init(self) -> None:
+        self.on(crossed_above(sma(self.data.close, self.fast), sma(self.data.close, self.slow)),
+                self.enter)
+        self.on(crossed_below(sma(self.data.close, self.fast), sma(self.data.close, self.slow)),
+                self.leave)
+
+    def enter(self, bar: BarView) -> None:
+        if self.position.is_flat:
+            self.buy(50)
+
+    def leave(self, bar: BarView) -> None:
+        if not self.position.is_flat:
+            self.close_position()
+"""
+
+
+@pytest.fixture(scope="module")
+def demo() -> list[BarSeries]:
+    return generate_demo(count=2, days=6)
+
+
+@pytest.fixture(scope="module")
+def sma_runs(demo: list[BarSeries]) -> list[tuple[BacktestJob, BacktestReport]]:
+    """Two real runs of the reference sma_crossover: default, and other parameters and costs."""
+    infy = demo[0]
+    one = BacktestJob(SMA, (f"NSE:{infy.symbol}",), {"fast": 10}, BacktestConfig(), "1m")
+    two = BacktestJob(
+        SMA,
+        (f"NSE:{infy.symbol}",),
+        {"fast": 5, "slow": 30},
+        BacktestConfig(costs="bps", cost_bps=Decimal("3"), slippage_bps=Decimal("2.5")),
+        "1m",
+    )
+    return [(job, run_job(job, [infy])) for job in (one, two)]
+
+
+def sha256_of_module_file(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def test_a_recorded_run_reopens_with_the_same_report(store, demo, sma_runs):
+    job, report = sma_runs[0]
+    assert len(report.trades) > 5  # a run with something to show
+    run_id = rh.record_run(store, job, report, tags=["baseline"])
+
+    [info] = rh.list_runs(store)
+    series = demo[0]
+    assert info.id == run_id
+    assert info.strategy == "sma_crossover"
+    assert info.strategy_ref == "strategies.reference.sma_crossover:SmaCrossover"
+    assert info.source_hash == sha256_of_module_file("strategies.reference.sma_crossover")
+    assert info.params == {"fast": 10, "slow": 30, "quantity": 100}  # what ran, defaults too
+    assert info.symbols == [f"NSE:{series.symbol}"]
+    assert info.timeframe == "1m"
+    assert info.data_first == datetime.fromtimestamp(int(series.ts[0]) // 10**9, UTC)
+    assert info.data_last == datetime.fromtimestamp(int(series.ts[-1]) // 10**9, UTC)
+    assert info.data_first.tzinfo is UTC and info.created_at.tzinfo is UTC
+    assert info.config["capital"] == "10000000" and info.config["costs"] == "zerodha"
+    assert info.config["fill"] == "next-open"
+    assert info.tags == ["baseline"] and info.status == "done" and info.has_report
+    first, last = info.period.split("..")
+    assert info.name == f"sma_crossover NSE:{series.symbol} 1m {first}..{last}"
+    # the headline metrics: money exact, as the report has them
+    shown = report.as_json()
+    assert info.net_pnl == Decimal(shown["metrics"]["total_net_pnl"])
+    assert info.summary["net_pnl"] == shown["metrics"]["total_net_pnl"]
+    assert info.summary["trades"] == len(report.trades)
+    assert info.sharpe == pytest.approx(shown["metrics"]["net"]["sharpe"])
+    assert info.badge in ("GREEN", "AMBER", "RED")
+
+    back = rh.load_run(store, run_id)
+    assert back.report.as_json() == shown  # trades, metrics, weekly, every sum, the curve
+    assert back.trades == report.trades  # exact Decimals, IST times, bars
+    for name in rh.CURVE_ARRAYS:
+        got, want = getattr(back.curve, name), getattr(report.curve, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+    assert back.report.metrics == report.metrics
+    assert np.array_equal(rh.load_curve(store, run_id).equity, report.curve.equity)
+    with store._cursor() as cur:  # the curve is kept once, in the npz, not again as JSON
+        [(saved,)] = cur.execute("SELECT report FROM backtest_runs").fetchall()
+    assert rh.CURVE_JSON_KEY not in json.loads(saved)["report"]
+    assert back.report.order_log == report.order_log
+    assert back.report.config == report.config
+
+
+def test_a_reopened_run_survives_a_new_process_of_the_store(tmp_path, sma_runs):
+    path = tmp_path / "ws" / "artha.duckdb"
+    job, report = sma_runs[1]
+    with MarketStore.open(path) as store:
+        run_id = rh.record_run(store, job, report, name="  bps   costs  ")
+    with MarketStore.open(path, read_only=True) as reader:
+        back = rh.load_run(reader, run_id)
+        assert back.info.name == "bps costs"
+        assert back.report.as_json() == report.as_json()
+        assert back.report.config.cost_bps == Decimal("3")
+        assert back.report.config.slippage_bps == Decimal("2.5")
+
+
+def test_a_user_file_is_hashed_and_an_edit_shows_in_the_comparison(store, demo, tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(USER_STRATEGY)
+    series = demo[1]
+    job = BacktestJob(StrategyRef.of_file(path), (series.symbol,))
+    before = rh.record_run(store, job, run_job(job, [series]))
+    path.write_text(USER_STRATEGY.replace("self.buy(50)", "self.buy(60)"))
+    after = rh.record_run(store, job, run_job(job, [series]))
+
+    a, b = rh.run_info(store, before), rh.run_info(store, after)
+    assert a.strategy_ref == str(path) and a.strategy == "mine"
+    assert a.source_hash == hashlib.sha256(USER_STRATEGY.encode()).hexdigest()
+    assert b.source_hash == hashlib.sha256(path.read_bytes()).hexdigest() != a.source_hash
+    compared = rh.compare_runs(store, before, after)
+    assert [d.key for d in compared.setup] == ["source_hash"]
+    assert compared.params == [] and compared.config == []
+    assert not compared.same_setup
+
+
+def test_compare_names_the_parameter_and_config_differences(store, sma_runs):
+    (job_a, rep_a), (job_b, rep_b) = sma_runs
+    a = rh.record_run(store, job_a, rep_a)
+    b = rh.record_run(store, job_b, rep_b)
+    compared = rh.compare_runs(store, a, b)
+    assert compared.setup == []  # same strategy file, symbol, bars
+    assert {d.key: (d.a, d.b) for d in compared.params} == {"fast": (10, 5)}
+    assert {d.key: (d.a, d.b) for d in compared.config} == {
+        "costs": ("zerodha", "bps"),
+        "cost_bps": (None, "3"),
+        "slippage_bps": ("0", "2.5"),
+    }
+    rows = {m.key: m for m in compared.metrics}
+    assert rows["net_pnl"].a == rep_a.as_json()["metrics"]["total_net_pnl"]
+    assert rows["net_pnl"].b == rep_b.as_json()["metrics"]["total_net_pnl"]
+    assert rows["net_pnl"].differs and not rows["bars"].differs
+    assert [m.key for m in compared.metrics] == [key for key, _, _ in rh.HEADLINE]
+    assert compared.as_json()["params"][0] == {"key": "fast", "a": 10, "b": 5}
+    same = rh.compare_runs(store, a, a)
+    assert same.same_setup and not any(m.differs for m in same.metrics)
+
+
+def test_rename_tag_delete_and_unknown_ids(store, sma_runs):
+    job, report = sma_runs[0]
+    first = rh.record_run(store, job, report)
+    second = rh.record_run(store, job, report, name="second")
+    assert [r.id for r in rh.list_runs(store)] == [second, first]  # newest first
+    assert rh.rename_run(store, first, "  the   baseline ").name == "the baseline"
+    with pytest.raises(ValueError, match="cannot be empty"):
+        rh.rename_run(store, first, "   ")
+    assert rh.tag_run(store, first, ["keep", "nifty", "keep"]).tags == ["keep", "nifty"]
+    assert rh.tag_run(store, first, ["best"], remove=["nifty"]).tags == ["keep", "best"]
+    with pytest.raises(ValueError, match="at most 40"):
+        rh.tag_run(store, first, ["x" * 41])
+    assert [r.id for r in rh.list_runs(store, tag="keep")] == [first]
+    assert rh.delete_run(store, second).name == "second"
+    assert [r.id for r in rh.list_runs(store)] == [first]
+    for call in (
+        lambda: rh.load_run(store, 99),
+        lambda: rh.rename_run(store, 99, "x"),
+        lambda: rh.tag_run(store, 99, ["x"]),
+        lambda: rh.delete_run(store, 99),
+        lambda: rh.compare_runs(store, first, 99),
+    ):
+        with pytest.raises(rh.RunHistoryError, match=r"no run 99 in .*artha runs list"):
+            call()
+    with pytest.raises(ValueError, match="sha256"):
+        rh.save_run(store, job, report, source_hash="abc")
+
+
+def test_a_read_only_or_damaged_store_refuses_writes_with_its_message(tmp_path, sma_runs):
+    path = tmp_path / "ro.duckdb"
+    job, report = sma_runs[0]
+    with MarketStore.open(path) as store:
+        run_id = rh.record_run(store, job, report)
+    with MarketStore.open(path, read_only=True) as reader:
+        assert [r.id for r in rh.list_runs(reader)] == [run_id]
+        for write in (
+            lambda: rh.record_run(reader, job, report),
+            lambda: rh.rename_run(reader, run_id, "new"),
+            lambda: rh.tag_run(reader, run_id, ["t"]),
+            lambda: rh.delete_run(reader, run_id),
+        ):
+            with pytest.raises(StoreError, match="is open read-only: cannot write"):
+                write()
+    with MarketStore.open(path) as store:
+        store.mark_damaged(StoreDamaged(f"{path} is damaged: checksum error; restore a backup"))
+        try:
+            with pytest.raises(StoreDamaged, match=r"cannot write application state.*restore"):
+                rh.record_run(store, job, report)
+            assert rh.run_info(store, run_id).name  # reads still answer
+        finally:
+            from engine.data import store as store_module
+
+            store_module._DAMAGED.pop(store.path, None)  # the process-wide mark, for other tests
+
+
+def test_a_damaged_saved_report_is_named_and_the_run_can_still_go(store, sma_runs):
+    job, report = sma_runs[0]
+    junk_curve = rh.record_run(store, job, report)
+    newer = rh.record_run(store, job, report)
+    gutted = rh.record_run(store, job, report)
+    with store._cursor() as cur:
+        cur.execute("UPDATE backtest_runs SET curve = 'not a zip'::BLOB WHERE id = ?", [junk_curve])
+        cur.execute(
+            "UPDATE backtest_runs SET report = json_object('format', 99) WHERE id = ?", [newer]
+        )
+        cur.execute(
+            "UPDATE backtest_runs SET report = json_object('format', 1, 'report', 1) WHERE id = ?",
+            [gutted],
+        )
+    with pytest.raises(rh.RunHistoryError, match="equity curve cannot be read"):
+        rh.load_curve(store, junk_curve)
+    for run_id, why in (
+        (junk_curve, "equity curve is not an .npz"),
+        (newer, "format 99"),
+        (gutted, "KeyError: 'extra'"),
+    ):
+        with pytest.raises(rh.RunHistoryError, match=rf"run {run_id} .*cannot be read.*{why}") as e:
+            rh.load_run(store, run_id)
+        assert f"artha runs delete {run_id}" in str(e.value)
+    assert len(rh.list_runs(store)) == 3  # the list still shows them
+    rh.delete_run(store, junk_curve)
+    assert len(rh.list_runs(store)) == 2
+
+
+def test_a_version_4_workspace_upgrades_and_keeps_its_runs(tmp_path, sma_runs):
+    path = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(path))
+    assert schema.migrate(con, path, target=4) == [1, 2, 3, 4]
+    con.execute(
+        "INSERT INTO backtest_runs (strategy, params, config, created_at, status, summary) "
+        'VALUES (\'sma_crossover\', \'{"fast": 7}\', \'{"symbols": ["INFY"], '
+        "\"capital\": \"100000\"}', TIMESTAMP '2026-10-01 04:00:00', 'done', "
+        '\'{"net_pnl": "12.50"}\')'
+    )
+    con.close()
+    with pytest.raises(StoreError, match="is at schema v4; this Artha needs v5"):
+        MarketStore.open(path, read_only=True)
+    with MarketStore.open(path) as store:
+        assert store.schema_version == 5
+        [old] = rh.list_runs(store)
+        assert (old.id, old.name, old.params, old.symbols) == (
+            1,
+            "sma_crossover #1",
+            {"fast": 7},
+            ["INFY"],
+        )
+        assert old.created_at == datetime(2026, 10, 1, 4, tzinfo=UTC)
+        assert old.net_pnl == Decimal("12.50") and not old.has_report and old.tags == []
+        with pytest.raises(rh.RunHistoryError, match="saved without its report"):
+            rh.load_run(store, 1)
+        job, report = sma_runs[0]
+        new = rh.record_run(store, job, report)
+        assert new == 2  # the id sequence carried on
+        assert rh.compare_runs(store, 1, 2).params[0].key == "fast"
+
+
+def test_a_run_on_bar_files_keeps_them_in_its_config(store, demo):
+    series = demo[1]
+    job = BacktestJob(SMA, (series.symbol,), {}, BacktestConfig(), None, date(2026, 1, 1))
+    report = run_job(job, [series])
+    run_id = rh.record_run(store, job, report, data_files=["bars/syn.csv"])
+    info = rh.run_info(store, run_id)
+    assert info.params == {"fast": 10, "slow": 30, "quantity": 100}
+    assert info.config["data_files"] == [str(Path("bars/syn.csv"))]
+    assert info.config["from"] == "2026-01-01" and info.config["to"] is None
+    assert info.timeframe == "1m"  # the bars' own, when the job left it open
+
+
+def test_parameters_given_as_text_are_saved_as_the_strategy_read_them(store, demo):
+    """`artha backtest --param fast=12` hands the job the text "12"; the run saves 12."""
+    series = demo[0]
+    job = BacktestJob(SMA, (series.symbol,), {"fast": "12"}, BacktestConfig())
+    run_id = rh.record_run(store, job, run_job(job, [series]))
+    assert rh.run_info(store, run_id).params == {"fast": 12, "slow": 30, "quantity": 100}
+    other = rh.save_run(store, job, run_job(job, [series]), source_hash=None, name="as given")
+    assert rh.run_info(store, other).params == {"fast": "12"}  # save_run keeps what it is given
+    differ = [d.key for d in rh.compare_runs(store, run_id, other).params]
+    assert differ == ["slow", "quantity"]  # "12" and 12 are one value: fast is not listed
