@@ -33,6 +33,7 @@ from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
+from app.gui.workbench import Workbench
 from app.version import __version__
 from engine.data.store import StoreDamaged, StoreError
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
             self.open_instance("chart", panel_id, show=False)
         self.last_chart = "chart"  # where "open chart" requests go: the last one used
         self._connect_open_chart()
+        self.workbench = Workbench(self, ctx, self.docks)  # editor, wizard, results, history
         self._default_geometry = self.saveGeometry()
         self._default_state: QByteArray | None = None  # captured at first show, when sizes exist
         self.set_theme(ctx.settings.theme)

@@ -308,3 +308,15 @@ def test_the_window_opens_charts_from_the_watchlist_and_keeps_extra_charts(
     assert reopened.docks["chart-2"].widget().state.timeframe == "30m"
     assert reopened.colour_blind_action.isChecked()
     QApplication.processEvents()
+
+
+def test_a_span_asked_for_is_shown_switching_instrument_if_needed(ctx, qtbot, demo_series):
+    panel = open_panel(ctx, qtbot)
+    other = max(demo_series, key=lambda s: s.symbol)
+    ts = other.ts
+    with qtbot.waitSignal(panel.done.loaded, timeout=20_000):
+        panel.show_span(f"NSE:{other.symbol}", int(ts[1000]), int(ts[1010]) + 30 * 10**9)
+    assert panel.bars.key == f"NSE:{other.symbol}"
+    assert panel.view.x_range() == pytest.approx((969.5, 1040.5))
+    panel.show_span(other.symbol, int(ts[3000]), int(ts[3200]))  # same instrument: at once
+    assert panel.view.x_range() == pytest.approx((2899.5, 3300.5))

@@ -44,6 +44,7 @@ from app.gui.chart.loading import (
     ChartBars,
     load_chart_bars,
     possible_timeframes,
+    split_key,
 )
 from app.gui.chart.overlay_item import LodBandItem, LodLineItem
 from app.gui.chart.palette import ChartPalette, palette_for
@@ -99,6 +100,7 @@ class ChartPanel(QWidget):
         self.trade_item: TradeMarkersItem | None = None
         self._job: int | None = None
         self._pending: ChartState | None = None  # asked while a read runs: read next
+        self._focus: tuple[int, int] | None = None  # a span to show once the bars are in
         self.drawing_store = DrawingStore(ctx.files_dir / "drawings")
 
         self.view_palette = self._palette()
@@ -273,6 +275,25 @@ class ChartPanel(QWidget):
         self.trades = trades
         self._place_trades()
 
+    def show_span(self, key: str, start_ns: int, end_ns: int) -> None:
+        """Move the chart to [start_ns, end_ns] of `key` with some room around it (a trade
+        clicked in the results); switches instrument first when needed."""
+        self._focus = (start_ns, end_ns)
+        if self.bars is not None and split_key(key)[1] == split_key(self.bars.key)[1]:
+            self._apply_focus()
+        else:
+            self.open_symbol(key)
+
+    def _apply_focus(self) -> None:
+        if self._focus is None or self.bars is None or not len(self.bars):
+            return
+        start_ns, end_ns = self._focus
+        self._focus = None
+        first = self.view.index_at_time(start_ns)
+        last = max(self.view.index_at_time(end_ns), first)
+        room = max(30, (last - first) // 2)
+        self.view.set_x_range(first - room - 0.5, last + room + 0.5)
+
     def live_fill(self, ts_ns: int, price: float, side: int, is_entry: bool) -> None:
         """One fill as it happens (the live and paper windows): a marker on the bar holding
         its time, drawn at once; an exit closes the oldest open trade of its side."""
@@ -368,6 +389,7 @@ class ChartPanel(QWidget):
         kind = "adjusted" if bars.adjusted else "as traded"
         self.info.setText(f"{note}; " * bool(note) + f"{len(bars):,} bars{made}, {kind}")
         self._remember()
+        self._apply_focus()
         self.done.loaded.emit(f"{bars.key} {bars.timeframe}")
 
     def _fail(self, message: str) -> None:

@@ -1,0 +1,129 @@
+"""The research loop's wiring between panels: editor -> wizard -> run -> history, results and
+chart; a saved run reopened from the history; a trade clicked in the results shown on the chart.
+
+Panels know nothing of each other (each is one registered module); the main window hands
+itself to `Workbench`, which connects their signals. Reading a saved run and saving a new one
+go through the job runner: a million-bar run's report and curve take a moment either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
+
+from app.gui.chart.trade_marks import TradeMarks
+from app.gui.context import AppContext
+from engine.backtest.job import BacktestJob, BacktestReport
+from engine.data import run_history
+from engine.events import JobEvent, JobFailed, JobFinished
+
+log = logging.getLogger(__name__)
+
+
+class Workbench(QObject):
+    """Connects the research panels of one main window (`docks`: panel id -> dock)."""
+
+    def __init__(self, window: QMainWindow, ctx: AppContext, docks: dict[str, Any]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.ctx = ctx
+        self.docks = docks
+        self._jobs: dict[int, str] = {}  # job id -> what it was for ("open", "save")
+        self.last_saved: int | None = None  # the run id the last finished run was saved as
+        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
+        self.destroyed.connect(lambda *_: subscription.cancel())
+        history = self.panel("history")
+        if history is not None:
+            history.open_run_requested.connect(self.open_saved_run)
+        results = self.panel("results")
+        if results is not None:
+            results.trade_selected.connect(self.show_trade)
+
+    def panel(self, panel_id: str) -> Any:
+        dock = self.docks.get(panel_id)
+        return None if dock is None else dock.widget()
+
+    def _front(self, panel_id: str) -> None:
+        dock = self.docks.get(panel_id)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+
+    # -- a run just finished (the wizard) ----------------------------------------------------
+    def run_finished(self, report: BacktestReport, job: BacktestJob) -> None:
+        """Show a finished run in the results and its trades on the chart, and keep it in the
+        run history (saved off the GUI thread)."""
+        self.show_report(report, "")
+        store = self.ctx.store
+        if store is None:
+            return
+        hash_ = run_history.source_hash_of(job.strategy)
+
+        def save(_control: object) -> int:
+            return run_history.record_run(store, job, report, source_hash=hash_)
+
+        job_id = self.ctx.jobs.submit(
+            save, f"Save run {report.strategy}", cancellable=False, ask_before_close=True
+        )
+        self._jobs[job_id] = "save"
+
+    # -- a saved run reopened --------------------------------------------------------------
+    def open_saved_run(self, run_id: int) -> None:
+        store = self.ctx.store
+        if store is None:
+            return
+
+        def read(_control: object) -> run_history.StoredRun:
+            return run_history.load_run(store, run_id)
+
+        job_id = self.ctx.jobs.submit(
+            read, f"Open run {run_id}", cancellable=False, ask_before_close=False
+        )
+        self._jobs[job_id] = "open"
+
+    def show_report(self, report: BacktestReport, title: str) -> None:
+        results = self.panel("results")
+        if results is not None:
+            results.show_result(report, title)
+            self._front("results")
+        chart = self.panel("chart")
+        if chart is not None and report.symbols:
+            symbol = report.symbols[0]
+            chart.show_trades(TradeMarks.from_trades(report.trades, symbol))
+            if chart.bars is None or not chart.bars.key.endswith(f":{symbol.upper()}"):
+                chart.open_symbol(symbol)
+
+    def show_trade(self, symbol: str, entry_ns: int, exit_ns: int) -> None:
+        """A trade clicked in the results: the chart moves to it (bringing it to the front)."""
+        chart = self.panel("chart")
+        if chart is None:
+            return
+        self._front("chart")
+        chart.show_span(symbol, int(entry_ns), int(exit_ns))
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        what = self._jobs.get(event.job_id)
+        if what is None or not isinstance(event, JobFinished | JobFailed):
+            return
+        del self._jobs[event.job_id]
+        if isinstance(event, JobFailed):
+            verb = "reopen" if what == "open" else "save"
+            self._tell(f"Could not {verb} the run: {event.message}")
+            return
+        if what == "open" and isinstance(event.result, run_history.StoredRun):
+            self.show_report(event.result.report, event.result.info.name)
+        elif what == "save" and isinstance(event.result, int):
+            self.last_saved = event.result
+            history = self.panel("history")
+            if history is not None:
+                history.refresh()
+            self.window.statusBar().showMessage(f"Run saved as run {event.result}", 8000)
+
+    def _tell(self, text: str) -> None:
+        log.error("%s", text)
+        parent: QWidget = self.window
+        box = QMessageBox(QMessageBox.Icon.Warning, "Run history", text, parent=parent)
+        box.open()

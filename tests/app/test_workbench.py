@@ -1,0 +1,76 @@
+"""The research panels work together in the main window: a saved run reopened from the
+history shows in the results and its trades on the chart; a trade picked in the results moves
+the chart to it; a finished run is saved and listed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine.backtest import BacktestConfig
+from engine.backtest.job import BacktestJob, run_job
+from engine.data import run_history
+from engine.data.demo import demo_batch, generate_demo
+from engine.strategy.loader import StrategyRef
+
+
+@pytest.fixture(scope="module")
+def demo_series():
+    return generate_demo(count=2, days=8)
+
+
+@pytest.fixture
+def window(make_window, demo_series, qtbot):
+    made = make_window()
+    made.ctx.store.import_batch(demo_batch(demo_series))
+    made.show()
+    return made
+
+
+def a_run(series):
+    job = BacktestJob(
+        StrategyRef(module="strategies.reference.sma_crossover", class_name="SmaCrossover"),
+        (series.symbol,),
+        config=BacktestConfig(costs="bps", cost_bps=Decimal(3)),
+    )
+    return job, run_job(job, [series])
+
+
+def test_a_saved_run_reopens_in_the_results_with_its_trades_on_the_chart(
+    window, demo_series, qtbot
+):
+    series = max(demo_series, key=lambda s: s.symbol)
+    job, report = a_run(series)
+    run_id = run_history.record_run(window.ctx.store, job, report)
+    results = window.docks["results"].widget()
+    chart = window.docks["chart"].widget()
+    history = window.docks["history"].widget()
+    history.refresh()
+    qtbot.waitUntil(lambda: chart.bars is not None, timeout=20_000)  # the first instrument
+    with qtbot.waitSignal(chart.done.loaded, timeout=20_000):
+        history.open_run_requested.emit(run_id)
+    qtbot.waitUntil(lambda: results.result is not None, timeout=20_000)
+    assert [t.entry_price for t in results.result.trades] == [t.entry_price for t in report.trades]
+    assert chart.bars.key == f"NSE:{series.symbol}"
+    assert len(chart.trade_item.trades_in_view(-1, chart.view.bar_count)) == len(report.trades)
+
+    trade = report.trades[5]
+    entry_ns, exit_ns = (int(series.ts[trade.entry_bar]), int(series.ts[trade.exit_bar]))
+    results.trade_selected.emit(series.symbol, entry_ns, exit_ns)  # a click in the list
+    left, right = chart.view.x_range()
+    assert left < trade.entry_bar and trade.exit_bar < right
+    assert right - left < 500  # zoomed to the trade, not the whole series
+
+
+def test_a_finished_run_is_shown_and_saved_in_the_history(window, demo_series, qtbot):
+    series = min(demo_series, key=lambda s: s.symbol)
+    job, report = a_run(series)
+    bench = window.workbench
+    bench.run_finished(report, job)
+    assert window.docks["results"].widget().result is report
+    qtbot.waitUntil(lambda: bench.last_saved is not None, timeout=20_000)
+    saved = run_history.load_run(window.ctx.store, bench.last_saved)
+    assert saved.report.as_json(curve=False)["trades"] == report.as_json(curve=False)["trades"]
+    history = window.docks["history"].widget()
+    qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=10_000)
