@@ -18,20 +18,37 @@ JobCancelled(result)) reach the bus on the loop thread (`EventBus.publish_thread
 do so cleanly; one that returns after a cancel ends in JobCancelled with what it returned, one
 that raises `JobCancelledError` in JobCancelled(None).
 
-Process jobs (backtests, optimisations) will fit the same API: `JobControl` holds only a
-progress callback and a cancel flag, which a process job gets as a multiprocessing Event and a
-queue read on the runner's side; the job's arguments and result must then be picklable.
+Process jobs (backtests, optimisations) use the same API: `JobRunner.submit_process(fn, args,
+name)` runs `fn(control, *args)` in a spawned worker process, where `control` is a JobControl
+whose progress goes back through a pipe and whose cancel flag is a multiprocessing Event; `fn`
+must be a top-level function and its arguments and result picklable. A supervising thread per
+job starts the worker, relays progress as JobProgress, receives (unpickles) the result off the
+loop thread and posts the same JobFinished / JobFailed / JobCancelled events. At most
+`process_slots` workers run at once; later jobs wait their turn, oldest first (JobInfo.state
+"queued"). A cancel sets the Event; a worker that has not stopped CANCEL_GRACE seconds later
+(a strategy stuck in its own loop) is terminated. A worker exits when its parent dies.
 The runner never touches the store: a job is handed whatever it needs by whoever submits it.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.synchronize
+import os
+import pickle
+import signal
 import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, Literal, Protocol
 
 from engine.bus import EventBus
 from engine.events import (
@@ -46,10 +63,18 @@ from engine.events import (
 log = logging.getLogger("artha.jobs")
 
 PROGRESS_INTERVAL = 0.05  # seconds: at most ~20 progress events a second per job reach the bus
+CANCEL_GRACE = 0.8  # seconds a process job gets to stop on its own before it is terminated
+POLL = 0.05  # seconds: how often a supervising thread looks at a cancel request
 
 
 class JobCancelledError(Exception):
     """Raised by a job that stops on a cancel with nothing to return."""
+
+
+class CancelFlag(Protocol):
+    """A threading.Event in a thread job, a multiprocessing Event in a worker process."""
+
+    def is_set(self) -> bool: ...
 
 
 class JobControl:
@@ -58,7 +83,7 @@ class JobControl:
     def __init__(
         self,
         report: Callable[[int, int, str], None],
-        cancel_flag: threading.Event,
+        cancel_flag: CancelFlag,
         interval: float = PROGRESS_INTERVAL,
     ) -> None:
         self._report = report
@@ -87,8 +112,12 @@ class JobInfo:
     cancellable: bool
     started: float  # time.monotonic() when submitted
     ask_before_close: bool = True  # False: a short background read, not worth a question
+    kind: Literal["thread", "process"] = "thread"
+    # "queued": a process job waiting for a free worker slot; "running" otherwise
+    state: Literal["queued", "running"] = "running"
     cancel_flag: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
+    pid: int | None = None  # a process job's worker, once started
 
     @property
     def cancel_requested(self) -> bool:
@@ -98,12 +127,23 @@ class JobInfo:
 class JobRunner:
     """Runs jobs on worker threads; events go to `bus` on its loop thread."""
 
-    def __init__(self, bus: EventBus, post: Callable[[JobEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        post: Callable[[JobEvent], None] | None = None,
+        process_slots: int | None = None,
+    ) -> None:
+        """`process_slots`: how many process jobs may run at once (default: the cores but
+        one, at least one); the rest wait in submission order."""
         self._bus = bus
         self._post = post or bus.publish_threadsafe
         self._jobs: dict[int, JobInfo] = {}
         self._lock = threading.Lock()
         self._next_id = 1
+        self.process_slots = max(1, process_slots or (os.cpu_count() or 2) - 1)
+        self._slots = threading.Condition()
+        self._busy = 0
+        self._waiting: deque[int] = deque()
 
     def submit(
         self,
@@ -135,6 +175,156 @@ class JobRunner:
         info.thread.start()
         return job_id
 
+    def submit_process(
+        self,
+        fn: Callable[..., Any],
+        args: Sequence[Any],
+        name: str,
+        *,
+        cancellable: bool = True,
+        ask_before_close: bool = True,
+    ) -> int:
+        """Run `fn(control, *args)` in a spawned worker process; its id, at once.
+
+        `fn` is a top-level function (the worker imports it by name) and `args` and its
+        result are picklable; both cross on this runner's supervising thread, never the
+        caller's. Events are those of `submit`; a job waiting for a worker slot has
+        JobInfo.state "queued" and says so in a JobProgress."""
+        with self._lock:
+            job_id = self._next_id
+            self._next_id += 1
+            info = JobInfo(
+                job_id, name, cancellable, time.monotonic(), ask_before_close, kind="process"
+            )
+            info.state = "queued"
+            self._jobs[job_id] = info
+        info.thread = threading.Thread(
+            target=self._supervise,
+            args=(info, fn, tuple(args)),
+            name=f"artha-job-{job_id}",
+            daemon=False,
+        )
+        self._post(JobStarted(job_id, name, cancellable))
+        log.info("process job %d submitted: %s", job_id, name)
+        info.thread.start()
+        return job_id
+
+    def _supervise(self, info: JobInfo, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """The supervising thread of a process job: wait for a slot, start the worker,
+        relay what it says, end with one event."""
+        event: JobEvent
+        if not self._take_slot(info):
+            event = JobCancelled(info.job_id, info.name, None)
+        else:
+            try:
+                event = self._run_process(info, fn, args)
+            except Exception as exc:  # starting the worker failed (args not picklable, ...)
+                log.exception("process job %d failed: %s", info.job_id, info.name)
+                event = JobFailed(info.job_id, info.name, str(exc) or type(exc).__name__)
+            finally:
+                with self._slots:
+                    self._busy -= 1
+                    self._slots.notify_all()
+        self._end(info, event)
+
+    def _take_slot(self, info: JobInfo) -> bool:
+        """Wait until a worker slot is free and this job is the oldest waiting; False when
+        the job was cancelled while it waited."""
+        with self._slots:
+            self._waiting.append(info.job_id)
+            told = False
+            try:
+                while True:
+                    if info.cancel_requested:
+                        return False
+                    if self._waiting[0] == info.job_id and self._busy < self.process_slots:
+                        self._busy += 1
+                        info.state = "running"
+                        return True
+                    if not told:
+                        told = True
+                        ahead = self._waiting.index(info.job_id) + self._busy
+                        self._post(
+                            JobProgress(
+                                info.job_id, info.name, 0, 0, f"queued: {ahead} job(s) ahead"
+                            )
+                        )
+                    self._slots.wait(POLL)
+            finally:
+                self._waiting.remove(info.job_id)
+                self._slots.notify_all()
+
+    def _run_process(
+        self, info: JobInfo, fn: Callable[..., Any], args: tuple[Any, ...]
+    ) -> JobEvent:
+        context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
+        reader, writer = context.Pipe(duplex=False)
+        stop = context.Event()
+        process = context.Process(
+            target=_process_main,
+            args=(fn, args, writer, stop, os.getpid()),
+            name=f"artha-job-{info.job_id}",
+            daemon=True,  # a worker never outlives a parent that exits normally
+        )
+        self._post(JobProgress(info.job_id, info.name, 0, 0, "starting a worker"))
+        process.start()  # pickles `args` here, on this thread
+        writer.close()  # the worker holds the only write end: EOF once it is gone
+        info.pid = process.pid
+        log.info("process job %d running in pid %s: %s", info.job_id, process.pid, info.name)
+        try:
+            message = self._relay(info, process, reader, stop)
+        finally:
+            reader.close()
+            _reap(process)
+        job_id, name = info.job_id, info.name
+        kind, *rest = message or ("gone",)
+        if kind == "done":
+            if info.cancel_requested:
+                return JobCancelled(job_id, name, rest[0])
+            return JobFinished(job_id, name, rest[0])
+        if kind == "failed":
+            log.error("process job %d failed: %s\n%s", job_id, name, rest[1])
+            return JobFailed(job_id, name, str(rest[0]))
+        if kind == "cancelled" or info.cancel_requested:
+            return JobCancelled(job_id, name, None)
+        return JobFailed(
+            job_id,
+            name,
+            f"the worker process stopped before it finished ({_exit_text(process.exitcode)}); "
+            "nothing was saved - run it again, and if it stops again, look at the log",
+        )
+
+    def _relay(
+        self,
+        info: JobInfo,
+        process: multiprocessing.process.BaseProcess,
+        reader: Connection,
+        stop: multiprocessing.synchronize.Event,
+    ) -> tuple[Any, ...] | None:
+        """Pass progress on until the worker sends its outcome (returned) or dies (None);
+        a cancel sets the worker's Event, and a worker still running CANCEL_GRACE seconds
+        later is terminated."""
+        cancel_at: float | None = None
+        while True:
+            if cancel_at is None and info.cancel_requested:
+                cancel_at = time.monotonic()
+                stop.set()
+            if cancel_at is not None and time.monotonic() - cancel_at > CANCEL_GRACE:
+                log.warning("process job %d did not stop on cancel: terminated", info.job_id)
+                process.terminate()
+                return None
+            if not reader.poll(POLL):
+                continue
+            try:
+                message: tuple[Any, ...] = _unpickle(reader.recv_bytes())
+            except (EOFError, OSError):
+                return None  # the worker is gone without an outcome
+            if message[0] == "progress":
+                _, done, total, text = message
+                self._post(JobProgress(info.job_id, info.name, done, total, text))
+                continue
+            return message
+
     def _run(self, info: JobInfo, work: Callable[[JobControl], Any], control: JobControl) -> None:
         event: JobEvent
         try:
@@ -149,6 +339,10 @@ class JobRunner:
                 event = JobCancelled(info.job_id, info.name, result)
             else:
                 event = JobFinished(info.job_id, info.name, result)
+        self._end(info, event)
+
+    def _end(self, info: JobInfo, event: JobEvent) -> None:
+        """Take the job off the list, log how it ended, post its last event."""
         seconds = time.monotonic() - info.started
         with self._lock:  # off the list before its last event: handlers see it gone
             self._jobs.pop(info.job_id, None)
@@ -202,3 +396,148 @@ class JobRunner:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             info.thread.join(left)
         return not self.running()
+
+
+# -- the worker process side -----------------------------------------------------------------
+
+
+def _process_main(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    conn: Connection,
+    stop: CancelFlag,
+    parent: int,
+) -> None:
+    """A process job's worker: run `fn(control, *args)` and send one outcome through `conn`:
+    ("done", result), ("cancelled",) or ("failed", message, traceback); progress goes as
+    ("progress", done, total, text) before it."""
+    _exit_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
+
+    def report(done: int, total: int, text: str) -> None:
+        conn.send(("progress", done, total, text))
+
+    try:
+        try:
+            result = fn(JobControl(report, stop), *args)
+        except JobCancelledError:
+            conn.send(("cancelled",))
+            return
+        except Exception as exc:
+            conn.send(("failed", str(exc) or type(exc).__name__, traceback.format_exc()))
+            return
+        try:  # pickled whole before a byte is sent; framed, so the parent can unpickle slowly
+            conn.send_bytes(pickle.dumps(("done", result), protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception as exc:
+            text = f"the result could not be sent back: {type(exc).__name__}: {exc}"
+            conn.send(("failed", text, traceback.format_exc()))
+    except (BrokenPipeError, OSError):
+        pass  # the parent stopped listening (cancelled, gone): nothing left to tell
+    finally:
+        conn.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker side: exit as soon as the parent process is gone (killed, crashed), instead
+    of computing on for nobody. Waits on the parent's sentinel where multiprocessing gives
+    one, else checks the parent's pid twice a second; on a daemon thread."""
+    handle = multiprocessing.parent_process()
+    sentinel = handle.sentinel if handle is not None else None
+
+    def watch() -> None:
+        if sentinel is not None:
+            multiprocessing.connection.wait([sentinel])
+        else:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="artha-parent-watch", daemon=True).start()
+
+
+class _YieldingReader:
+    """A file over pickled bytes for `pickle.Unpickler`, read in Python.
+
+    Unpickling a big report (tens of thousands of trades) is one C call that holds the GIL
+    for hundreds of milliseconds, freezing every other thread's Python, the GUI's included.
+    Protocol 4+ pickles come in frames of ~64 KiB, which the unpickler fetches with `read`;
+    this `read` is Python code, so between frames the interpreter may hand the GIL to a
+    waiting thread: the GUI waits at most a switch interval (5 ms) and one frame."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._at
+        end = len(self._view) if size < 0 else min(start + size, len(self._view))
+        self._at = end
+        return self._view[start:end].tobytes()
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        size = min(len(target), len(self._view) - self._at)
+        target[:size] = self._view[self._at : self._at + size]
+        self._at += size
+        return size
+
+    def readline(self) -> bytes:
+        rest = self._view[self._at :].tobytes()
+        line, newline, _ = rest.partition(b"\n")
+        self._at += len(line) + len(newline)
+        return line + newline
+
+
+def _unpickle(data: bytes) -> Any:
+    """pickle.loads, yielding the GIL between frames (see _YieldingReader).
+
+    A report brings ~80,000 GC-tracked records (1M bars, 19k trades). Left to the cyclic
+    collector they set off full collections over the whole process's heap, each holding the
+    GIL 100-250 ms (measured: the GUI froze that long). So the collector is off while they
+    are built, and afterwards what is alive is moved to the permanent generation
+    (`gc.freeze`): results are long-lived, acyclic data that reference counting frees, and
+    later collections no longer rescan them. The cost: cyclic garbage among objects alive
+    now is not collected afterwards (a few kB per closed panel at worst)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.Unpickler(_YieldingReader(data)).load()
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+            _unfreeze_at_exit()
+
+
+def _unfreeze_at_exit() -> None:
+    """At exit the frozen objects go back to the collector, so the interpreter's last
+    collection finalises them (extension modules report what is never finalised as leaks)."""
+    global _UNFREEZE_REGISTERED
+    if not _UNFREEZE_REGISTERED:
+        _UNFREEZE_REGISTERED = True
+        atexit.register(gc.unfreeze)
+
+
+_UNFREEZE_REGISTERED = False
+
+
+def _reap(process: multiprocessing.process.BaseProcess) -> None:
+    """Wait for a worker that has said its last word; stop one that lingers."""
+    process.join(2.0)
+    if process.is_alive():
+        process.terminate()
+        process.join(1.0)
+    if process.is_alive():
+        process.kill()
+        process.join(1.0)
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

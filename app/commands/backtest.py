@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.commands.backtest_report import json_report, text_report
 from app.commands.output import emit_json, fail, inr
@@ -40,6 +41,9 @@ from engine.domain.instrument import Instrument
 from engine.strategy.params import ParamError
 from engine.timeframes import TIMEFRAME_NAMES
 from engine.workspace import Workspace, WorkspaceError
+
+if TYPE_CHECKING:  # the run history (SQLAlchemy) loads only when a run is saved
+    from app.commands.runs import Recorded
 
 EARLIEST_SCHEDULE = min(s.valid_from for s in SCHEDULES)
 
@@ -416,24 +420,26 @@ def _run(args: argparse.Namespace) -> int:
     failed_report = _write_reports(args, result)
     if failed_report is not None:
         return failed_report
-    saved = "" if args.no_save else _record(args, job, result)
+    saved = None if args.no_save else _record(args, job, result)
     if json_text is not None:
         failed = emit_json("backtest", args.json, json_text, inputs=args.data or ())
         if failed is not None:
             return failed
         if args.json == "-":
-            if saved:
-                print(f"artha backtest: {saved}", file=sys.stderr)  # stdout is the JSON
+            # stdout is one JSON document and stderr stays quiet for scripts: a run that
+            # could not be saved says so; a saved one is listed by `artha runs list`
+            if saved is not None and saved.run_id is None:
+                print(f"artha backtest: {saved.message}", file=sys.stderr)
             return 0
     print(text_report(result, resampled_from=resampled, data_notes=data_notes))
-    if saved:
-        print(f"\nRun history: {saved}")
+    if saved is not None:
+        print(f"\nRun history: {saved.message}")
     return 0
 
 
-def _record(args: argparse.Namespace, job: BacktestJob, result: BacktestResult) -> str:
+def _record(args: argparse.Namespace, job: BacktestJob, result: BacktestResult) -> Recorded:
     """Keep the run in the workspace's run history (never fails the backtest: a busy or
     read-only workspace says the run was not saved, and why)."""
-    from app.commands.runs import record_cli_run
+    from app.commands.runs import record_cli_run  # the store and SQLAlchemy: only when saving
 
-    return record_cli_run(args, job, result, data_files=args.data or ()).message
+    return record_cli_run(args, job, result, data_files=args.data or ())

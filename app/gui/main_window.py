@@ -52,8 +52,8 @@ LAYOUT_VERSION = 3
 WELCOME_TEXT = (
     "This workspace has no market data yet.\n\n"
     "Create SYNTHETIC demo data (50 NIFTY-like instruments, 120 sessions of 1-minute bars)? "
-    "In this window you can then check its coverage and quality in the Data panel; backtests "
-    "run from the command line for now (artha backtest --help).\n\n"
+    "You can then chart it (Watchlist, Chart), write a strategy in the Strategy editor and "
+    "backtest it (Research > Backtest…, Ctrl+B); runs are kept in Run history.\n\n"
     "You can import real exchange files any time from the Data panel."
 )
 
@@ -147,6 +147,12 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = self.view_menu.addAction("&Reset layout")
         self.reset_layout_action.triggered.connect(self.reset_layout)
 
+        self.research_menu = bar.addMenu("&Research")
+        self.backtest_action = self.research_menu.addAction("&Backtest…")
+        self.backtest_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.backtest_action.setToolTip("Run a strategy over stored bars (the backtest wizard)")
+        self.backtest_action.triggered.connect(lambda _checked=False: self.workbench.open_wizard())
+
         self.tools_menu = bar.addMenu("&Tools")
         self.calendar_action = self.tools_menu.addAction("Market &calendar…")
         self.calendar_action.triggered.connect(lambda _checked=False: self.show_calendar())
@@ -161,6 +167,8 @@ class MainWindow(QMainWindow):
         self.toolbar.setMovable(True)
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.toolbar.addAction(self.backtest_action)
+        self.toolbar.addSeparator()
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -472,6 +480,9 @@ class MainWindow(QMainWindow):
 
     # -- closing while jobs run ---------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._may_lose_edits():
+            event.ignore()  # the trader kept an unsaved strategy open
+            return
         running = [job for job in self.ctx.jobs.running() if job.ask_before_close]
         if not running and self.ctx.jobs.running():  # a quality check: a moment, no question
             self.ctx.jobs.wait(QUIET_JOB_WAIT_SECONDS)
@@ -484,6 +495,16 @@ class MainWindow(QMainWindow):
         if self.persist_layout:
             self.save_layout()
         super().closeEvent(event)
+
+    def _may_lose_edits(self) -> bool:
+        """Panels holding unsaved work (the strategy editor) ask first: `confirm_close`."""
+        if self.closed_by:  # SIGTERM: nobody to ask; the editor's files stay as last saved
+            return True
+        for dock in self.docks.values():
+            confirm = getattr(dock.widget(), "confirm_close", None)
+            if confirm is not None and not confirm():
+                return False
+        return True
 
     def ask_close(self, running: list[JobInfo]) -> QMessageBox:
         """ "An import is running: wait for it, cancel it, or quit after it?" Its buttons call

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
+from app.gui.wizard import BacktestWizard, open_backtest_wizard
 from engine.backtest.job import BacktestJob, BacktestReport
 from engine.data import run_history
 from engine.events import JobEvent, JobFailed, JobFinished
@@ -41,6 +42,19 @@ class Workbench(QObject):
         results = self.panel("results")
         if results is not None:
             results.trade_selected.connect(self.show_trade)
+        editor = self.panel("editor")
+        if editor is not None:
+            editor.backtest_requested.connect(self.open_wizard)
+        self.wizards: list[BacktestWizard] = []
+
+    def open_wizard(self, prefill: dict[str, Any] | None = None) -> BacktestWizard:
+        """The backtest wizard (menu, toolbar, the editor's Backtest button with its strategy
+        and parameters); its finished run goes to the results, the chart and the history."""
+        wizard = open_backtest_wizard(self.ctx, self.window, prefill or None)
+        wizard.run_finished.connect(self.run_finished)
+        self.wizards.append(wizard)
+        wizard.destroyed.connect(lambda *_: self.wizards.remove(wizard))
+        return wizard
 
     def panel(self, panel_id: str) -> Any:
         dock = self.docks.get(panel_id)

@@ -26,9 +26,10 @@ from typing import Any, TypeAlias
 
 from engine.backtest.config import BacktestConfig, BacktestInputError
 from engine.backtest.result import BacktestResult
-from engine.backtest.runner import run_backtest
+from engine.backtest.runner import Cancelled, Progress, run_backtest
 from engine.data.bar_series import BarSeries
 from engine.domain.instrument import Instrument
+from engine.jobs import JobCancelledError, JobControl
 from engine.strategy.loader import StrategyRef
 from engine.timeframes import TIMEFRAME_NAMES
 
@@ -69,12 +70,44 @@ class BacktestJob:
             raise BacktestInputError(f"the span starts {self.start}, after its end {self.end}")
 
 
-def run_job(job: BacktestJob, data: Sequence[BarSeries]) -> BacktestReport:
+def run_job(
+    job: BacktestJob,
+    data: Sequence[BarSeries],
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> BacktestReport:
     """Load the job's strategy in this process and run it over `data`, one series per job
-    symbol. Returned from a worker, the report is pickled: built in full there."""
+    symbol. Returned from a worker, the report is pickled: built in full there.
+
+    `progress(bars_done, bars_total)` and `cancelled()` are run_backtest's: a cancel raises
+    engine.jobs.JobCancelledError."""
+    if cancelled is not None and cancelled():
+        raise JobCancelledError("the backtest was cancelled before it started")
     strategy = job.strategy.load()
     _check_symbols(job, data)
-    return run_backtest(strategy, job.params, data, job.config, job.instruments)
+    return run_backtest(
+        strategy,
+        job.params,
+        data,
+        job.config,
+        job.instruments,
+        progress=progress,
+        cancelled=cancelled,
+    )
+
+
+def run_job_controlled(
+    control: JobControl, job: BacktestJob, data: Sequence[BarSeries]
+) -> BacktestReport:
+    """`run_job` in the job runner's shape (`JobRunner.submit_process(run_job_controlled,
+    (job, data), ...)`): bars done of bars total go to the control, its cancel stops the run.
+    A top-level function, so a spawned worker finds it by name."""
+
+    def progress(done: int, total: int) -> None:
+        control.progress(done, total, f"{done:,} of {total:,} bars")
+
+    return run_job(job, data, progress=progress, cancelled=control.cancelled)
 
 
 def _check_symbols(job: BacktestJob, data: Sequence[BarSeries]) -> None:

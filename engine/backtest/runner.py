@@ -8,7 +8,7 @@ import linecache
 import logging
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +28,21 @@ from engine.data.bar_series import BarSeries, ist_iso
 from engine.domain.instrument import Instrument
 from engine.execution.host import ExecutionHost, HostSettings
 from engine.execution.portfolio import Portfolio
+from engine.jobs import JobCancelledError
 from engine.strategy.base import BarData, Handler, Strategy, StrategyState
 from engine.strategy.series import whole
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""`progress(bars_done, bars_total)`: how far a run is along its timeline."""
+Cancelled = Callable[[], bool]
+"""`cancelled()`: True once whoever started the run wants it stopped."""
+
+CHECK_EVERY = 1024
+"""Loop steps (handler calls) between two progress reports and cancel checks: often enough
+that a cancel lands within milliseconds, rarely enough to cost nothing per bar (one integer
+compare a step)."""
 
 
 class StrategyRuntimeError(RuntimeError):
@@ -44,8 +55,15 @@ def run_backtest(
     data: Sequence[BarSeries],
     config: BacktestConfig | None = None,
     instruments: Mapping[str, Instrument] | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
 ) -> BacktestResult:
-    """One strategy instance per instrument, all sharing one account; results are exact."""
+    """One strategy instance per instrument, all sharing one account; results are exact.
+
+    `progress(done, total)` hears the bars of the timeline done every few thousand loop
+    steps (and total of total once the loop is over); when `cancelled()` turns True the run
+    stops at the next such check with JobCancelledError (nothing half-built is returned)."""
     started = time.perf_counter()
     run = BacktestRun(strategy, params, data, config or BacktestConfig(), instruments or {})
     # The run allocates many small acyclic records; the cyclic collector scanning them over
@@ -53,10 +71,12 @@ def run_backtest(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        run.loop()
+        run.loop(progress, cancelled)
     finally:
         if collecting:
             gc.enable()
+    if cancelled is not None and cancelled():
+        raise JobCancelledError("the backtest was cancelled")
     return run.result(time.perf_counter() - started)
 
 
@@ -164,11 +184,28 @@ class BacktestRun:
         self.cancel_unfilled()
 
     # -- the loop ---------------------------------------------------------------------------
-    def loop(self) -> None:
+    def loop(self, progress: Progress | None = None, cancelled: Cancelled | None = None) -> None:
+        """Drive the strategies over the bars. With `progress`/`cancelled` given, every
+        CHECK_EVERY handler calls report the bar reached and honour a cancel (raising
+        JobCancelledError); without them the check is one integer compare that never
+        passes."""
+        bars_total = len(self.timeline)
+        watched = progress is not None or cancelled is not None
+
+        def checkpoint(bar: int) -> None:
+            if cancelled is not None and cancelled():
+                raise JobCancelledError("the backtest was cancelled")
+            if progress is not None:
+                progress(bar, bars_total)
+
+        if watched:
+            checkpoint(0)  # a cancel before the run (a queued job) costs no init()
         g_arr, slot_arr, local_arr, handlers = self._conditions()
         # Python lists: one entry per handler call (not per bar), read a few times per call;
         # a numpy scalar read costs ~100 ns, a list item ~10 ns
         g_idx, slot_idx, local_idx = g_arr.tolist(), slot_arr.tolist(), local_arr.tolist()
+        if watched:
+            checkpoint(0)  # init() computed the indicators: a long step on big data
         self.start()
         heap = self.venue.queue.heap
         handlers_phase = Phase.HANDLERS
@@ -178,8 +215,13 @@ class BacktestRun:
         total = len(g_idx)
         k = 0
         end = int(np.iinfo(np.int64).max)
+        # past `total`, never reached, when nobody watches; else every CHECK_EVERY calls
+        next_check = CHECK_EVERY if watched else total + 1
         while k < total or heap:
             g = g_idx[k] if k < total else end
+            if k >= next_check:
+                next_check = k + CHECK_EVERY
+                checkpoint(min(g, bars_total))
             if heap and (heap[0].bar < g or (heap[0].bar == g and heap[0].phase < handlers_phase)):
                 deliver(pop(heap))  # fills, square-offs and expiries up to this close
                 continue
@@ -198,6 +240,8 @@ class BacktestRun:
             while heap and heap[0].bar == g:  # expiries and close-priced square-offs
                 deliver(pop(heap))
         self.stop()
+        if watched:
+            checkpoint(bars_total)
 
     # -- where on_fill and on_order run ------------------------------------------------------
     def deliver(self, event: SimEvent) -> None:

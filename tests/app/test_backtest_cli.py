@@ -75,7 +75,8 @@ def test_readable_report_names_the_run_badge_and_trades(tmp_path, csv_file):
         prices = [Decimal(p.replace(",", "")) for p in found.groups()]
         assert prices == [Decimal(rupees(trade.entry_paise)), Decimal(rupees(trade.exit_paise))]
     assert lines[start + 11] == f"  ... {len(expected) - 10} more (see --json)"
-    assert re.match(r"^Run took \d+\.\d{3} s$", lines[-1])
+    assert re.match(r"^Run took \d+\.\d{3} s$", lines[-3])
+    assert lines[-1] == "Run history: saved as run 1 (artha runs show 1)"  # in the workspace
 
 
 def test_trade_lines_are_column_aligned(tmp_path, csv_file):
