@@ -344,7 +344,7 @@ def test_without_a_store_the_calendar_is_read_only(qtbot, make_ctx):
 def test_the_tools_menu_opens_the_calendar(make_window, qtbot, monkeypatch):
     window = make_window(ist(2027, 1, 4, 10, 0))
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Tools", "&Help"]
+    assert menus == ["&File", "&View", "&Research", "&Tools", "&Help"]
     assert window.calendar_action in window.tools_menu.actions()
     assert window.calendar_action.text() == "Market &calendar…"
     window.calendar_action.trigger()

@@ -116,13 +116,14 @@ def test_about_says_what_the_gui_has_today(workspace):
     assert "not yet" in text.lower()  # what is planned is named as planned
 
 
-def test_the_welcome_offer_does_not_promise_backtests_in_the_gui(make_window, qtbot):
+def test_the_welcome_offer_points_to_what_the_station_offers(make_window, qtbot):
     window = make_window()
     box = window.offer_demo()
     qtbot.addWidget(box)
     text = box.text()
-    assert "explore backtests right away" not in text
-    assert "artha backtest" in text  # where backtests are today
-    assert "Data panel" in text
+    for place in ("Chart", "Strategy editor", "Research > Backtest", "Run history", "Data panel"):
+        assert place in text  # every place it names exists
+    assert window.backtest_action.shortcut().toString() == "Ctrl+B"
+    assert {"chart", "editor", "history", "data"} <= set(window.docks)
     box.grab().save("/tmp/gui_shots/newcomer-welcome.png")
     box.close()

@@ -648,8 +648,15 @@ class WatchlistPanel(QWidget):
             return
         self._again = False
         self._say("Reading prices…")
+
+        def read(_control: object) -> dict[str, Quote] | str:
+            try:
+                return read_quotes(store, keys)
+            except StoreError as exc:  # damaged or closed: said once by the store's own log
+                return str(exc)
+
         self._job = self._jobs.submit(
-            lambda control: read_quotes(store, keys),
+            read,
             "Watchlist prices",
             cancellable=False,
             ask_before_close=False,
@@ -667,6 +674,9 @@ class WatchlistPanel(QWidget):
         if isinstance(event, JobFailed):
             log.error("watchlist prices could not be read: %s", event.message)
             self._say(f"Prices could not be read: {event.message}", error=True)
+            return
+        if isinstance(event.result, str):
+            self._say(f"Prices could not be read: {event.result}", error=True)
             return
         quotes = event.result if isinstance(event.result, dict) else {}
         self.model.set_quotes(quotes)
