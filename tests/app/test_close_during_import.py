@@ -102,9 +102,9 @@ def test_a_running_quality_check_is_waited_for_without_a_question(make_window, q
     qtbot.waitUntil(lambda: not panel.busy and panel.model.rowCount() == 2, timeout=30_000)
     panel.result_dialog.close()
     panel.table.selectRow(0)  # starts a quality check job
-    assert [job.name for job in window.ctx.jobs.running()][:1] == [
-        f"Quality check of NSE:{panel.model.rows[0].symbol} 1m"
-    ] or not window.ctx.jobs.running()
+    names = [job.name for job in window.ctx.jobs.running()]  # the chart may be reading too
+    quality = f"Quality check of NSE:{panel.model.rows[0].symbol} 1m"
+    assert quality in names or not any(name.startswith("Quality check") for name in names)
     window.close()
     assert not window.isVisible() and window.close_question is None
     assert window.ctx.jobs.running() == []
