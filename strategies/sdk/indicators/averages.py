@@ -12,7 +12,6 @@ from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 from engine.strategy.derived import DerivedSeries, indicator
 from engine.strategy.series import Series
@@ -90,6 +89,10 @@ def first_order(
     value is NaN, every later value is NaN. `x_before` and `y_before` are scalars for a 1-D
     `x`, arrays of x.shape[:-1] to run several recurrences in one call.
     """
+    # Imported here: scipy.signal takes ~0.8 s to import (it rewrites docstrings on import),
+    # which every `artha` command loading a strategy paid even when no recurrence ran.
+    from scipy.signal import lfilter
+
     a1 = -decay
     with np.errstate(invalid="ignore"):  # an infinite input: inf * 0 is NaN, as in the filter
         before = np.asarray(x_before, dtype=np.float64) * 0.0 - np.asarray(y_before) * a1
