@@ -67,6 +67,16 @@ class _RectBatch:
         painter.drawRects(first, size)
 
 
+def column_width(bucket_px: float) -> float:
+    """Width in whole pixels of a candle body or volume column for a bucket `bucket_px`
+    wide: 1 below `BODY_MIN_PX` (a wick or a line), else the filled share of it, odd so the
+    wick sits in the middle column."""
+    if bucket_px < BODY_MIN_PX:
+        return 1.0
+    width = max(1.0, math.floor(bucket_px * BODY_FILL))
+    return width - 1.0 if width % 2 == 0 else width
+
+
 class _PyramidItem(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is untyped
     """What candles and volume share: the pyramid, the cached bounds, the device mapping."""
 
@@ -123,6 +133,32 @@ class _PyramidItem(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is unt
         self.last_bucket_count = len(buckets)
         return buckets, sx, transform.dx(), sy, transform.dy()
 
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        """The visible buckets of the level about a pixel wide, drawn in device pixels
+        (`_draw`); every paint counts, so a benchmark can tell a blank frame."""
+        self.paint_count += 1
+        found = self._visible(painter)
+        if found is None:
+            return
+        b, sx, dx, sy, dy = found
+        if not len(b):
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self._draw(painter, b, sx, dx, sy, dy)
+        painter.restore()
+
+    def _draw(
+        self, painter: QPainter, b: Buckets, sx: float, dx: float, sy: float, dy: float
+    ) -> None:
+        raise NotImplementedError
+
     def _draw_by_colour(
         self,
         painter: QPainter,
@@ -146,22 +182,9 @@ class CandleItem(_PyramidItem):
         bounds = self._pyramid.bounds()
         return bounds if bounds is not None else (0.0, 1.0)
 
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionGraphicsItem,
-        widget: QWidget | None = None,
+    def _draw(
+        self, painter: QPainter, b: Buckets, sx: float, dx: float, sy: float, dy: float
     ) -> None:
-        self.paint_count += 1
-        found = self._visible(painter)
-        if found is None:
-            return
-        b, sx, dx, sy, dy = found
-        if not len(b):
-            return
-        painter.save()
-        painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         xc = b.x * sx + dx
         col = np.floor(xc)
         y_high, y_low = np.rint(b.high * sy + dy), np.rint(b.low * sy + dy)
@@ -170,9 +193,7 @@ class CandleItem(_PyramidItem):
         up = b.close >= b.open
         bucket_px = b.width * sx
         if bucket_px >= BODY_MIN_PX:
-            body_w = max(1.0, math.floor(bucket_px * BODY_FILL))
-            if body_w % 2 == 0:
-                body_w -= 1.0  # odd, so the wick sits in the middle column
+            body_w = column_width(bucket_px)
             y_open, y_close = np.rint(b.open * sy + dy), np.rint(b.close * sy + dy)
             body_top = np.minimum(y_open, y_close)
             body_h = np.maximum(np.abs(y_open - y_close), 1.0)
@@ -186,7 +207,6 @@ class CandleItem(_PyramidItem):
             x, y, w, h, mask = col, top, np.ones(len(b)), wick_h, up
         p = self._palette
         self._draw_by_colour(painter, mask, (p.up, p.down), x, y, w, h)
-        painter.restore()
 
 
 class VolumeItem(_PyramidItem):
@@ -204,29 +224,11 @@ class VolumeItem(_PyramidItem):
         b = self._pyramid.visible(level, x0, x1)
         return float(b.volume.max()) if len(b) else 0.0
 
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionGraphicsItem,
-        widget: QWidget | None = None,
+    def _draw(
+        self, painter: QPainter, b: Buckets, sx: float, dx: float, sy: float, dy: float
     ) -> None:
-        self.paint_count += 1
-        found = self._visible(painter)
-        if found is None:
-            return
-        b, sx, dx, sy, dy = found
-        if not len(b):
-            return
-        painter.save()
-        painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         xc = b.x * sx + dx
-        bucket_px = b.width * sx
-        width = 1.0
-        if bucket_px >= BODY_MIN_PX:
-            width = max(1.0, math.floor(bucket_px * BODY_FILL))
-            if width % 2 == 0:
-                width -= 1.0
+        width = column_width(b.width * sx)
         x = np.floor(xc) - (width - 1) / 2
         base = round(dy)  # volume 0
         y_top = np.rint(b.volume * sy + dy)
@@ -235,4 +237,3 @@ class VolumeItem(_PyramidItem):
         p = self._palette
         colours = (opaque_over(p.volume_up, p.background), opaque_over(p.volume_down, p.background))
         self._draw_by_colour(painter, b.close >= b.open, colours, x, base - h, w, h)
-        painter.restore()
