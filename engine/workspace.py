@@ -8,6 +8,7 @@ lock (flock / msvcrt), which the OS drops when the process dies: no stale locks 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import IO
 import platformdirs
 
 ENV_HOME = "ARTHA_HOME"
+CHOICE_FILE = "workspace.json"  # the folder picked in Settings, in the per-user config folder
 _LOCK_NAME = "artha.lock"
 _WIN_LOCK_OFFSET = 4096  # lock a byte past the pid text so others can still read who owns it
 
@@ -59,12 +61,20 @@ class Workspace:
     root: Path
 
     @classmethod
-    def resolve(cls, override: str | os.PathLike[str] | None = None) -> Workspace:
-        """Explicit path, else $ARTHA_HOME, else the platform's per-user data folder."""
+    def resolve(
+        cls, override: str | os.PathLike[str] | None = None, choice_file: Path | None = None
+    ) -> Workspace:
+        """Explicit path, else $ARTHA_HOME, else the folder chosen in Settings (read from
+        `choice_file`, default `default_choice_file()`), else the platform's per-user data
+        folder. The app and every command resolve the same way, so a command line run after
+        choosing a folder in Settings works on the data the window shows."""
         chosen = override or os.environ.get(ENV_HOME)
         if chosen:
             return cls(Path(chosen).expanduser().resolve())
-        return cls(Path(platformdirs.user_data_dir("Artha", appauthor=False)))
+        picked = read_choice(choice_file if choice_file is not None else default_choice_file())
+        if picked is not None:
+            return cls(picked)
+        return cls(default_root())
 
     @property
     def database_path(self) -> Path:
@@ -109,6 +119,31 @@ class Workspace:
         lock = WorkspaceLock(self.root / _LOCK_NAME, owner)
         lock.acquire()
         return lock
+
+
+def default_root() -> Path:
+    """The workspace used when nothing else says which: the platform's per-user data folder."""
+    return Path(platformdirs.user_data_dir("Artha", appauthor=False))
+
+
+def default_choice_file() -> Path:
+    """Where the folder chosen in Settings is kept: <user config dir>/Artha/workspace.json
+    (outside any workspace, since it says which one to open)."""
+    return Path(platformdirs.user_config_dir("Artha", appauthor=False)) / CHOICE_FILE
+
+
+def read_choice(path: Path) -> Path | None:
+    """The folder saved in `path`, or None when nothing (or nothing usable) is saved there:
+    a damaged choice file must never stop Artha from starting on its default folder."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    folder = data.get("workspace") if isinstance(data, dict) else None
+    if not isinstance(folder, str) or not folder.strip():
+        return None
+    chosen = Path(folder).expanduser()
+    return chosen if chosen.is_absolute() else None
 
 
 def _reason(exc: OSError) -> str:

@@ -1,7 +1,10 @@
-"""Window layout and look, kept in an INI file inside the workspace (not the OS registry)."""
+"""Window layout, look and the backtest defaults, kept in an INI file inside the workspace
+(not the OS registry)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -9,6 +12,83 @@ from PySide6.QtCore import QByteArray, QSettings
 from app.gui.chart.chart_state import ChartState
 
 THEMES = ("dark", "light")
+COST_CHOICES = ("zerodha", "bps", "none")
+FILL_CHOICES = ("next-open", "close")
+PRODUCT_CHOICES = ("CNC", "MIS", "NRML")
+# The CLI's --capital limit (app/commands/backtest.py MAX_CAPITAL): money is int64 paise.
+MAX_CAPITAL = Decimal(10) ** 15
+
+
+_DEFAULT_FIELDS = (
+    "capital",
+    "costs",
+    "cost_bps",
+    "slippage_bps",
+    "participation",
+    "fill",
+    "product",
+)
+_DECIMAL_FIELDS = frozenset(("capital", "cost_bps", "slippage_bps", "participation"))
+
+
+class DefaultsError(ValueError):
+    """A backtest default is out of range; `field` names it as the Settings dialog shows it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class BacktestDefaults:
+    """What the backtest wizard starts from; the initial values are `artha backtest`'s own.
+
+    `cost_bps` is kept even when `costs` is not "bps", so switching back finds the last rate.
+    """
+
+    capital: Decimal = Decimal("10000000")
+    costs: str = "zerodha"
+    cost_bps: Decimal = Decimal("5")
+    slippage_bps: Decimal = Decimal("0")
+    participation: Decimal | None = None  # share of a bar's volume per order; None: no cap
+    fill: str = "next-open"
+    product: str = "CNC"
+
+    def check(self) -> BacktestDefaults:
+        """Self when the engine would run with these values, else DefaultsError naming the
+        field. The engine's own validators decide (BacktestConfig, the bps cost model)."""
+        from engine.backtest import BacktestConfig, BacktestInputError  # loaded on first use
+        from engine.costs import BpsCostModel
+
+        if not self.capital.is_finite() or not 0 < self.capital <= MAX_CAPITAL:
+            raise DefaultsError(
+                "Capital", "must be more than 0 and at most Rs 1,000 lakh crore (10^15)"
+            )
+        if self.costs not in COST_CHOICES:
+            raise DefaultsError("Charges", f"must be one of {', '.join(COST_CHOICES)}")
+        try:
+            BpsCostModel(self.cost_bps)
+        except (ValueError, InvalidOperation) as exc:
+            raise DefaultsError("Charges (bps)", str(exc).removeprefix("bps ")) from None
+        checks = (
+            ("Slippage (bps)", {"slippage_bps": self.slippage_bps}),
+            (
+                "Volume cap",
+                {
+                    "participation": None
+                    if self.participation is None
+                    else float(self.participation)
+                },
+            ),
+            ("Market orders fill at", {"fill": self.fill}),
+            ("Product", {"product": self.product}),
+        )
+        for label, values in checks:
+            try:
+                BacktestConfig(**values)  # the engine checks each field
+            except BacktestInputError as exc:
+                raise DefaultsError(label, str(exc)) from None
+        return self
 
 
 class UiSettings:
@@ -85,5 +165,51 @@ class UiSettings:
     def colour_blind(self, value: bool) -> None:
         self._qs.setValue("ui/colour_blind", "true" if value else "false")
 
+    @property
+    def backtest_defaults(self) -> BacktestDefaults:
+        """The saved defaults; a missing or junk value (edited by hand) falls back to its
+        initial value alone, so one bad key never loses the others."""
+        result = BacktestDefaults()
+        for name in _DEFAULT_FIELDS:
+            raw = self._qs.value(f"backtest/{name}")
+            if not isinstance(raw, str):
+                continue
+            value: object = raw
+            if name in _DECIMAL_FIELDS:
+                value = _decimal_or_none(raw)
+                if value is None and not (name == "participation" and raw == ""):
+                    continue
+            # a value of the wrong kind is refused by check() just below
+            candidate = replace(result, **{name: value})  # type: ignore[arg-type]
+            try:
+                result = candidate.check()
+            except DefaultsError:
+                continue
+        return result
+
+    @backtest_defaults.setter
+    def backtest_defaults(self, defaults: BacktestDefaults) -> None:
+        defaults.check()
+        participation = defaults.participation
+        values = {
+            "capital": format(defaults.capital, "f"),
+            "costs": defaults.costs,
+            "cost_bps": format(defaults.cost_bps, "f"),
+            "slippage_bps": format(defaults.slippage_bps, "f"),
+            "participation": "" if participation is None else format(participation, "f"),
+            "fill": defaults.fill,
+            "product": defaults.product,
+        }
+        for name, value in values.items():
+            self._qs.setValue(f"backtest/{name}", value)
+
     def sync(self) -> None:
         self._qs.sync()
+
+
+def _decimal_or_none(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None

@@ -526,13 +526,17 @@ class ConfigPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Capital and costs")
-        self.setSubTitle("The defaults are the command line's (artha backtest).")
-        self.capital = QLineEdit(_inr(DEFAULT_CAPITAL))
+        self.setSubTitle(
+            "The defaults are Settings ▸ Backtest defaults (at first, the command line's)."
+        )
+        defaults = wizard.ctx.settings.backtest_defaults
+        self.capital = QLineEdit(_inr(defaults.capital))
         self.capital.setObjectName("wizardCapital")
         self.capital.setToolTip("Starting cash in rupees (at most 1,000 lakh crore)")
         self.product = QComboBox()
         for product in Product:
             self.product.addItem(product.value, product.value)
+        self.product.setCurrentIndex(max(self.product.findData(defaults.product), 0))
         self.product.setToolTip(
             "For orders that do not name one: CNC delivery, MIS intraday (squared off before "
             "the close), NRML carry-forward F&O"
@@ -542,13 +546,15 @@ class ConfigPage(QWizardPage):
         self.costs.addItem("Zerodha contract-note charges", "zerodha")
         self.costs.addItem("Flat basis points of turnover", "bps")
         self.costs.addItem("No charges", "none")
-        self.cost_bps = QLineEdit("5")
+        self.costs.setCurrentIndex(max(self.costs.findData(defaults.costs), 0))
+        self.cost_bps = QLineEdit(format(defaults.cost_bps, "f"))
         self.cost_bps.setObjectName("wizardCostBps")
         self.cost_bps.setToolTip("Basis points of each contract note's turnover")
-        self.slippage = QLineEdit("0")
+        self.slippage = QLineEdit(format(defaults.slippage_bps, "f"))
         self.slippage.setObjectName("wizardSlippage")
         self.slippage.setToolTip("Market and stop fills move this many basis points against you")
-        self.participation = QLineEdit("")
+        cap = defaults.participation
+        self.participation = QLineEdit("" if cap is None else format(cap, "f"))
         self.participation.setPlaceholderText("no cap")
         self.participation.setToolTip(
             "At most this share of a bar's volume per order per bar (0 to 1); the rest fills "
@@ -558,6 +564,7 @@ class ConfigPage(QWizardPage):
         self.fill.setObjectName("wizardFill")
         self.fill.addItem("Next bar's open", "next-open")
         self.fill.addItem("This bar's close", "close")
+        self.fill.setCurrentIndex(max(self.fill.findData(defaults.fill), 0))
         self.stop_first = QCheckBox(
             "When a bracket's stop and target are in one bar, the stop first"
         )
