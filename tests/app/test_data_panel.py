@@ -221,3 +221,32 @@ def test_a_cancelled_import_keeps_the_files_read_before_it_and_says_which_not(
     assert panel.cancel_button.isHidden() and panel.import_button.isEnabled()
     (untried,) = [r.getMessage() for r in caplog.records if "not tried, nothing" in r.getMessage()]
     assert all(str(f.path) in untried for f in not_tried)  # one log line names them all
+
+
+def test_the_quality_verdict_is_above_the_report_and_can_be_copied(make_ctx, qtbot, tmp_path):
+    from datetime import date
+
+    from PySide6.QtGui import QGuiApplication
+
+    from tests.app.test_calendar_cli import minute_csv
+
+    week = tmp_path / "WEEK.csv"
+    minute_csv(week, date(2024, 6, 3), date(2024, 6, 7))
+    gap = tmp_path / "GAP.csv"  # Wednesday left out
+    lines = week.read_text().splitlines()
+    gap.write_text("\n".join(line for line in lines if "2024-06-05" not in line) + "\n")
+    panel = DataPanel(make_ctx())
+    qtbot.addWidget(panel)
+    assert panel.quality_title.text() == "Data quality" and not panel.copy_quality.isEnabled()
+    with qtbot.waitSignal(panel._done.finished, timeout=20_000):
+        panel.import_files([str(gap), str(week)])
+    report = select(qtbot, panel, 0)  # GAP
+    assert panel.quality_title.text() == "Data quality of NSE:GAP 1m: problems found"
+    assert "#d99a1e" in panel.quality_title.styleSheet()
+    assert "missing sessions   2024-06-05" in report
+    select(qtbot, panel, 1)  # WEEK
+    assert panel.quality_title.text() == "Data quality of NSE:WEEK 1m: OK"
+    assert panel.copy_quality.isEnabled()
+    panel.copy_quality.click()
+    assert QGuiApplication.clipboard().text() == panel.quality.toPlainText()
+    assert QGuiApplication.clipboard().text().startswith("Data quality: WEEK 1m on NSE - OK")

@@ -7,17 +7,38 @@ allows one writer). Every file of an import ends in one result dialog
 (app.gui.panels.import_result), after the trader's word on files held for bars on days the
 exchange was closed; a cancelled import's dialog says which files were stored before the
 cancel and which not.
+
+Files (or folders, for the files in them) dropped from the file manager take the Import
+button's path: the same options dialog, the same job. While a job runs a progress bar shows
+files done of all (a busy bar when there is no count to show) beside its Cancel button. The
+list's last column is each series' coverage as a timeline (app.gui.coverage_timeline), read
+in one query as a job after every refresh; the panel's `coverage_shown` says it is on screen.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -26,6 +47,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -34,9 +56,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.context import AppContext
+from app.gui.coverage_timeline import CoverageDelegate, CoverageRowsModel
 from app.gui.panels.corporate_actions import CorporateActionsDialog
 from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.import_result import (
+    ERROR_STYLE,
+    WARNING_STYLE,
     HeldChoice,
     HeldFilesDialog,
     ImportResultDialog,
@@ -47,8 +72,9 @@ from app.gui.panels.import_result import (
     stopped,
 )
 from app.gui.panels.registry import PanelSpec, register_panel
-from app.gui.table_model import Column, RowsModel
+from app.gui.table_model import Column
 from engine.data.bar_series import ist_iso
+from engine.data.coverage import StoreCoverage, read_coverage
 from engine.data.import_files import FileResult, ImportOptions, ImportOutcome, import_files
 from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
 from engine.events import (
@@ -72,6 +98,83 @@ COLUMNS = (
     Column("Bars", lambda s: s.bars, lambda v: f"{v:,}", numeric=True),
 )
 FILE_FILTER = "Bar and bhavcopy files (*.csv *.CSV *.zip *.ZIP *.parquet *.txt);;All files (*)"
+# what a dropped folder contributes (a dropped file is imported whatever its name: the
+# importer judges it by its content and says why it refuses it)
+FOLDER_SUFFIXES: Final = (".csv", ".zip", ".parquet", ".txt")
+OK_STYLE: Final = "color: #2e9d5b;"  # the result dialog's green of a stored file
+COVERAGE_AT: Final = 3  # the timeline's column: after Exchange, Symbol, TF
+TIMELINE_MIN: Final = 160  # pixels: narrower, a session is under a pixel on a 120-day store
+READ_WAIT_SECONDS: Final = 5.0  # the longest a closing panel waits for its own reads
+MAX_DROPPED: Final = 5_000  # files from one drop: a dropped home folder is not an import
+
+
+def dropped_paths(mime: QMimeData) -> list[str]:
+    """The local files of a drop, a folder giving the data files under it (sorted, hidden
+    ones left out); [] when the drop holds no local file or folder (text, a web link)."""
+    paths: list[str] = []
+    for url in mime.urls() if mime.hasUrls() else []:
+        if not url.isLocalFile():
+            continue
+        path = Path(url.toLocalFile())
+        if path.is_dir():
+            paths.extend(
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.suffix.lower() in FOLDER_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            paths.append(str(path))
+        if len(paths) > MAX_DROPPED:
+            break
+    return list(dict.fromkeys(paths))[:MAX_DROPPED]
+
+
+def _holds_local_paths(mime: QMimeData) -> bool:
+    """Whether a drag holds local files or folders at all (a cheap check while dragging:
+    folders are walked only on the drop)."""
+    return mime.hasUrls() and any(
+        url.isLocalFile() and Path(url.toLocalFile()).exists() for url in mime.urls()
+    )
+
+
+class _DropHighlight(QWidget):
+    """Drawn over the panel while acceptable files are dragged over it: a tinted, dashed
+    frame in the theme's highlight colour and what a drop will do."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropHighlight")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.text = ""
+        self.hide()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        tint = QColor(accent)
+        tint.setAlphaF(0.16)
+        painter.fillRect(self.rect(), tint)
+        pen = QPen(accent, 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
+        font = painter.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        painter.setFont(font)
+        # the words on a plate of the window's colour: readable over the rows below
+        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        box = self.rect().adjusted(12, 12, -12, -12)
+        text = painter.boundingRect(box, flags, self.text)
+        plate = text.adjusted(-18, -10, 18, 10)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(palette.color(QPalette.ColorRole.Window))
+        painter.setPen(QPen(accent, 2))
+        painter.drawRoundedRect(plate, 8, 8)
+        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+        painter.drawText(box, flags, self.text)
 
 
 class _StatusLabel(QLabel):
@@ -138,9 +241,14 @@ def _importing(paths: Sequence[str], options: ImportOptions) -> Work:
 
 
 class DataPanel(QWidget):
+    # the coverage timelines of the rows now listed are painted (after each refresh): what a
+    # screenshot waits for (`coverage_pending` False means nothing more is coming)
+    coverage_shown = Signal()
+
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.setObjectName("dataPanel")
+        self.setAcceptDrops(True)
         self._store = ctx.store
         self._store_problem = ctx.store_problem
         self._bus = ctx.bus
@@ -150,6 +258,8 @@ class DataPanel(QWidget):
         self._job: int | None = None  # the running job's id
         # the newest quality check's job id: an older one's result arriving late is dropped
         self._quality_job: int | None = None
+        self._coverage_job: int | None = None  # the newest coverage read, likewise
+        self._reads: set[int] = set()  # this panel's reads not yet ended, older ones too
         self._then: Callable[[Any], None] | None = None  # what to do with the work's result
         self._what = ""
         self._progress: Callable[[JobProgress], str] | None = None
@@ -178,6 +288,12 @@ class DataPanel(QWidget):
         )
         self.cancel_button.clicked.connect(self.cancel_job)
         self.cancel_button.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("jobProgress")
+        self.progress.setMinimumWidth(140)
+        self.progress.setMaximumWidth(200)
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(False)  # only while a job of this panel runs
         # the store's problem is a paragraph (file, damage, what to do): the status line shows
         # its start, this shows all of it, selectable (the line's tooltip has it too)
         self._problem = ""
@@ -193,30 +309,60 @@ class DataPanel(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.status, 100)  # takes the room the buttons leave, no more
         bar.addWidget(self.details_button)
+        bar.addWidget(self.progress)
         bar.addWidget(self.cancel_button)
 
-        self.model = RowsModel(COLUMNS)
+        # the timeline right after the series' name: in a narrow dock it stays in sight, and
+        # the first/last dates scrolled off are in its tooltip
+        self.model = CoverageRowsModel(COLUMNS, at=COVERAGE_AT)
         self.table = QTableView()
         self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(
+            self.model.coverage_column, CoverageDelegate(self.table)
+        )
+        self.table.viewport().installEventFilter(self)  # its width sets the timeline's
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(False)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setStretchLastSection(False)
         self.table.selectionModel().currentRowChanged.connect(self._show_quality)
         self.quality = QPlainTextEdit(readOnly=True)
         self.quality.setObjectName("qualityReport")
+        self.quality.setAcceptDrops(False)  # a dropped file is an import, not text to paste
         self.quality.setFont(fixed_font())  # the report's columns line up as in the CLI
         self.quality.setPlaceholderText("Select a row to see its coverage, gaps and bad bars.")
+        # the report's verdict in words and colour above it, so OK / problems is seen at once
+        self.quality_title = QLabel("Data quality")
+        self.quality_title.setObjectName("qualityTitle")
+        font = self.quality_title.font()
+        font.setBold(True)
+        self.quality_title.setFont(font)
+        self.copy_quality = QPushButton("Copy report")
+        self.copy_quality.setObjectName("copyQuality")
+        self.copy_quality.setToolTip("Copy the quality report, e.g. to keep it with the data")
+        self.copy_quality.clicked.connect(self._copy_quality)
+        self.copy_quality.setEnabled(False)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 4, 0, 0)
+        title_row.addWidget(self.quality_title, 1)
+        title_row.addWidget(self.copy_quality)
+        quality_box = QWidget()
+        quality_layout = QVBoxLayout(quality_box)
+        quality_layout.setContentsMargins(0, 0, 0, 0)
+        quality_layout.setSpacing(2)
+        quality_layout.addLayout(title_row)
+        quality_layout.addWidget(self.quality)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
-        split.addWidget(self.quality)
-        split.setSizes([300, 140])
+        split.addWidget(quality_box)
+        split.setSizes([300, 170])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(split)
+        self.drop_highlight = _DropHighlight(self)
         self.refresh()
 
     # -- showing ------------------------------------------------------------------------------
@@ -234,13 +380,14 @@ class DataPanel(QWidget):
             if not isinstance(exc, StoreDamaged):  # the store logs damage itself, once
                 log.error("market store unreadable: %s", exc)
             self._show_problem(f"Market store unreadable: {exc}")
-            self.status.setStyleSheet("color: #d9534f; font-weight: 600;")
+            self.status.setStyleSheet(ERROR_STYLE)
             self.model.set_rows([])
-            self.quality.clear()
+            self._clear_quality()
             return
         shown = self._selected_key()
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
+        self._fit_coverage()
         self._select(shown)
         total = sum(r.bars for r in rows)
         demo = any(r.symbol.startswith("SYN") for r in rows)
@@ -248,6 +395,43 @@ class DataPanel(QWidget):
             f"{len(rows)} series, {total:,} bars"
             + (" (includes SYNTHETIC demo data)" if demo else "")
         )
+        self._read_coverage()
+
+    # -- coverage timelines ---------------------------------------------------------------------
+    def _read_coverage(self) -> None:
+        """Every series' coverage, read as a job (one query, ~40 ms on the demo's 2.25M bars;
+        longer on a big store): the newest read wins over a late older one."""
+        if self._store is None:
+            return
+        store = self._store
+        self._coverage_job = self._jobs.submit(
+            lambda control: read_coverage(store),
+            "Coverage of the stored series",
+            cancellable=False,
+            ask_before_close=False,
+        )
+        self._reads.add(self._coverage_job)
+
+    @property
+    def coverage_pending(self) -> bool:
+        """A coverage read is under way: the timelines are not yet those of the rows."""
+        return self._coverage_job is not None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing of this panel is under way (no job, no coverage or quality read): what a
+        screenshot waits for before grabbing."""
+        return not self.busy and not self._reads
+
+    def _coverage_ended(self, event: JobFinished | JobCancelled | JobFailed) -> None:
+        self._coverage_job = None
+        if isinstance(event, JobFinished) and isinstance(event.result, StoreCoverage):
+            self.model.set_coverage(event.result)
+        else:  # the list still stands; the column stays empty and the log says why
+            message = event.message if isinstance(event, JobFailed) else "not read"
+            log.warning("coverage of the stored series not shown: %s", bounded(message))
+            self.model.set_coverage(None)
+        self.coverage_shown.emit()
 
     def _show_problem(self, text: str) -> None:
         """The store cannot be used: the start of `text` in the bar, all of it behind Details;
@@ -294,7 +478,20 @@ class DataPanel(QWidget):
                 self.table.selectRow(row)
                 self._show_quality()
                 return
+        self._clear_quality()
+
+    def _clear_quality(self) -> None:
         self.quality.clear()
+        self._set_quality_title("Data quality")
+
+    def _set_quality_title(self, text: str, style: str = "", ended: bool = False) -> None:
+        """The line above the report; `ended`: a report (or why none) is there to copy."""
+        self.quality_title.setText(text)
+        self.quality_title.setStyleSheet(style)
+        self.copy_quality.setEnabled(ended)
+
+    def _copy_quality(self) -> None:
+        QGuiApplication.clipboard().setText(self.quality.toPlainText())
 
     def _show_quality(self) -> None:
         """The selected series' quality report, read and built as a job off the GUI thread
@@ -302,25 +499,40 @@ class DataPanel(QWidget):
         row = self.table.currentIndex().row()
         if self._store is None or not 0 <= row < len(self.model.rows):
             self._quality_job = None
-            self.quality.clear()
+            self._clear_quality()
             return
         info: SeriesInfo = self.model.rows[row]
         self.quality.setPlainText(f"Checking quality of {_series_name(info)}…")
+        self._set_quality_title(f"Data quality of {_series_name(info)}: checking…")
         self._quality_job = self._jobs.submit(
             _checking_quality(self._store, info),
             f"Quality check of {_series_name(info)}",
             cancellable=False,
             ask_before_close=False,
         )
+        self._reads.add(self._quality_job)
 
     def _quality_ended(self, event: JobFinished | JobCancelled | JobFailed) -> None:
         self._quality_job = None
-        if isinstance(event, JobFailed):
-            text = f"Quality check failed: {bounded(event.message)}"
-            log.error("%s", text)
+        checked = event.result if isinstance(event, JobFinished) else None
+        if isinstance(checked, _Checked):
+            text = checked.text
+            self.quality.setPlainText(text)
+            verdict = "OK" if checked.ok else "problems found"
+            self._set_quality_title(
+                f"Data quality of {checked.name}: {verdict}",
+                OK_STYLE if checked.ok else WARNING_STYLE,
+                ended=True,
+            )
         else:
-            text = str(event.result or "")
-        self.quality.setPlainText(text)
+            message = event.message if isinstance(event, JobFailed) else "stopped"
+            text = f"Quality check failed: {bounded(message)}"
+            log.error("%s", text)
+            self.quality.setPlainText(
+                f"{text}\nSelect the row again to retry; if it fails again, the log has the "
+                "details (View ▸ Log)."
+            )
+            self._set_quality_title("Data quality: not checked", ERROR_STYLE, ended=True)
         self._done.quality_shown.emit(text)
 
     def _store_buttons(self) -> tuple[QPushButton, ...]:
@@ -346,10 +558,107 @@ class DataPanel(QWidget):
     def _actions_changed(self) -> None:
         self._bus.publish(MarketDataChanged("corporate actions"))
 
+    # -- dropped files ------------------------------------------------------------------------
+    def _can_take_drop(self, mime: QMimeData) -> bool:
+        return self._store is not None and not self.busy and _holds_local_paths(mime)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if not self._can_take_drop(event.mimeData()):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        n = sum(url.isLocalFile() for url in event.mimeData().urls())
+        self.drop_highlight.text = f"Drop to import {'these files' if n > 1 else 'this file'}"
+        self.drop_highlight.setGeometry(self.rect())
+        self.drop_highlight.raise_()
+        self.drop_highlight.show()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._can_take_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_highlight.hide()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_highlight.hide()
+        if not self._can_take_drop(event.mimeData()):
+            event.ignore()
+            return
+        paths = dropped_paths(event.mimeData())
+        event.acceptProposedAction()
+        if not paths:
+            self._say_nothing_to_import(event.mimeData())
+            return
+        # the options dialog runs its own event loop: not inside the drop, which the file
+        # manager is still waiting on
+        QTimer.singleShot(0, lambda: self.ask_and_import(paths))
+
+    def _say_nothing_to_import(self, mime: QMimeData) -> None:
+        names = ", ".join(Path(u.toLocalFile()).name for u in mime.urls() if u.isLocalFile())
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Nothing to import",
+            f"No data file in {names}.",
+            parent=self,
+        )
+        box.setObjectName("nothingDropped")
+        box.setInformativeText(
+            "A folder gives its .csv, .zip, .parquet and .txt files (hidden ones left out). "
+            "Drop bhavcopies or bar files, or the folder that holds them."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """The store may close right after the panel (a screenshot, a test): its own short
+        reads (coverage, quality) end first, so none runs on a closed store."""
+        self.wait_for_reads(READ_WAIT_SECONDS)
+        super().closeEvent(event)
+
+    def wait_for_reads(self, timeout: float) -> bool:
+        """Block until this panel's background reads have ended (at most `timeout` seconds);
+        True if none is left. Imports are not waited for: they have their own cancel."""
+        mine = set(self._reads)
+        deadline = time.monotonic() + timeout
+        for info in self._jobs.running():
+            if info.job_id in mine and info.thread is not None:
+                info.thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(info.job_id in mine for info in self._jobs.running())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_coverage()
+        return super().eventFilter(watched, event)
+
+    def _fit_coverage(self) -> None:
+        """The timeline takes the width the other columns leave; when that is under
+        TIMELINE_MIN (a narrow dock) it takes what the columns before it leave, and the
+        columns after it scroll into view."""
+        column = self.model.coverage_column
+        widths = [self.table.columnWidth(c) for c in range(self.model.columnCount())]
+        room = self.table.viewport().width()
+        left = room - sum(widths) + widths[column]
+        width = left if left >= TIMELINE_MIN else max(TIMELINE_MIN, room - sum(widths[:column]))
+        if self.table.columnWidth(column) != width:
+            self.table.setColumnWidth(column, width)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.drop_highlight.setGeometry(self.rect())
+
     # -- work on a thread ---------------------------------------------------------------------
     def _choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Import market data", "", FILE_FILTER)
-        if not paths:
+        if paths:
+            self.ask_and_import(paths)
+
+    def ask_and_import(self, paths: Sequence[str]) -> None:
+        """The options dialog for `paths`, then their import: the Import button's path and
+        a drop's."""
+        if self._store is None or self.busy or not paths:
             return
         dialog = ImportDialog(paths, parent=self)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
@@ -468,6 +777,8 @@ class DataPanel(QWidget):
         self.status.setText(what)
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.setEnabled(cancellable)
+        self._show_progress(0, 0, "")
+        self.progress.setVisible(True)
         self._job = self._jobs.submit(
             lambda control: work(store, control), what.rstrip("…"), cancellable=cancellable
         )
@@ -486,7 +797,25 @@ class DataPanel(QWidget):
         self.status.setText("Cancelling: storing the files already read, not the rest…")
         return True
 
+    def _show_progress(self, done: int, total: int, text: str) -> None:
+        """`done` of `total` files; a busy bar when the count says nothing (an unknown total,
+        or one file: its import is one step)."""
+        if total <= 1:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("")
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+            self.progress.setFormat(f"{done:,} of {total:,} files")
+        self.progress.setToolTip(f"Last done: {text}" if text else self._what.rstrip("…"))
+
     def _on_job_event(self, event: JobEvent) -> None:
+        if isinstance(event, JobFinished | JobCancelled | JobFailed):
+            self._reads.discard(event.job_id)
+        if event.job_id == self._coverage_job and not isinstance(event, JobProgress):
+            if isinstance(event, JobFinished | JobCancelled | JobFailed):
+                self._coverage_ended(event)
+            return
         if event.job_id == self._quality_job and not isinstance(event, JobProgress):
             if isinstance(event, JobFinished | JobCancelled | JobFailed):
                 self._quality_ended(event)
@@ -496,6 +825,7 @@ class DataPanel(QWidget):
         if isinstance(event, JobProgress):
             if self._progress is not None and self.cancel_button.isEnabled():
                 self.status.setText(self._progress(event))
+                self._show_progress(event.done, event.total, event.text)
         elif isinstance(event, JobFinished | JobCancelled):
             self._on_finished(event.result, "", cancelled=isinstance(event, JobCancelled))
         elif isinstance(event, JobFailed):
@@ -505,6 +835,7 @@ class DataPanel(QWidget):
         then, self._then = self._then, None
         self._job = None
         self.cancel_button.setVisible(False)
+        self.progress.setVisible(False)
         self._set_busy(False)
         self.refresh()
         if error:
@@ -524,23 +855,33 @@ class DataPanel(QWidget):
         """A warning about what was just imported (provisional calendar dates), in the bar."""
         self.status.setText(f"⚠ {text if len(text) <= 90 else text[:89] + '…'}")
         self.status.setToolTip(text)
-        self.status.setStyleSheet("color: #d99a1e; font-weight: 600;")
+        self.status.setStyleSheet(WARNING_STYLE)
 
 
 def _series_name(info: SeriesInfo) -> str:
     return f"{info.exchange}:{info.symbol} {info.timeframe}"
 
 
-def _checking_quality(store: MarketStore, info: SeriesInfo) -> Callable[[JobControl], str]:
+@dataclass(frozen=True)
+class _Checked:
+    """A quality check's end: the report as the CLI prints it, and its verdict."""
+
+    name: str
+    text: str
+    ok: bool
+
+
+def _checking_quality(store: MarketStore, info: SeriesInfo) -> Callable[[JobControl], _Checked]:
     """The job's work: read the series and render its quality report (on a worker thread:
     the store gives each call its own cursor)."""
 
-    def work(control: JobControl) -> str:
+    def work(control: JobControl) -> _Checked:
         from engine.data.quality import quality_report, render_text
 
         series = store.read_bars(info.symbol, info.timeframe, exchange=info.exchange)
         exchange = "BSE" if info.exchange in ("BSE", "BFO") else "NSE"
-        return render_text(quality_report(series, exchange))
+        report = quality_report(series, exchange)
+        return _Checked(_series_name(info), render_text(report), report.ok)
 
     return work
 

@@ -40,6 +40,7 @@ from engine.data.import_files import ImportOptions
 from engine.data.importers import FORMATS, detect_format
 from engine.data.importers.column_names import CANONICAL, suggest_mapping
 from engine.data.importers.generic import REQUIRED
+from engine.data.importers.sources import open_source
 from engine.timeframes import TIMEFRAME_NAMES
 
 AUTO: Final = "auto (detect from the file)"
@@ -157,11 +158,26 @@ class ImportDialog(QDialog):
         layout.addWidget(self.generic, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self.refusal = self._refusal()
         self.detected = self._detect()
         self._fill_columns()
         self._format_changed()
 
     # -- the first file ---------------------------------------------------------------------
+    def _refusal(self) -> str:
+        """Why the importer will refuse the first file outright ("" if it may take it): not
+        a file, binary, an HTML page, a workbook... in the importer's own words, so a dropped
+        picture is named as such instead of previewed as columns of garbage."""
+        if not self.paths:
+            return ""
+        try:
+            open_source(self.paths[0])
+        except BarDataError as exc:
+            return exc.problem
+        except OSError as exc:
+            return f"cannot be read: {exc.strerror or exc}"
+        return ""
+
     def _detect(self) -> str | None:
         """The first file's format as `auto` would judge it (None: not recognised as is)."""
         try:
@@ -176,6 +192,15 @@ class ImportDialog(QDialog):
 
     def _fill_columns(self) -> None:
         first = Path(self.paths[0]).name if self.paths else ""
+        if self.refusal:
+            others = " (the other files are imported as usual)" if len(self.paths) > 1 else ""
+            self.columns_note.setText(
+                f"{first}: {self.refusal}. Nothing of it will be imported{others}; the "
+                "result lists every file and what became of it."
+            )
+            self.columns_note.setStyleSheet(ERROR_STYLE)
+            self.columns.hide()
+            return
         try:
             head = read_head(self.paths[0]) if self.paths else None
         except OSError as exc:
