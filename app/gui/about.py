@@ -20,18 +20,25 @@ from engine.workspace import Workspace
 
 # What the window does today.
 IN_THE_WINDOW = (
-    "import market data (bhavcopies, CSV, Parquet) and check its quality: coverage, gaps, bad bars",
+    "import market data (bhavcopies, CSV, Parquet, by drag and drop too) and check its "
+    "quality: coverage, gaps, bad bars",
     "corporate actions: splits, bonuses, dividends",
     "the NSE/BSE market calendar: sessions, holidays, whether the market is open",
+    "charts from 1 minute to 1 day with indicators, drawings and a run's trades; watchlists",
+    "a strategy editor with checks as you type, and backtests through a wizard with Indian "
+    "costs and the weekly target",
+    "results (metrics, curves, weekly and monthly returns, trades), run history and "
+    "side-by-side comparison, CSV and HTML reports",
+    "a charges calculator: the contract note, component by component",
     "SYNTHETIC demo data to try it all on",
 )
 # What only the command line does today (`artha --help` lists every command).
 ON_THE_COMMAND_LINE = (
-    "backtests with Indian costs and the weekly target: artha backtest",
+    "the same backtests scripted, with JSON output: artha backtest",
     "data export and quality reports: artha data",
 )
 # Planned, not built: said as such, never as a feature.
-NOT_YET = ("charts", "a strategy editor", "backtests in the window", "paper and live trading")
+NOT_YET = ("broker connections (Zerodha Kite, Upstox)", "paper and live trading")
 
 
 def _items(lines: tuple[str, ...]) -> str:

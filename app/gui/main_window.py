@@ -28,9 +28,12 @@ from PySide6.QtWidgets import (
 
 from app.gui.about import AboutDialog
 from app.gui.calendar_dialog import CalendarDialog
+from app.gui.charges_dialog import ChargesDialog, open_charges_dialog
 from app.gui.context import AppContext
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
+from app.gui.settings_dialog import SettingsDialog, open_settings_dialog
+from app.gui.shortcuts_dialog import ShortcutsDialog
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
 from app.gui.workbench import Workbench
@@ -124,6 +127,13 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self.settings_action = file_menu.addAction("&Settings…")
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setToolTip(
+            "Workspace folder, theme, backtest defaults, market calendar, brokers"
+        )
+        self.settings_action.triggered.connect(lambda _checked=False: self.show_settings())
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -156,8 +166,15 @@ class MainWindow(QMainWindow):
         self.tools_menu = bar.addMenu("&Tools")
         self.calendar_action = self.tools_menu.addAction("Market &calendar…")
         self.calendar_action.triggered.connect(lambda _checked=False: self.show_calendar())
+        self.charges_action = self.tools_menu.addAction("C&harges calculator…")
+        self.charges_action.setShortcut(QKeySequence("Ctrl+Shift+K"))
+        self.charges_action.setToolTip("A contract note's charges, component by component")
+        self.charges_action.triggered.connect(lambda _checked=False: self.show_charges())
 
         help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = help_menu.addAction("&Keyboard shortcuts")
+        self.shortcuts_action.setShortcut(QKeySequence("F1"))
+        self.shortcuts_action.triggered.connect(lambda _checked=False: self.show_shortcuts())
         self.about_action = help_menu.addAction("&About Artha")
         self.about_action.triggered.connect(self.show_about)
 
@@ -436,6 +453,26 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self.ctx.workspace, self)
+        dialog.open()
+        return dialog
+
+    def show_settings(self) -> SettingsDialog:
+        """File > Settings: a theme chosen there is applied here on OK/Apply."""
+        dialog = open_settings_dialog(self.ctx, self)
+        dialog.theme_changed.connect(self.set_theme)
+        dialog.colour_blind_changed.connect(self._colour_blind_from_settings)
+        return dialog
+
+    def _colour_blind_from_settings(self, on: bool) -> None:
+        self.colour_blind_action.setChecked(on)  # toggled -> set_colour_blind
+        self.set_colour_blind(on)
+
+    def show_charges(self) -> ChargesDialog:
+        return open_charges_dialog(self.ctx, self)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 

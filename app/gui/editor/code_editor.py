@@ -39,6 +39,15 @@ from app.gui.editor.colours import colours_for
 from app.gui.editor.completion import JediCompleter, completion_prefix, instant_completions
 from app.gui.editor.highlighter import PythonHighlighter
 
+# Keys the editor handles itself (keyPressEvent), for Help > Keyboard shortcuts.
+EDITOR_KEYS = (
+    ("Complete the name at the cursor", "Ctrl+Space"),
+    ("Comment lines in or out", "Ctrl+/"),
+    ("Indent the selection", "Tab"),
+    ("Dedent the selection", "Shift+Tab"),
+)
+
+
 INDENT = "    "
 _OPENERS = ":"
 

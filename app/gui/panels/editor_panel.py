@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.context import AppContext
 from app.gui.editor.checks import Diagnostic, Severity, quick_check
-from app.gui.editor.code_editor import CodeEditor
+from app.gui.editor.code_editor import EDITOR_KEYS, CodeEditor
 from app.gui.editor.completion import JediCompleter
 from app.gui.editor.find_bar import FindBar
 from app.gui.editor.param_form import ParamForm
@@ -216,21 +216,25 @@ class EditorPanel(QWidget):
         layout.addLayout(bottom)
 
     def _actions(self) -> None:
-        def action(keys: str | QKeySequence, slot: object) -> None:
-            made = QAction(self)
+        def action(text: str, keys: str | QKeySequence, slot: object) -> None:
+            made = QAction(text, self)  # the text names it in Help > Keyboard shortcuts
             made.setShortcut(QKeySequence(keys))
             made.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             made.triggered.connect(slot)
             self.addAction(made)
 
-        action("Ctrl+S", lambda: self.save())
-        action("Ctrl+N", self.ask_new)
-        action("F7", self.check)
-        action("Ctrl+F", lambda: self.find_bar.open_find())
-        action("Ctrl+H", lambda: self.find_bar.open_find(replace=True))
-        action("Ctrl+G", self.ask_line)
-        action("F3", lambda: self.find_bar.find_next())
-        action("Shift+F3", lambda: self.find_bar.find_previous())
+        action("Save", "Ctrl+S", lambda: self.save())
+        action("New strategy from the template", "Ctrl+N", self.ask_new)
+        action("Check (compile, lint, load)", "F7", self.check)
+        action("Find", "Ctrl+F", lambda: self.find_bar.open_find())
+        action("Replace", "Ctrl+H", lambda: self.find_bar.open_find(replace=True))
+        action("Go to line", "Ctrl+G", self.ask_line)
+        action("Find next", "F3", lambda: self.find_bar.find_next())
+        action("Find previous", "Shift+F3", lambda: self.find_bar.find_previous())
+
+    def handled_keys(self) -> tuple[tuple[str, str], ...]:
+        """Keys the code editor reads itself (no QAction), for Help > Keyboard shortcuts."""
+        return EDITOR_KEYS
 
     # -- files ---------------------------------------------------------------------------------
     @property

@@ -364,7 +364,7 @@ class HistoryPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
         # Del deletes (asking first); not while a name is being edited (the editor has focus)
-        delete = QAction(self)
+        delete = QAction("Delete the selected runs", self)
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self.delete_selected)
