@@ -33,7 +33,12 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-SCREENSHOT_VIEWS = ("chart", "watchlist")  # --show: the views pictured alone
+# --show: the views pictured alone (app.gui.screenshot_views.VIEWS; named here so that
+# `artha --help` and the headless commands never import Qt)
+SCREENSHOT_VIEWS = (
+    "chart", "watchlist", "editor", "wizard", "results", "history", "settings", "charges", "data"
+)  # fmt: skip
+SCREENSHOT_THEMES = ("dark", "light")
 WORKSPACE_HELP = "data folder to use (default: $ARTHA_HOME, else the per-user data folder)"
 
 
@@ -81,8 +86,14 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--show",
         choices=SCREENSHOT_VIEWS,
-        help="with --screenshot: picture one view alone instead of the main window (the "
-        "chart with a demo backtest's trades and two indicators, or the watchlist)",
+        help="with --screenshot: picture one view alone instead of the main window, staged "
+        "as after using the demo workspace (chart and results with a demo backtest's run, the "
+        "wizard at its summary, the editor on a strategy, the data panel with its coverage)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=SCREENSHOT_THEMES,
+        help="with --screenshot: this theme for the picture (the workspace keeps its own)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_all(subparsers, words)
@@ -192,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("argument --screenshot: give the path of the PNG to write, not an empty one")
     if args.show and not args.screenshot:
         parser.error("argument --show: only with --screenshot PATH")
+    if args.theme and not args.screenshot:
+        parser.error("argument --theme: only with --screenshot PATH")
     if args.screenshot and not Path(args.screenshot).parent.is_dir():
         folder = Path(args.screenshot).parent
         parser.error(f"argument --screenshot: folder {folder} does not exist")
@@ -201,7 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.screenshot:
             return take_screenshot(
-                args.screenshot, size=args.size, workspace=args.workspace, show=args.show
+                args.screenshot,
+                size=args.size,
+                workspace=args.workspace,
+                show=args.show,
+                theme=args.theme,
             )
         return run_gui(workspace=args.workspace)
     except WorkspaceError as exc:

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.commands.output import inr
 from app.commands.runs import metric_text
 from app.gui.chart.palette import ChartPalette, palette_for
+from app.gui.value_axes import RupeeAxis
 from engine.data import run_history as rh
 from engine.data.store import MarketStore
 from engine.metrics import EquityCurve
@@ -89,14 +89,6 @@ def better_side(key: str, a: Any, b: Any) -> int:
     if a is None or b is None or diff == 0:
         return 0
     return direction if diff > 0 else -direction
-
-
-class RupeeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
-    """Rupee ticks grouped the Indian way (99,90,000), not pyqtgraph's 1e+07."""
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        places = 0 if spacing * scale >= 1 else 2
-        return [inr(Decimal(f"{v * scale:.{places}f}"), places) for v in values]
 
 
 def _shown(value: Any) -> str:
@@ -184,7 +176,7 @@ class CompareDialog(QDialog):
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         item.setLabel("left", "Net equity ₹")
-        item.getAxis("left").setWidth(92)  # room for "1,00,00,000" before the first layout
+        item.getAxis("left").setWidth(80)  # room for "100.05 L" before the first layout
         self.legend = item.addLegend(offset=(10, 10))
         self.lines: dict[str, pg.PlotDataItem] = {}
         for label, info in (("A", first), ("B", second)):

@@ -19,10 +19,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.commands.output import OutputRefused, check_target, store_files
-from app.gui.chart.screenshot_demo import demo_chart
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow
-from app.gui.panels.registry import panel_specs
+from app.gui.screenshot_views import build_view, stage_view
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
@@ -192,13 +191,16 @@ def take_screenshot(
     size: tuple[int, int] = (1600, 1000),
     workspace: str | os.PathLike[str] | None = None,
     show: str | None = None,
+    theme: str | None = None,
 ) -> int:
     """Render the main window offscreen to a PNG of `size`, in the default layout whatever
     layout the workspace has saved (a saved one is for the screen it was saved on, and made
     the picture that size); reads the workspace (its data, its theme), never writes it.
 
-    `show` ("chart", "watchlist") pictures that view alone at `size`: the chart with a demo
-    backtest's trades and two indicators on the workspace's first instrument."""
+    `show` (one of screenshot_views.VIEWS) pictures that view alone at `size`, staged with
+    what a trader sees there on the demo workspace (the chart and the results with a demo
+    backtest, the wizard at its summary...); `theme` ("dark", "light") overrides the
+    workspace's theme for this picture only."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     target = Path(path)
     if target.parent and not target.parent.exists():
@@ -222,6 +224,8 @@ def take_screenshot(
             shutil.copytree(ws.settings_dir, settings_copy)
         settings_copy.mkdir(exist_ok=True)
         ctx = _context(ws, loop, store, problem, settings_copy)
+        if theme is not None:
+            ctx.settings.theme = theme  # the scratch copy: the user's choice is untouched
         window: QWidget = (
             MainWindow(ctx, persist_layout=False, restore_layout=False)
             if show is None
@@ -232,8 +236,8 @@ def take_screenshot(
 
         async def shoot() -> tuple[int, int] | None:
             await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
-            if show == "chart":
-                await demo_chart(window, loop)
+            if show is not None:
+                await stage_view(show, window, loop)
                 await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)
             image = window.grab()
             saved = not image.isNull() and image.save(str(target), "PNG")
@@ -258,12 +262,13 @@ def take_screenshot(
     return 0
 
 
-def _single_view(ctx: AppContext, panel_id: str) -> QWidget:
-    """One registered panel as a window of its own, in the workspace's theme."""
+def _single_view(ctx: AppContext, view: str) -> QWidget:
+    """One view as a window of its own, in the workspace's (or the asked) theme."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, ctx.settings.theme)
-    spec = next(s for s in panel_specs() if s.panel_id == panel_id)
-    widget = spec.factory(ctx)
-    widget.setWindowTitle(f"Artha — {spec.title}")
+    widget = build_view(ctx, view)
+    follow = getattr(widget, "apply_theme", None)  # panels that paint their own colours
+    if follow is not None:
+        follow(ctx.settings.theme)
     return widget

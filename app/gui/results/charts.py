@@ -15,39 +15,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.gui.chart.palette import ChartPalette
+from app.gui.value_axes import PercentAxis, RupeeAxis
 from engine.metrics import EquityCurve
 
 NS_PER_SECOND = 1_000_000_000
 IST_UTC_OFFSET = -19_800  # pyqtgraph's utcOffset: seconds WEST of UTC, as time.timezone
 
 
-def rupee_tick(value: float) -> str:
-    """An axis label the Indian way: 85,000 / 12.5 L / 3.20 Cr."""
-    size = abs(value)
-    if size >= 1e7:
-        return f"{value / 1e7:,.2f} Cr"
-    if size >= 1e5:
-        return f"{value / 1e5:,.2f} L"
-    return f"{value:,.0f}"
-
-
-class RupeeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
-    """Money ticks in lakh and crore, never 1e+06."""
-
-    def __init__(self) -> None:
-        super().__init__("left")
-        self.enableAutoSIPrefix(False)
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        return [rupee_tick(v * scale) for v in values]
-
-
 def _plot(axis_dates: bool, money: bool = False) -> pg.PlotWidget:
-    axes: dict[str, pg.AxisItem] = {}
+    axes: dict[str, pg.AxisItem] = {"left": RupeeAxis() if money else PercentAxis()}
     if axis_dates:
         axes["bottom"] = pg.DateAxisItem(utcOffset=IST_UTC_OFFSET)
-    if money:
-        axes["left"] = RupeeAxis()
     plot = pg.PlotWidget(axisItems=axes)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -67,7 +45,7 @@ class CurveCharts(QWidget):
         self.drawdown_plot = _plot(True)
         self.drawdown_plot.setXLink(self.equity_plot)
         self.equity_plot.getPlotItem().setLabel("left", "Equity ₹")
-        self.drawdown_plot.getPlotItem().setLabel("left", "Drawdown %")
+        self.drawdown_plot.getPlotItem().setLabel("left", "Drawdown")
         self.legend = QLabel()  # above the plot: a legend inside would cover the curve
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.gross_line = self.equity_plot.plot()
@@ -112,11 +90,14 @@ class WeeklyChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph is untyped
     """Each IST week's net return as a bar, green up and red down."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=IST_UTC_OFFSET)})
+        super().__init__(
+            parent,
+            axisItems={"bottom": pg.DateAxisItem(utcOffset=IST_UTC_OFFSET), "left": PercentAxis()},
+        )
         self.setMenuEnabled(False)
         self.hideButtons()
         self.showGrid(x=False, y=True, alpha=0.15)
-        self.getPlotItem().setLabel("left", "Weekly return %")
+        self.getPlotItem().setLabel("left", "Weekly return")
         self.bars: pg.BarGraphItem | None = None
         self.starts: np.ndarray = np.zeros(0)
         self.values: np.ndarray = np.zeros(0)
