@@ -46,10 +46,8 @@ package: setup
 	@echo "Frozen app: dist/artha/artha"
 
 # The README's picture, made by the app itself on a throw-away workspace.
-screenshot: setup  # the window as a new user sees it after `artha demo`
-	home=$$(mktemp -d) && ARTHA_HOME=$$home $(BIN)/artha demo > /dev/null && \
-	ARTHA_HOME=$$home $(BIN)/artha --screenshot docs/images/main-window.png --size 1600x1000 && \
-	ARTHA_HOME=$$home $(BIN)/artha --screenshot docs/images/chart.png --show chart --size 1600x900
+screenshot: setup  # every view as a new user sees it after `artha demo` (docs/images)
+	ARTHA=$(BIN)/artha bash docs/screenshots.sh
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache
