@@ -30,6 +30,7 @@ from app.gui.about import AboutDialog
 from app.gui.calendar_dialog import CalendarDialog
 from app.gui.charges_dialog import ChargesDialog, open_charges_dialog
 from app.gui.context import AppContext
+from app.gui.job_status import JobStatus
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
 from app.gui.settings_dialog import SettingsDialog, open_settings_dialog
@@ -192,6 +193,8 @@ class MainWindow(QMainWindow):
         self.broker_label = QLabel("Broker: not connected")
         self.broker_label.setObjectName("brokerState")
         self.market_clock = MarketClock(self.ctx.now)
+        self.job_status = JobStatus(self.ctx, status)  # any job over half a second
+        status.addPermanentWidget(self.job_status)
         status.addPermanentWidget(self.broker_label)
         status.addPermanentWidget(self.market_clock)
 
