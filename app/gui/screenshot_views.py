@@ -106,7 +106,8 @@ async def _wizard(widget: QWidget, _loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _editor(widget: QWidget, _loop: asyncio.AbstractEventLoop) -> None:
-    """The workspace's first strategy file, else the demo strategy's source (read-only)."""
+    """The workspace's first strategy file, else the demo strategy's source (read-only),
+    checked (F7), so its parameter form shows."""
     if not isinstance(widget, EditorPanel):
         return
     files = sorted(widget.strategies_dir.glob("*.py"))
@@ -114,7 +115,10 @@ async def _editor(widget: QWidget, _loop: asyncio.AbstractEventLoop) -> None:
         widget.open_file(files[0])
     else:
         widget.open_reference(DEMO_STRATEGY)
-    await asyncio.sleep(0.3)  # the checks-as-you-type run after a pause
+    outcomes: list[object] = []
+    widget.checked.connect(outcomes.append)
+    if widget.check() is not None:
+        await _until(lambda: bool(outcomes))
 
 
 async def _data(widget: QWidget, _loop: asyncio.AbstractEventLoop) -> None:
