@@ -34,6 +34,7 @@ class Workbench(QObject):
         self.docks = docks
         self._jobs: dict[int, str] = {}  # job id -> what it was for ("open", "save")
         self.last_saved: int | None = None  # the run id the last finished run was saved as
+        self._latest_marks: int | None = None  # the job placing the last shown run's trades
         subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
         self.destroyed.connect(lambda *_: subscription.cancel())
         history = self.panel("history")
@@ -51,7 +52,7 @@ class Workbench(QObject):
         """The backtest wizard (menu, toolbar, the editor's Backtest button with its strategy
         and parameters); its finished run goes to the results, the chart and the history."""
         wizard = open_backtest_wizard(self.ctx, self.window, prefill or None)
-        wizard.run_finished.connect(self.run_finished)
+        wizard.run_finished.connect(self.run_finished)  # (report, job, prepared record)
         self.wizards.append(wizard)
         wizard.destroyed.connect(lambda *_: self.wizards.remove(wizard))
         return wizard
@@ -67,17 +68,24 @@ class Workbench(QObject):
             dock.raise_()
 
     # -- a run just finished (the wizard) ----------------------------------------------------
-    def run_finished(self, report: BacktestReport, job: BacktestJob) -> None:
+    def run_finished(
+        self,
+        report: BacktestReport,
+        job: BacktestJob,
+        prepared: run_history.PreparedRun | None = None,
+    ) -> None:
         """Show a finished run in the results and its trades on the chart, and keep it in the
-        run history (saved off the GUI thread)."""
+        run history, saved off the GUI thread: the `prepared` record (the wizard's worker
+        built it) is only inserted; without one the run is encoded here first."""
         self.show_report(report, "")
         store = self.ctx.store
         if store is None:
             return
-        hash_ = run_history.source_hash_of(job.strategy)
 
         def save(_control: object) -> int:
-            return run_history.record_run(store, job, report, source_hash=hash_)
+            if prepared is not None:
+                return run_history.insert_prepared(store, prepared)
+            return run_history.record_run(store, job, report)
 
         job_id = self.ctx.jobs.submit(
             save, f"Save run {report.strategy}", cancellable=False, ask_before_close=True
@@ -106,9 +114,19 @@ class Workbench(QObject):
         chart = self.panel("chart")
         if chart is not None and report.symbols:
             symbol = report.symbols[0]
-            chart.show_trades(TradeMarks.from_trades(report.trades, symbol))
             if chart.bars is None or not chart.bars.key.endswith(f":{symbol.upper()}"):
                 chart.open_symbol(symbol)
+            # tens of thousands of trades take ~0.1 s of Python to place: a job, not the GUI
+            trades = report.trades
+
+            def marks(_control: object) -> TradeMarks:
+                return TradeMarks.from_trades(trades, symbol)
+
+            job_id = self.ctx.jobs.submit(
+                marks, f"Placing {symbol}'s trades on the chart", ask_before_close=False
+            )
+            self._jobs[job_id] = "marks"
+            self._latest_marks = job_id  # an older run's marks arriving late are dropped
 
     def show_trade(self, symbol: str, entry_ns: int, exit_ns: int) -> None:
         """A trade clicked in the results: the chart moves to it (bringing it to the front)."""
@@ -124,10 +142,17 @@ class Workbench(QObject):
             return
         del self._jobs[event.job_id]
         if isinstance(event, JobFailed):
+            if what == "marks":
+                log.error("the run's trades could not be placed on the chart: %s", event.message)
+                return
             verb = "reopen" if what == "open" else "save"
             self._tell(f"Could not {verb} the run: {event.message}")
             return
-        if what == "open" and isinstance(event.result, run_history.StoredRun):
+        if what == "marks" and isinstance(event.result, TradeMarks):
+            chart = self.panel("chart")
+            if chart is not None and event.job_id == self._latest_marks:
+                chart.show_trades(event.result)
+        elif what == "open" and isinstance(event.result, run_history.StoredRun):
             self.show_report(event.result.report, event.result.info.name)
         elif what == "save" and isinstance(event.result, int):
             self.last_saved = event.result

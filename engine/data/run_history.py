@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import json
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -44,13 +45,15 @@ import numpy as np
 import sqlalchemy as sa
 
 from engine.backtest.config import BacktestConfig, MarginRates
-from engine.backtest.job import BacktestJob, BacktestReport
+from engine.backtest.job import BacktestJob, BacktestReport, run_job_controlled
 from engine.backtest.result import BacktestResult, Built, OrderRecord, Trade
 from engine.data.app_state import BacktestRun, RunStatus
+from engine.data.bar_series import BarSeries
 from engine.data.schema import StoreError
 from engine.data.store import MarketStore
 from engine.domain.enums import Product
 from engine.ist import IST
+from engine.jobs import JobControl
 from engine.metrics import EquityCurve, WeeklyTarget
 from engine.strategy.loader import StrategyLoadError, StrategyRef
 from engine.strategy.params import ParamError, resolve_params
@@ -454,17 +457,35 @@ def rebuild_report(document: Mapping[str, Any], curve: bytes) -> BacktestResult:
 # --- the store -----------------------------------------------------------------------------
 
 
-def save_run(
-    store: MarketStore,
+@dataclass(frozen=True)
+class PreparedRun:
+    """A finished run made ready to store: every column's value, the report already JSON
+    text and the curve already npz bytes. Building it is the slow part of saving (hundreds of
+    ms of JSON for a long run, one C call that holds the GIL); the backtest wizard's worker
+    process builds it beside the report, so the app's process only inserts the bytes."""
+
+    columns: dict[str, Any]  # the small columns, as BacktestRun takes them
+    report_text: str  # the `report` column's JSON document, encoded
+    curve: bytes  # the `curve` column: the npz
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What the wizard's worker sends back: the report to show and its history record."""
+
+    report: BacktestReport
+    prepared: PreparedRun
+
+
+def prepare_run(
     job_or_description: BacktestJob | RunDescription,
     report: BacktestReport,
     *,
     source_hash: str | None,
     name: str | None = None,
     tags: Iterable[str] = (),
-) -> int:
-    """Store a finished run with its report; its id. Refused on a read-only or damaged store
-    (StoreError with the store's message)."""
+) -> PreparedRun:
+    """Everything `save_run` stores, computed without a store (see PreparedRun)."""
     what = (
         RunDescription.of_job(job_or_description)
         if isinstance(job_or_description, BacktestJob)
@@ -484,31 +505,55 @@ def save_run(
     if what.data_files:
         config["data_files"] = list(what.data_files)
     ref = what.strategy
-    row = BacktestRun(
-        name=_clean_name(name)
+    columns = {
+        "name": _clean_name(name)
         if name is not None
         else default_name(report.strategy, list(what.symbols), timeframe, first, last),
-        strategy=report.strategy,
-        strategy_module=ref.module,
-        strategy_path=None if ref.path is None else str(ref.path),
-        strategy_class=ref.class_name,
-        source_hash=source_hash,
-        params={k: _param_json(v) for k, v in what.params.items()},
-        symbols=list(what.symbols),
-        timeframe=timeframe,
-        data_first=first,
-        data_last=last,
-        config=config,
-        tags=_clean_tags(tags),
-        status=RunStatus.DONE.value,
-        summary=headline(document["report"]),
-        report=document,
-        curve=_curve_bytes(report.curve),
-    )
+        "strategy": report.strategy,
+        "strategy_module": ref.module,
+        "strategy_path": None if ref.path is None else str(ref.path),
+        "strategy_class": ref.class_name,
+        "source_hash": source_hash,
+        "params": {k: _param_json(v) for k, v in what.params.items()},
+        "symbols": list(what.symbols),
+        "timeframe": timeframe,
+        "data_first": first,
+        "data_last": last,
+        "config": config,
+        "tags": _clean_tags(tags),
+        "status": RunStatus.DONE.value,
+        "summary": headline(document["report"]),
+    }
+    return PreparedRun(columns, json.dumps(document), _curve_bytes(report.curve))
+
+
+def insert_prepared(store: MarketStore, prepared: PreparedRun) -> int:
+    """Store a prepared run; its id. The report goes in as the text it already is (no JSON
+    encoding here). Refused on a read-only or damaged store (StoreError)."""
+    row = BacktestRun(**prepared.columns, curve=prepared.curve)
+    encoded: Any = sa.type_coerce(prepared.report_text, sa.String)  # stored as the text it is
+    row.report = encoded
     with store.session() as session, session.begin():
         session.add(row)
         session.flush()
         return int(row.id)
+
+
+def save_run(
+    store: MarketStore,
+    job_or_description: BacktestJob | RunDescription,
+    report: BacktestReport,
+    *,
+    source_hash: str | None,
+    name: str | None = None,
+    tags: Iterable[str] = (),
+) -> int:
+    """Store a finished run with its report; its id. Refused on a read-only or damaged store
+    (StoreError with the store's message)."""
+    prepared = prepare_run(
+        job_or_description, report, source_hash=source_hash, name=name, tags=tags
+    )
+    return insert_prepared(store, prepared)
 
 
 def record_run(
@@ -526,13 +571,42 @@ def record_run(
     with, and save the run; its id.
 
     A source that cannot be read any more is saved without a hash rather than losing the run."""
+    prepared = prepare_record(job, report, data_files=data_files, source_hash=source_hash)
+    if name is not None or tags:
+        columns = dict(prepared.columns)
+        if name is not None:
+            columns["name"] = _clean_name(name)
+        columns["tags"] = _clean_tags(tags)
+        prepared = replace(prepared, columns=columns)
+    return insert_prepared(store, prepared)
+
+
+def prepare_record(
+    job: BacktestJob,
+    report: BacktestReport,
+    *,
+    data_files: Sequence[str | Path] = (),
+    source_hash: str | None = None,
+) -> PreparedRun:
+    """record_run's record, without a store: the source hashed (unless given), the
+    parameters the run used resolved, the report encoded."""
     if source_hash is None:
         try:
             source_hash = source_hash_of(job.strategy)
         except RunHistoryError:
             source_hash = None
     description = replace(RunDescription.of_job(job, data_files), params=effective_params(job))
-    return save_run(store, description, report, source_hash=source_hash, name=name, tags=tags)
+    return prepare_run(description, report, source_hash=source_hash)
+
+
+def run_and_prepare(
+    control: JobControl, job: BacktestJob, data: Sequence[BarSeries], source_hash: str | None
+) -> FinishedRun:
+    """The backtest wizard's worker (`JobRunner.submit_process`): run the job, then build its
+    history record here, in the worker, where encoding tens of MB of JSON stalls nobody.
+    `source_hash` is taken when the run is submitted (the file may be edited meanwhile)."""
+    report = run_job_controlled(control, job, data)
+    return FinishedRun(report, prepare_record(job, report, source_hash=source_hash))
 
 
 def effective_params(job: BacktestJob) -> dict[str, Any]:

@@ -53,7 +53,11 @@ def test_a_saved_run_reopens_in_the_results_with_its_trades_on_the_chart(
     qtbot.waitUntil(lambda: results.result is not None, timeout=20_000)
     assert [t.entry_price for t in results.result.trades] == [t.entry_price for t in report.trades]
     assert chart.bars.key == f"NSE:{series.symbol}"
-    assert len(chart.trade_item.trades_in_view(-1, chart.view.bar_count)) == len(report.trades)
+    qtbot.waitUntil(  # placed by a job, off the GUI thread
+        lambda: len(chart.trade_item.trades_in_view(-1, chart.view.bar_count))
+        == len(report.trades),
+        timeout=10_000,
+    )
 
     trade = report.trades[5]
     entry_ns, exit_ns = (int(series.ts[trade.entry_bar]), int(series.ts[trade.exit_bar]))
@@ -74,3 +78,22 @@ def test_a_finished_run_is_shown_and_saved_in_the_history(window, demo_series, q
     assert saved.report.as_json(curve=False)["trades"] == report.as_json(curve=False)["trades"]
     history = window.docks["history"].widget()
     qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=10_000)
+
+
+def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(window, demo_series, qtbot):
+    """The wizard's worker encodes the history record (run_and_prepare); the app only
+    inserts it. What is stored must be what the app would have encoded itself."""
+    series = min(demo_series, key=lambda s: s.symbol)
+    job, report = a_run(series)
+    prepared = run_history.prepare_record(job, report)
+    assert isinstance(prepared.report_text, str) and prepared.curve[:2] == b"PK"
+    bench = window.workbench
+    bench.run_finished(report, job, prepared)
+    qtbot.waitUntil(lambda: bench.last_saved is not None, timeout=20_000)
+    by_worker = run_history.load_run(window.ctx.store, bench.last_saved)
+    by_app = run_history.load_run(
+        window.ctx.store, run_history.record_run(window.ctx.store, job, report)
+    )
+    assert by_worker.report.as_json() == by_app.report.as_json() == report.as_json()
+    assert by_worker.info.params == by_app.info.params
+    assert by_worker.info.source_hash == by_app.info.source_hash is not None

@@ -45,7 +45,6 @@ from app.gui.context import AppContext
 from app.gui.wizard.param_form import ParamForm
 from app.strategy_loader import StrategyLoadError, strategy_ref
 from engine.backtest import BacktestConfig, BacktestInputError, BacktestJob
-from engine.backtest.job import run_job_controlled
 from engine.costs import uncovered_spans
 from engine.data.schema import StoreError
 from engine.data.store import MarketStore, SeriesInfo
@@ -764,7 +763,9 @@ class BacktestWizard(QWizard):
     `prefill = {"strategy": name-or-path, "params": {...}}` pre-fills the first page (the
     editor's Backtest button); "symbols" and "timeframe" may pre-fill the next ones."""
 
-    run_finished = Signal(object, object)  # (BacktestReport, BacktestJob)
+    # (BacktestReport, BacktestJob, PreparedRun: the run's history record, built by the
+    # worker so that saving it costs the app's process only the insert)
+    run_finished = Signal(object, object, object)
     run_failed = Signal(str)  # the message shown
     run_cancelled = Signal()
 
@@ -796,6 +797,7 @@ class BacktestWizard(QWizard):
         self.read_job: int | None = None
         self.run_job: int | None = None
         self.report: object = None
+        self.source_hash: str | None = None  # the strategy source's, when Run was pressed
         self.error_box: QMessageBox | None = None
         self.last_progress: tuple[int, int] = (0, 0)
         subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
@@ -849,6 +851,7 @@ class BacktestWizard(QWizard):
         if store is None:
             self._fail(f"No market data: {self.ctx.store_problem or 'the store is not open'}.")
             return
+        self.source_hash = _hash_now(job.strategy)  # as it is when Run is pressed
         self.job = job
         self._set_running(True, "Reading bars from the store…")
         self.read_job = self.ctx.jobs.submit(
@@ -900,8 +903,10 @@ class BacktestWizard(QWizard):
             self.job = job
             bars = sum(len(s) for s in result.series)
             self.summary_page.status.setText(f"Starting a worker for {bars:,} bars…")
+            from engine.data.run_history import run_and_prepare  # SQLAlchemy: not at start
+
             self.run_job = self.ctx.jobs.submit_process(
-                run_job_controlled, (job, result.series), self._title(job)
+                run_and_prepare, (job, result.series, self.source_hash), self._title(job)
             )
         elif isinstance(event, JobFailed):
             self.read_job = None
@@ -921,12 +926,16 @@ class BacktestWizard(QWizard):
             elif event.text:
                 page.status.setText(event.text[:1].upper() + event.text[1:])
         elif isinstance(event, JobFinished):
+            from engine.data.run_history import FinishedRun
+
             self.run_job = None
-            self.report = event.result
+            finished = event.result
+            assert isinstance(finished, FinishedRun)  # what run_and_prepare returns
+            self.report = finished.report
             page.bar.setValue(page.bar.maximum())
             self._set_running(False, "Finished.")
             log.info("backtest finished: %s", event.name)
-            self.run_finished.emit(event.result, self.job)
+            self.run_finished.emit(finished.report, self.job, finished.prepared)
             super().accept()
         elif isinstance(event, JobFailed):
             self.run_job = None
@@ -988,6 +997,18 @@ def _reading(store: MarketStore, job: BacktestJob) -> Any:
         return ReadBars(chosen.series, chosen.resampled_from, tradable)
 
     return work
+
+
+def _hash_now(ref: StrategyRef) -> str | None:
+    """The strategy source's sha256 for the run history, None when it cannot be read (the
+    run is then saved without one rather than not at all)."""
+    from engine.data.run_history import RunHistoryError, source_hash_of
+
+    try:
+        return source_hash_of(ref)
+    except RunHistoryError as exc:
+        log.warning("the run is saved without its source hash: %s", exc)
+        return None
 
 
 def open_backtest_wizard(

@@ -7,6 +7,7 @@ parameter ends in a message naming what; Cancel stops a running backtest within 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 
@@ -141,8 +142,14 @@ def test_a_run_reports_progress_and_trades_as_run_backtest(ctx, qtbot, demo_seri
     with qtbot.waitSignal(wizard.run_finished, timeout=90_000) as finished:
         wizard.accept()
         assert wizard.running and not wizard.button(wizard.WizardButton.FinishButton).isEnabled()
-    report, job = finished.args
+    report, job, prepared = finished.args
     assert job.timeframe == "5m" and job.params == {"fast": 5, "slow": 30, "quantity": 100}
+    # the worker sent the run's history record with it, encoded there
+    assert prepared.columns["params"] == {"fast": 5, "slow": 30, "quantity": 100}
+    assert prepared.columns["source_hash"] == wizard.source_hash is not None
+    assert json.loads(prepared.report_text)["report"]["trades"] == [
+        t.as_json() for t in report.trades
+    ]
     assert job.config.costs == "none"
     chosen = choose_bars(ctx.store, list(job.symbols), "5m", job.start, job.end)
     here = run_backtest(
