@@ -11,7 +11,6 @@ workspace (app/workspace_choice.py) and takes effect at the next start.
 from __future__ import annotations
 
 import os
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.commands.output import inr
+from app.gui.backtest_config_form import FIELD_WIDTH, BacktestConfigForm
 from app.gui.calendar_dialog import CalendarDialog
 from app.gui.context import AppContext
 from app.gui.ui_settings import BacktestDefaults, DefaultsError
@@ -43,19 +42,7 @@ from app.workspace_choice import WorkspaceChoice, folder_problem
 from engine.workspace import ENV_HOME, default_root
 
 ERROR_STYLE = "color: #e5534b; font-weight: 600;"  # readable on the dark and light themes
-FIELD_WIDTH = 280  # pixels: fields sized for their content, not stretched across the page
 THEME_LABELS = (("Dark", "dark"), ("Light", "light"))
-COST_LABELS = (
-    ("Zerodha contract-note charges", "zerodha"),
-    ("Flat basis points of turnover", "bps"),
-    ("No charges", "none"),
-)
-FILL_LABELS = (("Next bar's open", "next-open"), ("This bar's close", "close"))
-PRODUCT_LABELS = (
-    ("CNC (delivery)", "CNC"),
-    ("MIS (intraday)", "MIS"),
-    ("NRML (F&O carry-forward)", "NRML"),
-)
 PAGES = ("General", "Backtest defaults", "Calendar", "Brokers")
 BROKERS_TEXT = (
     "<b>Brokers are not connected yet.</b><p>Zerodha Kite, Upstox and a paper-trading account "
@@ -76,14 +63,6 @@ def _combo(items: tuple[tuple[str, str], ...], name: str) -> QComboBox:
 def _select(box: QComboBox, data: str) -> None:
     index = box.findData(data)
     box.setCurrentIndex(max(index, 0))
-
-
-def _plain(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def _capital_text(value: Decimal) -> str:
-    return inr(value, 0 if value == value.to_integral_value() else 2)
 
 
 class _EmbeddedCalendar(CalendarDialog):
@@ -231,39 +210,12 @@ class SettingsDialog(QDialog):
 
     def _build_defaults_page(self) -> QWidget:
         page = QWidget()
-        self.capital = QLineEdit()
-        self.capital.setObjectName("settingsCapital")
-        self.capital.setToolTip("Starting cash in rupees (at most 1,000 lakh crore)")
-        self.product = _combo(PRODUCT_LABELS, "settingsProduct")
-        self.product.setToolTip(
-            "For orders that do not name one: CNC delivery, MIS intraday (squared off before "
-            "the close), NRML carry-forward F&O"
-        )
-        self.costs = _combo(COST_LABELS, "settingsCosts")
-        self.cost_bps = QLineEdit()
-        self.cost_bps.setObjectName("settingsCostBps")
-        self.cost_bps.setToolTip("Basis points of each contract note's turnover")
-        self.slippage = QLineEdit()
-        self.slippage.setObjectName("settingsSlippage")
-        self.slippage.setToolTip("Market and stop fills move this many basis points against you")
-        self.participation = QLineEdit()
-        self.participation.setObjectName("settingsParticipation")
-        self.participation.setPlaceholderText("no cap")
-        self.participation.setToolTip(
-            "At most this share of a bar's volume per order per bar (0 to 1); the rest fills "
-            "on later bars. Empty: no cap"
-        )
-        self.fill = _combo(FILL_LABELS, "settingsFill")
-        for widget in (
-            self.capital,
-            self.product,
-            self.costs,
-            self.cost_bps,
-            self.slippage,
-            self.participation,
-            self.fill,
-        ):
-            widget.setMinimumWidth(FIELD_WIDTH)
+        self.defaults_form = BacktestConfigForm("settings")
+        form = self.defaults_form
+        # the fields, by the names the dialog's checks and tests use
+        self.capital, self.product, self.costs = form.capital, form.product, form.costs
+        self.cost_bps, self.slippage = form.cost_bps, form.slippage
+        self.participation, self.fill = form.participation, form.fill
         intro = QLabel(
             "What a new backtest starts with in the Backtest wizard; each run can still "
             "change them. A strategy that declares its own costs gets them where these are "
@@ -273,15 +225,6 @@ class SettingsDialog(QDialog):
         self.defaults_problem = QLabel(wordWrap=True)
         self.defaults_problem.setObjectName("settingsDefaultsProblem")
         self.defaults_problem.setStyleSheet(ERROR_STYLE)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        form.addRow("Capital (Rs)", self.capital)
-        form.addRow("Product", self.product)
-        form.addRow("Charges", self.costs)
-        form.addRow("Charges (bps)", self.cost_bps)
-        form.addRow("Slippage (bps)", self.slippage)
-        form.addRow("Volume cap", self.participation)
-        form.addRow("Market orders fill at", self.fill)
         reset = QPushButton("Restore the command line's defaults")
         reset.clicked.connect(lambda: self._show_defaults(BacktestDefaults()))
         reset_row = QHBoxLayout()
@@ -291,14 +234,11 @@ class SettingsDialog(QDialog):
         layout.setContentsMargins(8, 0, 0, 0)
         layout.addWidget(intro)
         layout.addSpacing(6)
-        layout.addLayout(form)
+        layout.addWidget(form)
         layout.addWidget(self.defaults_problem)
         layout.addLayout(reset_row)
         layout.addStretch(1)
-        for edit in (self.capital, self.cost_bps, self.slippage, self.participation):
-            edit.textChanged.connect(lambda _t: self._defaults_changed())
-        for combo in (self.product, self.costs, self.fill):
-            combo.currentIndexChanged.connect(lambda _i: self._defaults_changed())
+        form.changed.connect(self._defaults_changed)
         return page
 
     def _build_calendar_page(self) -> QWidget:
@@ -340,33 +280,15 @@ class SettingsDialog(QDialog):
         self._show_defaults(settings.backtest_defaults)
 
     def _show_defaults(self, defaults: BacktestDefaults) -> None:
-        self.capital.setText(_capital_text(defaults.capital))
-        _select(self.product, defaults.product)
-        _select(self.costs, defaults.costs)
-        self.cost_bps.setText(_plain(defaults.cost_bps))
-        self.slippage.setText(_plain(defaults.slippage_bps))
-        participation = defaults.participation
-        self.participation.setText("" if participation is None else _plain(participation))
-        _select(self.fill, defaults.fill)
-        self._defaults_changed()
+        self.defaults_form.show_values(defaults)
 
     def backtest_defaults(self) -> BacktestDefaults:
         """The defaults as entered, checked by the engine's rules (DefaultsError names the
         field that is wrong)."""
-        cap_text = self.participation.text().strip()
-        return BacktestDefaults(
-            capital=_number(self.capital.text().replace(",", ""), "Capital"),
-            costs=str(self.costs.currentData()),
-            cost_bps=_number(self.cost_bps.text(), "Charges (bps)"),
-            slippage_bps=_number(self.slippage.text() or "0", "Slippage (bps)"),
-            participation=_number(cap_text, "Volume cap") if cap_text else None,
-            fill=str(self.fill.currentData()),
-            product=str(self.product.currentData()),
-        ).check()
+        return self.defaults_form.values()
 
     def _defaults_changed(self) -> None:
         self.problem.hide()  # the last refusal is out of date once a field changes
-        self.cost_bps.setEnabled(self.costs.currentData() == "bps")
         try:
             self.backtest_defaults()
         except DefaultsError as exc:
@@ -416,13 +338,8 @@ class SettingsDialog(QDialog):
         try:
             defaults = self.backtest_defaults()
         except DefaultsError as exc:
-            fields = {
-                "Capital": self.capital,
-                "Charges (bps)": self.cost_bps,
-                "Slippage (bps)": self.slippage,
-                "Volume cap": self.participation,
-            }
-            return self._refuse(self.defaults_page, fields.get(exc.field, self.capital), str(exc))
+            field = self.defaults_form.fields.get(exc.field, self.capital)
+            return self._refuse(self.defaults_page, field, str(exc))
         workspace_problem = self._check_workspace()
         if workspace_problem is not None:
             return self._refuse(
@@ -467,16 +384,6 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         if self.apply():
             super().accept()
-
-
-def _number(text: str, field: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise DefaultsError(field, f"{text.strip()!r} is not a number") from None
-    if not value.is_finite():
-        raise DefaultsError(field, "must be a finite number")
-    return value
 
 
 def open_settings_dialog(ctx: AppContext, parent: QWidget | None = None) -> SettingsDialog:

@@ -6,10 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.gui.chart.chart_state import ChartState
+
+if TYPE_CHECKING:
+    from engine.backtest import BacktestConfig
 
 THEMES = ("dark", "light")
 COST_CHOICES = ("zerodha", "bps", "none")
@@ -89,6 +93,32 @@ class BacktestDefaults:
             except BacktestInputError as exc:
                 raise DefaultsError(label, str(exc)) from None
         return self
+
+    def config(self, *, stop_first: bool = True) -> BacktestConfig:
+        """The run's config, as the command line builds it: a choice left at the command
+        line's default lets a strategy's declared TradingCosts apply; a changed one is
+        explicit and wins."""
+        from engine.backtest import BacktestConfig as Config  # pandas: loaded on first use
+
+        self.check()
+        explicit = set()
+        if self.costs != "zerodha":
+            explicit.add("costs")
+        if self.slippage_bps != 0:
+            explicit.add("slippage_bps")
+        if self.participation is not None:
+            explicit.add("participation")
+        return Config(
+            capital=self.capital,
+            costs=self.costs,
+            cost_bps=self.cost_bps if self.costs == "bps" else None,
+            slippage_bps=self.slippage_bps,
+            participation=None if self.participation is None else float(self.participation),
+            fill=self.fill,  # type: ignore[arg-type]  # checked by check()
+            product=self.product,  # type: ignore[arg-type]
+            stop_first=stop_first,
+            explicit=frozenset(explicit),
+        )
 
 
 class UiSettings:

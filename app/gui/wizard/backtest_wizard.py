@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.gui.backtest_config_form import BacktestConfigForm, capital_text
 from app.gui.context import AppContext
 from app.gui.wizard.param_form import ParamForm
 from app.strategy_loader import StrategyLoadError, strategy_ref
@@ -49,7 +49,7 @@ from engine.costs import uncovered_spans
 from engine.data.schema import StoreError
 from engine.data.store import MarketStore, SeriesInfo
 from engine.data.stored_bars import choose_bars
-from engine.domain.enums import Product, Segment
+from engine.domain.enums import Segment
 from engine.domain.instrument import Instrument
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished, JobProgress
 from engine.ist import ist_iso
@@ -60,8 +60,6 @@ from strategies.reference import REFERENCE_STRATEGIES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CAPITAL = Decimal("10000000")  # the CLI's --capital default
-MAX_CAPITAL = Decimal(10) ** 15  # the CLI's limit: money is int64 paise
 TIMEFRAME_LABELS = {"1d": "1 day"}
 FIELD_WIDTH = 260  # pixels: fields sized for their content, not stretched across the page
 FILL_LABELS = {"next-open": "the next bar's open", "close": "the close of the bar"}
@@ -122,20 +120,6 @@ def _qdate(day: date) -> QDate:
 
 def _pydate(qdate: QDate) -> date:
     return date(qdate.year(), qdate.month(), qdate.day())
-
-
-def _inr(value: Decimal) -> str:
-    """Indian digit grouping: 1,00,00,000."""
-    whole, _, frac = f"{value:.2f}".partition(".")
-    head, tail = whole[:-3], whole[-3:]
-    groups: list[str] = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    text = ",".join([*groups, tail]) if groups else tail
-    return text if frac == "00" else f"{text}.{frac}"
 
 
 # -- page 1: strategy and parameters ---------------------------------------------------------
@@ -528,42 +512,7 @@ class ConfigPage(QWizardPage):
         self.setSubTitle(
             "The defaults are Settings ▸ Backtest defaults (at first, the command line's)."
         )
-        defaults = wizard.ctx.settings.backtest_defaults
-        self.capital = QLineEdit(_inr(defaults.capital))
-        self.capital.setObjectName("wizardCapital")
-        self.capital.setToolTip("Starting cash in rupees (at most 1,000 lakh crore)")
-        self.product = QComboBox()
-        for product in Product:
-            self.product.addItem(product.value, product.value)
-        self.product.setCurrentIndex(max(self.product.findData(defaults.product), 0))
-        self.product.setToolTip(
-            "For orders that do not name one: CNC delivery, MIS intraday (squared off before "
-            "the close), NRML carry-forward F&O"
-        )
-        self.costs = QComboBox()
-        self.costs.setObjectName("wizardCosts")
-        self.costs.addItem("Zerodha contract-note charges", "zerodha")
-        self.costs.addItem("Flat basis points of turnover", "bps")
-        self.costs.addItem("No charges", "none")
-        self.costs.setCurrentIndex(max(self.costs.findData(defaults.costs), 0))
-        self.cost_bps = QLineEdit(format(defaults.cost_bps, "f"))
-        self.cost_bps.setObjectName("wizardCostBps")
-        self.cost_bps.setToolTip("Basis points of each contract note's turnover")
-        self.slippage = QLineEdit(format(defaults.slippage_bps, "f"))
-        self.slippage.setObjectName("wizardSlippage")
-        self.slippage.setToolTip("Market and stop fills move this many basis points against you")
-        cap = defaults.participation
-        self.participation = QLineEdit("" if cap is None else format(cap, "f"))
-        self.participation.setPlaceholderText("no cap")
-        self.participation.setToolTip(
-            "At most this share of a bar's volume per order per bar (0 to 1); the rest fills "
-            "on later bars. Empty: no cap"
-        )
-        self.fill = QComboBox()
-        self.fill.setObjectName("wizardFill")
-        self.fill.addItem("Next bar's open", "next-open")
-        self.fill.addItem("This bar's close", "close")
-        self.fill.setCurrentIndex(max(self.fill.findData(defaults.fill), 0))
+        self.form = BacktestConfigForm("wizard")
         self.stop_first = QCheckBox(
             "When a bracket's stop and target are in one bar, the stop first"
         )
@@ -574,28 +523,20 @@ class ConfigPage(QWizardPage):
         self.problem.setObjectName("configProblem")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #e5534b;")
-        form = QFormLayout(self)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        fields: tuple[QWidget, ...] = (self.capital, self.cost_bps, self.slippage)
-        for widget in (*fields, self.participation, self.product, self.costs, self.fill):
-            widget.setMinimumWidth(FIELD_WIDTH)
-        form.addRow("Capital (Rs)", self.capital)
-        form.addRow("Product", self.product)
-        form.addRow("Charges", self.costs)
-        form.addRow("Charges (bps)", self.cost_bps)
-        form.addRow("Slippage (bps)", self.slippage)
-        form.addRow("Volume cap", self.participation)
-        form.addRow("Market orders fill at", self.fill)
-        form.addRow("", self.stop_first)
-        form.addRow(self.strategy_note)
-        form.addRow(self.problem)
-        for edit in (self.capital, self.cost_bps, self.slippage, self.participation):
-            edit.textChanged.connect(lambda _t: self._changed())
-        for combo in (self.product, self.costs, self.fill):
-            combo.currentIndexChanged.connect(lambda _i: self._changed())
-        self.stop_first.toggled.connect(lambda _on: self._changed())
+        self.form.form.addRow("", self.stop_first)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.strategy_note)
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+        # the fields, by the names the rest of the wizard (and its tests) use
+        self.capital, self.costs, self.fill = self.form.capital, self.form.costs, self.form.fill
+        self.product, self.cost_bps = self.form.product, self.form.cost_bps
+        self.slippage, self.participation = self.form.slippage, self.form.participation
         self._config: BacktestConfig | None = None
-        self._changed()
+        self.form.changed.connect(self._changed)
+        self.stop_first.toggled.connect(lambda _on: self._changed())
+        self.form.show_values(wizard.ctx.settings.backtest_defaults)
 
     def initializePage(self) -> None:
         cls = self.wiz.strategy_page.cls
@@ -609,7 +550,6 @@ class ConfigPage(QWizardPage):
         )
 
     def _changed(self) -> None:
-        self.cost_bps.setEnabled(self.costs.currentData() == "bps")
         try:
             self._config = self.build()
             self.problem.setText("")
@@ -619,54 +559,15 @@ class ConfigPage(QWizardPage):
         self.completeChanged.emit()
 
     def build(self) -> BacktestConfig:
-        """The config as the CLI builds it: a choice left at its default lets a strategy's
-        declared TradingCosts apply; a changed one is explicit and wins."""
-        capital = _number(self.capital.text().replace(",", ""), "capital")
-        if capital <= 0 or capital > MAX_CAPITAL:
-            raise BacktestInputError(
-                f"capital must be more than 0 and at most Rs {_inr(MAX_CAPITAL)}"
-            )
-        costs = str(self.costs.currentData())
-        cost_bps = _number(self.cost_bps.text(), "charges (bps)") if costs == "bps" else None
-        if cost_bps is not None and cost_bps < 0:
-            raise BacktestInputError("charges (bps) must be >= 0")
-        slippage = _number(self.slippage.text() or "0", "slippage (bps)")
-        cap_text = self.participation.text().strip()
-        participation = float(_number(cap_text, "volume cap")) if cap_text else None
-        explicit = set()
-        if costs != "zerodha":
-            explicit.add("costs")
-        if slippage != 0:
-            explicit.add("slippage_bps")
-        if participation is not None:
-            explicit.add("participation")
-        return BacktestConfig(
-            capital=capital,
-            costs=costs,
-            cost_bps=cost_bps,
-            slippage_bps=slippage,
-            participation=participation,
-            fill=str(self.fill.currentData()),  # type: ignore[arg-type]  # checked there
-            product=str(self.product.currentData()),  # type: ignore[arg-type]
-            stop_first=self.stop_first.isChecked(),
-            explicit=frozenset(explicit),
-        )
+        """The config as the CLI builds it (BacktestDefaults.config): a choice left at its
+        default lets a strategy's declared TradingCosts apply; a changed one wins."""
+        return self.form.values().config(stop_first=self.stop_first.isChecked())
 
     def config(self) -> BacktestConfig | None:
         return self._config
 
     def isComplete(self) -> bool:
         return self._config is not None
-
-
-def _number(text: str, name: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise BacktestInputError(f"{name}: {text!r} is not a number") from None
-    if not value.is_finite():
-        raise BacktestInputError(f"{name} must be a finite number")
-    return value
 
 
 # -- page 5: summary and the run -------------------------------------------------------------
@@ -729,7 +630,7 @@ class SummaryPage(QWizardPage):
                 "none": "none",
             }[config.costs]
             rows += [
-                ("Capital", f"Rs {_inr(config.capital)}"),
+                ("Capital", f"Rs {capital_text(config.capital)}"),
                 ("Product", config.product.value),
                 ("Charges", costs),
                 ("Slippage", f"{config.slippage_bps} bps"),
