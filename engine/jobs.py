@@ -32,7 +32,6 @@ The runner never touches the store: a job is handed whatever it needs by whoever
 
 from __future__ import annotations
 
-import atexit
 import gc
 import logging
 import multiprocessing
@@ -59,6 +58,7 @@ from engine.events import (
     JobProgress,
     JobStarted,
 )
+from engine.heap import freeze_long_lived
 
 log = logging.getLogger("artha.jobs")
 
@@ -504,21 +504,8 @@ def _unpickle(data: bytes) -> Any:
         return pickle.Unpickler(_YieldingReader(data)).load()
     finally:
         if collecting:
-            gc.freeze()
+            freeze_long_lived()
             gc.enable()
-            _unfreeze_at_exit()
-
-
-def _unfreeze_at_exit() -> None:
-    """At exit the frozen objects go back to the collector, so the interpreter's last
-    collection finalises them (extension modules report what is never finalised as leaks)."""
-    global _UNFREEZE_REGISTERED
-    if not _UNFREEZE_REGISTERED:
-        _UNFREEZE_REGISTERED = True
-        atexit.register(gc.unfreeze)
-
-
-_UNFREEZE_REGISTERED = False
 
 
 def _reap(process: multiprocessing.process.BaseProcess) -> None:

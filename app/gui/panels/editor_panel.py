@@ -50,6 +50,7 @@ from app.gui.editor.strategy_check import CheckOutcome, CheckRequest, check_stra
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
+from engine.heap import freeze_long_lived
 from strategies.reference import REFERENCE_STRATEGIES
 from strategies.template import template
 
@@ -95,7 +96,7 @@ class EditorPanel(QWidget):
         self._backtest_after_check = False
         self._scratch = Path(tempfile.mkdtemp(prefix="artha-editor-"))
         self.jedi = JediCompleter(self)
-        self.jedi.warmed.connect(lambda s: self.say(f"Completion ready ({s:.1f} s warm-up)"))
+        self.jedi.warmed.connect(self._completion_ready)
         app = QApplication.instance()
         self.theme = current_theme(app) if isinstance(app, QApplication) else ctx.settings.theme
 
@@ -231,6 +232,13 @@ class EditorPanel(QWidget):
         action("Go to line", "Ctrl+G", self.ask_line)
         action("Find next", "F3", lambda: self.find_bar.find_next())
         action("Find previous", "Shift+F3", lambda: self.find_bar.find_previous())
+
+    def _completion_ready(self, seconds: float) -> None:
+        """jedi's warm-up made ~10^5 long-lived objects (its caches): they join the start-up
+        heap that `gc.freeze` keeps out of full collections, which otherwise rescan them and
+        hold the GUI for ~100 ms in the middle of a check or a keystroke now and then."""
+        freeze_long_lived()
+        self.say(f"Completion ready ({seconds:.1f} s warm-up)")
 
     def handled_keys(self) -> tuple[tuple[str, str], ...]:
         """Keys the code editor reads itself (no QAction), for Help > Keyboard shortcuts."""
