@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.commands.output import OutputRefused, check_target, store_files
 from app.gui.context import AppContext
-from app.gui.main_window import MainWindow
-from app.gui.screenshot_views import build_view, stage_view
+from app.gui.main_window import MainWindow, shared_series_list
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
@@ -159,15 +158,17 @@ def _run(ws: Workspace) -> int:
         log.error("market store unavailable: %s", exc)
         store, problem = None, str(exc)
     ctx = _context(ws, loop, store, problem)
-    window = MainWindow(ctx)
-    window.show()
+    with shared_series_list(store):  # one store query for every panel's series list
+        window = MainWindow(ctx)
+        window.show()
+        offer_demo = window.should_offer_demo()
     # Everything alive now (Qt, pandas, scipy, jedi: ~a million objects) lives for the whole
     # session: keep it out of the collector's full passes, which otherwise stall the GUI for
     # 100-200 ms (seen mid-keystroke in the strategy editor's checks).
     gc.freeze()
     undo_signal = _on_sigterm(window)
     log.info("Artha %s ready — workspace %s", __version__, ws.root)
-    if window.should_offer_demo():
+    if offer_demo:
         QTimer.singleShot(300, window.offer_demo)
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
@@ -237,6 +238,8 @@ def take_screenshot(
         async def shoot() -> tuple[int, int] | None:
             await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
             if show is not None:
+                from app.gui.screenshot_views import stage_view
+
                 await stage_view(show, window, loop)
                 await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)
             image = window.grab()
@@ -264,6 +267,9 @@ def take_screenshot(
 
 def _single_view(ctx: AppContext, view: str) -> QWidget:
     """One view as a window of its own, in the workspace's (or the asked) theme."""
+    # only a picture of one view needs these (a demo run, the engine): not the station's start
+    from app.gui.screenshot_views import build_view
+
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, ctx.settings.theme)

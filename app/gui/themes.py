@@ -31,8 +31,13 @@ QDockWidget::title { padding: 4px 6px; }
 
 
 def apply_theme(app: QApplication, name: str) -> None:
-    """Switch the whole application to 'dark' or 'light'."""
-    app.setStyle("Fusion")
+    """Switch the whole application to 'dark' or 'light'.
+
+    Setting the style re-polishes every widget there is (~0.05 s with the main window
+    built), so it is set only when it is not Fusion yet; setting the style sheet (even the
+    same one) re-polishes them too, which is what makes every widget take the new palette."""
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     if name == "dark":
         palette = QPalette()
         for role, colour in _DARK.items():

@@ -186,3 +186,41 @@ def test_no_panel_widens_the_window_past_a_laptop_screen(workspace, aloop, qtbot
     widest = {pid: dock.minimumSizeHint().width() for pid, dock in window.docks.items()}
     assert max(widest.values()) <= 700, widest
     assert window.minimumSizeHint().width() <= 1366
+
+
+def test_building_the_window_asks_the_store_for_its_series_once(make_window, monkeypatch):
+    """Half a dozen panels list the stored series as the window is built: one query
+    answers them all, and only while the window is built."""
+    from engine.data.store import MarketStore
+
+    calls: list[int] = []
+    real = MarketStore.list_series
+
+    def counted(self: MarketStore) -> list:
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(MarketStore, "list_series", counted)
+    window = make_window()
+    assert len(calls) == 1
+    store = window.ctx.store
+    assert "list_series" not in vars(store)  # asked afresh from now on
+    store.list_series()
+    assert len(calls) == 2
+
+
+def test_sharing_the_series_list_keeps_a_store_error_for_every_caller(make_window):
+    from app.gui.main_window import shared_series_list
+    from engine.data.store import StoreError
+
+    window = make_window()
+    store = window.ctx.store
+    with shared_series_list(store):
+        first = store.list_series()
+        first.append("mine")  # each caller gets its own copy
+        assert store.list_series() == first[:-1]
+    store.close()
+    with shared_series_list(store):
+        for _ in range(2):
+            with pytest.raises(StoreError):
+                store.list_series()

@@ -18,6 +18,7 @@ from engine.calendar import (
     MarketPhase,
     SessionKind,
     get_calendar,
+    source,
 )
 from engine.domain.enums import Exchange
 
@@ -37,6 +38,43 @@ def test_import_does_not_load_the_calendar_package() -> None:
     code = "import sys, engine.calendar; print('exchange_calendars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_building_a_calendar_reads_the_shipped_table_not_the_package() -> None:
+    code = (
+        "import sys, datetime; from engine.calendar import get_calendar, IST; "
+        "get_calendar('NSE').status(datetime.datetime(2026, 1, 2, 10, tzinfo=IST)); "
+        "print('exchange_calendars' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_shipped_table_is_the_packages_schedule() -> None:
+    """package_table holds what exchange-calendars builds; if this fails after a package
+    upgrade, rewrite it: `engine.calendar.source.write_table()`."""
+    last = source.bound_max()
+    version = source.installed_version()
+    assert version is not None
+    assert source.TABLE_PATH.read_text(encoding="utf-8") == source.table_text(
+        source._load(end=last), version, last
+    )
+    assert source.from_table() == source._load()  # the package's default end: as of today
+
+
+@pytest.mark.parametrize("today", [dt.date(2025, 3, 10), dt.date(2024, 2, 29)])
+def test_the_table_ends_where_the_package_would(today: dt.date) -> None:
+    import pandas as pd
+
+    last = source.bound_max()
+    end = source.default_end(today, last)
+    assert end == min((pd.Timestamp(today) + pd.DateOffset(years=1)).date(), last)
+    assert source.from_table(today) == source._load(end=end)
+
+
+def test_a_table_written_from_another_package_version_is_not_used(monkeypatch) -> None:
+    monkeypatch.setattr(source, "installed_version", lambda: "0.0.1")
+    assert source.from_table() is None
 
 
 def test_package_span_is_pinned_to_the_package_range(nse: MarketCalendar) -> None:

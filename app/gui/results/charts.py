@@ -22,6 +22,16 @@ NS_PER_SECOND = 1_000_000_000
 IST_UTC_OFFSET = -19_800  # pyqtgraph's utcOffset: seconds WEST of UTC, as time.timezone
 
 
+def equity_plot() -> pg.PlotWidget:
+    """CurveCharts' upper plot (built on its own: a plot is a few tens of ms to build)."""
+    return _plot(True, money=True)
+
+
+def drawdown_plot() -> pg.PlotWidget:
+    """CurveCharts' lower plot."""
+    return _plot(True)
+
+
 def _plot(axis_dates: bool, money: bool = False) -> pg.PlotWidget:
     axes: dict[str, pg.AxisItem] = {"left": RupeeAxis() if money else PercentAxis()}
     if axis_dates:
@@ -39,10 +49,16 @@ def _plot(axis_dates: bool, money: bool = False) -> pg.PlotWidget:
 class CurveCharts(QWidget):
     """Equity above, drawdown below, sharing the time axis."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        equity: pg.PlotWidget | None = None,
+        drawdown: pg.PlotWidget | None = None,
+    ) -> None:
+        """`equity` and `drawdown`: the plots if already built (`equity_plot()`...)."""
         super().__init__(parent)
-        self.equity_plot = _plot(True, money=True)
-        self.drawdown_plot = _plot(True)
+        self.equity_plot = equity if equity is not None else equity_plot()
+        self.drawdown_plot = drawdown if drawdown is not None else drawdown_plot()
         self.drawdown_plot.setXLink(self.equity_plot)
         self.equity_plot.getPlotItem().setLabel("left", "Equity ₹")
         self.drawdown_plot.getPlotItem().setLabel("left", "Drawdown")

@@ -5,6 +5,13 @@ It only shows: every figure comes from app.reports (the engine's metrics functio
 same code the HTML report and the CSV export use. Opening a run does the cheap work at
 once (the result arrives materialised from the worker) and leaves the costs breakdown,
 which re-prices every contract note, until its tab is first shown.
+
+Opening a run never holds the GUI thread long: the header, the headline figures and the
+metrics are set at once, and the curves, the weekly bars, the monthly table and the trade
+list follow one per event-loop turn (`filled` fires after the last); until then the earlier
+run's curves and trades stay. The three pyqtgraph plots are built when first needed, a plot
+a loop turn (the panel first painted, i.e. seen, or the first run shown), not with the
+panel: it starts empty, behind a tab, and they cost a noticeable part of the app's start.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -41,7 +50,13 @@ from PySide6.QtWidgets import (
 from app.gui.chart.palette import ChartPalette, palette_for
 from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
-from app.gui.results.charts import NS_PER_SECOND, CurveCharts, WeeklyChart
+from app.gui.results.charts import (
+    NS_PER_SECOND,
+    CurveCharts,
+    WeeklyChart,
+    drawdown_plot,
+    equity_plot,
+)
 from app.gui.results.heatmap import MonthlyModel
 from app.gui.results.trades_model import TradeFilter, TradesModel
 from app.gui.table_model import Column, RowsModel
@@ -118,6 +133,14 @@ class Kpi(QFrame):
         self.value.setStyleSheet(style + (f" color: {colour};" if colour else ""))
 
 
+def _holder() -> tuple[QWidget, QVBoxLayout]:
+    """An empty box for a widget built later (a pyqtgraph plot), and its layout."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return box, layout
+
+
 def _table(model: object, stretch_last: bool = False) -> QTableView:
     view = QTableView()
     view.setModel(model)  # type: ignore[arg-type]
@@ -137,6 +160,8 @@ class ResultsPanel(QWidget):
 
     # qlonglong, not int: PySide's int is 32-bit C++ and a nanosecond time would overflow.
     trade_selected = Signal(str, "qlonglong", "qlonglong")  # type: ignore[arg-type]
+    # the shown run's curves, weekly bars, monthly table and trades are all filled in
+    filled = Signal()
 
     def __init__(self, ctx: AppContext | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +173,17 @@ class ResultsPanel(QWidget):
         self.charges: ChargeSummary | None = None
         self.theme = "dark"
         self.palette_: ChartPalette = ChartPalette.dark()
+        self._net_colour = "#5b9cff"
+        self._curves: CurveCharts | None = None
+        self._plots: list[Any] = []  # CurveCharts' plots built ahead of it, a step each
+        self._weekly_chart: WeeklyChart | None = None
+        self._charts_queued = False  # their building is queued (or done)
+        # what is left to fill of the shown run (and charts to build), one step a loop turn
+        self._steps: list[Callable[[], None]] = []
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._next_step)
 
         self.stack = QStackedWidget()
         self.empty = QLabel(EMPTY_TEXT)
@@ -213,8 +249,8 @@ class ResultsPanel(QWidget):
         outer.addLayout(kpis)
 
         self.left_tabs = QTabWidget()
-        self.curves = CurveCharts()
-        self.left_tabs.addTab(self.curves, "Equity && drawdown")
+        self.curves_box, self._curves_layout = _holder()  # CurveCharts: `curves`
+        self.left_tabs.addTab(self.curves_box, "Equity && drawdown")
         self.left_tabs.addTab(self._build_weekly(), "Weekly target")
         self.monthly_model = MonthlyModel()
         self.monthly_view = _table(self.monthly_model)
@@ -259,9 +295,62 @@ class ResultsPanel(QWidget):
         self.criteria = QLabel()
         self.criteria.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.criteria)
-        self.weekly_chart = WeeklyChart()
-        layout.addWidget(self.weekly_chart, 1)
+        self.weekly_box, self._weekly_layout = _holder()  # the WeeklyChart, built when first needed
+        layout.addWidget(self.weekly_box, 1)
         return box
+
+    @property
+    def curves(self) -> CurveCharts:
+        """The equity and drawdown plots (built on first use)."""
+        if self._curves is None:
+            plots = [*self._plots, None, None]
+            self._curves = CurveCharts(equity=plots[0], drawdown=plots[1])
+            self._curves.apply_palette(self.palette_, self._net_colour)
+            self._curves_layout.addWidget(self._curves)
+        return self._curves
+
+    @property
+    def weekly_chart(self) -> WeeklyChart:
+        """The weekly returns' bars (built on first use)."""
+        if self._weekly_chart is None:
+            self._weekly_chart = WeeklyChart()
+            self._weekly_chart.apply_palette(self.palette_)
+            self._weekly_layout.addWidget(self._weekly_chart)
+        return self._weekly_chart
+
+    def charts_built(self) -> bool:
+        return self._curves is not None and self._weekly_chart is not None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        # painted: the trader can see the panel (a dock tabbed behind another is shown but
+        # never painted), so the plots come next, one a loop turn
+        if not self.charts_built() and not self._charts_queued:
+            self._charts_queued = True
+            self._queue(self._chart_steps(), replace=False)
+
+    def _chart_steps(self) -> list[Callable[[], None]]:
+        """Building the plots, one a loop turn (each takes a few tens of ms)."""
+        return [
+            self._build_equity_plot,
+            self._build_drawdown_plot,
+            self._build_curves,
+            self._build_weekly_chart,
+        ]
+
+    def _build_equity_plot(self) -> None:
+        if self._curves is None and not self._plots:
+            self._plots.append(equity_plot())
+
+    def _build_drawdown_plot(self) -> None:
+        if self._curves is None and len(self._plots) == 1:
+            self._plots.append(drawdown_plot())
+
+    def _build_curves(self) -> None:
+        self.curves  # noqa: B018 - builds it
+
+    def _build_weekly_chart(self) -> None:
+        self.weekly_chart  # noqa: B018 - builds it
 
     def _build_metrics(self) -> QWidget:
         box = QWidget()
@@ -373,7 +462,11 @@ class ResultsPanel(QWidget):
     # --- showing a run ------------------------------------------------------------------
 
     def show_result(self, result: BacktestResult, title: str = "") -> None:
-        """Show `result` (replacing any earlier one); `title` names it in the header."""
+        """Show `result` (replacing any earlier one); `title` names it in the header.
+
+        `result`, the header and the figures are set at once; the curves, the weekly bars,
+        the monthly table and the trades in the next loop turns, one each (`filled` fires
+        after the last; `fill_now` does the rest at once)."""
         self.result = result
         self.title = title or f"{result.strategy} on {', '.join(result.symbols)}"
         self.charges = None
@@ -389,16 +482,62 @@ class ResultsPanel(QWidget):
             f"capital {rupees_text(config.capital)} · costs {costs}, slippage "
             f"{config.slippage_bps} bps, fills at {config.fill}"
         )
-        capital = float(config.capital)
-        self.curves.set_curve(curve, drawdown_curve(curve, capital))
-        self.monthly_model.set_table(monthly_returns(curve, capital))
-        self._show_weekly(result)
         self._show_figures()
-        self.trades_model.set_trades(result.trades)
-        self._fill_symbols()
+        self._show_weekly_text(result)
         self.stack.setCurrentIndex(1)
+        self._queue(
+            [
+                *self._chart_steps(),
+                lambda: self._fill_curves(result),
+                lambda: self._fill_weekly(result),
+                lambda: self._fill_monthly(result),
+                lambda: self._fill_trades(result),
+            ]
+        )
         if self.right_tabs.currentIndex() == 1:
             self._show_costs()
+
+    def _queue(self, steps: list[Callable[[], None]], replace: bool = True) -> None:
+        """Run `steps` one per loop turn (instead of what is left of an earlier run's)."""
+        self._steps = steps if replace else [*self._steps, *steps]
+        self._step_timer.start()
+
+    def _next_step(self) -> None:
+        if not self._steps:
+            return
+        step = self._steps.pop(0)
+        step()
+        if self._steps:
+            self._step_timer.start()
+        elif self.result is not None:
+            self.filled.emit()
+
+    def fill_now(self) -> None:
+        """Do what is left of showing the run now, instead of in the next loop turns."""
+        self._step_timer.stop()
+        while self._steps:
+            self._next_step()
+
+    def is_filled(self) -> bool:
+        """Whether the shown run (if any) is shown in full: nothing left to fill."""
+        return not self._steps
+
+    def _fill_curves(self, result: BacktestResult) -> None:
+        curve = result.curve
+        self.curves.set_curve(curve, drawdown_curve(curve, float(result.config.capital)))
+
+    def _fill_weekly(self, result: BacktestResult) -> None:
+        weekly = result.weekly
+        starts = [ist_midnight_ns(w.week_start) / NS_PER_SECOND for w in weekly.weeks]
+        self.weekly_chart.set_weeks(starts, [w.weekly_return for w in weekly.weeks])
+
+    def _fill_monthly(self, result: BacktestResult) -> None:
+        capital = float(result.config.capital)
+        self.monthly_model.set_table(monthly_returns(result.curve, capital))
+
+    def _fill_trades(self, result: BacktestResult) -> None:
+        self.trades_model.set_trades(result.trades)
+        self._fill_symbols()
 
     def _show_figures(self) -> None:
         assert self.result is not None and self.figures is not None
@@ -429,7 +568,7 @@ class ResultsPanel(QWidget):
         for name, (text, colour) in values.items():
             self.kpis[name].show_value(text, colour)
 
-    def _show_weekly(self, result: BacktestResult) -> None:
+    def _show_weekly_text(self, result: BacktestResult) -> None:
         weekly = result.weekly
         self.reason.setText(weekly.summary.removeprefix(f"{weekly.badge.value}: "))
         self._paint_badge()
@@ -443,8 +582,6 @@ class ResultsPanel(QWidget):
             )
         lines += [f"<i>{w}</i>" for w in weekly.warnings]
         self.criteria.setText("<br>".join(lines))
-        starts = [ist_midnight_ns(w.week_start) / NS_PER_SECOND for w in weekly.weeks]
-        self.weekly_chart.set_weeks(starts, [w.weekly_return for w in weekly.weeks])
 
     def _paint_badge(self) -> None:
         if self.result is None:
@@ -610,9 +747,11 @@ class ResultsPanel(QWidget):
         self.theme = name
         colour_blind = self.ctx is not None and self.ctx.settings.colour_blind
         self.palette_ = p = palette_for(name, colour_blind)
-        net = "#5b9cff" if name == "dark" else "#2962ff"
-        self.curves.apply_palette(p, net)
-        self.weekly_chart.apply_palette(p)
+        self._net_colour = net = "#5b9cff" if name == "dark" else "#2962ff"
+        if self._curves is not None:
+            self._curves.apply_palette(p, net)
+        if self._weekly_chart is not None:
+            self._weekly_chart.apply_palette(p)
         self.monthly_model.set_colours(p.up, p.down, "#16181d" if name == "dark" else "#ffffff")
         self.trades_model.set_colours(p.up, p.down)
         muted = p.readout_label

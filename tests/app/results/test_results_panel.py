@@ -18,6 +18,7 @@ from app.reports import Conventions
 from app.reports.analysis import format_value
 from engine.ist import ns_of
 from engine.metrics import TradeArrays, compute_metrics
+from tests.app.results.conftest import real_run
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
@@ -29,6 +30,12 @@ def panel(qtbot):
     widget.resize(1400, 900)
     widget.show()
     return widget
+
+
+def show(panel: ResultsPanel, qtbot, result, title: str = "") -> None:
+    """Show `result` and wait for the curves, monthly table and trades that follow it."""
+    with qtbot.waitSignal(panel.filled, timeout=10_000):
+        panel.show_result(result, title)
 
 
 def _metric(panel: ResultsPanel, label: str) -> tuple[str, str]:
@@ -58,8 +65,8 @@ def test_registered_beside_the_data_panel():
     assert spec.area == Qt.DockWidgetArea.RightDockWidgetArea
 
 
-def test_shows_the_runs_figures(panel, result):
-    panel.show_result(result, "SMA on SYNTH")
+def test_shows_the_runs_figures(panel, result, qtbot):
+    show(panel, qtbot, result, "SMA on SYNTH")
     assert panel.stack.currentIndex() == 1
     assert panel.heading.text() == "SMA on SYNTH"
     m = result.metrics
@@ -77,16 +84,16 @@ def test_shows_the_runs_figures(panel, result):
     assert years <= set(panel.monthly_model.table.years)
 
 
-def test_monthly_cells_chain_to_the_total_return(panel, result):
+def test_monthly_cells_chain_to_the_total_return(panel, result, qtbot):
     """Compounding every month's return gives the run's total net return."""
-    panel.show_result(result)
+    show(panel, qtbot, result)
     table = panel.monthly_model.table
     growth = math.prod(1 + v for y in table.years for v in table.cells[y] if v is not None)
     assert growth - 1 == pytest.approx(result.metrics.net.total_return, abs=1e-9)
 
 
-def test_trades_sort_and_filter(panel, result):
-    panel.show_result(result)
+def test_trades_sort_and_filter(panel, result, qtbot):
+    show(panel, qtbot, result)
     model = panel.trades_model
     panel.trades_view.sortByColumn(NET_COLUMN, Qt.SortOrder.DescendingOrder)
     best = max(result.trades, key=lambda t: t.net_pnl)
@@ -107,8 +114,8 @@ def test_trades_sort_and_filter(panel, result):
     assert entries == sorted(t.entry_time for t in result.trades)
 
 
-def test_cells_show_exact_rupees(panel, result):
-    panel.show_result(result)
+def test_cells_show_exact_rupees(panel, result, qtbot):
+    show(panel, qtbot, result)
     trade = result.trades[0]
     row = [panel.trades_model.index(0, c).data() for c in range(len(COLUMNS))]
     assert row[1] == trade.symbol and row[10] == f"{trade.net_pnl:,.2f}"
@@ -116,7 +123,7 @@ def test_cells_show_exact_rupees(panel, result):
 
 
 def test_selecting_a_trade_emits_symbol_and_utc_ns(panel, result, qtbot):
-    panel.show_result(result)
+    show(panel, qtbot, result)
     panel.trades_view.sortByColumn(NET_COLUMN, Qt.SortOrder.AscendingOrder)
     trade = panel.trades_model.trade_at(3)
     with qtbot.waitSignal(panel.trade_selected) as signal:
@@ -131,7 +138,7 @@ def test_selecting_a_trade_emits_symbol_and_utc_ns(panel, result, qtbot):
 
 
 def test_conventions_recompute_through_the_engine(panel, result, qtbot):
-    panel.show_result(result)
+    show(panel, qtbot, result)
     panel.set_conventions(Conventions(periods_per_year=250, risk_free_rate=0.065))
     trades = TradeArrays.from_decimals(
         [t.gross_pnl for t in result.trades],
@@ -152,10 +159,10 @@ def test_conventions_recompute_through_the_engine(panel, result, qtbot):
     assert _metric(panel, "Sharpe")[1] == format_value("ratio", result.metrics.net.sharpe)
 
 
-def test_var_level_against_an_independent_daily_reading(panel, result):
+def test_var_level_against_an_independent_daily_reading(panel, result, qtbot):
     """VaR 99% from the panel equals -1st percentile of daily returns computed here from
     IST dates in plain Python (last equity per date, the first from the capital)."""
-    panel.show_result(result)
+    show(panel, qtbot, result)
     panel.set_conventions(Conventions(var_level=0.99))
     closes: dict[object, float] = {}
     for ns, equity in zip(
@@ -168,8 +175,8 @@ def test_var_level_against_an_independent_daily_reading(panel, result):
     assert _metric(panel, "VaR 99%")[1] == format_value("pct", var99)
 
 
-def test_costs_itemise_to_the_ledger_total(panel, result):
-    panel.show_result(result)
+def test_costs_itemise_to_the_ledger_total(panel, result, qtbot):
+    show(panel, qtbot, result)
     assert panel.charges is None  # priced on first view, not on open
     panel.right_tabs.setCurrentIndex(1)
     summary = panel.charges
@@ -190,8 +197,8 @@ def test_costs_itemise_to_the_ledger_total(panel, result):
     assert all(r.amount > 0 for r in rows[:6])  # Zerodha: every statutory charge applies
 
 
-def test_theme_repaints(panel, result):
-    panel.show_result(result)
+def test_theme_repaints(panel, result, qtbot):
+    show(panel, qtbot, result)
     panel.apply_theme("dark")
     dark_bg = panel.curves.equity_plot.backgroundBrush().color().name()
     dark_cell = panel.monthly_model.index(0, 12).data(Qt.ItemDataRole.BackgroundRole).name()
@@ -201,8 +208,8 @@ def test_theme_repaints(panel, result):
     assert light_cell != dark_cell
 
 
-def test_exports_from_the_panel(panel, result, tmp_path):
-    panel.show_result(result, "Exported run")
+def test_exports_from_the_panel(panel, result, tmp_path, qtbot):
+    show(panel, qtbot, result, "Exported run")
     html = panel.export_html_to(tmp_path / "run.html")
     assert "Exported run" in html.read_text(encoding="utf-8")
     paths = panel.export_csv_to(tmp_path)
@@ -210,3 +217,46 @@ def test_exports_from_the_panel(panel, result, tmp_path):
         "sma_crossover_SYNTH_trades.csv",
         "sma_crossover_SYNTH_metrics.csv",
     ]
+
+
+def test_opening_a_run_sets_the_figures_at_once_and_the_rest_in_later_turns(qtbot, result):
+    """The GUI thread is never held for the whole run: the header and figures at once, the
+    curves, weekly bars, monthly table and trades one loop turn each, then `filled`."""
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    assert not panel.charts_built()  # empty and hidden: no plots built yet
+    panel.show_result(result, "Now")
+    assert panel.result is result and panel.heading.text() == "Now"
+    assert panel.stack.currentIndex() == 1
+    assert panel.kpis["Closed trades"].value.text() == f"{len(result.trades):,}"
+    assert not panel.is_filled() and panel.trades_model.rowCount() == 0
+    with qtbot.waitSignal(panel.filled, timeout=10_000):
+        pass
+    assert panel.is_filled() and panel.charts_built()
+    assert panel.trades_model.rowCount() == len(result.trades)
+    x, _y = panel.curves.net_line.getData()
+    assert len(x) == len(result.curve.timestamps)
+
+
+def test_a_newer_run_replaces_what_is_left_of_the_older_one(qtbot, result):
+    other = real_run(n=6_000, seed=3)
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show_result(result)
+    with qtbot.waitSignal(panel.filled, timeout=10_000):
+        panel.show_result(other, "Second")
+    assert panel.result is other
+    assert panel.trades_model.rowCount() == len(other.trades) != len(result.trades)
+    panel.show_result(result)
+    panel.fill_now()  # the rest at once (no loop turn needed)
+    assert panel.is_filled() and panel.trades_model.rowCount() == len(result.trades)
+
+
+def test_plots_are_built_when_the_panel_is_first_shown(qtbot):
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    assert not panel.charts_built()
+    panel.show()
+    qtbot.waitUntil(panel.charts_built, timeout=5_000)
+    panel.apply_theme("light")
+    assert panel.curves.equity_plot.backgroundBrush().color().name() == "#ffffff"
