@@ -552,6 +552,7 @@ class MainWindow(QMainWindow):
         if not self._may_lose_edits():
             event.ignore()  # the trader kept an unsaved strategy open
             return
+        self.workbench.start_pending()  # a run just shown is saved before anything closes
         running = [job for job in self.ctx.jobs.running() if job.ask_before_close]
         if not running and self.ctx.jobs.running():  # a quality check: a moment, no question
             self.ctx.jobs.wait(QUIET_JOB_WAIT_SECONDS)

@@ -459,14 +459,14 @@ def rebuild_report(document: Mapping[str, Any], curve: bytes) -> BacktestResult:
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A finished run made ready to store: every column's value, the report already JSON
-    text and the curve already npz bytes. Building it is the slow part of saving (hundreds of
-    ms of JSON for a long run, one C call that holds the GIL); the backtest wizard's worker
-    process builds it beside the report, so the app's process only inserts the bytes."""
+    """A finished run made ready to store: every column's value but the curve, and the report
+    already JSON text. Encoding it is the slow part of saving (hundreds of ms of JSON for a
+    long run, one C call that holds the GIL); the backtest wizard's worker process does it
+    beside the report, so the app's process only inserts. The curve's npz is written at the
+    insert from the report's own arrays: sending it too would double what crosses."""
 
     columns: dict[str, Any]  # the small columns, as BacktestRun takes them
     report_text: str  # the `report` column's JSON document, encoded
-    curve: bytes  # the `curve` column: the npz
 
 
 @dataclass(frozen=True)
@@ -524,13 +524,14 @@ def prepare_run(
         "status": RunStatus.DONE.value,
         "summary": headline(document["report"]),
     }
-    return PreparedRun(columns, json.dumps(document), _curve_bytes(report.curve))
+    return PreparedRun(columns, json.dumps(document))
 
 
-def insert_prepared(store: MarketStore, prepared: PreparedRun) -> int:
-    """Store a prepared run; its id. The report goes in as the text it already is (no JSON
-    encoding here). Refused on a read-only or damaged store (StoreError)."""
-    row = BacktestRun(**prepared.columns, curve=prepared.curve)
+def insert_prepared(store: MarketStore, prepared: PreparedRun, curve: EquityCurve) -> int:
+    """Store a prepared run with its equity `curve` (the report's); its id. The report goes in
+    as the text it already is (no JSON encoding here). Refused on a read-only or damaged store
+    (StoreError)."""
+    row = BacktestRun(**prepared.columns, curve=_curve_bytes(curve))
     encoded: Any = sa.type_coerce(prepared.report_text, sa.String)  # stored as the text it is
     row.report = encoded
     with store.session() as session, session.begin():
@@ -553,7 +554,7 @@ def save_run(
     prepared = prepare_run(
         job_or_description, report, source_hash=source_hash, name=name, tags=tags
     )
-    return insert_prepared(store, prepared)
+    return insert_prepared(store, prepared, report.curve)
 
 
 def record_run(
@@ -578,7 +579,7 @@ def record_run(
             columns["name"] = _clean_name(name)
         columns["tags"] = _clean_tags(tags)
         prepared = replace(prepared, columns=columns)
-    return insert_prepared(store, prepared)
+    return insert_prepared(store, prepared, report.curve)
 
 
 def prepare_record(

@@ -4,6 +4,7 @@ the chart to it; a finished run is saved and listed."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -54,8 +55,8 @@ def test_a_saved_run_reopens_in_the_results_with_its_trades_on_the_chart(
     assert [t.entry_price for t in results.result.trades] == [t.entry_price for t in report.trades]
     assert chart.bars.key == f"NSE:{series.symbol}"
     qtbot.waitUntil(  # placed by a job, off the GUI thread
-        lambda: len(chart.trade_item.trades_in_view(-1, chart.view.bar_count))
-        == len(report.trades),
+        lambda: chart.trade_item is not None
+        and len(chart.trade_item.trades_in_view(-1, chart.view.bar_count)) == len(report.trades),
         timeout=10_000,
     )
 
@@ -86,7 +87,7 @@ def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(window, 
     series = min(demo_series, key=lambda s: s.symbol)
     job, report = a_run(series)
     prepared = run_history.prepare_record(job, report)
-    assert isinstance(prepared.report_text, str) and prepared.curve[:2] == b"PK"
+    assert isinstance(prepared.report_text, str) and json.loads(prepared.report_text)["report"]
     bench = window.workbench
     bench.run_finished(report, job, prepared)
     qtbot.waitUntil(lambda: bench.last_saved is not None, timeout=20_000)
@@ -97,3 +98,22 @@ def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(window, 
     assert by_worker.report.as_json() == by_app.report.as_json() == report.as_json()
     assert by_worker.info.params == by_app.info.params
     assert by_worker.info.source_hash == by_app.info.source_hash is not None
+
+
+def test_closing_the_window_as_a_run_is_shown_still_saves_it(window, demo_series, qtbot):
+    """The save waits for the results to be on screen; a close in between submits it first."""
+    series = min(demo_series, key=lambda s: s.symbol)
+    job, report = a_run(series)
+    bench = window.workbench
+    bench.run_finished(report, job)
+    assert bench.pending == 2  # marks and save: held back until the results have painted
+    window.close()
+    assert bench.pending == 0
+    names = [j.name for j in window.ctx.jobs.running()]
+    assert bench.last_saved is not None or any(n.startswith("Save run") for n in names)
+    if window.close_question is not None:
+        window.answer_close("after")
+    qtbot.waitUntil(lambda: bench.last_saved is not None, timeout=20_000)
+    assert run_history.load_run(window.ctx.store, bench.last_saved).report.as_json() == (
+        report.as_json()
+    )

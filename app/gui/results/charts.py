@@ -1,8 +1,8 @@
 """The results panel's charts: equity (net and before costs), drawdown, weekly returns.
 
-pyqtgraph draws a million-bar curve by thinning it to the pixels on screen (peak
-downsampling, clipped to the view), so opening a long run stays fast. Times are on an IST
-date axis; money in rupees.
+A million-bar curve is drawn from a min/max pyramid (curve_lod.py): each line gets about two
+points a pixel of the range on screen, so opening and zooming a long run stay fast. Times are
+on an IST date axis; money in rupees.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.gui.chart.palette import ChartPalette
+from app.gui.results.curve_lod import CurvePyramid
 from app.gui.value_axes import PercentAxis, RupeeAxis
 from engine.metrics import EquityCurve
 
@@ -68,6 +69,14 @@ class CurveCharts(QWidget):
         self.net_line = self.equity_plot.plot()
         self.drawdown_line = self.drawdown_plot.plot(fillLevel=0.0)
         self.drawdown_plot.setMaximumHeight(220)
+        # the lines get the points the view shows (CurvePyramid), not pyqtgraph's own thinning
+        for plot in (self.equity_plot, self.drawdown_plot):
+            plot.getPlotItem().setDownsampling(auto=False)
+            plot.getPlotItem().setClipToView(False)
+        self.pyramids: list[tuple[pg.PlotDataItem, CurvePyramid]] = []
+        view = self.equity_plot.getPlotItem().getViewBox()
+        view.sigXRangeChanged.connect(self._redraw)  # the drawdown plot follows (x-linked)
+        view.sigResized.connect(self._redraw)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -77,11 +86,25 @@ class CurveCharts(QWidget):
 
     def set_curve(self, curve: EquityCurve, drawdown: np.ndarray) -> None:
         x = curve.timestamps.astype(np.float64) / NS_PER_SECOND
-        self.gross_line.setData(x, curve.gross_equity)
-        self.net_line.setData(x, curve.equity)
-        self.drawdown_line.setData(x, -100.0 * drawdown)
+        self.pyramids = [
+            (self.gross_line, CurvePyramid(x, curve.gross_equity)),
+            (self.net_line, CurvePyramid(x, curve.equity)),
+            (self.drawdown_line, CurvePyramid(x, -100.0 * drawdown)),
+        ]
+        self._redraw(whole=True)
         self.equity_plot.getPlotItem().enableAutoRange()
         self.drawdown_plot.getPlotItem().enableAutoRange()
+
+    def _redraw(self, *_: object, whole: bool = False) -> None:
+        """Give each line the points of the x range on screen, about two a pixel."""
+        if not self.pyramids:
+            return
+        view = self.equity_plot.getPlotItem().getViewBox()
+        x = self.pyramids[0][1].x
+        x0, x1 = (x[0], x[-1]) if whole else view.viewRange()[0]
+        pixels = max(int(view.width()), 200)
+        for line, pyramid in self.pyramids:
+            line.setData(*pyramid.view(x0, x1, pixels))
 
     def apply_palette(self, palette: ChartPalette, net: str) -> None:
         for plot in (self.equity_plot, self.drawdown_plot):

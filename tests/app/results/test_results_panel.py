@@ -234,8 +234,11 @@ def test_opening_a_run_sets_the_figures_at_once_and_the_rest_in_later_turns(qtbo
         pass
     assert panel.is_filled() and panel.charts_built()
     assert panel.trades_model.rowCount() == len(result.trades)
-    x, _y = panel.curves.net_line.getData()
-    assert len(x) == len(result.curve.timestamps)
+    x, y = panel.curves.net_line.getData()  # the points on screen: about two a pixel
+    equity = result.curve.equity.astype(float)
+    assert 0 < len(x) < len(result.curve.timestamps)
+    assert y.min() == equity.min() and y.max() == equity.max()  # every extreme kept
+    assert x[0] == result.curve.timestamps[0] / 1e9
 
 
 def test_a_newer_run_replaces_what_is_left_of_the_older_one(qtbot, result):
