@@ -93,8 +93,11 @@ class JediCompleter(QObject):
     completed = Signal(int, list)
     warmed = Signal(float)  # seconds the warm-up took
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, warm_after: float = 0.0) -> None:
+        """`warm_after`: seconds to wait before warming up (unless a request comes first),
+        so the warm-up's second of Python does not compete with the window's start."""
         super().__init__(parent)
+        self.warm_after = warm_after
         self._lock = threading.Condition()
         self._pending: CompletionRequest | None = None
         self._newest = 0
@@ -128,6 +131,12 @@ class JediCompleter(QObject):
             self._lock.notify()
 
     def _serve(self) -> None:
+        with self._lock:
+            self._lock.wait_for(
+                lambda: self._pending is not None or self._stopping, self.warm_after
+            )
+            if self._stopping:
+                return
         started = time.perf_counter()
         try:
             self._complete(WARM_TEXT, 6, 2, None)

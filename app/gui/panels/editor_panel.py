@@ -55,6 +55,7 @@ from strategies.reference import REFERENCE_STRATEGIES
 from strategies.template import template
 
 log = logging.getLogger(__name__)
+JEDI_WARM_AFTER_SECONDS = 2.0  # after the window's first paint (~1 s of jedi in a thread)
 
 CHECK_DELAY_MS = 300  # after the last key, the quick checks run
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "strategies" / "reference"
@@ -95,7 +96,7 @@ class EditorPanel(QWidget):
         self._check_again = False
         self._backtest_after_check = False
         self._scratch = Path(tempfile.mkdtemp(prefix="artha-editor-"))
-        self.jedi = JediCompleter(self)
+        self.jedi = JediCompleter(self, warm_after=JEDI_WARM_AFTER_SECONDS)
         self.jedi.warmed.connect(self._completion_ready)
         app = QApplication.instance()
         self.theme = current_theme(app) if isinstance(app, QApplication) else ctx.settings.theme

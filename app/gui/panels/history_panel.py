@@ -378,7 +378,7 @@ class HistoryPanel(QWidget):
         self.theme = "dark"
         app_theme = _app_theme()
         self.apply_theme(app_theme or ctx.settings.theme)
-        self.refresh()
+        # no read here: the panel starts behind a tab, and showEvent reads when it is shown
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> None:
