@@ -88,6 +88,7 @@ from engine.events import (
 from engine.jobs import JobControl
 
 log = logging.getLogger(__name__)
+SIZE_FROM_ROWS = 40
 
 COLUMNS = (
     Column("Exchange", lambda s: s.exchange),
@@ -317,6 +318,9 @@ class DataPanel(QWidget):
         self.model = CoverageRowsModel(COLUMNS, at=COVERAGE_AT)
         self.table = QTableView()
         self.table.setModel(self.model)
+        # column widths from the first rows, not all: a store of 2,500 bhavcopy symbols would
+        # otherwise ask every row for its text at each refresh (Python calls: ~1 s)
+        self.table.horizontalHeader().setResizeContentsPrecision(SIZE_FROM_ROWS)
         self.table.setItemDelegateForColumn(
             self.model.coverage_column, CoverageDelegate(self.table)
         )
