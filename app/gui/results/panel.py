@@ -434,6 +434,11 @@ class ResultsPanel(QWidget):
         self.side_filter.addItem("Long only", "long")
         self.side_filter.addItem("Short only", "short")
         self.symbol_filter = QComboBox()
+        # wide enough for "All symbols" (and a symbol) before it is filled, not clipped after
+        self.symbol_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.symbol_filter.setMinimumContentsLength(len("All symbols") + 1)
         self.outcome_filter = QComboBox()
         self.outcome_filter.addItem("Winners and losers", "")
         self.outcome_filter.addItem("Winners", "winners")
