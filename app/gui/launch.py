@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from app.commands.output import OutputRefused, check_target, store_files
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow, shared_series_list
-from app.gui.themes import apply_theme
+from app.gui.themes import apply_theme, use_fusion
 from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
 from app.version import __version__
@@ -55,6 +55,7 @@ def _application() -> QApplication:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setWindowIcon(QIcon(str(resource_path("artha.svg"))))
+    use_fusion(app)  # before any widget exists (themes.apply_theme)
     return app
 
 

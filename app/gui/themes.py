@@ -30,14 +30,22 @@ QDockWidget::title { padding: 4px 6px; }
 """
 
 
+def use_fusion(app: QApplication) -> None:
+    """Fusion, once per process: best before the first widget is built."""
+    if not app.property("arthaFusion"):
+        app.setStyle("Fusion")
+        app.setProperty("arthaFusion", True)
+
+
 def apply_theme(app: QApplication, name: str) -> None:
     """Switch the whole application to 'dark' or 'light'.
 
-    Setting the style re-polishes every widget there is (~0.05 s with the main window
-    built), so it is set only when it is not Fusion yet; setting the style sheet (even the
-    same one) re-polishes them too, which is what makes every widget take the new palette."""
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    The style is set once per process (use_fusion; launch does it before any widget
+    exists): setting it again replaces the QStyle under every live widget, which crashed
+    a process holding many widgets (seen in the test suite, and in a script opening a second
+    main window). Setting the style sheet (even the same one) re-polishes every widget,
+    which is what makes each take the new palette."""
+    use_fusion(app)
     if name == "dark":
         palette = QPalette()
         for role, colour in _DARK.items():

@@ -14,6 +14,14 @@ from engine.data.store import MarketStore
 from tests.app.backtest_cli_helpers import SYMBOL, csv_lines, run_json, write_csv
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fusion_first(qapp) -> None:
+    """The style set once, before the first widget, as the app does (themes.use_fusion)."""
+    from app.gui.themes import use_fusion
+
+    use_fusion(qapp)
+
+
 def ist(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=IST)
 
