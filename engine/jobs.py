@@ -259,19 +259,27 @@ class JobRunner:
     ) -> JobEvent:
         context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
         reader, writer = context.Pipe(duplex=False)
+        args_reader, args_writer = context.Pipe(duplex=False)
         stop = context.Event()
         process = context.Process(
             target=_process_main,
-            args=(fn, args, writer, stop, os.getpid()),
+            args=(args_reader, writer, stop, os.getpid()),
             name=f"artha-job-{info.job_id}",
             daemon=True,  # a worker never outlives a parent that exits normally
         )
         self._post(JobProgress(info.job_id, info.name, 0, 0, "starting a worker"))
-        process.start()  # pickles `args` here, on this thread
+        process.start()
         writer.close()  # the worker holds the only write end: EOF once it is gone
+        args_reader.close()
         info.pid = process.pid
         log.info("process job %d running in pid %s: %s", info.job_id, process.pid, info.name)
         try:
+            try:
+                _send_oob(args_writer, (fn, args))
+            except (BrokenPipeError, OSError):
+                pass  # the worker is gone already: _relay finds out and says so
+            finally:
+                args_writer.close()
             message = self._relay(info, process, reader, stop)
         finally:
             reader.close()
@@ -316,7 +324,7 @@ class JobRunner:
             if not reader.poll(POLL):
                 continue
             try:
-                message: tuple[Any, ...] = _unpickle(reader.recv_bytes())
+                message: tuple[Any, ...] = _receive_oob(reader)
             except (EOFError, OSError):
                 return None  # the worker is gone without an outcome
             if message[0] == "progress":
@@ -401,16 +409,38 @@ class JobRunner:
 # -- the worker process side -----------------------------------------------------------------
 
 
+def _send_oob(conn: Connection, value: object) -> None:
+    """Send `value` pickled with its large buffers (numpy arrays) out of band: the count, each
+    buffer as raw bytes, then the pickle. Nothing big is copied into one pickle, so no single
+    C call holds the GIL while tens of MB are copied (the GUI thread would wait for it); the
+    buffers go by write calls that release it."""
+    buffers: list[pickle.PickleBuffer] = []
+    payload = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    conn.send_bytes(pickle.dumps(("buffers", len(buffers))))
+    for buffer in buffers:
+        conn.send_bytes(buffer.raw())
+    conn.send_bytes(payload)
+
+
+def _receive_oob(conn: Connection) -> Any:
+    """What `_send_oob` sent, or a plain message (`conn.send`): unpickled a frame at a time."""
+    first = _unpickle(conn.recv_bytes())
+    if not (isinstance(first, tuple) and len(first) == 2 and first[0] == "buffers"):
+        return first
+    # writable, as the arrays were where they were made (bytes would make them read-only)
+    buffers = [bytearray(conn.recv_bytes()) for _ in range(first[1])]
+    return _unpickle(conn.recv_bytes(), buffers)
+
+
 def _process_main(
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
+    args_conn: Connection,
     conn: Connection,
     stop: CancelFlag,
     parent: int,
 ) -> None:
-    """A process job's worker: run `fn(control, *args)` and send one outcome through `conn`:
-    ("done", result), ("cancelled",) or ("failed", message, traceback); progress goes as
-    ("progress", done, total, text) before it."""
+    """A process job's worker: read `(fn, args)` from `args_conn`, run `fn(control, *args)`
+    and send one outcome through `conn`: ("done", result), ("cancelled",) or ("failed",
+    message, traceback); progress goes as ("progress", done, total, text) before it."""
     _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
 
@@ -419,6 +449,11 @@ def _process_main(
 
     try:
         try:
+            fn, args = _receive_oob(args_conn)
+            args_conn.close()
+        except (EOFError, OSError):
+            return  # the parent is gone, or cancelled before the work was handed over
+        try:
             result = fn(JobControl(report, stop), *args)
         except JobCancelledError:
             conn.send(("cancelled",))
@@ -426,8 +461,8 @@ def _process_main(
         except Exception as exc:
             conn.send(("failed", str(exc) or type(exc).__name__, traceback.format_exc()))
             return
-        try:  # pickled whole before a byte is sent; framed, so the parent can unpickle slowly
-            conn.send_bytes(pickle.dumps(("done", result), protocol=pickle.HIGHEST_PROTOCOL))
+        try:  # arrays out of band; the rest framed, so the parent can unpickle slowly
+            _send_oob(conn, ("done", result))
         except Exception as exc:
             text = f"the result could not be sent back: {type(exc).__name__}: {exc}"
             conn.send(("failed", text, traceback.format_exc()))
@@ -488,7 +523,7 @@ class _YieldingReader:
         return line + newline
 
 
-def _unpickle(data: bytes) -> Any:
+def _unpickle(data: bytes, buffers: Sequence[bytearray] = ()) -> Any:
     """pickle.loads, yielding the GIL between frames (see _YieldingReader).
 
     A report brings ~80,000 GC-tracked records (1M bars, 19k trades). Left to the cyclic
@@ -501,7 +536,7 @@ def _unpickle(data: bytes) -> Any:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return pickle.Unpickler(_YieldingReader(data)).load()
+        return pickle.Unpickler(_YieldingReader(data), buffers=buffers).load()
     finally:
         if collecting:
             freeze_long_lived()

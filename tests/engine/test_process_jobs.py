@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from engine.backtest import BacktestConfig, BacktestJob, run_backtest
@@ -77,6 +78,17 @@ def sleeper(control: JobControl, seconds: float) -> str:
 
 def unpicklable(control: JobControl) -> Any:
     return lambda: None
+
+
+def doubled(control: JobControl, data: dict[str, Any]) -> dict[str, Any]:
+    """Arrays in, arrays out: both ways they cross out of band (engine.jobs._send_oob)."""
+    arrays = data["arrays"]
+    return {
+        "arrays": [a * 2 for a in arrays],
+        "writable": [a.flags.writeable for a in arrays],
+        "strided": data["strided"][::2].copy(),
+        "text": data["text"].upper(),
+    }
 
 
 def pid_then_sleep(control: JobControl, seconds: float) -> None:
@@ -233,6 +245,30 @@ def test_a_result_that_cannot_cross_fails_the_job():
         end = await seen.ended(runner.submit_process(unpicklable, (), "lambda"))
         assert isinstance(end, JobFailed)
         assert end.message.startswith("the result could not be sent back")
+
+    run(main)
+
+
+def test_large_arrays_cross_both_ways_exactly_and_stay_writable():
+    """Bars go to a worker and a curve comes back as raw buffers beside a small pickle, not
+    copied inside one pickle (a C call that would hold the GIL while the GUI waits)."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.normal(size=2_000_000), np.arange(3_000_000, dtype=np.int64), np.zeros(0)]
+    strided = np.arange(100, dtype=np.int32)[::3]  # not contiguous: goes in band
+
+    async def main() -> None:
+        bus = EventBus(asyncio.get_running_loop())
+        seen = Recorder(bus)
+        runner = JobRunner(bus)
+        data = {"arrays": arrays, "strided": strided, "text": "nifty"}
+        end = await seen.ended(runner.submit_process(doubled, (data,), "arrays"))
+        assert isinstance(end, JobFinished), end
+        out = end.result
+        assert out["writable"] == [True, True, True]  # in the worker, as made here
+        for sent, back in zip(arrays, out["arrays"], strict=True):
+            assert back.dtype == sent.dtype and np.array_equal(back, sent * 2)
+            assert back.flags.writeable
+        assert np.array_equal(out["strided"], strided[::2]) and out["text"] == "NIFTY"
 
     run(main)
 
