@@ -193,7 +193,7 @@ def test_checks_run_after_a_pause_in_typing(panel, qtbot) -> None:
     with qtbot.waitSignal(panel.quick_checked, timeout=2000) as done:
         pass
     waited = time.perf_counter() - started
-    assert waited >= 0.3  # debounced: not on every key
+    assert waited >= 0.3 * 0.95  # debounced, not on every key (a coarse timer: +-5%)
     assert done.args[0] < 50
     (problem,) = panel.diagnostics()
     assert problem.message == "undefined name 'quantity'" and problem.severity is Severity.ERROR
