@@ -48,7 +48,7 @@ def test_screenshot_renders_the_main_window(tmp_path):
     assert distinct_colours(image) > 20  # text, docks and status bar, not a blank canvas
 
 
-def _small_demo_workspace(root: Path) -> Path:
+def small_demo_workspace(root: Path) -> Path:
     from engine.data.demo import demo_batch, generate_demo
     from engine.data.store import MarketStore
 
@@ -59,7 +59,7 @@ def _small_demo_workspace(root: Path) -> Path:
 
 
 def test_screenshot_of_the_chart_shows_a_demo_run_and_changes_nothing_saved(tmp_path):
-    home = _small_demo_workspace(tmp_path / "ws")
+    home = small_demo_workspace(tmp_path / "ws")
     settings = home / "settings"
 
     def saved() -> dict[str, bytes]:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from app.gui.main_window import CloseChoice
 from engine.events import JobProgress
-from tests.app.test_data_panel import _minute_files
+from tests.app.test_data_panel import minute_files
 
 
 def _importing_window(make_window, qtbot, tmp_path, count=40):
     window = make_window()
     window.show()
     panel = window.docks["data"].widget()
-    paths = _minute_files(tmp_path, count)
+    paths = minute_files(tmp_path, count)
     asked: list[bool] = []
 
     def close_once_it_runs(event: JobProgress) -> None:
@@ -98,7 +98,7 @@ def test_a_running_quality_check_is_waited_for_without_a_question(make_window, q
     window = make_window()
     window.show()
     panel = window.docks["data"].widget()
-    panel.import_files(_minute_files(tmp_path, 2))
+    panel.import_files(minute_files(tmp_path, 2))
     qtbot.waitUntil(lambda: not panel.busy and panel.model.rowCount() == 2, timeout=30_000)
     panel.result_dialog.close()
     panel.table.selectRow(0)  # starts a quality check job

@@ -166,7 +166,7 @@ def test_a_long_warning_does_not_widen_the_panel(make_ctx, qtbot):
     assert panel.status.toolTip() == warning and panel.status.text().startswith("⚠ NSE holiday")
 
 
-def _minute_files(folder: Path, count: int) -> list[str]:
+def minute_files(folder: Path, count: int) -> list[str]:
     """`count` CSVs of one session's 375 one-minute bars, one symbol each (the file's name)."""
     from datetime import date
 
@@ -186,7 +186,7 @@ def test_a_cancelled_import_keeps_the_files_read_before_it_and_says_which_not(
     from engine.data.import_files import CANCELLED, FileStatus
     from engine.events import JobProgress
 
-    paths = _minute_files(tmp_path, 40)
+    paths = minute_files(tmp_path, 40)
     ctx = make_ctx()
     panel = DataPanel(ctx)
     qtbot.addWidget(panel)

@@ -189,9 +189,9 @@ def test_a_folder_without_data_files_says_so(make_ctx, qtbot, tmp_path):
 
 
 def test_the_progress_bar_counts_files_and_goes_when_the_import_ends(make_ctx, qtbot, tmp_path):
-    from tests.app.test_data_panel import _minute_files
+    from tests.app.test_data_panel import minute_files
 
-    paths = _minute_files(tmp_path, 12)
+    paths = minute_files(tmp_path, 12)
     ctx = make_ctx()
     panel = DataPanel(ctx)
     qtbot.addWidget(panel)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QImage
 
 from app.cli import SCREENSHOT_THEMES, SCREENSHOT_VIEWS
 from app.gui.screenshot_views import VIEWS
-from tests.app.test_cli import _small_demo_workspace, distinct_colours, run
+from tests.app.test_cli import distinct_colours, run, small_demo_workspace
 
 # colours a view must show at least: text, frames, and for some curves, bars and markers
 RICHNESS = {"results": 60, "editor": 25, "data": 15, "wizard": 8, "history": 8}
@@ -17,7 +17,7 @@ RICHNESS = {"results": 60, "editor": 25, "data": 15, "wizard": 8, "history": 8}
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    return _small_demo_workspace(tmp_path_factory.mktemp("views") / "ws")
+    return small_demo_workspace(tmp_path_factory.mktemp("views") / "ws")
 
 
 def _files(home):
