@@ -22,6 +22,21 @@ def fusion_first(qapp) -> None:
     use_fusion(qapp)
 
 
+@pytest.fixture(autouse=True)
+def no_window_outlives_its_test(qapp):
+    """Close and delete every top-level widget a test leaves (windows, panels built alone,
+    popups, menus), as a real session ends with its one window. Left alive, a later test's
+    theme change re-polishes them all; two test workers crashed in apply_theme that way."""
+    yield
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        widget.hide()
+        widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def ist(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=IST)
 

@@ -114,6 +114,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     env = {**os.environ, "ARTHA_HOME": str(tmp / "workspace"), "QT_QPA_PLATFORM": "offscreen"}
     made = subprocess.run([ARTHA, "demo"], capture_output=True, text=True, env=env, timeout=300)
     assert made.returncode == 0, made.stderr
+    for fast in ("10", "20"):  # runs 1 and 2 for the `artha runs` examples, on any worker
+        ran = subprocess.run(
+            [ARTHA, "backtest", "--strategy", "sma_crossover", "--symbol", "SYNIT02",
+             "--param", f"fast={fast}", "--timeframe", "15m"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
     return tmp, env
 
 
