@@ -14,10 +14,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.commands.output import emit_json, fail, inr
+from app.reports.contract_note import (
+    EARLIEST,
+    MAX_VALUE,
+    NoteInputError,
+    parse_price,
+    parse_quantity,
+)
 from engine.calendar import IST
 from engine.costs import (
     DEFAULT_DP_CHARGE,
-    SCHEDULES,
     ChargeBreakdown,
     ChargeSegment,
     ScheduleCoverageError,
@@ -27,17 +33,22 @@ from engine.costs import (
 )
 
 PROG_ERROR = "artha charges: error:"
-EARLIEST = min(s.valid_from for s in SCHEDULES)
 
 
 def _quantity(text: str) -> int:
+    """The charges calculator's rule (contract_note.parse_quantity), as an argparse type."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+        return parse_quantity(text)
+    except NoteInputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _price(text: str) -> Decimal:
+    """The charges calculator's rule (contract_note.parse_price), as an argparse type."""
+    try:
+        return parse_price(text, "price")
+    except NoteInputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _number(text: str) -> Decimal:
@@ -50,15 +61,6 @@ def _number(text: str) -> Decimal:
     return value
 
 
-def _price(text: str) -> Decimal:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a price > 0, got {text!r}")
-    if value != value.quantize(Decimal("0.01")):
-        raise argparse.ArgumentTypeError(f"has more than 2 decimals (paise), got {text!r}")
-    return value
-
-
 def _amount(text: str) -> Decimal:
     value = _number(text)
     if value < 0:
@@ -67,7 +69,6 @@ def _amount(text: str) -> Decimal:
 
 
 MAX_DP_CHARGE = Decimal(100_000)
-MAX_VALUE = Decimal(10) ** 24  # rupees per side: charges keep 28 significant digits
 
 
 def _dp_charge(text: str) -> Decimal:

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.commands.charges import EARLIEST
 from app.gui.context import AppContext
 from app.gui.table_model import Column, RowsModel
 from app.reports.contract_note import (
     CASH_SEGMENTS,
+    EARLIEST,
     ContractNote,
     NoteInputError,
     NoteRequest,

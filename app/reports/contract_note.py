@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from app.commands.charges import MAX_VALUE
 from app.commands.output import inr
 from engine.costs import (
     DEFAULT_DP_CHARGE,
+    SCHEDULES,
     ChargeBreakdown,
     ChargeSegment,
     ScheduleCoverageError,
@@ -27,6 +27,8 @@ from engine.costs import (
 from engine.domain.enums import Exchange
 
 PAISA = Decimal("0.01")
+MAX_VALUE = Decimal(10) ** 24  # rupees per side: charges keep 28 significant digits
+EARLIEST = min(s.valid_from for s in SCHEDULES)  # the first trade date a schedule covers
 CASH_SEGMENTS = (ChargeSegment.DELIVERY, ChargeSegment.INTRADAY)
 EXCHANGES = (Exchange.NSE, Exchange.BSE)
 
@@ -37,6 +39,7 @@ class NoteInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message  # without the field: the CLI names it as its argument
 
 
 def parse_quantity(text: str, field: str = "Quantity") -> int:
@@ -61,13 +64,13 @@ def parse_price(text: str, field: str) -> Decimal:
     if not value.is_finite():
         raise NoteInputError(field, "must be a finite number")
     if value <= 0:
-        raise NoteInputError(field, f"must be a price more than 0, got {cleaned}")
+        raise NoteInputError(field, f"must be a price more than 0, got {cleaned!r}")
     try:
         in_paise = value == value.quantize(PAISA)
     except InvalidOperation:  # more digits than Decimal keeps: no price is that large
-        raise NoteInputError(field, f"is too large to be a price, got {cleaned}") from None
+        raise NoteInputError(field, f"is too large to be a price, got {cleaned!r}") from None
     if not in_paise:
-        raise NoteInputError(field, f"has more than 2 decimals (paise), got {cleaned}")
+        raise NoteInputError(field, f"has more than 2 decimals (paise), got {cleaned!r}")
     return value
 
 
