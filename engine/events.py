@@ -7,6 +7,7 @@ instrument key ("NSE:RELIANCE"), so a chart can listen to one symbol only.
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from engine.broker.models import BrokerOrder, ConnectionState, Quote
 from engine.domain import Bar, Fill, Order, Tick
 
 
@@ -55,6 +56,52 @@ class FillEvent(Event):
     @property
     def topic(self) -> str | None:
         return self.fill.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class FormingBarEvent(Event):
+    """The live bar in progress changed (a tick arrived); its final form comes as a BarEvent
+    when the next minute's first tick closes it."""
+
+    bar: Bar
+
+    @property
+    def topic(self) -> str | None:
+        return self.bar.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteEvent(Event):
+    """A connected broker streamed a quote (last trade, and depth in full mode)."""
+
+    account_id: str
+    quote: Quote
+
+    @property
+    def topic(self) -> str | None:
+        return self.quote.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrderEvent(Event):
+    """A broker reported an order's new state (ours or one placed on its web terminal)."""
+
+    account_id: str
+    update: BrokerOrder
+
+    @property
+    def topic(self) -> str | None:
+        return self.update.order.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerStateEvent(Event):
+    """A broker connection changed state; `detail` says why and what next, for people."""
+
+    account_id: str
+    title: str  # "Zerodha Kite · Main"
+    state: ConnectionState
+    detail: str = ""
 
 
 NoticeLevel = Literal["info", "warning", "error"]

@@ -53,6 +53,17 @@ class LoginFlow(Protocol):
     """A browser login: open `url(state)` in the system browser, catch the redirect on
     127.0.0.1 (`brokers.login_listener`), hand its query parameters to `complete`."""
 
+    @property
+    def echoes_state(self) -> bool:
+        """The broker sends our `state` back on the redirect (OAuth2: Upstox), so the
+        listener checks it; Kite does not."""
+        ...
+
+    @property
+    def required_params(self) -> tuple[str, ...]:
+        """What a redirect must carry to be the login's ("request_token", or "code")."""
+        ...
+
     def url(self, state: str) -> str: ...
 
     async def complete(self, params: Mapping[str, str]) -> SessionInfo:
