@@ -22,6 +22,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from brokers import redaction
 from engine.workspace import Workspace
 
 _MARK = "_artha_handler"
@@ -129,10 +130,12 @@ def _ours(root: logging.Logger) -> list[logging.Handler]:
 
 def _add(root: logging.Logger, handler: logging.Handler) -> None:
     setattr(handler, _MARK, True)
+    redaction.install(handler)  # records rebuilt from dicts skip the factory: filter them too
     root.addHandler(handler)
 
 
 def _reset(level: int) -> logging.Logger:
+    redaction.install_everywhere()  # no secret (token, API secret) reaches any log record
     root = logging.getLogger()
     for handler in _ours(root):
         root.removeHandler(handler)
