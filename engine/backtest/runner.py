@@ -23,7 +23,7 @@ from engine.backtest.sessions import SessionIndex
 from engine.backtest.slots import Slot, default_instrument
 from engine.backtest.universe import InstrumentClock, aligned_data
 from engine.backtest.venue import SimulatedVenue
-from engine.costs import CostModel, make_cost_model
+from engine.backtest.venue_rules import cost_model_for
 from engine.data.bar_series import BarSeries, ist_iso
 from engine.domain.instrument import Instrument
 from engine.execution.host import ExecutionHost, HostSettings
@@ -130,7 +130,7 @@ class BacktestRun:
                 slot.clock = InstrumentClock(shared._clock, slot.ts, slot.gidx, self.timeline)
             self.slots.append(slot)
         self.params = self.slots[0].strategy.params
-        self.portfolio = Portfolio(int(config.capital * 100), _cost_model(config))
+        self.portfolio = Portfolio(int(config.capital * 100), cost_model_for(config))
         self.host = ExecutionHost(
             [slot.rules for slot in self.slots],
             [slot.strategy for slot in self.slots],
@@ -325,14 +325,6 @@ class BacktestRun:
             np.concatenate(parts_local)[order],
             ordered_handlers,
         )
-
-
-def _cost_model(config: BacktestConfig) -> CostModel | None:
-    if config.costs == "none":
-        return None
-    if config.costs == "bps":
-        return make_cost_model("bps", bps=config.cost_bps)
-    return make_cost_model("zerodha")
 
 
 _ENGINE_DIR = Path(__file__).resolve().parents[1]
