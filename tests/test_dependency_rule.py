@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QT = {"PySide6", "shiboken6", "pyqtgraph", "qasync", "PySide6QtAds"}
-BROKER_SDKS = {"kiteconnect", "upstox_client", "twisted", "autobahn"}
+BROKER_SDKS = {"kiteconnect", "upstox_client", "twisted", "autobahn", "websockets"}
 RULES: dict[str, set[str]] = {
     "engine": QT | BROKER_SDKS | {"app", "brokers", "strategies"},
     "brokers": QT | {"app", "strategies"},
