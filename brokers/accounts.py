@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+from brokers.credentials import make_account_id
+
 ACCOUNTS_FILE: Final = "brokers.json"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _PATH = re.compile(r"^/[A-Za-z0-9/_.-]*$")
@@ -122,6 +124,11 @@ class BrokerAccount:
     def redirect_url(self) -> str:
         """The URL to register as the app's redirect URL on the broker's developer console."""
         return f"http://127.0.0.1:{self.redirect_port}{self.redirect_path}"
+
+    @property
+    def credential_id(self) -> str:
+        """Its key in the keychain (`CredentialStore`): "zerodha/main"."""
+        return make_account_id(self.kind.value, self.account_id)
 
     @property
     def title(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # Module names under app.commands, in the order `artha --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "backtest",
+    "broker",
     "calendar",
     "charges",
     "data",
