@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -30,10 +34,33 @@ QDockWidget::title { padding: 4px 6px; }
 """
 
 
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """No automatic cyclic garbage collection while Qt walks every widget of the application.
+
+    QApplication.setStyle, setPalette and setStyleSheet take a list of raw pointers to all
+    widgets, then polish each and send it events (StyleChange, PaletteChange...). Python runs
+    inside that walk (item models' headerData, event filters, event overrides: ~10,000 calls
+    for the main window), and an allocation there can start the cyclic collector. If it frees
+    a Python-owned widget whose wrapper waits in a reference cycle (a panel or dialog built
+    without a parent, a pyqtgraph plot's parentless ctrlMenu, a PlotWidget not yet laid out),
+    Qt deletes it, and its children, in the middle of the walk, then polishes the freed memory
+    further down the list: a segfault in setStyle or setStyleSheet. Reference counting still
+    frees what it frees; the collector simply runs after the walk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def use_fusion(app: QApplication) -> None:
     """Fusion, once per process: best before the first widget is built."""
     if not app.property("arthaFusion"):
-        app.setStyle("Fusion")
+        with no_garbage_collection():
+            app.setStyle("Fusion")
         app.setProperty("arthaFusion", True)
 
 
@@ -44,7 +71,8 @@ def apply_theme(app: QApplication, name: str) -> None:
     exists): setting it again replaces the QStyle under every live widget, which crashed
     a process holding many widgets (seen in the test suite, and in a script opening a second
     main window). Setting the style sheet (even the same one) re-polishes every widget,
-    which is what makes each take the new palette."""
+    which is what makes each take the new palette. Both walk every widget with the cyclic
+    garbage collector off (no_garbage_collection)."""
     use_fusion(app)
     if name == "dark":
         palette = QPalette()
@@ -64,8 +92,9 @@ def apply_theme(app: QApplication, name: str) -> None:
         palette = app.style().standardPalette()
     else:
         raise ValueError(f"unknown theme {name!r}")
-    app.setPalette(palette)
-    app.setStyleSheet(_STYLE)
+    with no_garbage_collection():  # each call walks every widget (no_garbage_collection)
+        app.setPalette(palette)
+        app.setStyleSheet(_STYLE)
     app.setProperty("arthaTheme", name)
 
 

@@ -24,16 +24,25 @@ def fusion_first(qapp) -> None:
 
 @pytest.fixture(autouse=True)
 def no_window_outlives_its_test(qapp):
-    """Close and delete every top-level widget a test leaves (windows, panels built alone,
-    popups, menus), as a real session ends with its one window. Left alive, a later test's
-    theme change re-polishes them all; two test workers crashed in apply_theme that way."""
+    """Close and delete every top-level widget a test leaves that Python owns (panels and
+    dialogs built alone, pyqtgraph's parentless plot menus), as a real session ends with its
+    one window: left to the garbage collector, such a widget (its wrapper often sits in a
+    reference cycle) is deleted at whatever moment the collector runs, in a later test.
+
+    Not the others: a top-level widget Python does not own belongs to something alive in C++
+    and dies with it (a menu or popup with a parent, a combo box's list, the hidden QWidget
+    every QGraphicsLayout keeps for style metrics: one per pyqtgraph plot). Deleting one of
+    those leaves its owner a dangling pointer; destroying a plot after its layout's QWidget
+    was deleted crashes (~QGraphicsWidget -> ~QGraphicsGridLayout)."""
     yield
+    import shiboken6
     from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     for widget in QApplication.topLevelWidgets():
-        widget.hide()
-        widget.deleteLater()
+        if widget.parent() is None and shiboken6.ownedByPython(widget):
+            widget.hide()
+            widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
