@@ -15,11 +15,13 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from app.commands import register_all
 from app.commands.output import INTERRUPTED, fail, record_quietly
 from app.logging_setup import attach_workspace_log, configure_command_logging, file_log_path
 from app.version import __version__
+from engine.heap import collector_paused
 from engine.workspace import Workspace, WorkspaceError
 
 
@@ -62,9 +64,28 @@ def accept_workspace_everywhere(parser: argparse.ArgumentParser) -> None:
             accept_workspace_everywhere(sub)
 
 
-def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; with the command line's `words`, only the commands it names are loaded."""
-    parser = argparse.ArgumentParser(
+class _NotOptionsOnly(Exception):
+    """The command line holds more than the top-level options, or asks for help."""
+
+
+class _OptionsOnlyParser(argparse.ArgumentParser):
+    """The parser without its commands, refusing (not exiting) what it cannot take alone."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _NotOptionsOnly(message)
+
+    def print_help(self, file: object = None) -> None:
+        raise _NotOptionsOnly("help")  # the full parser's help lists the commands
+
+
+def build_parser(
+    words: Sequence[str] = (),
+    commands: bool = True,
+    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    """The parser; with the command line's `words`, only the commands it names are loaded;
+    commands=False loads none (the desktop app's start)."""
+    parser = parser_class(
         prog="artha",
         description="Artha: algorithmic trading station for NSE/BSE. "
         "Run without arguments to open the desktop app.",
@@ -96,9 +117,25 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         help="with --screenshot: this theme for the picture (the workspace keeps its own)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    register_all(subparsers, words)
-    accept_workspace_everywhere(parser)
+    if commands:
+        register_all(subparsers, words)
+        accept_workspace_everywhere(parser)
     return parser
+
+
+def _parse(
+    words: Sequence[str], argv: Sequence[str] | None
+) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line. Top-level options alone (the desktop app, a
+    screenshot) are parsed without loading any command: with none named, every command module
+    would be imported (pandas, SQLAlchemy, the backtester: ~1 s the window's start waited
+    for). Anything more, an error or --help goes to the full parser, which answers as always."""
+    try:
+        args = build_parser(commands=False, parser_class=_OptionsOnlyParser).parse_args(argv)
+    except _NotOptionsOnly:
+        parser = build_parser(words)  # imports only the command(s) named
+        return parser, parser.parse_args(argv)
+    return build_parser(commands=False), args
 
 
 # What a Ctrl-C leaves behind, for the commands that change the store.
@@ -190,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
     try:
         try:
-            parser = build_parser(words)  # imports only the command(s) named
-            args = parser.parse_args(argv)
+            parser, args = _parse(words, argv)
         except KeyboardInterrupt:
             return _interrupted("")
         if args.command is not None:
@@ -208,8 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot and not Path(args.screenshot).parent.is_dir():
         folder = Path(args.screenshot).parent
         parser.error(f"argument --screenshot: folder {folder} does not exist")
-    # Imported late so `artha --version` and headless subcommands never load Qt.
-    from app.gui.launch import run_gui, take_screenshot
+    # Imported late so `artha --version` and headless subcommands never load Qt. Without
+    # collections meanwhile: the modules live for the session (engine.heap.collector_paused)
+    with collector_paused():
+        from app.gui.launch import run_gui, take_screenshot
 
     try:
         if args.screenshot:

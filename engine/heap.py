@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _UNFREEZE_REGISTERED = False
 
@@ -24,3 +26,20 @@ def freeze_long_lived() -> None:
     if not _UNFREEZE_REGISTERED:
         _UNFREEZE_REGISTERED = True
         atexit.register(gc.unfreeze)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection inside the block; the collector's state as before after it.
+
+    For a start-up, which allocates ~10^6 objects that live for the session (modules, Qt
+    wrappers, the window): the collections it would trigger (~3 full passes, 0.2-0.5 s of
+    the desktop's start) find almost nothing to free. Freeze what the block built
+    (`freeze_long_lived`) before it ends, so later passes skip it too."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -26,7 +26,7 @@ from app.logging_setup import configure_logging
 from app.version import __version__
 from engine.bus import EventBus
 from engine.data.store import MarketStore, StoreError
-from engine.heap import freeze_long_lived
+from engine.heap import collector_paused, freeze_long_lived
 from engine.workspace import Workspace, WorkspaceBusyError
 from resources import resource_path
 
@@ -154,21 +154,24 @@ def _run(ws: Workspace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     problem = ""
-    try:
-        store: MarketStore | None = MarketStore.open(ws.database_path)
-    except StoreError as exc:
-        log.error("market store unavailable: %s", exc)
-        store, problem = None, str(exc)
-    ctx = _context(ws, loop, store, problem)
-    with shared_series_list(store):  # one store query for every panel's series list
-        window = MainWindow(ctx)
-        window.show()
-        offer_demo = window.should_offer_demo()
-    # Everything alive now (Qt, pandas, scipy, jedi: ~a million objects) lives for the whole
-    # session: keep it out of the collector's full passes, which otherwise stall the GUI for
-    # 100-200 ms (seen mid-keystroke in the strategy editor's checks).
-    freeze_long_lived()
-    # Jobs run Python on threads beside the GUI (saving a run, placing trade marks, jedi): a
+    # the window's build allocates objects that live for the session (the panels' modules,
+    # Qt wrappers): collections meanwhile would only rescan them (collector_paused)
+    with collector_paused():
+        try:
+            store: MarketStore | None = MarketStore.open(ws.database_path)
+        except StoreError as exc:
+            log.error("market store unavailable: %s", exc)
+            store, problem = None, str(exc)
+        ctx = _context(ws, loop, store, problem)
+        with shared_series_list(store):  # one store query for every panel's series list
+            window = MainWindow(ctx)
+            window.show()
+            offer_demo = window.should_offer_demo()
+        # Everything alive now (Qt, numpy, pandas: ~a million objects) lives for the whole
+        # session: keep it out of the collector's full passes, which otherwise stall the GUI
+        # for 100-200 ms (seen mid-keystroke in the strategy editor's checks).
+        freeze_long_lived()
+    # Jobs run Python on threads beside the GUI (saving a run, placing trade marks): a
     # thread wanting the GIL waits up to this long for the one holding it, at every handover
     # a repaint or a keystroke makes. 1 ms instead of 5 keeps those waits short.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -27,15 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.about import AboutDialog
-from app.gui.calendar_dialog import CalendarDialog
-from app.gui.charges_dialog import ChargesDialog, open_charges_dialog
 from app.gui.context import AppContext
 from app.gui.job_status import JobStatus
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
-from app.gui.settings_dialog import SettingsDialog, open_settings_dialog
-from app.gui.shortcuts_dialog import ShortcutsDialog
 from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
 from app.gui.workbench import Workbench
@@ -43,6 +39,13 @@ from app.version import __version__
 from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
 from engine.jobs import JobInfo
+
+if TYPE_CHECKING:  # the dialogs load when first opened: the first paint needs none of them
+    from app.gui.about import AboutDialog
+    from app.gui.calendar_dialog import CalendarDialog
+    from app.gui.charges_dialog import ChargesDialog
+    from app.gui.settings_dialog import SettingsDialog
+    from app.gui.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +153,9 @@ class MainWindow(QMainWindow):
         self._default_geometry = self.saveGeometry()
         self._default_state: QByteArray | None = None  # captured at first show, when sizes exist
         self.set_theme(ctx.settings.theme)
+        # the front tabs before the first show too: a panel behind a tab defers its reads
+        # (the run history) until after the first paint instead of reading as it is shown
+        self._front_tabs()
         subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
         self.destroyed.connect(lambda *_: subscription.cancel())
 
@@ -484,12 +490,16 @@ class MainWindow(QMainWindow):
         return box
 
     def show_about(self) -> AboutDialog:
+        from app.gui.about import AboutDialog
+
         dialog = AboutDialog(self.ctx.workspace, self)
         dialog.open()
         return dialog
 
     def show_settings(self) -> SettingsDialog:
         """File > Settings: a theme chosen there is applied here on OK/Apply."""
+        from app.gui.settings_dialog import open_settings_dialog
+
         dialog = open_settings_dialog(self.ctx, self)
         dialog.theme_changed.connect(self.set_theme)
         dialog.colour_blind_changed.connect(self._colour_blind_from_settings)
@@ -500,9 +510,13 @@ class MainWindow(QMainWindow):
         self.set_colour_blind(on)
 
     def show_charges(self) -> ChargesDialog:
+        from app.gui.charges_dialog import open_charges_dialog
+
         return open_charges_dialog(self.ctx, self)
 
     def show_shortcuts(self) -> ShortcutsDialog:
+        from app.gui.shortcuts_dialog import ShortcutsDialog
+
         dialog = ShortcutsDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -513,6 +527,8 @@ class MainWindow(QMainWindow):
         ask for a holiday-list file, as the Home panel's import button wants."""
         dialog = self.calendar_dialog
         if dialog is None:
+            from app.gui.calendar_dialog import CalendarDialog
+
             dialog = self.calendar_dialog = CalendarDialog(self.ctx, self)
             dialog.finished.connect(self._calendar_closed)
         else:

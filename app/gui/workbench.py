@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
@@ -19,8 +19,10 @@ from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
 from app.gui.wizard import BacktestWizard, open_backtest_wizard
 from engine.backtest.job import BacktestJob, BacktestReport
-from engine.data import run_history
 from engine.events import JobEvent, JobFailed, JobFinished
+
+if TYPE_CHECKING:  # SQLAlchemy (~0.3 s): loaded by the first run saved or reopened
+    from engine.data import run_history
 
 log = logging.getLogger(__name__)
 AFTER_PAINT_MS = 50  # after the results' last step, its paint, then the background work
@@ -83,6 +85,7 @@ class Workbench(QObject):
         built it) is only inserted; without one the run is encoded here first."""
         store = self.ctx.store
         if store is not None:
+            from engine.data import run_history
 
             def save(_control: object) -> int:
                 if prepared is not None:
@@ -103,6 +106,7 @@ class Workbench(QObject):
         store = self.ctx.store
         if store is None:
             return
+        from engine.data import run_history
 
         def read(_control: object) -> run_history.StoredRun:
             return run_history.load_run(store, run_id)
@@ -184,8 +188,11 @@ class Workbench(QObject):
             chart = self.panel("chart")
             if chart is not None and event.job_id == self._latest_marks:
                 chart.show_trades(event.result)
-        elif what == "open" and isinstance(event.result, run_history.StoredRun):
-            self.show_report(event.result.report, event.result.info.name)
+        elif what == "open":
+            from engine.data import run_history  # loaded: the job that read the run did
+
+            if isinstance(event.result, run_history.StoredRun):
+                self.show_report(event.result.report, event.result.info.name)
         elif what == "save" and isinstance(event.result, int):
             self.last_saved = event.result
             history = self.panel("history")

@@ -102,6 +102,13 @@ class DownloadReport:
         return f"{what}: {self.bars_written} bars from {self.chunks} request(s){resumed}{stop}"
 
 
+def _store(
+    target: HistoryStore, bars: Sequence[Bar], instrument: Instrument, timeframe: Timeframe
+) -> int:
+    series = bars_to_series(bars, instrument, timeframe)
+    return 0 if series is None else target.write(series, instrument)
+
+
 class HistoryStore(Protocol):
     """What the downloader needs of the store: the last bar held and a transactional write."""
 
@@ -158,9 +165,9 @@ async def download_history(
         if progress is not None:
             progress(n, len(chunks), f"{instrument.key} {chunk.start.astimezone(IST):%Y-%m-%d}")
         bars = await broker.history(instrument, timeframe, chunk.start, chunk.end)
-        series = bars_to_series(bars, instrument, timeframe)
-        if series is not None:
-            written += await asyncio.to_thread(target.write, series, instrument)
+        # A 60-day chunk of minutes is ~22,000 bars: built and written off the loop, which
+        # also runs the GUI.
+        written += await asyncio.to_thread(_store, target, bars, instrument, timeframe)
     if progress is not None:
         progress(len(chunks), len(chunks), f"{instrument.key} done")
     return DownloadReport(instrument.key, timeframe, len(chunks), written, last)

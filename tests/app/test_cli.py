@@ -146,6 +146,14 @@ REQUIRED = {  # the fewest arguments each command needs to parse
     ("runs", "tag"): ["1", "keep"],
     ("runs", "delete"): ["1"],
     ("runs", "compare"): ["1", "2"],
+    ("broker", "add"): ["paper"],
+    ("broker", "login"): ["zerodha"],
+    ("broker", "status"): ["zerodha"],
+    ("broker", "logout"): ["zerodha"],
+    ("broker", "remove"): ["zerodha"],
+    ("broker", "check-ip"): ["zerodha"],
+    ("data", "download"): ["INFY", "--from", "2026-01-01", "--to", "2026-02-01"]
+    + ["--timeframe", "1d"],
 }
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+import json
+import os
+import subprocess
+import sys
 
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+from app.gui.after_paint import after_first_paint
 from app.gui.launch import run_gui
 from app.gui.main_window import LAYOUT_VERSION, MainWindow
 from app.gui.ui_settings import UiSettings
@@ -34,3 +40,79 @@ def test_run_gui_owns_the_workspace_until_the_window_closes(qapp, workspace):
     workspace.lock().release()  # released on exit
     # the window is gone with its timers: nothing may read the closed store later
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+
+
+# `artha --workspace WS` in a fresh interpreter; at the main window's first paint, the
+# modules loaded so far are noted and the window is closed.
+_FIRST_PAINT_PROBE = r"""
+import json, sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+app = QApplication(sys.argv[:1])
+seen = {}
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if (
+            not seen
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window().objectName() == "arthaMainWindow"
+        ):
+            seen["modules"] = sorted(sys.modules)
+            window = watched.window()
+            QTimer.singleShot(0, lambda: window.close_by_signal("test"))
+        return False
+
+probe = FirstPaint()
+app.installEventFilter(probe)
+from app.cli import main
+
+code = main(["--workspace", sys.argv[1]])
+print(json.dumps({"code": code, "modules": seen.get("modules", [])}))
+"""
+
+
+def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspace):
+    """What the first picture does not need loads after it: the commands (their parsers are
+    not asked for), the run history (read once the window has painted: SQLAlchemy's models),
+    the dialogs (when opened), jedi (a worker process of its own, started later)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_PAINT_PROBE, str(workspace.root)],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0
+    modules = set(result["modules"])
+    assert "app.gui.main_window" in modules  # the probe did see the first paint
+    not_yet = {
+        "app.commands.backtest",
+        "app.commands.runs",
+        "app.commands.demo",
+        "engine.data.run_history",
+        "engine.data.app_state",
+        "app.gui.history_compare",
+        "app.gui.settings_dialog",
+        "app.gui.charges_dialog",
+        "app.gui.calendar_dialog",
+        "jedi",
+        "parso",
+    }
+    assert not_yet.isdisjoint(modules), sorted(not_yet & modules)
+
+
+def test_work_after_the_first_paint_waits_for_it_and_later_runs_at_once(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)
+    child = QLabel("a panel", window)
+    calls: list[str] = []
+    after_first_paint(child, lambda: calls.append("first"))
+    qtbot.wait(100)
+    assert calls == []  # never shown, never painted
+    window.show()
+    qtbot.waitUntil(lambda: calls == ["first"])
+    after_first_paint(child, lambda: calls.append("later"))
+    assert calls == ["first"]  # through the loop, not inside the call
+    qtbot.waitUntil(lambda: calls == ["first", "later"])

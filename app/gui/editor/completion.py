@@ -1,11 +1,13 @@
 """Completion: the SDK's names at once from precomputed lists, everything else from jedi in
-one background thread.
+a worker process.
 
-jedi takes 0.7-1.7 s a call (up to 20 s cold), so it never runs on the GUI thread: a request
-goes to the worker and the answer comes back as a Qt signal. Only the newest request
-matters: one waiting is replaced by a newer one, and an answer to an older one is dropped
-(`cancel()` drops the one running). The worker is warmed at start by completing a strategy
-that imports the SDK, which loads jedi, parso's grammar and the SDK's modules.
+jedi takes 0.7-1.7 s a call (up to 20 s cold), so it never runs in the GUI process: in a
+thread there it held the GIL and keys typed meanwhile waited up to ~80 ms. A request goes
+through a pipe to the worker (jedi_worker.py) and the answer comes back as a Qt signal. Only
+the newest request matters: older ones still queued are skipped by the worker, and an answer
+to an older one is dropped (`cancel()` drops the one running). The worker warms up as it
+starts by completing a strategy that imports the SDK, which loads jedi, parso's grammar and
+the SDK's modules.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ import builtins
 import contextlib
 import keyword
 import logging
+import multiprocessing
 import re
 import threading
-import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 import strategies
 import strategies.sdk as sdk
+from app.gui.editor import jedi_worker
 from engine.strategy.base import BarView, PositionView, Strategy
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,8 @@ _WORDS: tuple[str, ...] = tuple(
 )
 _DOTTED = re.compile(r"([A-Za-z_][\w.]*)$")
 SOURCE_ROOT = Path(strategies.__file__).resolve().parent.parent  # where strategies.sdk is
-WARM_TEXT = "from strategies.sdk import *\nimport numpy as np\n\nclass W(Strategy):\n    pass\nW."
+POLL_SECONDS = 0.05  # while an answer is awaited, how often the messenger looks for newer requests
+STOP_WAIT_SECONDS = 1.0
 
 
 def completion_prefix(before: str) -> tuple[str, str]:
@@ -86,28 +91,52 @@ class CompletionRequest:
     path: Path | None
 
 
+@dataclass
+class _Worker:
+    """One jedi worker process and the parent's end of its pipe."""
+
+    process: BaseProcess
+    conn: Connection
+
+    def stop(self) -> None:
+        """Ask it to stop, and make sure it does (it may be in the middle of a call)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.process.join(STOP_WAIT_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(STOP_WAIT_SECONDS)
+        self.conn.close()
+
+
 class JediCompleter(QObject):
-    """jedi in one worker thread. `request()` returns an id at once; `completed(id, names)`
-    arrives later on the GUI thread, only for the newest request."""
+    """jedi in a worker process (jedi_worker.serve), driven by one thread of this process
+    that only passes messages. `request()` returns an id at once; `completed(id, names)`
+    arrives later on the GUI thread, only for the newest request.
+
+    The worker starts `warm_after` seconds after this object (or at the first request, if
+    sooner) and warms up at once; one that dies is started again at the next request (the
+    request it died on gets no names); `shutdown()`, and the end of the process, stop it."""
 
     completed = Signal(int, list)
     warmed = Signal(float)  # seconds the warm-up took
 
     def __init__(self, parent: QObject | None = None, warm_after: float = 0.0) -> None:
-        """`warm_after`: seconds to wait before warming up (unless a request comes first),
-        so the warm-up's second of Python does not compete with the window's start."""
+        """`warm_after`: seconds to wait before starting the worker (unless a request comes
+        first), so its start does not compete with the window's for the CPU."""
         super().__init__(parent)
         self.warm_after = warm_after
         self._lock = threading.Condition()
         self._pending: CompletionRequest | None = None
         self._newest = 0
         self._stopping = False
-        self._script_options: dict[str, Any] | None = None  # built on the worker thread
+        self._warmed = False
+        self._worker: _Worker | None = None
         self._thread = threading.Thread(target=self._serve, name="artha-jedi", daemon=True)
         self._thread.start()
 
     def request(self, text: str, line: int, column: int, path: Path | None) -> int:
-        """Ask for completions at (line, column); replaces any request not yet started."""
+        """Ask for completions at (line, column); supersedes every earlier request."""
         with self._lock:
             self._newest += 1
             self._pending = CompletionRequest(self._newest, text, line, column, path)
@@ -124,42 +153,119 @@ class JediCompleter(QObject):
     def newest(self) -> int:
         return self._newest
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id while one runs (tests, diagnostics)."""
+        worker = self._worker
+        return worker.process.pid if worker is not None and worker.process.is_alive() else None
+
     def shutdown(self) -> None:
+        """Stop the worker process and the thread; returns at once."""
         with self._lock:
             self._stopping = True
             self._pending = None
+            worker = self._worker
             self._lock.notify()
+        if worker is not None:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                worker.process.kill()  # the thread reaps it
 
+    # -- the messenger thread ------------------------------------------------------------------
     def _serve(self) -> None:
         with self._lock:
             self._lock.wait_for(
                 lambda: self._pending is not None or self._stopping, self.warm_after
             )
-            if self._stopping:
-                return
-        started = time.perf_counter()
+        awaited: int | None = None  # the last request sent, until it is answered
+        expect_warm = True  # the first worker is started (and warms up) without a request
         try:
-            self._complete(WARM_TEXT, 6, 2, None)
+            while True:
+                with self._lock:
+                    if awaited is None and not expect_warm:  # nothing to hear: sleep
+                        self._lock.wait_for(lambda: self._pending is not None or self._stopping)
+                    if self._stopping:
+                        return
+                    job, self._pending = self._pending, None
+                worker = self._running_worker()
+                if worker is None:  # could not start (logged); the next request tries again
+                    expect_warm, awaited = False, None
+                    if job is not None:
+                        self._answer_empty(job.request_id)
+                    continue
+                if job is not None:
+                    try:
+                        worker.conn.send((job.request_id, job.text, job.line, job.column, job.path))
+                        awaited = job.request_id
+                    except (OSError, ValueError):
+                        self._worker_died(job.request_id)
+                        expect_warm, awaited = False, None
+                        continue
+                if not worker.conn.poll(POLL_SECONDS):
+                    continue  # meanwhile a newer request may have come: it is sent at once
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    self._worker_died(awaited)
+                    expect_warm, awaited = False, None
+                    continue
+                if message[0] == "warmed":
+                    expect_warm = False
+                    if not self._warmed:  # a restarted worker's warm-up is not news
+                        self._warmed = True
+                        self._emit_warmed(float(message[1]))
+                elif message[0] == "completed":
+                    _kind, request_id, names = message
+                    if request_id == awaited:
+                        awaited = None
+                    with self._lock:
+                        current = request_id == self._newest and not self._stopping
+                    if current:
+                        self._emit_completed(request_id, names)
+        finally:
+            self._stop_worker()
+
+    def _running_worker(self) -> _Worker | None:
+        """The worker, started (again) when none runs; None if it cannot be, or stopping."""
+        worker = self._worker
+        if worker is not None and worker.process.is_alive():
+            return worker
+        if worker is not None:
+            self._stop_worker()
+        try:
+            worker = _start_worker()
         except Exception:  # a broken jedi leaves the SDK's instant lists working
-            log.exception("jedi warm-up failed")
-        self._emit_warmed(time.perf_counter() - started)
-        while True:
-            with self._lock:
-                while self._pending is None and not self._stopping:
-                    self._lock.wait()
-                if self._stopping:
-                    return
-                job, self._pending = self._pending, None
-            assert job is not None
-            try:
-                names = self._complete(job.text, job.line, job.column, job.path)
-            except Exception as exc:  # jedi fails on some half-typed code: no completions
-                log.debug("jedi could not complete: %s", exc)
-                names = []
-            with self._lock:
-                current = job.request_id == self._newest and not self._stopping
-            if current:
-                self._emit_completed(job.request_id, names)
+            log.exception("the jedi worker could not be started")
+            return None
+        with self._lock:
+            self._worker = worker
+            stopping = self._stopping
+        if stopping:
+            self._stop_worker()
+            return None
+        return worker
+
+    def _worker_died(self, request_id: int | None) -> None:
+        """The worker has gone: the request it had gets no names; the next one starts a new
+        worker."""
+        with self._lock:
+            stopping = self._stopping
+        if not stopping:  # shutdown() kills it: no news
+            log.warning("the jedi worker stopped; the next completion request starts another")
+        self._stop_worker()
+        if request_id is not None:
+            self._answer_empty(request_id)
+
+    def _answer_empty(self, request_id: int) -> None:
+        with self._lock:
+            current = request_id == self._newest and not self._stopping
+        if current:
+            self._emit_completed(request_id, [])
+
+    def _stop_worker(self) -> None:
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
 
     def _emit_completed(self, request_id: int, names: list[str]) -> None:
         with contextlib.suppress(RuntimeError):  # the panel (and this object) was deleted
@@ -169,14 +275,17 @@ class JediCompleter(QObject):
         with contextlib.suppress(RuntimeError):
             self.warmed.emit(seconds)
 
-    def _complete(self, text: str, line: int, column: int, path: Path | None) -> list[str]:
-        import jedi
 
-        if self._script_options is None:
-            self._script_options = {
-                # the running interpreter: no subprocess (none exists in the frozen app)
-                "environment": jedi.InterpreterEnvironment(),
-                "project": jedi.Project(SOURCE_ROOT, added_sys_path=[str(SOURCE_ROOT)]),
-            }
-        script = jedi.Script(text, path=path, **self._script_options)
-        return [c.name for c in script.complete(line, column)[:300]]
+def _start_worker() -> _Worker:
+    """A fresh jedi worker (spawned: fork is unsafe beside Qt's threads)."""
+    context = multiprocessing.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    process = context.Process(
+        target=jedi_worker.serve,
+        args=(child_end, str(SOURCE_ROOT)),
+        name="artha-jedi",
+        daemon=True,  # ended with this process if nothing else stops it
+    )
+    process.start()
+    child_end.close()  # the worker's end: a recv here sees EOF once the worker has gone
+    return _Worker(process, parent_end)

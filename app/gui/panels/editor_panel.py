@@ -4,7 +4,7 @@ The panel owns the tabs over the workspace's strategy files (and the shipped ref
 strategies, read-only), the checks, completion and the parameter form. Checks as you type
 (compile + pyflakes) run on the GUI thread 300 ms after the last key (a few ms); "Check"
 runs the user's code (import, parameters, `init` on synthetic bars) on the job runner, and
-jedi runs in its own worker thread: typing never waits on either. "Backtest" emits
+jedi runs in a worker process of its own: typing never waits on either. "Backtest" emits
 `backtest_requested({"strategy": ..., "params": {...}})` for the wizard to open pre-filled.
 """
 
@@ -55,7 +55,7 @@ from strategies.reference import REFERENCE_STRATEGIES
 from strategies.template import template
 
 log = logging.getLogger(__name__)
-JEDI_WARM_AFTER_SECONDS = 2.0  # after the window's first paint (~1 s of jedi in a thread)
+JEDI_WARM_AFTER_SECONDS = 2.0  # the jedi process starts after the window's start-up work
 
 CHECK_DELAY_MS = 300  # after the last key, the quick checks run
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "strategies" / "reference"
@@ -235,9 +235,9 @@ class EditorPanel(QWidget):
         action("Find previous", "Shift+F3", lambda: self.find_bar.find_previous())
 
     def _completion_ready(self, seconds: float) -> None:
-        """jedi's warm-up made ~10^5 long-lived objects (its caches): they join the start-up
-        heap that `gc.freeze` keeps out of full collections, which otherwise rescan them and
-        hold the GUI for ~100 ms in the middle of a check or a keystroke now and then."""
+        """jedi's caches live in its own process now; what the station's first seconds made
+        (the first reads, their results) joins the start-up heap that `gc.freeze` keeps out of
+        full collections, which otherwise rescan it and hold the GUI mid-keystroke."""
         freeze_long_lived()
         self.say(f"Completion ready ({seconds:.1f} s warm-up)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.calendar_dialog import CalendarDialog
 from app.gui.context import AppContext
 from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, session_hours, status_detail
 from app.gui.panels.registry import PanelSpec, register_panel
@@ -28,6 +28,9 @@ from engine.calendar import IST, get_calendar
 from engine.data.store import StoreError
 from engine.domain.enums import Exchange
 from engine.events import CalendarChanged, MarketDataChanged
+
+if TYPE_CHECKING:  # opened on demand: the first paint does not need the dialog
+    from app.gui.calendar_dialog import CalendarDialog
 
 log = logging.getLogger(__name__)
 UPCOMING = 6
@@ -136,6 +139,8 @@ class HomePanel(QScrollArea):
     def import_holiday_list(self) -> CalendarDialog:
         """The banner's button: the calendar dialog, straight into choosing the list file."""
         if self.calendar_dialog is None:
+            from app.gui.calendar_dialog import CalendarDialog
+
             self.calendar_dialog = CalendarDialog(self._ctx, self)
         self.calendar_dialog.open()
         self.calendar_dialog.choose_list_file()

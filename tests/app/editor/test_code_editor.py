@@ -3,7 +3,10 @@ completion (the SDK's names at once, jedi's later, typing never waiting)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCharFormat, QTextCursor
@@ -182,6 +185,42 @@ def test_only_the_newest_jedi_request_is_answered(qtbot) -> None:
     qtbot.wait(300)
     assert cancelled not in answered
     jedi.shutdown()
+
+
+def test_jedi_runs_in_a_worker_process_restarted_if_it_dies_and_stopped_at_shutdown(
+    qtbot,
+) -> None:
+    """jedi never runs in the GUI's process (a thread there held the GIL while keys waited)."""
+    jedi = JediCompleter()
+    with qtbot.waitSignal(jedi.warmed, timeout=60_000):
+        pass  # started at once (warm_after=0), warmed without a request
+    first = jedi.worker_pid
+    assert first is not None and first != os.getpid()
+    with qtbot.waitSignal(jedi.completed, timeout=60_000) as answer:
+        jedi.request("import os\nos.pa", 2, 5, None)
+    assert "path" in answer.args[1]
+
+    os.kill(first, signal.SIGKILL)  # a worker that dies is started again by the next request
+    qtbot.waitUntil(lambda: jedi.worker_pid != first, timeout=5_000)
+    answers: list[list[str]] = []
+    jedi.completed.connect(lambda _id, names: answers.append(names))
+    asked = jedi.request("import os\nos.pa", 2, 5, None)
+    qtbot.waitUntil(lambda: any("path" in names for names in answers), timeout=60_000)
+    second = jedi.worker_pid
+    assert second is not None and second not in (first, os.getpid())
+    assert jedi.newest == asked
+
+    jedi.shutdown()
+    qtbot.waitUntil(lambda: not _alive(second), timeout=5_000)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie until its parent reaps it: gone as far as jedi is concerned
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
 
 
 def test_hovering_a_problem_line_shows_its_message(qtbot) -> None:
