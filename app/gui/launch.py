@@ -18,6 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.commands.output import OutputRefused, check_target, store_files
+from app.gui.collector import GuiThreadCollector
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow, shared_series_list
 from app.gui.themes import apply_theme, use_fusion
@@ -175,6 +176,7 @@ def _run(ws: Workspace) -> int:
     # thread wanting the GIL waits up to this long for the one holding it, at every handover
     # a repaint or a keystroke makes. 1 ms instead of 5 keeps those waits short.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    collector = GuiThreadCollector()  # collections only between events, on this thread
     undo_signal = _on_sigterm(window)
     log.info("Artha %s ready — workspace %s", __version__, ws.root)
     if offer_demo:
@@ -187,6 +189,7 @@ def _run(ws: Workspace) -> int:
             loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
     finally:
         undo_signal()
+        collector.stop()
         closed_by = window.closed_by
         _stop_jobs(ctx)  # the window waited for them; this is the last guard (D1)
         _dispose(window)  # its panels' timers must not outlive the store they read
