@@ -135,6 +135,9 @@ class MarketStoreTarget:
         return None
 
     def write(self, series: BarSeries, instrument: Instrument) -> int:
+        if instrument.segment.value not in ("EQ", "INDEX"):
+            # A contract's details come from the broker's dump; the store needs them first.
+            self.store.write_instruments([instrument], f"{instrument.key} details")
         return self.store.write_bars(
             series, exchange=instrument.exchange.value, segment=instrument.segment.value
         )

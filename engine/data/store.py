@@ -342,6 +342,13 @@ class MarketStore:
                 bulk.upsert_instruments(cur, new, source, overwrite=False)
             return bulk.merge_bars(cur, bulk.series_frame(series, exchange), source).written
 
+    def write_instruments(self, instruments: Sequence[Instrument], source: str) -> int:
+        """Insert or update contracts from a broker's instruments dump (lot, tick, freeze,
+        expiry, strike, token), in one transaction; returns how many were new."""
+        frame = bulk.instruments_rows(instruments)
+        with self._transaction(f"write instruments from {source}") as cur:
+            return bulk.upsert_instruments(cur, frame, source)
+
     def add_corporate_actions(
         self, frame: pd.DataFrame, *, replacing: tuple[str, str, date, str] | None = None
     ) -> int:

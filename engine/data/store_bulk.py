@@ -15,7 +15,7 @@ low 10.00") instead of DuckDB's bare expression.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ from engine.data.schema import (
     StoreError,
     first_row,
 )
+from engine.domain.instrument import Instrument
+from engine.domain.money import to_paise
 from engine.ist import ist_iso
 from engine.timeframes import TIMEFRAMES
 
@@ -393,6 +395,29 @@ def default_instrument(exchange: str, segment: str, symbol: str) -> pd.DataFrame
     row: dict[str, Any] = dict.fromkeys(INSTRUMENT_COLUMNS, pd.NA)
     row.update(exchange=exchange, segment=segment, symbol=symbol, lot_size=1, tick_size=5, name="")
     return pd.DataFrame([row], columns=list(INSTRUMENT_COLUMNS))
+
+
+def instruments_rows(instruments: Sequence[Instrument]) -> pd.DataFrame:
+    """Domain instruments (a broker's dump) as an ImportBatch.instruments frame."""
+    rows = []
+    for item in instruments:
+        row: dict[str, Any] = dict.fromkeys(INSTRUMENT_COLUMNS, pd.NA)
+        row.update(
+            exchange=item.exchange.value,
+            segment=item.segment.value,
+            symbol=item.symbol,
+            isin=item.isin if item.isin else pd.NA,
+            token=item.token if item.token is not None else pd.NA,
+            lot_size=item.lot_size,
+            tick_size=to_paise(item.tick_size),
+            freeze_quantity=item.freeze_quantity if item.freeze_quantity else pd.NA,
+            expiry=item.expiry if item.expiry else pd.NA,
+            strike=to_paise(item.strike) if item.strike is not None else pd.NA,
+            option_type=item.option_type.value if item.option_type else pd.NA,
+            name=item.name,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(INSTRUMENT_COLUMNS))
 
 
 def series_frame(series: BarSeries, exchange: str) -> pd.DataFrame:
