@@ -38,7 +38,8 @@ def _size(text: str) -> tuple[int, int]:
 # --show: the views pictured alone (app.gui.screenshot_views.VIEWS; named here so that
 # `artha --help` and the headless commands never import Qt)
 SCREENSHOT_VIEWS = (
-    "chart", "watchlist", "editor", "wizard", "results", "history", "settings", "charges", "data"
+    "chart", "watchlist", "editor", "wizard", "results", "history", "settings", "charges", "data",
+    "brokers", "live",
 )  # fmt: skip
 SCREENSHOT_THEMES = ("dark", "light")
 WORKSPACE_HELP = "data folder to use (default: $ARTHA_HOME, else the per-user data folder)"

@@ -26,7 +26,7 @@ def open_broker(
     if account.kind is BrokerKind.ZERODHA:
         from brokers.zerodha.broker import KiteBroker
 
-        return KiteBroker(account, credentials)
+        return KiteBroker(account, credentials, live_stream=True)
     if account.kind is BrokerKind.UPSTOX:
         from brokers.upstox.broker import UpstoxBroker
 

@@ -1,4 +1,5 @@
-"""`artha data`: import exchange and bar files, list what is stored, check its quality, export.
+"""`artha data`: import exchange and bar files, download a broker's candles
+(`app/commands/data_download.py`), list what is stored, check its quality, export.
 
 Each file is imported in one transaction: a bad row aborts that file with `file:line: what`
 and leaves the store exactly as before; files already imported are skipped (same content).
@@ -149,6 +150,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     act.add_argument("path", help="CSV: symbol,exchange,ex_date,kind,ratio,amount,note")
     act.set_defaults(func=run_actions)
     register_integrity(commands)
+    _register_download(commands)
+
+
+def _register_download(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `download` action of `artha data`."""
+    down = commands.add_parser(
+        "download",
+        help="fetch candles from a connected broker into the store (chunked, resumable)",
+        description="Fetch candles from a broker account (see `artha broker`) into the store, "
+        "in the broker's chunks, each stored whole. Running it again resumes after the last "
+        "bar stored; Ctrl-C stops after the request in hand.",
+    )
+    down.add_argument("symbols", nargs="+", metavar="SYMBOL", help="e.g. INFY, or BSE:INFY")
+    down.add_argument(
+        "--from", dest="start", type=_date, required=True, help="first day (YYYY-MM-DD)"
+    )
+    down.add_argument("--to", dest="end", type=_date, required=True, help="last day (YYYY-MM-DD)")
+    down.add_argument("--timeframe", required=True, choices=TIMEFRAME_NAMES, help="candle size")
+    down.add_argument(
+        "--account", help="broker account id (default: the workspace's only Zerodha/Upstox one)"
+    )
+    down.add_argument(
+        "--exchange",
+        default="NSE",
+        type=str.upper,
+        choices=EXCHANGES,
+        help="exchange of symbols given without one (default NSE)",
+    )
+    down.add_argument("--json", metavar="PATH", help="also write the result as JSON ('-' = stdout)")
+    down.set_defaults(func=run_download)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """`artha data download` (its module, with the broker layer, loaded only for it)."""
+    from app.commands.data_download import run_download as download
+
+    return download(args)
 
 
 def _date(text: str) -> object:

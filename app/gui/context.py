@@ -1,18 +1,31 @@
-"""What every panel gets handed: workspace, store, event bus, job runner, UI settings and the
-clock."""
+"""What every panel gets handed: workspace, store, event bus, job runner, UI settings, the
+clock and the broker connections."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.gui.ui_settings import UiSettings
+from brokers.accounts import BrokerAccounts
+from brokers.credentials import CredentialStore
+from engine.broker.errors import BrokerError
+from engine.broker.models import ConnectionState, TickMode
 from engine.bus import EventBus
-from engine.data.store import MarketStore
+from engine.data.store import MarketStore, StoreError
+from engine.domain.instrument import Instrument
 from engine.jobs import JobRunner
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:  # the hub pulls in the live-bar builder and the backtester's modules
+    from brokers.hub import BrokerHub
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -34,6 +47,11 @@ class AppContext:
     # Where panels keep their files (watchlists, chart drawings): the workspace's settings
     # folder, or a scratch copy of it for a screenshot, which must not change what is saved.
     settings_dir: Path | None = None
+    # The broker connections on the loop (None where none run: a screenshot, a test of a
+    # panel alone). Panels never call a broker: they read the hub's events on `bus`.
+    brokers: BrokerHub | None = None
+    # The OS keychain, where broker keys, secrets and tokens live (never in a settings file).
+    credentials: CredentialStore = field(default_factory=CredentialStore)
     # The one runner for long work (imports, demo data): built on `bus`, one per context.
     jobs: JobRunner = field(init=False)
 
@@ -47,3 +65,67 @@ class AppContext:
         """`settings_dir`, typed (always set after construction)."""
         assert self.settings_dir is not None
         return self.settings_dir
+
+    def broker_accounts(self) -> BrokerAccounts:
+        """The workspace's broker accounts as saved now (read afresh: the Brokers page and
+        `artha broker add` both change the file). AccountError when it cannot be read."""
+        return BrokerAccounts.load(self.files_dir)
+
+    def live_account_id(self) -> str | None:
+        """The account whose stream feeds the station's live prices: the first connected one
+        (one feed, so two brokers' ticks never build the same live minute)."""
+        hub = self.brokers
+        if hub is None:
+            return None
+        for account_id in hub.brokers:
+            if hub.state(account_id)[0] == ConnectionState.CONNECTED:
+                return account_id
+        return None
+
+    def watch_live(self, keys: Sequence[str]) -> asyncio.Task[None] | None:
+        """Ask the live account's broker to stream these instruments ("NSE:INFY"): their
+        quotes and live minute bars then come as events on `bus`. Nothing happens without a
+        connected broker; instruments the store does not know are skipped."""
+        account_id = self.live_account_id()
+        if account_id is None or self.store is None or self.brokers is None:
+            return None
+        instruments: list[Instrument] = []
+        for key in keys:
+            exchange, _, symbol = key.rpartition(":")
+            try:
+                instruments.append(self.store.instrument(symbol, exchange or None))
+            except (StoreError, KeyError, ValueError):
+                continue
+        if not instruments:
+            return None
+        hub = self.brokers
+
+        async def watch() -> None:
+            try:
+                account = self.broker_accounts().get(account_id)
+                await hub.watch(account, instruments, TickMode.QUOTE)
+            except (BrokerError, ValueError) as exc:  # AccountError is a ValueError
+                log.warning("live prices of %d instrument(s) not streamed: %s", len(keys), exc)
+
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        return loop.create_task(watch())
+
+    async def connect_saved_accounts(self) -> None:
+        """At the station's start: open each saved account with its stored session, so the
+        status bar shows it connected, or "login needed" (red) where the daily session has
+        ended. Nothing is asked of the trader here; a failure is logged and announced."""
+        hub = self.brokers
+        if hub is None:
+            return
+        try:
+            accounts = list(self.broker_accounts().accounts.values())
+        except ValueError as exc:  # AccountError: the file cannot be read (said in Settings)
+            log.warning("broker accounts not opened: %s", exc)
+            return
+        for account in accounts:
+            try:
+                await hub.connect(account)
+            except BrokerError as exc:  # login needed, network: the hub announced the state
+                log.info("%s not connected at start: %s", account.title, exc.message)
+            except Exception as exc:  # one account's failure must not stop the others
+                log.warning("%s could not be opened: %s", account.title, exc)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtCore import QEvent, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
@@ -30,6 +31,9 @@ from engine.data.store import MarketStore, StoreError
 from engine.heap import collector_paused, freeze_long_lived
 from engine.workspace import Workspace, WorkspaceBusyError
 from resources import resource_path
+
+if TYPE_CHECKING:
+    from brokers.hub import BrokerHub
 
 log = logging.getLogger(__name__)
 SCREENSHOT_SETTLE_SECONDS = 0.6
@@ -150,6 +154,19 @@ def run_gui(workspace: str | os.PathLike[str] | None = None) -> int:
         lock.release()
 
 
+def _broker_hub(ctx: AppContext, store: MarketStore | None) -> BrokerHub:
+    """The station's broker connections (adapters are imported when an account opens)."""
+    from brokers.hub import BrokerHub
+    from brokers.registry import open_broker
+
+    return BrokerHub(
+        ctx.bus,
+        lambda account: open_broker(
+            account, credentials=ctx.credentials, workspace=ctx.workspace, store=store
+        ),
+    )
+
+
 def _run(ws: Workspace) -> int:
     app = _application()
     loop = qasync.QEventLoop(app)
@@ -164,6 +181,7 @@ def _run(ws: Workspace) -> int:
             log.error("market store unavailable: %s", exc)
             store, problem = None, str(exc)
         ctx = _context(ws, loop, store, problem)
+        ctx.brokers = _broker_hub(ctx, store)
         with shared_series_list(store):  # one store query for every panel's series list
             window = MainWindow(ctx)
             window.show()
@@ -181,11 +199,16 @@ def _run(ws: Workspace) -> int:
     log.info("Artha %s ready — workspace %s", __version__, ws.root)
     if offer_demo:
         QTimer.singleShot(300, window.offer_demo)
+    # Saved broker accounts connect with their stored sessions once the window is up: the
+    # status bar then says connected, or "login needed" where the day's session ended.
+    QTimer.singleShot(500, lambda: loop.create_task(ctx.connect_saved_accounts()))
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:
         with loop:
             loop.run_until_complete(closed.wait())
+            if ctx.brokers is not None:  # streams stop; the day's sessions stay valid
+                loop.run_until_complete(ctx.brokers.close())
             loop.run_until_complete(asyncio.wait_for(ctx.bus.drain(), timeout=5))
     finally:
         undo_signal()

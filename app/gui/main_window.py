@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.broker_status import BrokerStatus
 from app.gui.context import AppContext
 from app.gui.job_status import JobStatus
 from app.gui.market_clock import MarketClock
@@ -225,8 +226,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.broker_label = QLabel("Broker: not connected")
-        self.broker_label.setObjectName("brokerState")
+        self.broker_label = BrokerStatus(self.ctx.bus, self.ctx.now)
+        self.broker_label.settings_requested.connect(lambda: self.show_settings(page="Brokers"))
         self.market_clock = MarketClock(self.ctx.now)
         self.job_status = JobStatus(self.ctx, status)  # any job over half a second
         status.addPermanentWidget(self.job_status)
@@ -496,11 +497,12 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def show_settings(self) -> SettingsDialog:
-        """File > Settings: a theme chosen there is applied here on OK/Apply."""
+    def show_settings(self, page: str | None = None) -> SettingsDialog:
+        """File > Settings (at `page`, e.g. "Brokers" from the status bar): a theme chosen
+        there is applied here on OK/Apply."""
         from app.gui.settings_dialog import open_settings_dialog
 
-        dialog = open_settings_dialog(self.ctx, self)
+        dialog = open_settings_dialog(self.ctx, self, page)
         dialog.theme_changed.connect(self.set_theme)
         dialog.colour_blind_changed.connect(self._colour_blind_from_settings)
         return dialog
@@ -603,10 +605,15 @@ class MainWindow(QMainWindow):
         text = f"{what} running: {_jobs_text(running)}.\n\nWait for it, "
         text += "cancel it, " if cancellable else ""
         text += "or quit after it?"
-        if cancellable:
+        if cancellable and what == "An import is":
             text += (
                 "\n\nCancel stops after the file in hand: files read so far are stored, "
                 "the rest are not; the log says which."
+            )
+        elif cancellable:
+            text += (
+                "\n\nCancel stops it at its next step: what it finished is kept (a download "
+                "resumes where it stopped), the rest is not done; the log says which."
             )
         box = QMessageBox(QMessageBox.Icon.Question, "Work is running", text, parent=self)
         box.setObjectName("closeWhileRunning")

@@ -1,11 +1,12 @@
 """Edit ▸ Settings: the workspace folder, the look, the backtest defaults, the market calendar
-and (to come) the brokers, one page each.
+and the broker accounts, one page each.
 
 OK and Apply check every field first and save nothing unless all are valid (the message names
 the field); Cancel saves nothing. The theme and the colour-blind option are not applied here:
 the dialog emits `theme_changed` / `colour_blind_changed` and the main window applies them, so
 this module never imports the window. A new workspace folder is remembered outside the
-workspace (app/workspace_choice.py) and takes effect at the next start.
+workspace (app/workspace_choice.py) and takes effect at the next start. The calendar and
+Brokers pages save their own changes when they are made (app/gui/brokers_page.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.backtest_config_form import FIELD_WIDTH, BacktestConfigForm
+from app.gui.brokers_page import BrokersPage
 from app.gui.calendar_dialog import CalendarDialog
 from app.gui.context import AppContext
 from app.gui.ui_settings import BacktestDefaults, DefaultsError
@@ -44,12 +46,6 @@ from engine.workspace import ENV_HOME, default_root
 ERROR_STYLE = "color: #e5534b; font-weight: 600;"  # readable on the dark and light themes
 THEME_LABELS = (("Dark", "dark"), ("Light", "light"))
 PAGES = ("General", "Backtest defaults", "Calendar", "Brokers")
-BROKERS_TEXT = (
-    "<b>Brokers are not connected yet.</b><p>Zerodha Kite, Upstox and a paper-trading account "
-    "come with the brokers work: this page will then list your accounts, test a connection "
-    "and keep each secret in the operating system's keychain (never in a settings file).</p>"
-    "<p>Until then Artha backtests and replays; it places no orders anywhere.</p>"
-)
 
 
 def _combo(items: tuple[tuple[str, str], ...], name: str) -> QComboBox:
@@ -256,16 +252,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.calendar, 1)
         return page
 
-    def _build_brokers_page(self) -> QWidget:
-        page = QWidget()
-        text = QLabel(BROKERS_TEXT, wordWrap=True)
-        text.setObjectName("settingsBrokers")
-        text.setTextFormat(Qt.TextFormat.RichText)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(8, 0, 0, 0)
-        layout.addWidget(text)
-        layout.addStretch(1)
-        return page
+    def _build_brokers_page(self) -> BrokersPage:
+        return BrokersPage(self.ctx, self)
+
+    def show_page(self, name: str) -> None:
+        """Turn to the page called `name` (one of PAGES), e.g. "Brokers" from the status bar."""
+        self.pages.setCurrentRow(PAGES.index(name))
 
     # -- values -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -386,10 +378,15 @@ class SettingsDialog(QDialog):
             super().accept()
 
 
-def open_settings_dialog(ctx: AppContext, parent: QWidget | None = None) -> SettingsDialog:
-    """Build and show the dialog (window-modal over `parent`); connect `theme_changed` and
-    `colour_blind_changed` to the window's `set_theme` / `set_colour_blind`."""
+def open_settings_dialog(
+    ctx: AppContext, parent: QWidget | None = None, page: str | None = None
+) -> SettingsDialog:
+    """Build and show the dialog (window-modal over `parent`), at `page` when given; connect
+    `theme_changed` and `colour_blind_changed` to the window's `set_theme` /
+    `set_colour_blind`."""
     dialog = SettingsDialog(ctx, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if page is not None:
+        dialog.show_page(page)
     dialog.open()
     return dialog

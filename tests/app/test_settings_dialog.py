@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPushButton,
+)
 
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.ui_settings import BacktestDefaults, UiSettings
@@ -260,10 +266,9 @@ def test_the_calendar_is_a_page_that_escape_and_close_cannot_hide(dialog, qtbot)
     assert dialog.result() == QDialog.DialogCode.Rejected
 
 
-def test_the_brokers_page_is_honest_text_only(dialog):
+def test_the_brokers_page_lists_accounts_and_their_actions(dialog):
     page = dialog.brokers_page
-    text = " ".join(label.text() for label in page.findChildren(type(dialog.problem)))
-    for name in ("Zerodha Kite", "Upstox", "paper"):
-        assert name in text
-    assert not page.findChildren(QLineEdit) and not page.findChildren(QComboBox)
-    assert not page.findChildren(QPushButton)
+    buttons = {button.text() for button in page.findChildren(QPushButton)}
+    assert {"Add…", "Edit…", "Remove", "Log in", "Test connection", "Check IP"} <= buttons
+    assert "keychain" in page.findChild(QLabel, "brokersIntro").text()
+    assert page.model.rowCount() == 0  # a new workspace has no accounts

@@ -100,7 +100,7 @@ def test_first_use_shows_the_first_20_instruments_with_their_figures(qtbot, stoc
         colour = cell(panel, row, CHANGE, Qt.ItemDataRole.ForegroundRole)
         assert colour == (up if quote.change > 0 else down if quote.change < 0 else None)
     assert panel.status.text() == (
-        f"{SEED_COUNT} instrument(s) · closes of {quotes[keys[0]].session:%a %d %b %Y} (IST)"
+        f"{SEED_COUNT} instrument(s) · last close, {quotes[keys[0]].session:%a %d %b %Y} (IST)"
     )
     assert "Previous close" in cell(panel, 0, SYMBOL, Qt.ItemDataRole.ToolTipRole)
 

@@ -6,6 +6,12 @@ trader chose (instrument, timeframe, indicators, raw or adjusted) across restart
 drawings per instrument. Several can be open at once (View > New chart); each remembers its
 own state under its panel id. The drawing itself is app.gui.chart.view.ChartView, which a
 benchmark or a test can drive from plain arrays without any of this.
+
+Live: the broker hub's minute bars of the shown instrument (`FormingBarEvent`, `BarEvent`)
+extend the last candle or add one, at the chart's timeframe by the resampler's rules
+(app.gui.chart.live_candles); they are coalesced and drawn at most ten times a second, each
+time one candle changed in place (`ChartView.update_last_bar` / `append_bar`), never the whole
+series again.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from app.gui.chart.chart_state import ChartState
 from app.gui.chart.drawing_store import DrawingStore
 from app.gui.chart.drawings import DrawingLayer
 from app.gui.chart.indicator_catalog import CATALOG, BarArrays, IndicatorSpec
+from app.gui.chart.live_candles import Candle, LiveCandles, Minute
 from app.gui.chart.loading import (
     CHART_TIMEFRAMES,
     ChartBars,
@@ -54,8 +61,22 @@ from app.gui.chart.view import ChartView
 from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
+from engine.broker.models import ConnectionState
 from engine.data.store import MarketStore, StoreError
-from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished, MarketDataChanged
+from engine.domain.enums import Exchange
+from engine.domain.market_data import Bar
+from engine.domain.money import to_paise
+from engine.events import (
+    BarEvent,
+    BrokerStateEvent,
+    FormingBarEvent,
+    JobCancelled,
+    JobEvent,
+    JobFailed,
+    JobFinished,
+    MarketDataChanged,
+)
+from engine.ist import ns_of
 from engine.timeframes import Timeframe
 
 log = logging.getLogger(__name__)
@@ -63,6 +84,7 @@ log = logging.getLogger(__name__)
 TIMEFRAME_LABELS = {"1d": "1D"}  # what traders call the daily chart
 # Line colours for indicators, in the order they are added: distinct on dark and light.
 LINE_COLOURS = ("#f5a623", "#2f8cff", "#c44dff", "#00b8d4", "#ff6d00", "#8bc34a")
+LIVE_REPAINT_MS = 100  # live candles reach the screen at most ten times a second
 
 
 @dataclass
@@ -92,7 +114,7 @@ class ChartPanel(QWidget):
         self.ctx = ctx
         self.panel_id = panel_id
         self.setObjectName(f"panel.{panel_id}")
-        self.done = _Signals()
+        self.done = _Signals(self)  # owned by the panel, never by the collector (any thread)
         self.state = ctx.settings.chart_state(panel_id)
         self.bars: ChartBars | None = None
         self.indicators: list[ShownIndicator] = []
@@ -102,6 +124,14 @@ class ChartPanel(QWidget):
         self._pending: ChartState | None = None  # asked while a read runs: read next
         self._focus: tuple[int, int] | None = None  # a span to show once the bars are in
         self.drawing_store = DrawingStore(ctx.files_dir / "drawings")
+        self.live: LiveCandles | None = None  # the last candle as live minutes arrive
+        self._live_pending: dict[int, Minute] = {}  # minutes not yet drawn, by open time
+        self.live_repaints = 0  # live redraws so far (each one or two candles changed)
+        self._info_text = ""  # the info line without the live note
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_REPAINT_MS)
+        self._live_timer.timeout.connect(self.flush_live)
 
         self.view_palette = self._palette()
         self.view = ChartView(palette=self.view_palette)
@@ -133,6 +163,9 @@ class ChartPanel(QWidget):
         subscriptions = (
             ctx.bus.subscribe(JobEvent, self._on_job_event),
             ctx.bus.subscribe(MarketDataChanged, self._on_market_data),
+            ctx.bus.subscribe(FormingBarEvent, self._on_live_bar),
+            ctx.bus.subscribe(BarEvent, self._on_live_bar),
+            ctx.bus.subscribe(BrokerStateEvent, self._on_broker_state),
         )
 
         def unsubscribe(*_: object) -> None:
@@ -387,10 +420,80 @@ class ChartPanel(QWidget):
         self._place_trades()
         made = f" (from {bars.made_from})" if bars.made_from else ""
         kind = "adjusted" if bars.adjusted else "as traded"
-        self.info.setText(f"{note}; " * bool(note) + f"{len(bars):,} bars{made}, {kind}")
+        self._info_text = f"{note}; " * bool(note) + f"{len(bars):,} bars{made}, {kind}"
+        self.info.setText(self._info_text)
+        self._start_live(bars)
         self._remember()
         self._apply_focus()
         self.done.loaded.emit(f"{bars.key} {bars.timeframe}")
+
+    # -- live candles --------------------------------------------------------------------------
+    def _start_live(self, bars: ChartBars) -> None:
+        """New bars on screen: live minutes now extend their last candle; ask the connected
+        broker to stream the instrument."""
+        last = None
+        if len(bars):
+            i = len(bars) - 1
+            last = Candle(
+                int(bars.ts_ns[i]),
+                float(bars.open[i]),
+                float(bars.high[i]),
+                float(bars.low[i]),
+                float(bars.close[i]),
+                float(bars.volume[i]),
+            )
+        exchange, _ = split_key(bars.key)
+        try:
+            cash = Exchange(exchange or "NSE").cash_exchange.value
+        except ValueError:
+            cash = exchange or "NSE"
+        self.live = LiveCandles(bars.key, bars.timeframe, cash, last)
+        self._live_pending.clear()
+        self.ctx.watch_live([bars.key])
+
+    def _on_broker_state(self, event: BrokerStateEvent) -> None:
+        if event.state == ConnectionState.CONNECTED and self.bars is not None:
+            self.ctx.watch_live([self.bars.key])
+
+    def _on_live_bar(self, event: FormingBarEvent | BarEvent) -> None:
+        """A live minute of some instrument: kept if it is this chart's, drawn with the next
+        coalesced redraw (a later reading of the same minute replaces an earlier one)."""
+        bar: Bar = event.bar
+        if self.live is None or bar.symbol != self.live.symbol:
+            return
+        ts = ns_of(bar.ts)
+        self._live_pending[ts] = Minute(
+            ts,
+            to_paise(bar.open),
+            to_paise(bar.high),
+            to_paise(bar.low),
+            to_paise(bar.close),
+            bar.volume,
+        )
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def flush_live(self) -> None:
+        """Draw the live minutes received since the last redraw (the timer does it)."""
+        self._live_timer.stop()
+        live, pending = self.live, self._live_pending
+        if live is None or not pending:
+            return
+        self._live_pending = {}
+        changed = False
+        for ts in sorted(pending):
+            done = live.add(pending[ts])
+            if done is None:
+                continue
+            action, c = done
+            if action == "append":
+                self.view.append_bar(c.ts, c.open, c.high, c.low, c.close, c.volume)
+            else:
+                self.view.update_last_bar(c.open, c.high, c.low, c.close, c.volume)
+            changed = True
+        if changed:
+            self.live_repaints += 1
+            self.info.setText(f"{self._info_text} · live")
 
     def _fail(self, message: str) -> None:
         log.warning("chart %s: %s", self.panel_id, message)

@@ -8,6 +8,11 @@ allows one writer). Every file of an import ends in one result dialog
 exchange was closed; a cancelled import's dialog says which files were stored before the
 cancel and which not.
 
+"Download from broker…" asks (app.gui.download_dialog) for an account, symbols, a span and a
+timeframe, then downloads as a job of the same runner: the job's thread waits while the
+download's coroutine runs on the app's loop (where the broker connections live), each chunk
+stored whole; Cancel stops after the request in hand and downloading again resumes.
+
 Files (or folders, for the files in them) dropped from the file manager take the Import
 button's path: the same options dialog, the same job. While a job runs a progress bar shows
 files done of all (a busy bar when there is no count to show) beside its Cancel button. The
@@ -17,10 +22,12 @@ in one query as a job after every refresh; the panel's `coverage_shown` says it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -55,8 +62,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.commands.data_download import (
+    DownloadOutcome,
+    DownloadStep,
+    StoreTarget,
+    check_timeframe,
+    download_accounts,
+    download_instruments,
+    download_span,
+)
 from app.gui.context import AppContext
 from app.gui.coverage_timeline import CoverageDelegate, CoverageRowsModel
+from app.gui.download_dialog import DownloadDialog, DownloadRequest, InstrumentCache
 from app.gui.panels.corporate_actions import CorporateActionsDialog
 from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.import_result import (
@@ -73,6 +90,9 @@ from app.gui.panels.import_result import (
 )
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column
+from brokers.accounts import AccountError, BrokerAccount
+from brokers.hub import BrokerHub
+from engine.broker.models import ConnectionState
 from engine.data.bar_series import ist_iso
 from engine.data.coverage import StoreCoverage, read_coverage
 from engine.data.import_files import FileResult, ImportOptions, ImportOutcome, import_files
@@ -85,6 +105,7 @@ from engine.events import (
     JobProgress,
     MarketDataChanged,
 )
+from engine.ist import IST
 from engine.jobs import JobControl
 
 log = logging.getLogger(__name__)
@@ -241,6 +262,52 @@ def _importing(paths: Sequence[str], options: ImportOptions) -> Work:
     return work
 
 
+PROGRESS_UNITS: Final = 1_000  # a download's progress: thousandths of each instrument
+
+
+def _downloading(
+    hub: BrokerHub,
+    account: BrokerAccount,
+    request: DownloadRequest,
+    cache: InstrumentCache,
+    now: Callable[[], datetime],
+    loop: asyncio.AbstractEventLoop,
+) -> Work:
+    """The job's work: the download's coroutine on the app's loop (where the hub's brokers
+    live), this job's thread waiting for it; progress a request at a time, Cancel asked
+    between requests. Bad input and broker errors before the first chunk raise (the job
+    fails with their message); a failure later comes back in the outcome with what stored."""
+
+    def work(store: MarketStore, control: JobControl) -> DownloadOutcome:
+        async def download() -> DownloadOutcome:
+            broker = hub.broker(account)
+            check_timeframe(broker, request.timeframe)
+            start, end = download_span(request.start, request.end, now())
+            if hub.state(account.account_id)[0] is not ConnectionState.CONNECTED:
+                await hub.connect(account)
+            book = cache.book(hub, account, now().astimezone(IST).date())
+            instruments = await book.resolve(request.symbols, request.exchange)
+
+            def step(at: DownloadStep) -> None:
+                key = instruments[at.index].key
+                text = f"{key} {request.timeframe.value}"
+                if at.done < at.total:
+                    text += f", request {at.done + 1} of {at.total}"
+                if at.count > 1:
+                    text += f" ({at.index + 1} of {at.count})"
+                total = at.count * PROGRESS_UNITS
+                control.progress(round(at.fraction * total), total, text)
+
+            return await download_instruments(
+                broker, StoreTarget(store), instruments, request.timeframe, start, end,
+                progress=step, cancelled=control.cancelled,
+            )  # fmt: skip
+
+        return asyncio.run_coroutine_threadsafe(download(), loop).result()
+
+    return work
+
+
 class DataPanel(QWidget):
     # the coverage timelines of the rows now listed are painted (after each refresh): what a
     # screenshot waits for (`coverage_pending` False means nothing more is coming)
@@ -250,6 +317,7 @@ class DataPanel(QWidget):
         super().__init__()
         self.setObjectName("dataPanel")
         self.setAcceptDrops(True)
+        self._ctx = ctx
         self._store = ctx.store
         self._store_problem = ctx.store_problem
         self._bus = ctx.bus
@@ -264,6 +332,13 @@ class DataPanel(QWidget):
         self._then: Callable[[Any], None] | None = None  # what to do with the work's result
         self._what = ""
         self._progress: Callable[[JobProgress], str] | None = None
+        self._bar_text: Callable[[int, int], str] = _files_done
+        self._cancel_text = ""
+        self._cancelling = ""
+        self._instruments = InstrumentCache()  # the brokers' dumps, for the day
+        self.download_dialog: DownloadDialog | None = None
+        self.download_failed: QMessageBox | None = None
+        self.last_download: DownloadOutcome | None = None
         subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
         self.destroyed.connect(lambda *_: subscription.cancel())  # the bus outlives panels
         self._held: _Held | None = None
@@ -272,12 +347,21 @@ class DataPanel(QWidget):
 
         self.import_button = QPushButton("Import files…")
         self.import_button.clicked.connect(self._choose_files)
+        self.download_button = QPushButton("Download…")
+        self.download_button.setObjectName("downloadButton")
+        self.download_button.setToolTip(
+            "Download from a broker: candles from a Zerodha or Upstox account into the store, "
+            "chunked and resumable"
+        )
+        self.download_button.clicked.connect(self.open_download)
         self.demo_button = QPushButton("Create demo data")
         self.demo_button.setToolTip("50 SYNTHETIC NIFTY-like instruments, 120 sessions of 1m bars")
         self.demo_button.clicked.connect(self.create_demo)
-        self.actions_button = QPushButton("Corporate actions…")
+        self.actions_button = QPushButton("Actions…")
         self.actions_button.setObjectName("actionsButton")
-        self.actions_button.setToolTip("Splits, bonuses and dividends of the selected series")
+        self.actions_button.setToolTip(
+            "Corporate actions: splits, bonuses and dividends of the selected series"
+        )
         self.actions_button.clicked.connect(self.open_actions)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
@@ -305,7 +389,13 @@ class DataPanel(QWidget):
         self.details_button.clicked.connect(self.show_problem)
         self.details_button.setVisible(False)
         bar = QHBoxLayout()
-        for widget in (self.import_button, self.demo_button, self.actions_button, refresh):
+        for widget in (
+            self.import_button,
+            self.download_button,
+            self.demo_button,
+            self.actions_button,
+            refresh,
+        ):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.status, 100)  # takes the room the buttons leave, no more
@@ -541,7 +631,7 @@ class DataPanel(QWidget):
 
     def _store_buttons(self) -> tuple[QPushButton, ...]:
         """Buttons that write to the store: off without one, and while an import runs."""
-        return (self.import_button, self.demo_button, self.actions_button)
+        return (self.import_button, self.download_button, self.demo_button, self.actions_button)
 
     def open_actions(self) -> None:
         """The corporate actions of the selected series (all of them when none is selected)."""
@@ -738,6 +828,127 @@ class DataPanel(QWidget):
     def _result_closed(self) -> None:
         self.result_dialog = None  # closed with WA_DeleteOnClose: deleted soon
 
+    # -- downloads from a broker ----------------------------------------------------------------
+    def open_download(self) -> DownloadDialog | None:
+        """The download dialog (accounts from brokers.json, the selected series' symbol
+        offered); its Download starts the job."""
+        if self._store is None or self.busy:
+            return None
+        try:
+            accounts = download_accounts(self._ctx.broker_accounts())
+        except AccountError as exc:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Broker accounts", str(exc), parent=self)
+            box.setObjectName("downloadAccountsUnreadable")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            return None
+        key = self._selected_key()
+        dialog = DownloadDialog(
+            accounts,
+            hub=self._ctx.brokers,
+            cache=self._instruments,
+            now=self._ctx.now,
+            initial_symbols=[key[1]] if key else (),
+            parent=self,
+        )
+        if key is not None:
+            index = dialog.exchange_box.findText(key[0])
+            dialog.exchange_box.setCurrentIndex(max(index, 0))
+            dialog.timeframe_box.setCurrentText(key[2])
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._download_chosen)
+        dialog.finished.connect(self._download_dialog_closed)
+        self.download_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _download_chosen(self) -> None:
+        dialog = self.download_dialog
+        request = dialog.request() if dialog is not None else None
+        if request is not None:
+            self.start_download(request)
+
+    def _download_dialog_closed(self) -> None:
+        self.download_dialog = None
+
+    def start_download(self, request: DownloadRequest) -> None:
+        """Download `request` as a job (the coroutine on the app's loop, see `_downloading`);
+        its outcome ends in the status line, a failure in a message too."""
+        hub = self._ctx.brokers
+        names = ", ".join(request.symbols)
+        if hub is None:
+            self._download_refused(
+                f"No broker connections run in this window: download {names} from the "
+                "station's main window, or with `artha data download`."
+            )
+            return
+        try:
+            account = self._ctx.broker_accounts().get(request.account_id)
+        except AccountError as exc:
+            self._download_refused(str(exc))
+            return
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        what = f"Downloading {names} {request.timeframe.value} from {account.title}…"
+        self._start(
+            _downloading(hub, account, request, self._instruments, self._ctx.now, loop),
+            what,
+            lambda outcome: self._downloaded(outcome, account),
+            progress=lambda event: f"Downloading {event.text}…",
+            bar_text=lambda done, total: f"{100 * done // max(total, 1)} %",
+            cancel_text=(
+                "Stop after the request in hand: what was stored stays, and downloading the "
+                "same span again resumes after it"
+            ),
+            cancelling="stopping after the request in hand; what is stored stays",
+        )
+
+    def _download_refused(self, text: str) -> None:
+        log.error("download not started: %s", text)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Not downloaded", text, parent=self)
+        box.setObjectName("downloadFailed")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.download_failed = box
+        box.open()
+
+    def _downloaded(self, outcome: DownloadOutcome, account: BrokerAccount) -> None:
+        """The result line (every instrument's summary in its tooltip and the log); a broker
+        failure also as a message with what to do."""
+        self.last_download = outcome
+        lines = outcome.lines()
+        for line in lines:
+            log.info("download: %s", line)
+        bars = f"{outcome.bars_written:,} bars"
+        names = ", ".join(r.symbol for r in outcome.reports)
+        if outcome.failure is not None:
+            text = f"Download stopped: {outcome.failure.message}"
+            style = ERROR_STYLE
+        elif outcome.cancelled:
+            text = f"Download cancelled after {bars} ({names}); download again to resume"
+            style = WARNING_STYLE
+        else:
+            text = f"Downloaded {bars}: {names}"
+            style = OK_STYLE
+        self.status.setText(text)
+        self.status.setToolTip("\n".join(lines))
+        self.status.setStyleSheet(style)
+        if outcome.failure is not None:
+            error = outcome.failure
+            advice = (
+                f"Log in to {account.account_id} in File ▸ Settings ▸ Brokers, then download "
+                "again: it resumes after what was stored."
+                if error.needs_login
+                else error.advice
+            )
+            box = QMessageBox(QMessageBox.Icon.Warning, "Download stopped", text, parent=self)
+            box.setObjectName("downloadFailed")
+            box.setInformativeText(
+                f"{advice}\n\nWhat was stored stays; downloading again resumes after it."
+            )
+            box.setDetailedText("\n".join(lines))
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.download_failed = box
+            box.open()
+
     def create_demo(self) -> None:
         """Generate and store the demo data as a job (one transaction: it has no cancel)."""
 
@@ -770,12 +981,23 @@ class DataPanel(QWidget):
         then: Callable[[Any], None],
         progress: Callable[[JobProgress], str] | None = None,
         cancellable: bool = True,
+        bar_text: Callable[[int, int], str] | None = None,
+        cancel_text: str = "",
+        cancelling: str = "",
     ) -> None:
-        """Run `work` as a job of the runner, then `then(its result)` on the GUI thread."""
+        """Run `work` as a job of the runner, then `then(its result)` on the GUI thread.
+        `bar_text(done, total)` labels the progress bar (default: files); `cancel_text` says
+        what Cancel does (its tooltip), `cancelling` what happens once it was pressed."""
         if self._store is None or self.busy:
             return
         store = self._store
         self._then, self._what, self._progress = then, what, progress
+        self._bar_text = bar_text or _files_done
+        self._cancel_text = cancel_text or (
+            "Stop after the file in hand: files read so far are stored, the rest are not"
+        )
+        self._cancelling = cancelling or "storing the files already read, not the rest"
+        self.cancel_button.setToolTip(self._cancel_text)
         self._set_busy(True)
         self.status.setStyleSheet("")
         self.status.setText(what)
@@ -798,7 +1020,7 @@ class DataPanel(QWidget):
         if self._job is None or not self._jobs.cancel(self._job):
             return False
         self.cancel_button.setEnabled(False)
-        self.status.setText("Cancelling: storing the files already read, not the rest…")
+        self.status.setText(f"Cancelling: {self._cancelling}…")
         return True
 
     def _show_progress(self, done: int, total: int, text: str) -> None:
@@ -810,7 +1032,7 @@ class DataPanel(QWidget):
         else:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
-            self.progress.setFormat(f"{done:,} of {total:,} files")
+            self.progress.setFormat(self._bar_text(done, total))
         self.progress.setToolTip(f"Last done: {text}" if text else self._what.rstrip("…"))
 
     def _on_job_event(self, event: JobEvent) -> None:
@@ -888,6 +1110,10 @@ def _checking_quality(store: MarketStore, info: SeriesInfo) -> Callable[[JobCont
         return _Checked(_series_name(info), render_text(report), report.ok)
 
     return work
+
+
+def _files_done(done: int, total: int) -> str:
+    return f"{done:,} of {total:,} files"
 
 
 def _import_progress(event: JobProgress) -> str:

@@ -4,8 +4,11 @@
 The figures come from the store in one query (engine.data.quotes, ~0.1 s for 50 instruments
 of minute bars) run as a job of the context's runner, so the GUI thread only paints; the
 newest request wins over a late older one. The lists live in the workspace
-(app.gui.watchlists). Live prices arrive through `update_price`, which changes the row in
-place; repaints are coalesced to at most ten a second however many ticks come.
+(app.gui.watchlists). Live prices arrive as the broker hub's `QuoteEvent`s on the bus (or
+through `update_price`): each changes its row in place, and repaints are coalesced to at most
+ten a second however many ticks come. The status line says whether the figures are live (and
+from which account) or the store's last closes; when a broker connects, the panel asks it to
+stream the list's instruments (`AppContext.watch_live`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
@@ -33,11 +36,13 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
+    QIcon,
     QKeyEvent,
     QKeySequence,
     QPainter,
     QPalette,
     QPen,
+    QPixmap,
     QPolygonF,
     QResizeEvent,
 )
@@ -66,10 +71,20 @@ from PySide6.QtWidgets import (
 from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.watchlists import WatchlistError, Watchlists
+from engine.broker.models import ConnectionState
+from engine.calendar import IST
 from engine.data.quotes import Quote, read_quotes
 from engine.data.store import StoreError
 from engine.domain.money import to_paise
-from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished, MarketDataChanged
+from engine.events import (
+    BrokerStateEvent,
+    JobCancelled,
+    JobEvent,
+    JobFailed,
+    JobFinished,
+    MarketDataChanged,
+    QuoteEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +117,25 @@ def direction_colours(palette: QPalette, colour_blind: bool = False) -> tuple[QC
     if is_dark(palette):
         return QColor("#3fb950"), QColor("#f85149")
     return QColor("#1a7f37"), QColor("#cf222e")
+
+
+LIVE_COLOUR = "#2f8cff"  # the live mark: a blue dot, apart from the up/down colours
+_LIVE_MARK: list[QIcon] = []
+
+
+def live_mark() -> QIcon:
+    """The dot beside a symbol whose figures are live (made once, after the app exists)."""
+    if not _LIVE_MARK:
+        pixmap = QPixmap(10, 10)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(LIVE_COLOUR))
+        painter.drawEllipse(QPointF(5, 5), 3.5, 3.5)
+        painter.end()
+        _LIVE_MARK.append(QIcon(pixmap))
+    return _LIVE_MARK[0]
 
 
 def indian_digits(value: int) -> str:
@@ -184,10 +218,14 @@ class WatchRow:
 class WatchlistModel(QAbstractTableModel):
     """Rows keyed by "EXCHANGE:SYMBOL" in the list's order; figures change in place."""
 
+    # live rows were repainted (how many): the panel's status line follows at the same pace
+    flushed = Signal(int)
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[WatchRow] = []
         self.colour_blind = False  # blue/orange for up/down (View > Theme)
+        self.repaints = 0  # live repaints so far (each one dataChanged per changed row)
         self._where: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._repaint = QTimer(self)
@@ -222,10 +260,11 @@ class WatchlistModel(QAbstractTableModel):
                 continue
             last = row.last if row.live else quote.last
             volume = row.volume if row.live else quote.volume
+            live_close = row.live and row.prev_close is not None
             self.rows[at] = replace(
                 row,
                 last=last,
-                prev_close=quote.prev_close,
+                prev_close=row.prev_close if live_close else quote.prev_close,
                 volume=volume,
                 session=quote.session,
                 closes=quote.closes,
@@ -233,14 +272,30 @@ class WatchlistModel(QAbstractTableModel):
         if self.rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, TREND))
 
-    def update_price(self, key: str, last: int, volume: int | None = None) -> bool:
-        """A live last price (paise) and day volume for `key`; False when it is not shown."""
+    def update_price(
+        self,
+        key: str,
+        last: int,
+        volume: int | None = None,
+        prev_close: int | None = None,
+        day: date | None = None,
+    ) -> bool:
+        """A live last price (paise), day volume and the broker's previous close (paise) of
+        `key`, traded on `day`; False when it is not shown. Without the broker's previous
+        close, the first live price of a session after the store's last one changes against
+        that session's close (the store's last price)."""
         at = self._where.get(key)
         if at is None:
             return False
         row = self.rows[at]
+        if prev_close is None and not row.live and day and row.session and day > row.session:
+            prev_close = row.last
         self.rows[at] = replace(
-            row, last=last, volume=row.volume if volume is None else volume, live=True
+            row,
+            last=last,
+            volume=row.volume if volume is None else volume,
+            prev_close=row.prev_close if prev_close is None else prev_close,
+            live=True,
         )
         self._dirty.add(key)
         if not self._repaint.isActive():
@@ -253,11 +308,16 @@ class WatchlistModel(QAbstractTableModel):
         self._flush()
 
     def _flush(self) -> None:
+        if not self._dirty:
+            return
+        self.repaints += 1
+        count = len(self._dirty)
         for key in self._dirty:
             at = self._where.get(key)
             if at is not None:
                 self.dataChanged.emit(self.index(at, LAST), self.index(at, TREND))
         self._dirty.clear()
+        self.flushed.emit(count)
 
     def remove_rows(self, keys: Sequence[str]) -> None:
         for key in keys:
@@ -312,6 +372,8 @@ class WatchlistModel(QAbstractTableModel):
             return row.key
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(row)
+        if role == Qt.ItemDataRole.DecorationRole and column == SYMBOL and row.live:
+            return live_mark()
         if role == Qt.ItemDataRole.FontRole and column == SYMBOL:
             font = QFont()
             font.setWeight(QFont.Weight.DemiBold)
@@ -362,7 +424,7 @@ def _tooltip(row: WatchRow) -> str:
     if row.last is None:
         lines.append("No bars in the store")
         return "\n".join(lines)
-    when = "live" if row.live else f"close of {row.session:%a %d %b %Y}" if row.session else ""
+    when = "live" if row.live else f"last close, {row.session:%a %d %b %Y}" if row.session else ""
     lines.append(f"Last {price_text(row.last)} ({when})")
     lines.append(f"Previous close {price_text(row.prev_close)}")
     if row.volume is not None:
@@ -466,6 +528,7 @@ class WatchlistPanel(QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.setObjectName("watchlistPanel")
+        self._ctx = ctx
         self._store = ctx.store
         self._ctx_settings = ctx.settings
         self._store_problem = ctx.store_problem
@@ -477,9 +540,15 @@ class WatchlistPanel(QWidget):
         self._sort_order = Qt.SortOrder.AscendingOrder
         self.lists = Watchlists.load(ctx.files_dir)
         self.name_dialog: QInputDialog | None = None
+        # live prices: the account they come from, its title and state, the last tick's time
+        self._live_account: str | None = None
+        self._live_at: datetime | None = None
+        self._accounts: dict[str, tuple[str, ConnectionState]] = {}
         subscriptions = [
             ctx.bus.subscribe(JobEvent, self._on_job_event),
             ctx.bus.subscribe(MarketDataChanged, self._on_market_data),
+            ctx.bus.subscribe(QuoteEvent, self._on_quote),
+            ctx.bus.subscribe(BrokerStateEvent, self._on_broker_state),
         ]
 
         def unsubscribe() -> None:  # the bus outlives panels
@@ -526,6 +595,8 @@ class WatchlistPanel(QWidget):
         top.addWidget(self.search, 2)
 
         self.model = WatchlistModel()
+        self.model.setParent(self)  # its repaint timer ends with the panel
+        self.model.flushed.connect(self._live_flushed)
         self.proxy = _Sorted(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setDynamicSortFilter(False)  # a live tick must not make rows jump
@@ -635,6 +706,7 @@ class WatchlistPanel(QWidget):
         if self.lists.problem:
             self._say(self.lists.problem, error=True)
         self._read_quotes()
+        self._watch()
 
     def _read_quotes(self) -> None:
         store, keys = self._store, self.model.keys()
@@ -688,6 +760,57 @@ class WatchlistPanel(QWidget):
 
     def _on_market_data(self, _event: MarketDataChanged) -> None:
         self.refresh()
+
+    # -- live prices ---------------------------------------------------------------------------
+    def _on_quote(self, event: QuoteEvent) -> None:
+        """A streamed quote: its row changes in place (repainted with the next coalesced
+        refresh); quotes of instruments not in the list cost one dict lookup."""
+        quote = event.quote
+        tick = quote.tick
+        prev_close = to_paise(quote.close) if quote.close else None
+        last, day = to_paise(tick.ltp), tick.ts.astimezone(IST).date()
+        if self.model.update_price(quote.symbol, last, tick.volume or None, prev_close, day):
+            self._live_account = event.account_id
+            self._live_at = tick.ts
+
+    def _live_flushed(self, _rows: int) -> None:
+        self._say_live()  # the status line follows the coalesced repaints
+
+    def _on_broker_state(self, event: BrokerStateEvent) -> None:
+        self._accounts[event.account_id] = (event.title, event.state)
+        if event.state == ConnectionState.CONNECTED:
+            self._watch()
+        if event.account_id == self._live_account:
+            self._say_live()
+
+    def _watch(self) -> None:
+        """Ask the connected broker to stream this list's instruments."""
+        keys = self.model.keys()
+        if keys:
+            self._ctx.watch_live(keys)
+
+    def is_live(self) -> bool:
+        """Some figures shown are live prices (else all are the store's last closes)."""
+        return any(row.live for row in self.model.rows)
+
+    def _say_live(self) -> None:
+        """The status line while live prices show: from where, as of when, or why paused."""
+        if self._live_account is None or not self.is_live():
+            return
+        title, state = self._accounts.get(
+            self._live_account, (self._live_account, ConnectionState.CONNECTED)
+        )
+        count = len(self.model.rows)
+        live = sum(1 for row in self.model.rows if row.live)
+        at = f" · last tick {self._live_at.astimezone(IST):%H:%M:%S} IST" if self._live_at else ""
+        if state == ConnectionState.CONNECTED:
+            text = f"{count} instrument(s) · live from {title}{at}"
+        else:
+            words = state.value.replace("_", " ")
+            text = f"{count} instrument(s) · live prices paused: {title} {words}{at}"
+        if live < count:
+            text += f" · {count - live} at last close"
+        self._say(text)
 
     # -- lists ---------------------------------------------------------------------------------
     def _fill_list_box(self) -> None:
@@ -930,13 +1053,16 @@ class WatchlistPanel(QWidget):
         self.status.setStyleSheet("color: #e0524d;" if error else "")
 
     def _say_as_of(self) -> None:
+        if self.is_live():
+            self._say_live()
+            return
         sessions = {row.session for row in self.model.rows if row.session is not None}
         count = len(self.model.rows)
         if not sessions:
             self._say(f"{count} instrument(s); no bars for them in the store")
             return
         newest = max(sessions)
-        text = f"{count} instrument(s) · closes of {newest:%a %d %b %Y} (IST)"
+        text = f"{count} instrument(s) · last close, {newest:%a %d %b %Y} (IST)"
         stale = sum(1 for row in self.model.rows if row.session != newest)
         self._say(text + (f" · {stale} older or without bars" if stale else ""))
 
