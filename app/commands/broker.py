@@ -204,7 +204,7 @@ def _login(args: argparse.Namespace) -> int:
 # -- status / list ---------------------------------------------------------------------------
 def _token_state(credentials: CredentialStore, account: BrokerAccount) -> str:
     if not account.kind.needs_login:
-        return "paper: always available"
+        return "no login needed"
     try:
         return expiry_text(credentials.token_expiry(account.credential_id))
     except CredentialError as exc:
@@ -239,7 +239,8 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         user = f" · {row['user_id']}" if row["user_id"] else ""
         label = f" ({row['label']})" if row["label"] else ""
-        print(f"{row['account']}{label}: {row['broker']}{user} · {row['session']}")
+        broker = BrokerKind(row["broker"]).display_name
+        print(f"{row['account']}{label}: {broker}{user} · {row['session']}")
     return 0
 
 
@@ -288,9 +289,10 @@ def _status(args: argparse.Namespace) -> int:
         if code is not None or args.json == "-":
             return code or 0
     funds = report["funds"]
+    session = f"; session ends in {report['session_left']}" if account.kind.needs_login else ""
     print(
-        f"{account.title}: connected as {report['user_name']} ({report['user_id']}); "
-        f"session ends in {report['session_left']}.\n"
+        f"{account.title}: connected as {report['user_name']} ({report['user_id']})"
+        f"{session}.\n"
         f"Funds: available ₹{Decimal(funds['available']):,.2f}, used margin "
         f"₹{Decimal(funds['used_margin']):,.2f}. Open positions: {report['open_positions']}; "
         f"orders today: {report['orders_today']}."
@@ -339,7 +341,15 @@ def _remove(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write the accounts file: {exc.strerror or exc}")
-    print(f"Removed {account.account_id}; its keys and session are gone from the keychain.")
+    if account.kind.needs_login:
+        print(f"Removed {account.account_id}; its keys and session are gone from the keychain.")
+    elif not (ws.root / "paper" / f"{account.account_id}.jsonl").exists():
+        print(f"Removed {account.account_id}.")
+    else:
+        print(
+            f"Removed {account.account_id}; its paper journal stays in "
+            f"{ws.root / 'paper'} (add the account again to carry on with it)."
+        )
     return 0
 
 

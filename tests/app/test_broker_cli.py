@@ -65,7 +65,7 @@ def test_a_paper_account_needs_no_keychain_secret_and_reports_its_money(tmp_path
     assert added.returncode == 0, added.stderr
     assert "Added paper (Paper)" in added.stdout
     listed = artha("broker", "list", "--json", "-", home=home, keychain=keychain)
-    assert json.loads(listed.stdout)["accounts"][0]["session"] == "paper: always available"
+    assert json.loads(listed.stdout)["accounts"][0]["session"] == "no login needed"
     status = artha("broker", "status", "paper", "--json", "-", home=home, keychain=keychain)
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
@@ -133,7 +133,9 @@ def test_zerodha_add_login_status_logout_with_secrets_only_in_the_keychain(
     report = json.loads(status.stdout)
     assert report["user_id"] == fake_kite.user_id
     listed = artha("broker", "list", home=home, keychain=keychain)
-    assert re.search(r"zerodha \(Main\): zerodha · \w+ · logged in until 06:00 IST", listed.stdout)
+    assert re.search(
+        r"zerodha \(Main\): Zerodha Kite · \w+ · logged in until 06:00 IST", listed.stdout
+    )
 
     secrets = [fake_kite.api_secret, token]
     stored = json.loads(keychain.read_text())
