@@ -320,6 +320,11 @@ class BrokersPage(QWidget):
         self.login_button = self._button("Log in", "brokersLogin", self.log_in)
         self.test_button = self._button("Test connection", "brokersTest", self.test_connection)
         self.ip_button = self._button("Check IP", "brokersCheckIp", self.check_ip)
+        self.reset_button = self._button("Reset paper…", "brokersResetPaper", self.reset_paper)
+        self.reset_button.setToolTip(
+            "Start the paper account again with its capital: no orders, positions or trades "
+            "(the old journal is kept beside the new one)"
+        )
         self.login_button.setToolTip(
             "Log in through the broker's page in your browser (daily: the broker ends API "
             "sessions every morning)"
@@ -333,7 +338,7 @@ class BrokersPage(QWidget):
         for button in (self.add_button, self.edit_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addSpacing(16)
-        for button in (self.login_button, self.test_button, self.ip_button):
+        for button in (self.login_button, self.test_button, self.ip_button, self.reset_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
@@ -438,6 +443,8 @@ class BrokersPage(QWidget):
         self.login_button.setEnabled(connected and needs_login)
         self.test_button.setEnabled(connected)
         self.ip_button.setEnabled(has and needs_login)
+        self.reset_button.setVisible(account is not None and not needs_login)
+        self.reset_button.setEnabled(connected and not needs_login)
         why = "" if self.ctx.brokers is not None else "Broker connections run in the main window"
         for button in (self.login_button, self.test_button):
             button.setStatusTip(why)
@@ -519,6 +526,39 @@ class BrokersPage(QWidget):
         self.reload()
         self.accounts_changed.emit()
         return f"Removed {account.title}{note}."
+
+    def reset_paper(self) -> QMessageBox | None:
+        """Ask, then start the selected paper account again with its capital."""
+        account, hub = self.selected(), self.ctx.brokers
+        if account is None or hub is None or account.kind.needs_login:
+            return None
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reset paper account",
+            f"Start {account.title} again with ₹{account.paper_capital:,.0f}? Its orders, "
+            "positions and trades are cleared; the old journal is kept beside the new one.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("brokersResetQuestion")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(
+            lambda: self._start(f"Resetting {account.title}…", self._reset(account))
+        )
+        box.open()
+        return box
+
+    async def _reset(self, account: BrokerAccount) -> str:
+        from brokers.paper.broker import PaperBroker
+
+        hub = self.ctx.brokers
+        assert hub is not None
+        broker = hub.broker(account)
+        if not isinstance(broker, PaperBroker):
+            return f"{account.title} is not a paper account."
+        archived = await asyncio.to_thread(broker.reset, account.paper_capital)
+        kept = f" The old journal is {archived.name}." if archived is not None else ""
+        return f"{account.title} starts again with ₹{account.paper_capital:,.0f}.{kept}"
 
     # -- log in, test, check IP ----------------------------------------------------------------
     def log_in(self) -> LoginDialog | None:

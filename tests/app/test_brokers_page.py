@@ -464,3 +464,27 @@ def test_check_ip_compares_the_outbound_addresses_with_the_registered_ones(
     assert "Outbound IPv4: 49.36.12.8" in text and "Outbound IPv6: 2401:4900:1c2a:3f::5" in text
     if "refused" in verdict:
         assert "What to do:" in text and "Register 49.36.12.8" in text
+
+
+def test_a_paper_account_is_reset_from_the_page(ctx: AppContext, qtbot, aloop) -> None:
+    accounts = BrokerAccounts(ctx.files_dir / "brokers.json")
+    account = BrokerAccount(
+        account_id="paper", kind=BrokerKind.PAPER, label="Night", paper_capital="250000"
+    )
+    accounts.add(account)
+    accounts.save()
+    ctx.brokers = BrokerHub(ctx.bus, paper_opener(ctx))
+    page = BrokersPage(ctx)
+    qtbot.addWidget(page)
+    assert page.reset_button.isEnabled() and not page.ip_button.isEnabled()
+    box = page.reset_paper()
+    assert box is not None and "₹250,000" in box.text()
+    finished: list[str] = []
+    page.finished.connect(finished.append)
+    box.accept()
+    run_until(aloop, lambda: bool(finished))
+    assert page.result_text().startswith("Paper · Night starts again with ₹250,000.")
+    journals = sorted(p.name for p in (ctx.workspace.root / "paper").iterdir())
+    assert "paper.jsonl" in journals and len(journals) == 2  # the old one kept beside
+    funds = asyncio.run(PaperBroker(ctx.workspace, account="paper").funds())
+    assert funds.cash == 250000
