@@ -18,8 +18,9 @@ checked by `OrderRequest`); `place` returns Kite's parent id, which is only an i
 is an order in the book with the same tag, and a modify or cancel goes to the slices one by
 one (`slices_of`), each through the gateway like any order call.
 
-Beyond the protocol: GTT single and OCO (`place_gtt`, `place_gtt_oco`, `gtts`, `delete_gtt`),
-order calls like the others (through the order proxy).
+Beyond the protocol: GTT single and OCO (`place_gtt`, `place_gtt_oco`, `modify_gtt`, `gtts`,
+`delete_gtt`); place, modify and delete are order calls like the others (through the order
+proxy, as the static-IP rule wants), the list is a read.
 
 Streaming is not here: a stream (KiteTicker on its own thread, `brokers/zerodha/stream.py`)
 is attached with `attach_stream`; `subscribe`/`unsubscribe` record what the trader wants in
@@ -53,6 +54,7 @@ from brokers.credentials import (
 )
 from brokers.zerodha import convert
 from brokers.zerodha.convert import (
+    GTT_LEGS,
     GTT_OCO,
     GTT_SINGLE,
     INTERVALS,
@@ -652,12 +654,6 @@ class KiteBroker:
     ) -> int:
         """A two-leg (OCO) GTT: the stop below and the target above the last price; the first
         hit places its leg and cancels the other."""
-        if not stop[0] < last_price < target[0]:
-            raise InvalidRequest(
-                f"GTT OCO on {instrument.key}: the stop trigger {stop[0]} must be below and the "
-                f"target trigger {target[0]} above the last price {last_price}",
-                broker=BROKER,
-            )
         return await self._place_gtt(
             GTT_OCO, instrument, (stop[0], target[0]), last_price, (stop[1], target[1])
         )
@@ -670,26 +666,112 @@ class KiteBroker:
         last_price: Decimal,
         legs: Sequence[GttLeg],
     ) -> int:
+        call = f"place GTT on {instrument.key}"
+        params = self._gtt_params(call, kind, instrument, triggers, last_price, legs)
+        answer = await self._call(call, "place_gtt", trigger_type=kind, order_call=True, **params)
+        return self._trigger_id(call, answer)
+
+    async def modify_gtt(
+        self,
+        trigger_id: int,
+        instrument: Instrument,
+        triggers: Sequence[Decimal],
+        last_price: Decimal,
+        legs: Sequence[GttLeg],
+    ) -> int:
+        """Replace an active GTT's triggers and legs (Kite modifies the whole trigger, so every
+        value is sent again). One trigger and leg make it single; two make it OCO, given as
+        (stop, target) with the stop below and the target above `last_price`. Checked as
+        `place_gtt` checks, before anything is sent."""
+        call = f"modify GTT {trigger_id} on {instrument.key}"
+        if isinstance(trigger_id, bool) or not isinstance(trigger_id, int) or trigger_id < 1:
+            raise InvalidRequest(
+                f"modify GTT: the trigger id must be a positive int, got {trigger_id!r}",
+                broker=BROKER,
+            )
+        kind = {1: GTT_SINGLE, 2: GTT_OCO}.get(len(triggers))
+        if kind is None:
+            raise InvalidRequest(
+                f"{call}: a GTT has one trigger value (single) or two (OCO: stop and target), "
+                f"not {len(triggers)}",
+                broker=BROKER,
+            )
+        params = self._gtt_params(call, kind, instrument, triggers, last_price, legs)
+        answer = await self._call(
+            call, "modify_gtt", trigger_id, trigger_type=kind, order_call=True, **params
+        )
+        return self._trigger_id(call, answer)
+
+    @staticmethod
+    def _gtt_params(
+        call: str,
+        kind: str,
+        instrument: Instrument,
+        triggers: Sequence[Decimal],
+        last_price: Decimal,
+        legs: Sequence[GttLeg],
+    ) -> dict[str, Any]:
+        """Check a GTT as Kite would (and refuse it here, before it counts as an order call):
+        one leg per trigger, prices on the tick, whole lots, LIMIT legs, each trigger far
+        enough from the last price, and an OCO's stop below and target above it."""
+        want = GTT_LEGS[kind]
+        if len(triggers) != want or len(legs) != want:
+            what = "single GTT" if kind == GTT_SINGLE else "GTT OCO"
+            raise InvalidRequest(
+                f"{call}: a {what} takes {want} trigger value(s) and {want} leg(s), got "
+                f"{len(triggers)} and {len(legs)}",
+                broker=BROKER,
+            )
         for value in (*triggers, last_price, *(leg.price for leg in legs)):
+            if not isinstance(value, Decimal):
+                raise InvalidRequest(
+                    f"{call}: prices must be Decimals (exact money), got {value!r}",
+                    broker=BROKER,
+                )
             if not instrument.is_valid_price(value):
                 raise InvalidRequest(
-                    f"GTT on {instrument.key}: price {value} is not on the tick size "
+                    f"{call}: price {value} is not a positive multiple of the tick size "
                     f"{instrument.tick_size}",
                     broker=BROKER,
                 )
-        for leg in legs:
-            instrument.check_quantity(leg.quantity)
-        params = convert.gtt_params(instrument, triggers, last_price, legs)
-        call = f"place GTT on {instrument.key}"
-        answer = await self._call(call, "place_gtt", trigger_type=kind, order_call=True, **params)
+        for i, leg in enumerate(legs, 1):
+            if leg.order_type is not OrderType.LIMIT:
+                raise InvalidRequest(
+                    f"{call}: leg {i} is {leg.order_type.value}; Kite's GTT legs are LIMIT orders",
+                    broker=BROKER,
+                )
+            try:
+                instrument.check_quantity(leg.quantity)
+            except ValueError as error:
+                raise InvalidRequest(f"{call}: leg {i}: {error}", broker=BROKER) from None
+        if kind == GTT_OCO and not triggers[0] < last_price < triggers[1]:
+            raise InvalidRequest(
+                f"{call}: the stop trigger {triggers[0]} must be below and the target trigger "
+                f"{triggers[1]} above the last price {last_price}",
+                broker=BROKER,
+            )
+        gap = convert.gtt_min_gap(last_price)
+        for value in triggers:
+            if abs(value - last_price) < gap:
+                raise InvalidRequest(
+                    f"{call}: the trigger {value} is too close to the last price {last_price}; "
+                    f"Kite wants at least {gap.normalize():f} between them",
+                    broker=BROKER,
+                )
+        return convert.gtt_params(instrument, triggers, last_price, legs)
+
+    @staticmethod
+    def _trigger_id(call: str, answer: object) -> int:
         trigger_id = answer.get("trigger_id") if isinstance(answer, Mapping) else None
         if isinstance(trigger_id, bool) or not isinstance(trigger_id, int | str):
-            raise MalformedResponse(f"Kite's answer to {call} has no trigger id", broker=BROKER)
+            raise MalformedResponse(
+                f"Kite's answer to {call} has no trigger id", broker=BROKER, sent=True
+            )
         try:
             return int(trigger_id)
         except ValueError:
             raise MalformedResponse(
-                f"Kite's answer to {call} has trigger id {trigger_id!r}", broker=BROKER
+                f"Kite's answer to {call} has trigger id {trigger_id!r}", broker=BROKER, sent=True
             ) from None
 
     async def gtts(self) -> list[Gtt]:

@@ -726,6 +726,19 @@ def to_quote(key: str, row: Row, call: str = "quotes") -> Quote | None:
 
 GTT_SINGLE: Final = "single"
 GTT_OCO: Final = "two-leg"
+GTT_LEGS: Final = {GTT_SINGLE: 1, GTT_OCO: 2}  # trigger values (and legs) each kind takes
+# Kite refuses a trigger too close to the last price (Zerodha support, "Why was my buy GTT
+# order rejected"): 0.25% of it, or 9 paise for a stock below Rs 50.
+GTT_MIN_GAP_FRACTION: Final = Decimal("0.0025")
+GTT_MIN_GAP_BELOW_50: Final = Decimal("0.09")
+_GTT_LOW_PRICE: Final = Decimal(50)
+
+
+def gtt_min_gap(last_price: Decimal) -> Decimal:
+    """The least distance Kite accepts between a GTT trigger and the last price."""
+    if last_price < _GTT_LOW_PRICE:
+        return GTT_MIN_GAP_BELOW_50
+    return last_price * GTT_MIN_GAP_FRACTION
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
