@@ -44,6 +44,7 @@ from brokers.registry import open_broker
 from engine.broker.errors import BrokerError
 from engine.broker.models import SessionInfo
 from engine.bus import EventBus
+from engine.domain.instrument import Instrument
 from engine.ist import IST
 from engine.workspace import Workspace, WorkspaceError
 
@@ -353,6 +354,42 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instruments(args: argparse.Namespace) -> int:
+    """The broker's instruments dump (contracts with their tokens, lots, ticks, expiries)
+    into the workspace's store; brokers regenerate it daily, so run it each morning."""
+    from app.commands.workspace_store import CommandError, workspace_store
+    from engine.domain.enums import Exchange
+
+    credentials = CredentialStore()
+    exchange = Exchange(args.exchange) if args.exchange else None
+    try:
+        with workspace_store(args) as (ws, store):
+            account = BrokerAccounts.load(ws.settings_dir).get(args.account)
+            if not account.kind.needs_login:
+                return _fail(f"{account.account_id} is a paper account: it has no dump")
+            hub = _hub(ws, credentials)
+
+            async def dump() -> list[Instrument]:
+                try:
+                    await hub.connect(account)
+                    return await hub.broker(account).instruments(exchange)
+                finally:
+                    await hub.close()
+
+            instruments = _run(dump)
+            where = exchange.value if exchange else "all exchanges"
+            added = store.write_instruments(
+                instruments, f"{account.kind.display_name} instruments ({where})"
+            )
+    except (AccountError, CommandError, CredentialError, BrokerError) as exc:
+        return _fail(str(exc))
+    print(
+        f"Stored {len(instruments)} instruments of {account.kind.display_name} ({where}): "
+        f"{added} new, the rest updated."
+    )
+    return 0
+
+
 ORDER_HOSTS = {BrokerKind.ZERODHA: "api.kite.trade", BrokerKind.UPSTOX: "api-hft.upstox.com"}
 
 
@@ -400,6 +437,7 @@ def run(args: argparse.Namespace) -> int:
         "logout": _logout,
         "remove": _remove,
         "check-ip": _check_ip,
+        "instruments": _instruments,
     }
     try:
         return actions[args.broker_command](args)
@@ -483,6 +521,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     remove = commands.add_parser("remove", help="forget the account and its keychain secrets")
     remove.add_argument("account")
+
+    dump = commands.add_parser(
+        "instruments", help="store the broker's instruments list (tokens, lots, expiries)"
+    )
+    dump.add_argument("account")
+    dump.add_argument("--exchange", choices=["NSE", "BSE", "NFO", "BFO"], help="one exchange")
 
     check = commands.add_parser(
         "check-ip",

@@ -132,6 +132,14 @@ def test_zerodha_add_login_status_logout_with_secrets_only_in_the_keychain(
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["user_id"] == fake_kite.user_id
+    dump = artha("broker", "instruments", "zerodha", "--exchange", "NSE", home=home,
+                 keychain=keychain)  # fmt: skip
+    assert dump.returncode == 0, dump.stderr
+    assert re.search(r"Stored \d+ instruments of Zerodha Kite \(NSE\): \d+ new", dump.stdout)
+    from engine.data.store import MarketStore
+
+    with MarketStore.open(home / "artha.duckdb", read_only=True) as store:
+        assert store.instrument("INFY", "NSE").token == 408065  # Kite's own token
     listed = artha("broker", "list", home=home, keychain=keychain)
     assert re.search(
         r"zerodha \(Main\): Zerodha Kite · \w+ · logged in until 06:00 IST", listed.stdout
@@ -145,7 +153,7 @@ def test_zerodha_add_login_status_logout_with_secrets_only_in_the_keychain(
     written = everything_written(home)
     for secret in secrets:
         assert secret.encode() not in written, "a secret reached the workspace"
-        for result in (added, status, listed):
+        for result in (added, status, listed, dump):
             assert secret not in result.stdout + result.stderr
         assert secret not in out + err
 
