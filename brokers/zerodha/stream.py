@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -153,10 +154,8 @@ class KiteStream:
         self._ticker = ticker
         self.last_frame = time.monotonic()
         self._state(ConnectionState.CONNECTING, "opening the market-data stream")
-        if reactor.running:
-            reactor.callFromThread(ticker.connect, threaded=True)
-        else:
-            ticker.connect(threaded=True)
+        running_reactor()
+        reactor.callFromThread(ticker.connect, threaded=True)  # inside the reactor's thread
         if self._watchdog is None or self._watchdog.done():
             self._watchdog = self.loop.create_task(self._watch())
 
@@ -318,6 +317,33 @@ class KiteStream:
             from twisted.internet import reactor
 
             reactor.callFromThread(_drop, ticker)
+
+
+_REACTOR_START = threading.Lock()
+_reactor_started = False
+REACTOR_WAIT = 10.0  # seconds for a new reactor thread to start running
+
+
+def running_reactor() -> None:
+    """Twisted's reactor running in its own daemon thread: started once per process (it
+    cannot be restarted), by whichever stream comes first, and waited for, so that two
+    streams starting together never start two reactors."""
+    from twisted.internet import reactor as twisted_reactor
+
+    global _reactor_started
+    reactor: Any = twisted_reactor  # Twisted's reactor is typed by interfaces mypy cannot see
+    with _REACTOR_START:
+        if not reactor.running and not _reactor_started:
+            threading.Thread(
+                target=reactor.run,
+                kwargs={"installSignalHandlers": False},
+                name="kite-reactor",
+                daemon=True,
+            ).start()
+            _reactor_started = True
+    deadline = time.monotonic() + REACTOR_WAIT
+    while not reactor.running and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _drop(ticker: Any) -> None:

@@ -408,7 +408,19 @@ def start(ticker: KiteTicker, tokens: list[int], mode: str) -> None:
         ws.set_mode(mode, tokens)
 
     ticker.on_connect = on_connect
-    ticker.connect(threaded=True)
+    connect(ticker)
+
+
+def connect(ticker: KiteTicker) -> None:
+    """Start the process's reactor once, then connect INSIDE its thread: a connect made from
+    another thread is not seen until the reactor next wakes (it may sleep until a retry
+    timer 60 s away, as it did on a busy CI worker)."""
+    from twisted.internet import reactor
+
+    from brokers.zerodha.stream import running_reactor
+
+    running_reactor()
+    reactor.callFromThread(ticker.connect, threaded=True)  # type: ignore[attr-defined]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -569,7 +581,7 @@ def test_ticker_handshake_refuses_a_bad_token(
     opened = threading.Event()
     ticker = make_ticker(token="bad-token")
     ticker.on_connect = lambda ws, response: opened.set()
-    ticker.connect(threaded=True)
+    connect(ticker)
     assert wait_until(lambda: len(fake_kite.ws_handshakes) >= 1)
     assert fake_kite.ws_handshakes[0].accepted is False
     assert fake_kite.ws_handshakes[0].headers.get("X-Kite-Version") == "3"

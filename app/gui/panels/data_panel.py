@@ -345,7 +345,10 @@ class DataPanel(QWidget):
         self.held_question: HeldFilesDialog | None = None
         self.result_dialog: ImportResultDialog | None = None
 
-        self.import_button = QPushButton("Import files…")
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip(
+            "Import files: NSE/BSE bhavcopies, OHLCV CSV or Parquet (or drop them here)"
+        )
         self.import_button.clicked.connect(self._choose_files)
         self.download_button = QPushButton("Download…")
         self.download_button.setObjectName("downloadButton")
@@ -354,7 +357,7 @@ class DataPanel(QWidget):
             "chunked and resumable"
         )
         self.download_button.clicked.connect(self.open_download)
-        self.demo_button = QPushButton("Create demo data")
+        self.demo_button = QPushButton("Demo data")
         self.demo_button.setToolTip("50 SYNTHETIC NIFTY-like instruments, 120 sessions of 1m bars")
         self.demo_button.clicked.connect(self.create_demo)
         self.actions_button = QPushButton("Actions…")
