@@ -60,6 +60,13 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     return Workspace.resolve(getattr(args, "workspace", None)).ensure()
 
 
+def _named(args: argparse.Namespace) -> tuple[Workspace, BrokerAccounts, BrokerAccount]:
+    """The workspace, its accounts and the one `args.account` names (AccountError if none)."""
+    ws = _workspace(args)
+    book = BrokerAccounts.load(ws.settings_dir)
+    return ws, book, book.get(args.account)
+
+
 def _read_secret(prompt: str) -> str:
     """A hidden prompt on a terminal; otherwise the first line of standard input."""
     if sys.stdin.isatty():
@@ -147,13 +154,8 @@ def _add(args: argparse.Namespace) -> int:
 
 # -- login -----------------------------------------------------------------------------------
 def _login(args: argparse.Namespace) -> int:
-    ws = _workspace(args)
+    ws, book, account = _named(args)
     credentials = CredentialStore()
-    try:
-        book = BrokerAccounts.load(ws.settings_dir)
-        account = book.get(args.account)
-    except AccountError as exc:
-        return _fail(str(exc))
     if not account.kind.needs_login:
         print(f"{account.account_id} is a paper account: it needs no login.")
         return 0
@@ -246,13 +248,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    ws = _workspace(args)
+    ws, _, account = _named(args)
     credentials = CredentialStore()
-    try:
-        book = BrokerAccounts.load(ws.settings_dir)
-        account = book.get(args.account)
-    except AccountError as exc:
-        return _fail(str(exc))
     hub = _hub(ws, credentials)
 
     async def status() -> dict[str, Any]:
@@ -303,12 +300,8 @@ def _status(args: argparse.Namespace) -> int:
 
 # -- logout / remove --------------------------------------------------------------------------
 def _logout(args: argparse.Namespace) -> int:
-    ws = _workspace(args)
+    ws, _, account = _named(args)
     credentials = CredentialStore()
-    try:
-        account = BrokerAccounts.load(ws.settings_dir).get(args.account)
-    except AccountError as exc:
-        return _fail(str(exc))
     hub = _hub(ws, credentials)
 
     async def logout() -> str:
@@ -402,11 +395,7 @@ def order_host(account: BrokerAccount) -> str | None:
 
 
 def _check_ip(args: argparse.Namespace) -> int:
-    ws = _workspace(args)
-    try:
-        account = BrokerAccounts.load(ws.settings_dir).get(args.account)
-    except AccountError as exc:
-        return _fail(str(exc))
+    _, _, account = _named(args)
     host = order_host(account)
     if host is None:
         print(f"{account.account_id} is a paper account: no static IP is needed.")
@@ -441,7 +430,7 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         return actions[args.broker_command](args)
-    except WorkspaceError as exc:
+    except (WorkspaceError, AccountError) as exc:
         return _fail(str(exc))
 
 

@@ -152,6 +152,7 @@ REQUIRED = {  # the fewest arguments each command needs to parse
     ("broker", "logout"): ["zerodha"],
     ("broker", "remove"): ["zerodha"],
     ("broker", "check-ip"): ["zerodha"],
+    ("broker", "instruments"): ["zerodha"],
     ("data", "download"): [
         *("INFY", "--from", "2026-01-01", "--to", "2026-02-01", "--timeframe", "1d")
     ],
