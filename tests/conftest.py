@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -38,6 +39,24 @@ def aloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         loop.run_until_complete(asyncio.wait(pending, timeout=2))
     loop.close()
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def _collections_on_the_main_thread() -> Iterator[None]:
+    """As the station does (app/gui/collector.py): no automatic garbage collection while a
+    test runs. Its threads (a fake broker's, Twisted's reactor, asyncio.to_thread workers)
+    would otherwise start collections that free Qt objects of this or an earlier test (a
+    qasync loop's timers, widgets) off the main thread, and Qt crashes later. What is due is
+    collected here, on the main thread, by the interpreter's own thresholds."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    young, middle, old = gc.get_count()
+    first, second, third = gc.get_threshold()
+    if young > first:
+        gc.collect(2 if middle > second and old > third else 1 if middle > second else 0)
+    if was_enabled:
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ from brokers.upstox.errors import (
 )
 from brokers.upstox.feed import UpstoxFeed
 from brokers.upstox.oauth import authorization_url
+from brokers.upstox.portfolio import UpstoxPortfolioStream
 from brokers.upstox.rest import API_HOST, INSTRUMENTS_HOST, ORDER_HOST, UpstoxConfig, UpstoxRest
 from engine.broker.errors import (
     AuthError,
@@ -364,6 +365,7 @@ class UpstoxBroker:
         feed_backoff: float = 0.25,
         token_id: str | None = None,
         market_protection: Decimal | None = None,
+        order_stream: bool = True,
     ) -> None:
         # Refused here, at setup, rather than on the first MARKET order of the day.
         market_protection_for(OrderType.MARKET, market_protection)
@@ -383,6 +385,10 @@ class UpstoxBroker:
         self._silence = silence_timeout
         self._feed_backoff = feed_backoff
         self._feed: UpstoxFeed | None = None
+        #: Order updates from the portfolio stream, started on connect/login when a loop
+        #: runs; off, orders are only read by polling `orders()`.
+        self.order_stream_enabled = order_stream
+        self._orders_stream: UpstoxPortfolioStream | None = None
         self._expires_at: datetime | None = None
         for inst in instruments:
             self._instruments[inst.key] = inst
@@ -397,6 +403,7 @@ class UpstoxBroker:
         instruments_host: str = INSTRUMENTS_HOST,
         silence_timeout: float | None = 15.0,
         feed_backoff: float = 0.25,
+        order_stream: bool = True,
     ) -> UpstoxBroker:
         """The app's way in: settings from the account (redirect URL, hosts for a sandbox or
         test server, order proxy, algo name, market protection) and the API key, secret and
@@ -427,6 +434,7 @@ class UpstoxBroker:
             redirect_uri=account.redirect_url, tokens=credentials, config=config,
             token_id=cid, market_protection=account.market_protection,
             silence_timeout=silence_timeout, feed_backoff=feed_backoff,
+            order_stream=order_stream,
         )  # fmt: skip
 
     # ---- identity and state --------------------------------------------------------------
@@ -497,6 +505,7 @@ class UpstoxBroker:
         self._set_state(ConnectionState.CONNECTED, f"logged in as {session.user_id}")
         if self._feed is not None and self._feed.subscriptions:
             await self._feed.start()  # a feed stopped by the expired token resumes
+        await self._start_order_stream()  # a stream stopped by the expired token resumes
         return SessionInfo(
             account_id=self._account_id,
             user_id=session.user_id,
@@ -522,6 +531,7 @@ class UpstoxBroker:
             now, hour=TOKEN_END_HOUR, minute=TOKEN_END_MINUTE
         )
         self._set_state(ConnectionState.CONNECTED, f"connected as {profile.user_id}")
+        await self._start_order_stream()
         return SessionInfo(
             account_id=self._account_id,
             user_id=profile.user_id,
@@ -533,6 +543,9 @@ class UpstoxBroker:
         if self._feed is not None:
             await self._feed.close()
             self._feed = None
+        if self._orders_stream is not None:
+            await self._orders_stream.close()
+            self._orders_stream = None
         self._set_state(ConnectionState.DISCONNECTED, "closed")
 
     async def logout(self) -> None:
@@ -811,7 +824,53 @@ class UpstoxBroker:
             )
         return self._feed
 
+    # ---- order updates (the portfolio stream) --------------------------------------------
+
+    @property
+    def order_stream(self) -> UpstoxPortfolioStream | None:
+        """The running order-update stream, if any (for status displays and tests)."""
+        return self._orders_stream
+
+    async def _start_order_stream(self) -> None:
+        """Start (or resume) order updates with today's token; only when switched on and a
+        loop runs (always true here: called from coroutines)."""
+        if not self.order_stream_enabled:
+            return
+        if self._orders_stream is None:
+            self._orders_stream = UpstoxPortfolioStream(
+                self.rest.portfolio_authorize,
+                self._on_order_info,
+                backoff_start=self._feed_backoff,
+                on_status=self._on_orders_status,
+            )
+        await self._orders_stream.start()
+
+    def _on_order_info(self, info: up.OrderInfo) -> None:
+        try:
+            update = to_broker_order(info)
+        except BrokerError as exc:
+            log.warning("upstox order updates: skipped one (%s)", exc.message)
+            return
+        if update is not None and self._listener is not None:
+            self._listener.on_order_update(update)
+
+    def _on_orders_status(self, state: str, detail: str) -> None:
+        stream = self._orders_stream
+        if state == "connected":
+            if self._feed is None or not self._feed.subscriptions or self._feed.connected:
+                self._set_state(ConnectionState.CONNECTED, "order updates connected")
+        elif state == "reconnecting" and self._state is ConnectionState.CONNECTED:
+            self._set_state(ConnectionState.RECONNECTING, f"order updates reconnecting {detail}")
+        elif state == "failed":
+            if stream is not None and isinstance(stream.last_error, UpstoxAuthError):
+                self._set_state(ConnectionState.LOGIN_REQUIRED, f"order updates: {detail}")
+            else:
+                log.warning("upstox order updates stopped: %s", detail)
+
     def _on_feed_status(self, state: str, detail: str) -> None:
+        stream = self._orders_stream
+        if state == "connected" and stream is not None and stream.running and not stream.connected:
+            return  # order updates are still down: not yet connected as a whole
         if state == "connected":
             self._set_state(ConnectionState.CONNECTED, f"market feed: {detail}")
         elif state == "reconnecting" and self._state is ConnectionState.CONNECTED:

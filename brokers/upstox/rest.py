@@ -361,6 +361,21 @@ class UpstoxRest:
         data = _obj(self._call("GET", "/v3/feed/market-data-feed/authorize", what=what), what)
         return _str(data, "authorizedRedirectUri", what)
 
+    def portfolio_authorize(self, update_types: tuple[str, ...] = ("order",)) -> str:
+        """A one-time websocket URL for the v2 portfolio stream (order updates by default).
+        Upstox's SDK reads the answer's `authorizedRedirectUri`; its docs' example spells it
+        `authorized_redirect_uri`, so both are accepted."""
+        what = "portfolio stream authorization"
+        data = _obj(
+            self._call(
+                "GET", "/v2/feed/portfolio-stream-feed/authorize", what=what,
+                params={"update_types": ",".join(update_types)},
+            ),
+            what,
+        )  # fmt: skip
+        key = "authorized_redirect_uri" if "authorizedRedirectUri" not in data else ""
+        return _str(data, key or "authorizedRedirectUri", what)
+
     # ---- the one place that talks HTTP -------------------------------------------------
 
     def _call(
@@ -766,6 +781,11 @@ def _order(d: dict[str, Any], what: str) -> OrderInfo:
     )
 
 
+def order_info(d: Any, what: str) -> OrderInfo:
+    """One order in the order book's shape (a book row, or a portfolio-stream update)."""
+    return _order(_obj(d, what), what)
+
+
 def _trade(d: dict[str, Any], what: str) -> Trade:
     return Trade(
         trade_id=_str(d, "trade_id", what),
@@ -813,4 +833,5 @@ __all__ = [
     "UpstoxConfig",
     "UpstoxRest",
     "candle_span_days",
+    "order_info",
 ]

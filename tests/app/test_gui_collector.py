@@ -14,6 +14,7 @@ class Cycle:
 
 
 def test_collections_run_on_the_gui_thread_only(qtbot):
+    gc.enable()  # as in the app before the collector takes over (tests run with it off)
     collector = GuiThreadCollector(interval_ms=20)
     try:
         assert not gc.isenabled()

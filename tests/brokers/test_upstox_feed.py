@@ -77,6 +77,11 @@ def test_subscribe_and_decode_ticks_with_exact_prices(fake):
         await feed.start()
         await feed.wait_connected(5)
         await in_thread(fake.wait_subscribed, [RELIANCE], "ltpc")
+        # market_info is the first frame, but our reader may not have taken it in yet
+        for _ in range(200):
+            if feed.market_status:
+                break
+            await asyncio.sleep(0.01)
         assert feed.market_status["NSE_EQ"] == "NORMAL_OPEN"
         ltt = 1_796_533_500_123  # 2026-12-06 ... in ms
         await in_thread(fake.push_ltpc, RELIANCE, 2450.05, ltt_ms=ltt, ltq=25, cp=2437.9)

@@ -17,6 +17,13 @@ docs are thin (written down so a later reader can correct them):
   code=.."}; the code is single-use. Client requests are JSON in binary frames; the server
   sends market_info first, then initial_feed on subscribe (for keys it has a price for), then
   live_feed frames.
+* the portfolio stream (v2): GET /v2/feed/portfolio-stream-feed/authorize?update_types=order
+  answers {"authorizedRedirectUri": "ws(s)://.../feeds?requestId=..&code=..&update_types=.."}
+  (single-use code, as the market feed's). The server then sends one JSON text frame per
+  change of an order: {"update_type": "order", "user_id": ..., "instrument_key": ..., plus
+  every field of the order-book row}. Real Upstox also sends the intermediate statuses of a
+  new order (put order req received, validation pending, open pending); set
+  `portfolio_pre_statuses` to have them. The client sends nothing.
 """
 
 from __future__ import annotations
@@ -100,6 +107,17 @@ class _Fault:
 
 
 @dataclass
+class _PortfolioConn:
+    ws: ServerConnection
+    types: frozenset[str]
+    queue: asyncio.Queue[str | bytes]
+
+
+PORTFOLIO_WS_PATH = "/portfolio-stream-feeder/v2/upstox-developer-api/feeds"
+MARKET_WS_PATH = "/market-data-feeder/v3/upstox-developer-api/feeds"
+
+
+@dataclass
 class _Conn:
     ws: ServerConnection
     subs: dict[str, str] = field(default_factory=dict)
@@ -157,6 +175,11 @@ class FakeUpstox:
         self._ws_server: Server | None = None
         self._conns: list[_Conn] = []
         self.ws_port = 0
+        #: the portfolio stream: connections, their open times, statuses sent before "open"
+        self._portfolio_conns: list[_PortfolioConn] = []
+        self.portfolio_connects: list[float] = []
+        self.portfolio_pre_statuses: tuple[str, ...] = ()
+        self.portfolio_sent: list[dict[str, Any]] = []
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -275,6 +298,7 @@ class FakeUpstox:
         with self.lock:
             order = self.orders[order_id]
             order.update(status="rejected", status_message=message, pending_quantity=0)
+            self._emit_order(order)
 
     def _fill(self, order: dict[str, Any], price: float) -> None:
         qty = order["quantity"] - order["filled_quantity"]
@@ -296,6 +320,7 @@ class FakeUpstox:
                 "order_timestamp": order["order_timestamp"],
             }
         )  # fmt: skip
+        self._emit_order(order)
 
     def positions(self) -> list[dict[str, Any]]:
         """Net day positions from the fills, plus any set by the test."""
@@ -439,15 +464,19 @@ class FakeUpstox:
         parts = urlsplit(request.path)
         code = parse_qs(parts.query).get("code", [""])[0]
         with self.lock:
-            ok = parts.path == "/market-data-feeder/v3/upstox-developer-api/feeds" and (
-                code in self._ws_codes
-            )
+            ok = parts.path in (MARKET_WS_PATH, PORTFOLIO_WS_PATH) and code in self._ws_codes
             self._ws_codes.discard(code)
         if not ok:
             return connection.respond(403, "Forbidden: unknown or used feed code\n")
         return None
 
     async def _ws_session(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        parts = urlsplit(ws.request.path)
+        if parts.path == PORTFOLIO_WS_PATH:
+            types = parse_qs(parts.query).get("update_types", ["order"])[0].split(",")
+            await self._portfolio_session(ws, frozenset(types))
+            return
         conn = _Conn(ws)
         with self.lock:
             self._conns.append(conn)
@@ -461,6 +490,89 @@ class FakeUpstox:
         finally:
             with self.lock:
                 self._conns.remove(conn)
+
+    # ---- the portfolio stream ---------------------------------------------------------
+
+    async def _portfolio_session(self, ws: ServerConnection, types: frozenset[str]) -> None:
+        """Send what is queued for this connection until it closes (the client sends
+        nothing; reading notices the close)."""
+        conn = _PortfolioConn(ws, types, asyncio.Queue())
+        with self.lock:
+            self._portfolio_conns.append(conn)
+            self.portfolio_connects.append(time.monotonic())
+
+        async def read() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                async for _ in ws:
+                    pass
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while True:
+                item = asyncio.ensure_future(conn.queue.get())
+                done, _ = await asyncio.wait({item, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if item not in done:
+                    item.cancel()
+                    break
+                await ws.send(item.result())
+        except ConnectionClosed:
+            pass
+        finally:
+            reader.cancel()
+            with self.lock:
+                self._portfolio_conns.remove(conn)
+
+    def _emit_order(self, order: dict[str, Any]) -> None:
+        """Queue an order update for every portfolio connection that asked for orders, in
+        book order (called under the lock, from any thread)."""
+        message = {"update_type": "order", "user_id": "AB1234", "userId": "AB1234",
+                   "instrument_key": order["instrument_token"], **order}  # fmt: skip
+        self.portfolio_sent.append(message)
+        text = json.dumps(message)
+        with contextlib.suppress(RuntimeError):  # the fake is stopping
+            self._loop.call_soon_threadsafe(self._fan_out, "order", text)
+
+    def _fan_out(self, kind: str, data: str | bytes) -> None:
+        with self.lock:
+            conns = [c for c in self._portfolio_conns if kind in c.types]
+        for conn in conns:
+            conn.queue.put_nowait(data)
+
+    def push_portfolio_raw(self, data: str | bytes) -> None:
+        """Send anything to every portfolio connection (a malformed or foreign message)."""
+        with self.lock:
+            conns = list(self._portfolio_conns)
+        for conn in conns:
+            self._loop.call_soon_threadsafe(conn.queue.put_nowait, data)
+
+    def drop_portfolio_connections(self) -> int:
+        """Cut every portfolio connection without a close frame, as a network drop does."""
+
+        async def drop() -> int:
+            with self.lock:
+                conns = list(self._portfolio_conns)
+            for conn in conns:
+                conn.ws.transport.abort()
+            return len(conns)
+
+        count: int = self._run(drop())
+        return count
+
+    @property
+    def portfolio_connection_count(self) -> int:
+        with self.lock:
+            return len(self._portfolio_conns)
+
+    def place_elsewhere(self, key: str, quantity: int, price: float, *, side: str = "BUY",
+                        product: str = "D") -> str:  # fmt: skip
+        """An order placed outside Artha (Upstox's app, say): in the book, no tag."""
+        req = {"quantity": quantity, "product": product, "validity": "DAY", "price": price,
+               "trigger_price": 0, "instrument_token": key, "order_type": "LIMIT",
+               "transaction_type": side, "disclosed_quantity": 0, "is_amo": False}  # fmt: skip
+        with self.lock:
+            _, _, body = self._place(req)
+        order_id: str = json.loads(body)["data"]["order_ids"][0]
+        return order_id
 
     def _market_info(self) -> bytes:
         info = pb.FeedResponse(type=pb.market_info, currentTs=_now_ms())
@@ -651,6 +763,7 @@ class FakeUpstox:
                 order = self._order(q.get("order_id", ""))
                 _open(order)
                 order.update(status="cancelled", pending_quantity=0)
+                self._emit_order(order)
                 return _ok({"order_id": order["order_id"]}, latency=True)
             if (method, path) == ("GET", "/v3/feed/market-data-feed/authorize"):
                 code = uuid.uuid4().hex
@@ -658,6 +771,19 @@ class FakeUpstox:
                 url = (
                     f"ws://127.0.0.1:{self.ws_port}/market-data-feeder/v3/"
                     f"upstox-developer-api/feeds?requestId={uuid.uuid4()}&code={code}"
+                )
+                return _ok({"authorizedRedirectUri": url})
+            if (method, path) == ("GET", "/v2/feed/portfolio-stream-feed/authorize"):
+                types = [t for t in q.get("update_types", "").split(",") if t]
+                if not types or any(
+                    t not in ("order", "position", "holding", "gtt_order") for t in types
+                ):
+                    raise _Refusal(400, "UDAPI1026", "Invalid update_types", "update_types")
+                code = uuid.uuid4().hex
+                self._ws_codes.add(code)
+                url = (
+                    f"ws://127.0.0.1:{self.ws_port}{PORTFOLIO_WS_PATH}?requestId={uuid.uuid4()}"
+                    f"&code={code}&update_types={','.join(types)}"
                 )
                 return _ok({"authorizedRedirectUri": url})
             if (method, path) == ("GET", "/v3/market-quote/ltp"):
@@ -750,6 +876,9 @@ class FakeUpstox:
             }  # fmt: skip
             self.orders[order_id] = order
             ids.append(order_id)
+            for early in self.portfolio_pre_statuses:
+                self._emit_order({**order, "status": early})
+            self._emit_order(order)
             if otype == "MARKET" and key in self.last_price:
                 self._fill(order, self.last_price[key])
         return _ok({"order_ids": ids}, latency=True)
@@ -767,6 +896,7 @@ class FakeUpstox:
                 order[name] = req[name]
         order["order_type"] = otype
         order["pending_quantity"] = order["quantity"] - order["filled_quantity"]
+        self._emit_order(order)
         return _ok({"order_id": order["order_id"]}, latency=True)
 
     def _candles(self, path: str) -> tuple[int, dict[str, str], bytes]:
