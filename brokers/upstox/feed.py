@@ -32,6 +32,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketExcepti
 from brokers.upstox.errors import UpstoxAuthError, UpstoxError, UpstoxInputError
 from brokers.upstox.models import DepthLevel, FeedMode, FeedOhlc, FeedTick
 from brokers.upstox.proto import MarketDataFeedV3_pb2 as pb
+from brokers.upstox.socket_task import SocketTask
 from engine.ist import IST
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,11 @@ TickHandler = Callable[[FeedTick], None]
 StatusHandler = Callable[[str, str], None]
 
 
-class UpstoxFeed:
+class UpstoxFeed(SocketTask):
     """One v3 feed connection, kept alive. `authorize` returns a fresh one-time URL (it
     blocks: it is run in a thread); `on_tick` runs on the loop for every instrument update."""
+
+    task_name = "upstox-feed"
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class UpstoxFeed:
         on_status: StatusHandler | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        super().__init__()
         if silence_timeout is not None and silence_timeout <= 0:
             raise ValueError(f"silence_timeout must be positive or None, not {silence_timeout}")
         self._authorize = authorize
@@ -81,10 +85,6 @@ class UpstoxFeed:
         self._ping_interval = ping_interval
         self._ssl = ssl_context
         self._subs: dict[str, str] = {}
-        self._ws: ClientConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._connected = asyncio.Event()
         self.state = "idle"
         self.connects = 0
         self.silences = 0
@@ -102,32 +102,6 @@ class UpstoxFeed:
     @property
     def connected(self) -> bool:
         return self._ws is not None and self._connected.is_set()
-
-    async def start(self) -> None:
-        """Run (or run again, after close() or a failed login) in the background."""
-        if self._task is not None and not self._task.done():
-            return
-        self._closing = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="upstox-feed")
-
-    async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
-
-    async def close(self) -> None:
-        """Stop for good: close the socket, end the task; subscriptions are kept."""
-        self._closing = True
-        ws = self._ws
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-        self._ws = None
-        self._connected.clear()
-        self._set_state("stopped", "closed")
 
     async def subscribe(self, keys: Iterable[str], mode: FeedMode = "ltpc") -> None:
         wanted = _keys(keys)

@@ -21,7 +21,6 @@ is read as several messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import ssl
@@ -29,12 +28,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
 from brokers.upstox.errors import UpstoxAuthError, UpstoxError, UpstoxPermissionDenied
 from brokers.upstox.models import OrderInfo
 from brokers.upstox.rest import order_info
+from brokers.upstox.socket_task import SocketTask
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,11 @@ OrderHandler = Callable[[OrderInfo], None]
 StatusHandler = Callable[[str, str], None]
 
 
-class UpstoxPortfolioStream:
+class UpstoxPortfolioStream(SocketTask):
     """One portfolio-stream connection, kept alive. `authorize` returns a fresh one-time URL
     (it blocks: run in a thread); `on_order` runs on the loop for every order update."""
+
+    task_name = "upstox-portfolio-stream"
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class UpstoxPortfolioStream:
         on_status: StatusHandler | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        super().__init__()
         if backoff_start <= 0 or backoff_max < backoff_start:
             raise ValueError(
                 f"portfolio stream backoff: need 0 < start <= max, got {backoff_start}, "
@@ -71,10 +74,6 @@ class UpstoxPortfolioStream:
         self._open_timeout = open_timeout
         self._ping_interval = ping_interval
         self._ssl = ssl_context
-        self._ws: ClientConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._connected = asyncio.Event()
         self.state = "idle"
         self.connects = 0
         self.updates = 0
@@ -84,38 +83,6 @@ class UpstoxPortfolioStream:
     @property
     def connected(self) -> bool:
         return self._ws is not None and self._connected.is_set()
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        """Run (or run again, after close() or a refused token) in the background."""
-        if self.running:
-            return
-        self._closing = False
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name="upstox-portfolio-stream"
-        )
-
-    async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
-
-    async def close(self) -> None:
-        """Stop for good: close the socket and end the task."""
-        self._closing = True
-        ws = self._ws
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-        self._ws = None
-        self._connected.clear()
-        self._set_state("stopped", "closed")
 
     # ---- the connection loop -----------------------------------------------------------
 
