@@ -318,6 +318,9 @@ def test_the_stream_on_its_own_reads_a_list_of_updates_with_exact_prices(fake):
         await stream.start()
         try:
             await stream.wait_connected(5)
+            # the client is connected once its handshake returns; the fake may register the
+            # connection a moment later, and a push before that reaches nobody
+            await in_thread(fake.wait_for, lambda: fake.portfolio_connection_count == 1)
             (asked,) = fake.requests_to(AUTHORIZE)
             assert asked.query["update_types"] == ["order"]
             row = {
