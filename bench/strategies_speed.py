@@ -97,6 +97,7 @@ def child(name: str, data_path: str, out_path: str, runs: int, costs: str) -> in
         )
         for leg in legs
     ]
+    del arrays  # the series hold their own copies; a command never keeps the file's too
     config = BacktestConfig(costs=costs, cost_bps=Decimal(3) if costs == "bps" else None)
     times: list[float] = []
     trades = 0

@@ -21,7 +21,7 @@ from engine.backtest.event_queue import EventKind, Phase, SimEvent
 from engine.backtest.result import BacktestResult
 from engine.backtest.sessions import SessionIndex
 from engine.backtest.slots import Slot, default_instrument
-from engine.backtest.universe import InstrumentClock, aligned_data
+from engine.backtest.universe import InstrumentClock, aligned_data, merged_timeline
 from engine.backtest.venue import SimulatedVenue
 from engine.backtest.venue_rules import cost_model_for
 from engine.data.bar_series import BarSeries, ist_iso
@@ -109,21 +109,32 @@ class BacktestRun:
         self.config = config
         self.strategy_cls = strategy_cls
         self.timeline: npt.NDArray[np.int64] = (
-            data[0].ts if len(data) == 1 else np.unique(np.concatenate([s.ts for s in data]))
+            data[0].ts if len(data) == 1 else merged_timeline([s.ts for s in data])
         )
         self.slots: list[Slot] = []
         # a multi-instrument strategy is one instance over every instrument (universe.py)
         shared = strategy_cls(params) if strategy_cls.multi_instrument else None
+        # instruments with a bar at every step (the usual pair) share one position array and
+        # one session table per exchange: on a million steps each copy is 8-16 MB
+        every_step = np.arange(len(self.timeline), dtype=np.int64)
+        shared_sessions: dict[str, SessionIndex] = {}
         for index, series in enumerate(data):
             strategy = shared or strategy_cls(params)
             instrument = instruments.get(series.symbol) or default_instrument(
                 series.symbol, config.exchange
             )
-            sessions = SessionIndex(series.ts, instrument.exchange, config.squareoff_lead)
+            on_every_step = len(series) == len(self.timeline)  # the union: same stamps
+            exchange = str(instrument.exchange)
+            if on_every_step and exchange in shared_sessions:
+                sessions = shared_sessions[exchange]
+            else:
+                sessions = SessionIndex(series.ts, instrument.exchange, config.squareoff_lead)
+                if on_every_step:
+                    shared_sessions[exchange] = sessions
             slot = Slot(index, series, instrument, strategy, sessions)
             slot.gidx = (
-                np.arange(len(series), dtype=np.int64)
-                if len(data) == 1
+                every_step
+                if on_every_step
                 else np.searchsorted(self.timeline, series.ts).astype(np.int64)
             )
             if shared is not None:

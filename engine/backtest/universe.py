@@ -22,6 +22,22 @@ from engine.strategy.series import Clock, Series
 Int64Array = npt.NDArray[np.int64]
 
 
+def merged_timeline(stamps: list[Int64Array]) -> Int64Array:
+    """Every moment any instrument has a bar, once each, rising: the steps of a
+    multi-instrument run. Each array is already rising, so a merge (a stable sort of the
+    concatenation, then dropping repeats) does it; numpy's `unique` hashes every stamp and
+    took ~0.5 s on two series of a million bars, against ~0.02 s for this."""
+    first = stamps[0]
+    if all(s is first or np.array_equal(s, first) for s in stamps[1:]):
+        return first
+    merged = np.concatenate(stamps)
+    merged.sort(kind="stable")
+    keep = np.empty(merged.shape[0], dtype=bool)
+    keep[:1] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep]
+
+
 class InstrumentClock:
     """An instrument's bar index for a strategy whose clock runs on the merged timeline.
 
@@ -35,7 +51,12 @@ class InstrumentClock:
     def __init__(self, shared: Clock, ts: Int64Array, gidx: Int64Array, timeline: Int64Array):
         self.shared = shared
         self.gidx = gidx
-        self.local_at: Int64Array = np.searchsorted(ts, timeline, side="right").astype(np.int64) - 1
+        # an instrument with a bar at every step: its bar at step g is g (gidx is 0..n-1)
+        self.local_at: Int64Array = (
+            gidx
+            if len(gidx) == len(timeline)
+            else np.searchsorted(ts, timeline, side="right").astype(np.int64) - 1
+        )
 
     @property
     def index(self) -> int:

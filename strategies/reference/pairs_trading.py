@@ -66,12 +66,10 @@ the last re-test bar.
 
 from __future__ import annotations
 
-import warnings
 from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
-from statsmodels.tsa.stattools import coint
 
 from strategies.sdk import (
     MINUTES_PER_DAY,
@@ -82,6 +80,7 @@ from strategies.sdk import (
     Param,
     Strategy,
     account_of,
+    engle_granger_pvalues,
     first_bar_at_or_after,
     hedge_ratio,
     ist_close_minutes,
@@ -368,12 +367,17 @@ def coint_pvalue(
     starts = starts[starts >= window - 1]
     if starts.size == 0:
         return out
-    values = np.array(
-        [
-            engle_granger_pvalue(ys[r - window + 1 : r + 1], xs[r - window + 1 : r + 1], lags)
-            for r in starts.tolist()
-        ]
-    )
+    values = np.empty(starts.shape[0])
+    if starts.shape[0] <= 2:  # bar by bar (replay, live): one or two windows, remembered
+        for i, r in enumerate(starts.tolist()):
+            values[i] = engle_granger_pvalue(
+                ys[r - window + 1 : r + 1], xs[r - window + 1 : r + 1], lags
+            )
+    else:  # the whole history: the windows tested in blocks
+        for first in range(0, starts.shape[0], _WINDOWS_AT_ONCE):
+            ends = starts[first : first + _WINDOWS_AT_ONCE]
+            rows = ends[:, None] + np.arange(1 - window, 1)  # each re-test's window of bars
+            values[first : first + ends.shape[0]] = engle_granger_pvalues(ys[rows], xs[rows], lags)
     last = np.searchsorted(starts, np.arange(n), side="right") - 1
     known = last >= 0
     out[known] = values[last[known]]
@@ -394,27 +398,21 @@ def retest_bars(ts: npt.ArrayLike, block_minutes: int) -> BoolArray:
     return out
 
 
+_WINDOWS_AT_ONCE = 512  # re-test windows copied and tested together: bounds their memory
 _CACHE: dict[tuple[bytes, bytes, int], float] = {}
 _CACHE_SIZE = 32
 
 
 def engle_granger_pvalue(y: FloatArray, x: FloatArray, lags: int) -> float:
-    """statsmodels' Engle-Granger test of y on x (constant, `lags` ADF lags, no lag search):
-    its MacKinnon p-value; NaN for a window with a NaN or one the test cannot fit. The last
-    few results are remembered, so a bar-by-bar replay asking again for the same window
-    does not re-run the test."""
+    """The Engle-Granger p-value of one window (the SDK's, equal to statsmodels'
+    `coint(y, x, trend="c", maxlag=lags, autolag=None)`; NaN for a window with a NaN or one
+    the test cannot fit). The last few results are remembered, so a bar-by-bar replay asking
+    again for the same window does not re-run the test."""
     key = (y.tobytes(), x.tobytes(), lags)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    value = float("nan")
-    if np.isfinite(y).all() and np.isfinite(x).all():
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")  # collinear windows: the p-value is 0
-                value = float(coint(y, x, trend="c", maxlag=lags, autolag=None)[1])
-        except (ValueError, np.linalg.LinAlgError):
-            value = float("nan")
+    value = float(engle_granger_pvalues(y.reshape(1, -1), x.reshape(1, -1), lags)[0])
     if len(_CACHE) >= _CACHE_SIZE:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = value

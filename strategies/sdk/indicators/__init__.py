@@ -10,10 +10,12 @@ the history. Given a Series, each returns a DerivedSeries that keeps its recipe,
 arrays, each returns an array.
 
 By family: averages (sma, ema, crossings), wilder (rsi, atr), windows (statistics over the
-last N bars), sessions (what restarts at each session open).
+last N bars), sessions (what restarts at each session open), cointegration (the Engle-Granger
+test over many windows at once).
 """
 
 from strategies.sdk.indicators.averages import crossed_above, crossed_below, ema, sma
+from strategies.sdk.indicators.cointegration import engle_granger_pvalue, engle_granger_pvalues
 from strategies.sdk.indicators.sessions import (
     opening_range_high,
     opening_range_low,
@@ -39,6 +41,8 @@ __all__ = [
     "crossed_above",
     "crossed_below",
     "ema",
+    "engle_granger_pvalue",
+    "engle_granger_pvalues",
     "hedge_ratio",
     "highest",
     "lowest",
