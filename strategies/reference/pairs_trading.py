@@ -14,13 +14,14 @@ at a step carries its last close, `has_bar` False).
 
 Rules, evaluated at the close of each step t (everything from bars <= t):
 
-- Cointegration: p = the p-value of statsmodels' Engle-Granger test
-  `coint(y, x, trend="c", maxlag=adf_lags, autolag=None)` over the `coint_window` closes
-  ending at the last re-test bar r <= t, carried unchanged until the next re-test (NaN
-  before the first re-test with a full window, or when the window holds a NaN). The test is
-  slow (about a millisecond), so it is re-run only at re-test bars, never per bar: the first
-  bar of each block of `retest_every` x `bar_minutes` minutes of IST clock time. Blocks
-  start at 09:15 IST each day when they are shorter than a day (the defaults, 375 x 1
+- Cointegration: p = the p-value of the Engle-Granger test statsmodels computes as
+  `coint(y, x, trend="c", maxlag=adf_lags, autolag=None)` (the SDK's
+  `engle_granger_pvalues`, equal to it and run on many windows at once) over the
+  `coint_window` closes ending at the last re-test bar r <= t, carried unchanged until the
+  next re-test (NaN before the first re-test with a full window, or when the window holds a
+  NaN). The test costs a window of work, so it is re-run only at re-test bars, never per
+  bar: the first bar of each block of `retest_every` x `bar_minutes` minutes of IST clock
+  time. Blocks start at 09:15 IST each day when they are shorter than a day (the defaults, 375 x 1
   minute, are one block per regular session: the test is re-run at each session's first
   bar on the 750 bars ending there), else they run on from 09:15 IST on 1970-01-01. Because
   the re-test bars follow the clock, not a count of bars since the data began, a replay or
