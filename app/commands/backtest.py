@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.commands.backtest_report import json_report, text_report
 from app.commands.output import emit_json, fail, inr
@@ -400,7 +400,8 @@ def _run(args: argparse.Namespace) -> int:
             instruments,
         )
         result = run_job(job, series)
-        json_text = None if args.json is None else json_report(result, data_notes)
+        shown = result.as_json(curve=False)  # built once: the --json report and the history
+        json_text = None if args.json is None else json_report(result, data_notes, shown)
     except ScheduleCoverageError as exc:  # a date the check above did not foresee
         return fail(
             "backtest", f"{exc}; use --costs bps --cost-bps BPS or --costs none for such dates"
@@ -420,7 +421,7 @@ def _run(args: argparse.Namespace) -> int:
     failed_report = _write_reports(args, result)
     if failed_report is not None:
         return failed_report
-    saved = None if args.no_save else _record(args, job, result)
+    saved = None if args.no_save else _record(args, job, result, shown)
     if json_text is not None:
         failed = emit_json("backtest", args.json, json_text, inputs=args.data or ())
         if failed is not None:
@@ -437,9 +438,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record(args: argparse.Namespace, job: BacktestJob, result: BacktestResult) -> Recorded:
+def _record(
+    args: argparse.Namespace, job: BacktestJob, result: BacktestResult, shown: dict[str, Any]
+) -> Recorded:
     """Keep the run in the workspace's run history (never fails the backtest: a busy or
     read-only workspace says the run was not saved, and why)."""
     from app.commands.runs import record_cli_run  # the store and SQLAlchemy: only when saving
 
-    return record_cli_run(args, job, result, data_files=args.data or ())
+    return record_cli_run(args, job, result, data_files=args.data or (), shown=shown)

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.commands.output import inr
 from engine.backtest import BacktestConfig, BacktestResult, Trade
+from engine.backtest.result import equity_curve_json
 from engine.data.bar_series import TIMEFRAMES, ist_iso
 
 CURVE_KEY = "equity_curve"  # BacktestResult.as_json's per-bar curve: compact columns
@@ -88,10 +89,18 @@ def text_report(
     return "\n".join(lines)
 
 
-def json_report(result: BacktestResult, data_notes: Sequence[str] = ()) -> str:
+def json_report(
+    result: BacktestResult,
+    data_notes: Sequence[str] = (),
+    shown: Mapping[str, Any] | None = None,
+) -> str:
     """The `--json` report as written: the engine's documented report plus what the importer
-    noted, indented, ending in a newline."""
-    return indented({**result.as_json(), "data_notes": list(data_notes)}) + "\n"
+    noted, indented, ending in a newline. `shown` is `result.as_json(curve=False)` when the
+    caller built it already (the run history stores the same dict)."""
+    if shown is None:
+        shown = result.as_json(curve=False)
+    report = {**shown, "equity_curve": equity_curve_json(result.curve)}
+    return indented({**report, "data_notes": list(data_notes)}) + "\n"
 
 
 def indented(report: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -287,14 +287,16 @@ def record_cli_run(
     job: BacktestJob,
     report: BacktestReport,
     data_files: Sequence[str | Path] = (),
+    shown: Mapping[str, Any] | None = None,
 ) -> Recorded:
-    """Save a finished `artha backtest` run in the workspace (`--workspace`/ARTHA_HOME).
+    """Save a finished `artha backtest` run in the workspace (`--workspace`/ARTHA_HOME);
+    `shown`: the report's as_json(curve=False) when the command built it already.
 
     Never fails the backtest: a busy, read-only or damaged workspace gives run_id None and a
     message saying the run was not saved and why (print it on stderr)."""
     try:
         with workspace_store(args) as (_, store):
-            run_id = rh.record_run(store, job, report, data_files=data_files)
+            run_id = rh.record_run(store, job, report, data_files=data_files, shown=shown)
     except (CommandError, StoreError) as exc:
         return Recorded(None, f"the run was not saved in the run history: {exc}")
     return Recorded(run_id, f"saved as run {run_id} (artha runs show {run_id})")

@@ -362,10 +362,15 @@ def _curve_from(data: bytes) -> EquityCurve:
         return EquityCurve(*(np.array(arrays[name]) for name in CURVE_ARRAYS))
 
 
-def _report_document(report: BacktestReport) -> dict[str, Any]:
-    """What `report` column holds: the as_json report and what a rebuild needs beyond it."""
+def _report_document(
+    report: BacktestReport, shown: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What `report` column holds: the as_json report and what a rebuild needs beyond it.
+    `shown` is `report.as_json(curve=False)` when the caller has built it already (the CLI
+    writes it as --json too: a million-bar run's takes ~0.3 s)."""
     # the curve is saved exactly in the npz; as JSON it would be tens of MB more per long run
-    shown = report.as_json(curve=False)
+    if shown is None:
+        shown = report.as_json(curve=False)
     trades = report.trades
     return {
         "format": REPORT_FORMAT,
@@ -484,8 +489,10 @@ def prepare_run(
     source_hash: str | None,
     name: str | None = None,
     tags: Iterable[str] = (),
+    shown: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
-    """Everything `save_run` stores, computed without a store (see PreparedRun)."""
+    """Everything `save_run` stores, computed without a store (see PreparedRun); `shown` as
+    in `_report_document`."""
     what = (
         RunDescription.of_job(job_or_description)
         if isinstance(job_or_description, BacktestJob)
@@ -498,7 +505,7 @@ def prepare_run(
     timeframe = what.timeframe or (
         report.timeframes[0] if len(set(report.timeframes)) == 1 else None
     )
-    document = _report_document(report)
+    document = _report_document(report, shown)
     config = config_json(report.config)
     config["from"] = None if what.start is None else what.start.isoformat()
     config["to"] = None if what.end is None else what.end.isoformat()
@@ -566,13 +573,16 @@ def record_run(
     tags: Iterable[str] = (),
     data_files: Sequence[str | Path] = (),
     source_hash: str | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> int:
     """The one call after a run (CLI `artha backtest`, the GUI wizard): hash the strategy's
     source (unless the caller hashed it when the run started), resolve the parameters it ran
     with, and save the run; its id.
 
     A source that cannot be read any more is saved without a hash rather than losing the run."""
-    prepared = prepare_record(job, report, data_files=data_files, source_hash=source_hash)
+    prepared = prepare_record(
+        job, report, data_files=data_files, source_hash=source_hash, shown=shown
+    )
     if name is not None or tags:
         columns = dict(prepared.columns)
         if name is not None:
@@ -588,16 +598,18 @@ def prepare_record(
     *,
     data_files: Sequence[str | Path] = (),
     source_hash: str | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
     """record_run's record, without a store: the source hashed (unless given), the
-    parameters the run used resolved, the report encoded."""
+    parameters the run used resolved, the report encoded (`shown`: its as_json(curve=False)
+    when already built)."""
     if source_hash is None:
         try:
             source_hash = source_hash_of(job.strategy)
         except RunHistoryError:
             source_hash = None
     description = replace(RunDescription.of_job(job, data_files), params=effective_params(job))
-    return prepare_run(description, report, source_hash=source_hash)
+    return prepare_run(description, report, source_hash=source_hash, shown=shown)
 
 
 def run_and_prepare(
