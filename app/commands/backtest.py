@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -401,6 +402,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         result = run_job(job, series)
         shown = result.as_json(curve=False)  # built once: the --json report and the history
+        saving = None if args.no_save else _record_meanwhile(args, job, result, shown)
         json_text = None if args.json is None else json_report(result, data_notes, shown)
     except ScheduleCoverageError as exc:  # a date the check above did not foresee
         return fail(
@@ -419,9 +421,9 @@ def _run(args: argparse.Namespace) -> int:
     ) as exc:
         return fail("backtest", str(exc))
     failed_report = _write_reports(args, result)
+    saved = None if saving is None else saving.result()
     if failed_report is not None:
         return failed_report
-    saved = None if args.no_save else _record(args, job, result, shown)
     if json_text is not None:
         failed = emit_json("backtest", args.json, json_text, inputs=args.data or ())
         if failed is not None:
@@ -438,11 +440,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record(
+def _record_meanwhile(
     args: argparse.Namespace, job: BacktestJob, result: BacktestResult, shown: dict[str, Any]
-) -> Recorded:
-    """Keep the run in the workspace's run history (never fails the backtest: a busy or
-    read-only workspace says the run was not saved, and why)."""
+) -> Future[Recorded]:
+    """Start keeping the run in the workspace's run history, on a thread of its own, while
+    this one encodes and writes the reports: DuckDB's insert and checkpoint of a long run's
+    curve (~0.5 s for a million bars) run outside the GIL, so the two overlap on a second
+    core. Never fails the backtest: a busy or read-only workspace gives a Recorded saying
+    the run was not saved, and why. The thread is not a daemon: the process ends only once
+    the run is stored."""
     from app.commands.runs import record_cli_run  # the store and SQLAlchemy: only when saving
 
-    return record_cli_run(args, job, result, data_files=args.data or (), shown=shown)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-history")
+    try:
+        return pool.submit(
+            record_cli_run, args, job, result, data_files=args.data or (), shown=shown
+        )
+    finally:
+        pool.shutdown(wait=False)  # the submitted save still runs to its end

@@ -227,6 +227,42 @@ def test_json_to_stdout_prints_only_json(tmp_path, csv_file, default_report):
     assert report == expected
 
 
+def test_the_run_is_saved_beside_the_report_and_a_busy_workspace_loses_neither(
+    tmp_path, csv_file, default_report
+):
+    """The history is written on a thread while the report is encoded: both must be whole
+    when the command exits, and a workspace held by another Artha costs the save only."""
+    from engine.data import run_history as rh
+    from engine.data.store import MarketStore
+    from engine.workspace import Workspace
+
+    home = tmp_path / "home"
+    target = tmp_path / "r.json"
+    out = artha(
+        "--strategy", "sma_crossover", "--data", str(csv_file), "--json", str(target), home=home
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Run history: saved as run 1" in out.stdout
+    written = json.loads(target.read_text(encoding="utf-8"))
+    with MarketStore.open(Workspace(home).database_path, read_only=True) as store:
+        saved = rh.load_run(store, 1).report.as_json()
+    for report in (written, saved):
+        report.pop("run_seconds")
+    expected = {k: v for k, v in default_report.items() if k != "run_seconds"}
+    assert written == expected
+    assert saved == {k: v for k, v in expected.items() if k != "data_notes"}
+
+    with Workspace(home).lock():
+        busy = artha(
+            "--strategy", "sma_crossover", "--data", str(csv_file), "--json", "-", home=home
+        )  # fmt: skip
+    assert busy.returncode == 0 and "Traceback" not in busy.stderr
+    assert busy.stderr.startswith("artha backtest: the run was not saved in the run history:")
+    report = json.loads(busy.stdout)
+    report.pop("run_seconds")
+    assert report == expected
+
+
 def test_json_to_a_file_still_prints_the_report(tmp_path, csv_file):
     target = tmp_path / "r.json"
     out = artha(
