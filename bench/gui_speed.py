@@ -357,8 +357,12 @@ async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: st
     profiling = [False]
     run_no = [0]
 
+    cpu: dict[float, float] = {}  # tick time -> the GUI thread's CPU time then
+
     def tick(got: list[float]) -> None:
-        got.append(time.perf_counter())
+        now = time.perf_counter()
+        got.append(now)
+        cpu[now] = time.thread_time()
         if profiling[0]:
             profiler.disable()
             profiling[0] = False
@@ -436,6 +440,10 @@ async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: st
         t_end = time.perf_counter()
         figures = _stall_figures(ticks, t_shown, t_end, marks, calls, outcome)
         start, end = figures.pop("worst_span")
+        # the GUI thread's own CPU time across the longest gap: near the gap, it was busy
+        # itself; near zero, it waited (for the GIL, or for a core)
+        if start in cpu and end in cpu:
+            figures["gui_cpu_in_max_ms"] = (cpu[end] - cpu[start]) * 1000
         figures["gc_in_max_ms"], figures["gc_in_max_generation"] = collections.within(start, end)
         report["runs"].append(figures)
         one = report["runs"][-1]
@@ -443,7 +451,8 @@ async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: st
             f"  stall run {run + 1}: max {one['max_ms']:.1f} ms ({one['max_phase']}), "
             f"p99 {one['p99_ms']:.1f} ms; with the save {one['max_incl_save_ms']:.1f} ms; "
             f"run {one['submit_to_shown_s']:.2f} s, {outcome.get('trades')} trades; "
-            f"collector in the longest gap {one['gc_in_max_ms']:.0f} ms",
+            f"collector in the longest gap {one['gc_in_max_ms']:.0f} ms, GUI thread's CPU "
+            f"in it {one.get('gui_cpu_in_max_ms', float('nan')):.0f} ms",
             flush=True,
         )
         await asyncio.sleep(1.0)

@@ -15,6 +15,8 @@ import gc
 
 from PySide6.QtCore import QObject, QTimer
 
+from engine.heap import collection_paused
+
 CHECK_MS = 1_000
 
 
@@ -30,7 +32,10 @@ class GuiThreadCollector(QObject):
         self.timer.start(interval_ms)
 
     def check(self) -> None:
-        """Collect each generation whose count passed its threshold, youngest first."""
+        """Collect each generation whose count passed its threshold, youngest first; not
+        while a thread builds a job's result (`collector_paused`): it is frozen after."""
+        if collection_paused():
+            return
         young, middle, old = gc.get_count()
         if young <= self.threshold[0]:
             return

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.gui.ui_settings import UiSettings
-from brokers.accounts import BrokerAccounts
-from brokers.credentials import CredentialStore
 from engine.broker.errors import BrokerError
 from engine.broker.models import ConnectionState, TickMode
 from engine.bus import EventBus
@@ -22,7 +20,10 @@ from engine.domain.instrument import Instrument
 from engine.jobs import JobRunner
 from engine.workspace import Workspace
 
-if TYPE_CHECKING:  # the hub pulls in the live-bar builder and the backtester's modules
+if TYPE_CHECKING:  # the hub pulls in the live-bar builder and the backtester's modules;
+    # the accounts and the keychain (keyring and the HTTP modules under it) load when used
+    from brokers.accounts import BrokerAccounts
+    from brokers.credentials import CredentialStore
     from brokers.hub import BrokerHub
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ class AppContext:
     # The broker connections on the loop (None where none run: a screenshot, a test of a
     # panel alone). Panels never call a broker: they read the hub's events on `bus`.
     brokers: BrokerHub | None = None
-    # The OS keychain, where broker keys, secrets and tokens live (never in a settings file).
-    credentials: CredentialStore = field(default_factory=CredentialStore)
+    # The OS keychain, where broker keys, secrets and tokens live (never in a settings file):
+    # `credentials`, made when first asked for.
+    _credentials: CredentialStore | None = field(default=None, init=False, repr=False)
     # The one runner for long work (imports, demo data): built on `bus`, one per context.
     jobs: JobRunner = field(init=False)
 
@@ -59,6 +61,16 @@ class AppContext:
         self.jobs = JobRunner(self.bus)
         if self.settings_dir is None:
             self.settings_dir = self.workspace.settings_dir
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The OS keychain's broker entries (keyring loads with the first use, not the
+        station's first paint)."""
+        if self._credentials is None:
+            from brokers.credentials import CredentialStore
+
+            self._credentials = CredentialStore()
+        return self._credentials
 
     @property
     def files_dir(self) -> Path:
@@ -69,6 +81,8 @@ class AppContext:
     def broker_accounts(self) -> BrokerAccounts:
         """The workspace's broker accounts as saved now (read afresh: the Brokers page and
         `artha broker add` both change the file). AccountError when it cannot be read."""
+        from brokers.accounts import BrokerAccounts
+
         return BrokerAccounts.load(self.files_dir)
 
     def live_account_id(self) -> str | None:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.commands.output import OutputRefused, check_target, store_files
+from app.gui.after_paint import after_first_paint
 from app.gui.collector import GuiThreadCollector
 from app.gui.context import AppContext
 from app.gui.main_window import MainWindow, shared_series_list
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SCREENSHOT_SETTLE_SECONDS = 0.6
+SCREENSHOT_JOBS_WAIT_SECONDS = 20.0  # at most, for the panels' first reads to end
 GIL_SWITCH_SECONDS = 0.001
 
 
@@ -167,6 +169,17 @@ def _broker_hub(ctx: AppContext, store: MarketStore | None) -> BrokerHub:
     )
 
 
+def _start_brokers(
+    ctx: AppContext, store: MarketStore | None, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The broker connections, once the window has painted: the hub's modules (the live-bar
+    builder, the replay, the backtester and pandas: ~0.3 s) are not on the first picture,
+    and nothing connects before this. Saved accounts then connect with their stored
+    sessions: the status bar says connected, or "login needed" where the session ended."""
+    ctx.brokers = _broker_hub(ctx, store)
+    QTimer.singleShot(500, lambda: loop.create_task(ctx.connect_saved_accounts()))
+
+
 def _run(ws: Workspace) -> int:
     app = _application()
     loop = qasync.QEventLoop(app)
@@ -181,7 +194,6 @@ def _run(ws: Workspace) -> int:
             log.error("market store unavailable: %s", exc)
             store, problem = None, str(exc)
         ctx = _context(ws, loop, store, problem)
-        ctx.brokers = _broker_hub(ctx, store)
         with shared_series_list(store):  # one store query for every panel's series list
             window = MainWindow(ctx)
             window.show()
@@ -199,9 +211,7 @@ def _run(ws: Workspace) -> int:
     log.info("Artha %s ready — workspace %s", __version__, ws.root)
     if offer_demo:
         QTimer.singleShot(300, window.offer_demo)
-    # Saved broker accounts connect with their stored sessions once the window is up: the
-    # status bar then says connected, or "login needed" where the day's session ended.
-    QTimer.singleShot(500, lambda: loop.create_task(ctx.connect_saved_accounts()))
+    after_first_paint(window, lambda: _start_brokers(ctx, store, loop))
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:
@@ -272,6 +282,13 @@ def take_screenshot(
 
         async def shoot() -> tuple[int, int] | None:
             await asyncio.sleep(SCREENSHOT_SETTLE_SECONDS)  # let docks lay out and paint
+            # the panels' first reads (the chart's starts after the first paint) shown too:
+            # no job running for a settle time in a row
+            waited = quiet = 0.0
+            while quiet < SCREENSHOT_SETTLE_SECONDS and waited < SCREENSHOT_JOBS_WAIT_SECONDS:
+                await asyncio.sleep(0.05)
+                waited += 0.05
+                quiet = 0.0 if ctx.jobs.running() else quiet + 0.05
             if show is not None:
                 from app.gui.screenshot_views import stage_view
 

@@ -15,17 +15,20 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
+from app.gui.after_paint import after_first_paint
 from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
-from app.gui.wizard import BacktestWizard, open_backtest_wizard
-from engine.backtest.job import BacktestJob, BacktestReport
 from engine.events import JobEvent, JobFailed, JobFinished
 
-if TYPE_CHECKING:  # SQLAlchemy (~0.3 s): loaded by the first run saved or reopened
+if TYPE_CHECKING:  # SQLAlchemy (~0.3 s): loaded by the first run saved or reopened; the
+    # wizard and the backtester (pandas, ~0.3 s) when the wizard first opens
+    from app.gui.wizard import BacktestWizard
+    from engine.backtest.job import BacktestJob, BacktestReport
     from engine.data import run_history
 
 log = logging.getLogger(__name__)
 AFTER_PAINT_MS = 50  # after the results' last step, its paint, then the background work
+WARM_UP_AFTER_MS = 3_000  # after the window's first paint: what showing a run first needs
 
 
 class Workbench(QObject):
@@ -53,10 +56,28 @@ class Workbench(QObject):
         if editor is not None:
             editor.backtest_requested.connect(self.open_wizard)
         self.wizards: list[BacktestWizard] = []
+        QTimer.singleShot(0, self, lambda: after_first_paint(window, self._warm_up_soon))
+
+    def _warm_up_soon(self) -> None:
+        QTimer.singleShot(WARM_UP_AFTER_MS, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Load what showing the first run needs (the reports, the results' plots, the
+        chart's trade markers) while the station idles after its start, not inside the
+        first result's handler (~40 ms there, with the GUI loop stopped)."""
+        import app.gui.chart.trade_markers
+        import app.gui.results.charts
+        import app.reports  # noqa: F401 - loaded, not used here
+
+        results = self.panel("results")
+        if results is not None:
+            results.warm_up()
 
     def open_wizard(self, prefill: dict[str, Any] | None = None) -> BacktestWizard:
         """The backtest wizard (menu, toolbar, the editor's Backtest button with its strategy
         and parameters); its finished run goes to the results, the chart and the history."""
+        from app.gui.wizard import open_backtest_wizard
+
         wizard = open_backtest_wizard(self.ctx, self.window, prefill or None)
         wizard.run_finished.connect(self.run_finished)  # (report, job, prepared record)
         self.wizards.append(wizard)

@@ -12,16 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from engine.domain.money import from_paise
 from engine.ist import IST
 from engine.ist import ist_iso as ist_iso
 from engine.timeframes import TIMEFRAMES as TIMEFRAMES
+
+if TYPE_CHECKING:  # imported where datetimes are converted: a bar read needs numpy alone
+    import pandas as pd
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -197,6 +199,8 @@ def as_utc_ns(ts: object) -> Int64Array:
     if arr.dtype.kind in "iu":
         return np.array(arr, dtype=np.int64)
     if arr.dtype.kind in "MO" and arr.ndim == 1:
+        import pandas as pd
+
         index = pd.DatetimeIndex(ts if isinstance(ts, pd.Series | pd.Index) else list(arr))
         if index.tz is None:
             raise BarDataError("ts has no time zone; pass tz-aware datetimes or int64 ns UTC")
@@ -302,6 +306,8 @@ class BarSeries:
 
     def timestamps(self) -> pd.DatetimeIndex:
         """Bar open times in IST, for reports and charts."""
+        import pandas as pd
+
         return pd.DatetimeIndex(pd.to_datetime(self.ts, unit="ns", utc=True)).tz_convert(IST)
 
     def slice(self, start: int, stop: int) -> BarSeries:

@@ -147,8 +147,6 @@ def coverage_of_rows(rows: Sequence[Sequence[Any]]) -> StoreCoverage:
 
 def read_coverage(store: MarketStore) -> StoreCoverage:
     """Every stored series' coverage in one query (~30 ms on the demo's 2.25M bars): callers
-    on a GUI thread run it as a job. Through the store's ORM engine, the public door that
-    turns damage into StoreDamaged like every read."""
-    with store.sa_engine.connect() as conn:
-        rows = conn.exec_driver_sql(COVERAGE_SQL).fetchall()
-    return coverage_of_rows([tuple(r) for r in rows])
+    on a GUI thread run it as a job. Through `store.read_rows` (DuckDB alone, damage turned
+    into StoreDamaged like every read): no SQLAlchemy on the station's first screen."""
+    return coverage_of_rows(store.read_rows(COVERAGE_SQL))

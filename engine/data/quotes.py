@@ -128,14 +128,13 @@ def read_quotes(
     """Quotes of `keys` ("EXCHANGE:SYMBOL", as stored) in one query, in the order given.
 
     ~0.1 s for 50 instruments of 120 sessions of minute bars on a 2-core machine: callers on
-    a GUI thread run it as a job. It goes through the store's ORM engine, the public door that
-    turns damage into StoreDamaged like every read.
+    a GUI thread run it as a job. Through `store.read_rows` (DuckDB alone, damage turned into
+    StoreDamaged like every read): no SQLAlchemy on the station's first screen.
     """
     if spark_sessions < 2:
         raise ValueError(f"a sparkline needs at least 2 sessions, not {spark_sessions}")
     wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
     if not wanted:
         return {}
-    with store.sa_engine.connect() as conn:
-        rows = conn.exec_driver_sql(QUOTES_SQL, (wanted, _PREFERENCE, spark_sessions)).fetchall()
-    return quote_rows([tuple(r) for r in rows], wanted)
+    rows = store.read_rows(QUOTES_SQL, (wanted, _PREFERENCE, spark_sessions))
+    return quote_rows(rows, wanted)

@@ -25,24 +25,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import duckdb
-import pandas as pd
 
 from engine.calendar import CalendarLayer
 from engine.calendar.changes import CalendarPlan
 from engine.data import integrity, schema, store_calendar
-from engine.data import store_bulk as bulk
 from engine.data import store_query as query
 from engine.data.bar_series import BarSeries
-from engine.data.batch import ImportBatch
 from engine.data.import_log import ImportReport, log_import, seen_before
 from engine.data.schema import StoreDamaged, StoreError
 from engine.data.snapshot import SnapshotSeries, write_snapshot
-from engine.data.store_group import write_group
 from engine.domain.instrument import Instrument
 
 if TYPE_CHECKING:
+    # pandas (~0.3 s to import) and the write path that builds frames load on the first
+    # write or frame read: opening the store and reading bars (the desktop's first paint,
+    # a backtest's worker) need DuckDB and numpy alone
+    import pandas as pd
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
+
+    from engine.data.batch import ImportBatch
 
 __all__ = ["ImportReport", "MarketStore", "SeriesInfo", "StoreDamaged", "StoreError"]
 
@@ -273,6 +275,8 @@ class MarketStore:
 
         `force=True` merges it again anyway (e.g. after a fixed importer changed the bars).
         """
+        from engine.data import store_bulk as bulk
+
         digest = bulk.batch_digest(batch)
         with self._transaction(f"import {batch.source}") as cur:
             seen = seen_before(cur, batch.source, batch.format, digest, batch.notes)
@@ -300,6 +304,9 @@ class MarketStore:
         one. Any other failure raises StoreError with nothing of the group kept (the caller,
         engine.data.import_files, then writes them one by one to name the file at fault).
         """
+        from engine.data import store_bulk as bulk
+        from engine.data.store_group import write_group
+
         digests = [bulk.batch_digest(b) for b in batches]
         with self._cursor() as cur:
             seen = {
@@ -325,6 +332,8 @@ class MarketStore:
 
         Same rules as imports (one transaction, merged by key); returns bars new or changed.
         """
+        from engine.data import store_bulk as bulk
+
         source = f"{exchange}:{series.symbol} {series.timeframe} bars"
         with self._transaction(f"write {source}") as cur:
             known = schema.first_row(
@@ -345,6 +354,8 @@ class MarketStore:
     def write_instruments(self, instruments: Sequence[Instrument], source: str) -> int:
         """Insert or update contracts from a broker's instruments dump (lot, tick, freeze,
         expiry, strike, token), in one transaction; returns how many were new."""
+        from engine.data import store_bulk as bulk
+
         frame = bulk.instruments_rows(instruments)
         with self._transaction(f"write instruments from {source}") as cur:
             return bulk.upsert_instruments(cur, frame, source)
@@ -398,6 +409,17 @@ class MarketStore:
         with self._cursor() as cur:
             return query.instruments_frame(cur, exchange)
 
+    def instrument_names(self) -> list[tuple[str, str, str]]:
+        """(exchange, symbol, name or "") of every instrument, ordered as `instruments()`:
+        for lists that need no more (the watchlist at the station's start) without the
+        DataFrame, whose pandas takes ~0.3 s to import."""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT exchange, symbol, coalesce(name, '') FROM instruments "
+                "ORDER BY exchange, symbol"
+            ).fetchall()
+        return [(str(e), str(s), str(n)) for e, s, n in rows]
+
     def read_bars(
         self,
         symbol: str,
@@ -421,6 +443,17 @@ class MarketStore:
     def list_series(self) -> list[SeriesInfo]:
         with self._cursor() as cur:
             return [SeriesInfo(*row) for row in query.series_rows(cur)]
+
+    def read_rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only query (SELECT or WITH) on a cursor of its own, damage
+        turned into StoreDamaged as in every read. For aggregate reads written as SQL (the
+        watchlist's quotes, the Data panel's coverage): DuckDB alone, where the ORM engine
+        would load SQLAlchemy (~0.3 s) on the desktop's first screen."""
+        words = sql.split(None, 1)
+        if not words or words[0].upper() not in ("SELECT", "WITH"):
+            raise StoreError("read_rows runs SELECT or WITH queries only")
+        with self._cursor() as cur:
+            return cur.execute(sql, list(params)).fetchall()
 
     def import_log(self) -> pd.DataFrame:
         with self._cursor() as cur:

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from engine.data import integrity
-from engine.data import store_bulk as bulk
 from engine.data.bar_series import BarDataError, BarSeries, check_timeframe
 from engine.data.schema import CORPORATE_ACTION_RULES, StoreError, first_row
 from engine.domain.enums import Exchange, OptionType, Segment
 from engine.domain.instrument import Instrument
 from engine.domain.money import from_paise
 from engine.ist import IST, ns_of
+
+if TYPE_CHECKING:  # pandas loads where a frame is built (not for a bar read: the first paint)
+    import pandas as pd
 
 Cursor = duckdb.DuckDBPyConnection
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -93,6 +94,8 @@ def _ns(moment: datetime | date, *, end: bool) -> int:
         start = datetime.combine(moment + timedelta(days=1) if end else moment, time(), IST)
     ns = ns_of(start)
     if not MIN_NS < ns <= MAX_NS:  # no int64 ns for it: the error pandas gave here before
+        import pandas as pd
+
         raise pd.errors.OutOfBoundsDatetime(f"Cannot cast {start} to unit='ns' without overflow.")
     return ns - 1 if end and whole_day else ns
 
@@ -230,6 +233,8 @@ def upsert_corporate_actions(cur: Cursor, frame: pd.DataFrame) -> int:
         "AS ratio_from, ratio_to::INTEGER AS ratio_to, amount_paise::BIGINT AS amount_paise, "
         f"{note} AS note FROM actions"
     )
+    from engine.data import store_bulk as bulk  # the write path: pandas
+
     bulk.register(cur, "actions", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE new_actions AS {select}")

@@ -74,10 +74,36 @@ print(json.dumps({"code": code, "modules": seen.get("modules", [])}))
 """
 
 
+def _store_two_sessions(workspace) -> None:
+    """Two sessions of one-minute bars of two symbols: the chart, the watchlist (prices) and
+    the Data panel (coverage) then all have something to read at the start."""
+    import numpy as np
+
+    from engine.data.bar_series import BarSeries
+    from engine.data.store import MarketStore
+
+    minute = 60 * 10**9
+    opens = [np.datetime64("2026-11-19T03:45", "ns"), np.datetime64("2026-11-20T03:45", "ns")]
+    ts = np.concatenate([o.astype(np.int64) + np.arange(375) * minute for o in opens])
+    close = 10_000 + (np.arange(len(ts)) % 50)
+    with MarketStore.open(workspace.database_path) as store:
+        for symbol in ("SYNAAA", "SYNBBB"):
+            store.write_bars(
+                BarSeries.from_arrays(symbol, ts, close, close + 5, close - 5, close,
+                                      np.full(len(ts), 100), "1m", prices_in_paise=True)
+            )  # fmt: skip
+
+
 def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspace):
     """What the first picture does not need loads after it: the commands (their parsers are
     not asked for), the run history (read once the window has painted: SQLAlchemy's models),
-    the dialogs (when opened), jedi (a worker process of its own, started later)."""
+    the dialogs (when opened), jedi (a worker process of its own, started later); and, with
+    bars in the store, pandas (frames are built by imports, reports and the adjuster, none
+    of them on the first screen), SQLAlchemy (the watchlist's prices and the Data panel's
+    coverage are read through DuckDB alone), the backtester (results, wizard, editor
+    checks), the SDK (completion, the chart's indicators), pyqtgraph (the chart's view is
+    built once the window has painted) and the keychain (broker accounts connect then)."""
+    _store_two_sessions(workspace)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
         [sys.executable, "-c", _FIRST_PAINT_PROBE, str(workspace.root)],
@@ -99,6 +125,15 @@ def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspa
         "app.gui.calendar_dialog",
         "jedi",
         "parso",
+        "pandas",
+        "sqlalchemy",
+        "duckdb_engine",
+        "engine.backtest",
+        "strategies.sdk",
+        "app.reports",
+        "pyqtgraph",
+        "keyring",
+        "brokers.hub",
     }
     assert not_yet.isdisjoint(modules), sorted(not_yet & modules)
 

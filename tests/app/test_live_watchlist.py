@@ -73,6 +73,7 @@ class Station:
         qtbot.waitSignal(self.watchlist.quotes_shown, timeout=15_000).wait()
         self.chart = ChartPanel(ctx, "chart-live")
         qtbot.addWidget(self.chart)
+        self.chart.show()  # a chart reads its bars once on screen
         run_until(loop, lambda: self.chart.bars is not None)
         self.keys = self.watchlist.model.keys()
 

@@ -19,8 +19,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from strategies.sdk import Param, ParamError
-from strategies.sdk import indicators as ind
+from engine.strategy.params import Param, ParamError
+
+# The indicators themselves (strategies.sdk.indicators) are imported where a line is
+# computed: the SDK package loads the backtester and pandas (~0.3 s), which the chart's
+# first picture does not need. Param and ParamError are the SDK's own (re-exported there).
 
 FloatArray = npt.NDArray[np.float64]
 Kind = Literal["overlay", "oscillator"]
@@ -96,18 +99,26 @@ class IndicatorEntry:
 
 
 def _sma(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"sma": ind.sma(bars.close, p["length"])}
 
 
 def _ema(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"ema": ind.ema(bars.close, p["length"])}
 
 
 def _vwap(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"vwap": ind.session_vwap(bars.ts, bars.high, bars.low, bars.close, bars.volume)}
 
 
 def _bollinger(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     length, width = p["length"], p["width"]
     return {
         "upper": ind.bollinger_upper(bars.close, length, width),
@@ -117,14 +128,20 @@ def _bollinger(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
 
 
 def _highest(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"highest": ind.highest(bars.high, p["length"])}
 
 
 def _lowest(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"lowest": ind.lowest(bars.low, p["length"])}
 
 
 def _channel(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {
         "upper": ind.highest(bars.high, p["length"]),
         "lower": ind.lowest(bars.low, p["length"]),
@@ -132,6 +149,8 @@ def _channel(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
 
 
 def _opening_range(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     minutes, step = p["minutes"], bar_minutes(bars.ts)
     if step > minutes:
         # bars longer than the range (a 60m or daily chart): there is no range to draw
@@ -144,18 +163,26 @@ def _opening_range(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArra
 
 
 def _rsi(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"rsi": ind.rsi(bars.close, p["length"])}
 
 
 def _atr(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"atr": ind.atr(bars.high, bars.low, bars.close, p["length"])}
 
 
 def _zscore(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"zscore": ind.zscore(bars.close, p["length"])}
 
 
 def _volume_ratio(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArray]:
+    from strategies.sdk import indicators as ind
+
     return {"volume_ratio": ind.volume_ratio(bars.volume, p["length"])}
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.backtest.result import Trade
 from engine.ist import ns_of
+
+if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the chart
+    from engine.backtest.result import Trade
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]

@@ -20,10 +20,9 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -41,9 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.after_paint import after_first_paint
 from app.gui.chart.chart_state import ChartState
 from app.gui.chart.drawing_store import DrawingStore
-from app.gui.chart.drawings import DrawingLayer
 from app.gui.chart.indicator_catalog import CATALOG, BarArrays, IndicatorSpec
 from app.gui.chart.live_candles import Candle, LiveCandles, Minute
 from app.gui.chart.loading import (
@@ -53,11 +52,8 @@ from app.gui.chart.loading import (
     possible_timeframes,
     split_key,
 )
-from app.gui.chart.overlay_item import LodBandItem, LodLineItem
 from app.gui.chart.palette import ChartPalette, palette_for
-from app.gui.chart.trade_markers import TradeColours, TradeMarkersItem
 from app.gui.chart.trade_marks import TradeMarks
-from app.gui.chart.view import ChartView
 from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
@@ -78,6 +74,16 @@ from engine.events import (
 )
 from engine.ist import ns_of
 from engine.timeframes import Timeframe
+
+if TYPE_CHECKING:
+    # The drawing (pyqtgraph: ~0.2 s to import, and the view's build) is made once the
+    # station has painted, while the first bars are read: the first picture shows the
+    # chart's toolbar and "Loading…", never waits for it.
+    import pyqtgraph as pg
+
+    from app.gui.chart.drawings import DrawingLayer
+    from app.gui.chart.trade_markers import TradeColours, TradeMarkersItem
+    from app.gui.chart.view import ChartView
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +140,16 @@ class ChartPanel(QWidget):
         self._live_timer.timeout.connect(self.flush_live)
 
         self.view_palette = self._palette()
-        self.view = ChartView(palette=self.view_palette)
-        self.drawings = DrawingLayer(self.view.price_plot, self._x_of_time, self._time_of_x)
-        self.drawings.changed.connect(self._save_drawings)
+        self._view: ChartView | None = None  # built by `view` (after the first paint)
+        self._drawings: DrawingLayer | None = None
         self._build_toolbar()
         self.message = QLabel()
         self.message.setObjectName("chartMessage")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedLayout()
-        self.stack.addWidget(self.view)
+        self._blank: QWidget | None = QWidget()  # where the view goes once built
+        self.stack.addWidget(self._blank)
         self.stack.addWidget(self.message)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -173,7 +179,9 @@ class ChartPanel(QWidget):
                 subscription.cancel()
 
         self.destroyed.connect(unsubscribe)
-        QTimer.singleShot(0, self._first_show)
+        # the first read once the window has painted: its job thread (the read, resampling,
+        # the adjuster's modules) would otherwise take the GIL from the station's first paint
+        after_first_paint(self, self._first_read)
 
     # -- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -239,7 +247,7 @@ class ChartPanel(QWidget):
         fit = QToolButton()
         fit.setText("Fit")
         fit.setToolTip("Show the whole series")
-        fit.clicked.connect(self.view.show_all)
+        fit.clicked.connect(lambda _c=False: self.view.show_all())
         row.addWidget(fit)
         row.addStretch(1)
         self.info = QLabel()
@@ -249,8 +257,40 @@ class ChartPanel(QWidget):
         delete = QAction("Delete drawing", self)
         delete.setShortcut(QKeySequence.StandardKey.Delete)
         delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        delete.triggered.connect(self.drawings.delete_selected)
+        delete.triggered.connect(lambda _c=False: self.drawings.delete_selected())
         self.addAction(delete)
+
+    @property
+    def view(self) -> ChartView:
+        """The drawing of candles, volume, indicators and trades (built on first use)."""
+        if self._view is None:
+            from app.gui.chart.drawings import DrawingLayer
+            from app.gui.chart.view import ChartView
+
+            view = ChartView(palette=self.view_palette)
+            self._drawings = DrawingLayer(view.price_plot, self._x_of_time, self._time_of_x)
+            self._drawings.changed.connect(self._save_drawings)
+            self._drawings.set_theme(self._theme_name())
+            self._view = view
+            saying = self.stack.currentWidget() is self.message
+            self.stack.insertWidget(0, view)
+            self.stack.setCurrentWidget(self.message if saying else view)
+            if self._blank is not None:
+                self.stack.removeWidget(self._blank)
+                self._blank.deleteLater()
+                self._blank = None
+        return self._view
+
+    @property
+    def drawings(self) -> DrawingLayer:
+        """The trader's lines, rectangles and notes on the price pane (built with `view`)."""
+        self.view  # noqa: B018 - builds both
+        assert self._drawings is not None
+        return self._drawings
+
+    def _theme_name(self) -> str:
+        app = QApplication.instance()
+        return current_theme(app) if isinstance(app, QApplication) else self.ctx.settings.theme
 
     def _palette(self) -> ChartPalette:
         app = QApplication.instance()
@@ -260,6 +300,8 @@ class ChartPanel(QWidget):
     def apply_theme(self, theme: str) -> None:
         """The station switched theme (or the colour-blind option): repaint in its colours."""
         self.view_palette = palette_for(theme, self.ctx.settings.colour_blind)
+        if self._view is None:  # built later, in these colours
+            return
         self.view.set_palette(self.view_palette)
         self.drawings.set_theme(theme)
         if self.trade_item is not None:
@@ -333,12 +375,22 @@ class ChartPanel(QWidget):
         if self.bars is None:
             return
         if self.trade_item is None:
+            from app.gui.chart.trade_markers import TradeMarkersItem
+
             self.trade_item = TradeMarkersItem(self._trade_colours())
             self.view.price_plot.addItem(self.trade_item)
         index = int(np.searchsorted(self.view.ts_ns, ts_ns, side="right")) - 1
         self.trade_item.add_fill(max(index, 0), price, side, is_entry)
 
     # -- reading bars --------------------------------------------------------------------------
+    def _first_read(self) -> None:
+        """The chart has painted once: read what it shows, unless something (a run shown, a
+        trade clicked) has asked for bars meanwhile; the view is built while they are read."""
+        if self.bars is None and self._job is None:
+            self._first_show()
+        if self._job is not None:
+            self.view  # noqa: B018 - builds it
+
     def _first_show(self) -> None:
         if self.ctx.store is None:
             self._say(f"No market data: {self.ctx.store_problem or 'the store is not open'}.")
@@ -555,6 +607,8 @@ class ChartPanel(QWidget):
         if entry.kind == "oscillator":
             shown.pane = shown.spec.to_text()
             plot = self.view.add_subpane(shown.pane, shown.spec.label())
+            import pyqtgraph as pg  # loaded with the view
+
             for level in entry.reference:
                 guide = pg.InfiniteLine(
                     level,
@@ -565,6 +619,8 @@ class ChartPanel(QWidget):
         else:
             shown.pane = ""
             plot = self.view.price_plot
+        from app.gui.chart.overlay_item import LodBandItem, LodLineItem
+
         banded = set(entry.band or ())
         if entry.band is not None:
             upper, lower = entry.band
@@ -607,6 +663,8 @@ class ChartPanel(QWidget):
             self.trade_item = None
         if self.bars is None or not len(self.trades):
             return
+        from app.gui.chart.trade_markers import TradeMarkersItem
+
         entry, exit_ = self.trades.on_bars(self.bars.ts_ns)
         item = TradeMarkersItem(self._trade_colours())
         item.set_trades(entry, self.trades.entry_price, exit_, self.trades.exit_price,
@@ -615,6 +673,8 @@ class ChartPanel(QWidget):
         self.trade_item = item
 
     def _trade_colours(self) -> TradeColours:
+        from app.gui.chart.trade_markers import TradeColours
+
         up, down = self.view_palette.up, self.view_palette.down
         return TradeColours(buy=up, sell=down, win=up, loss=down)
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -45,6 +45,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QResizeEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,40 +63,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.commands.data_download import (
-    DownloadOutcome,
-    DownloadStep,
-    StoreTarget,
-    check_timeframe,
-    download_accounts,
-    download_instruments,
-    download_span,
-)
 from app.gui.context import AppContext
 from app.gui.coverage_timeline import CoverageDelegate, CoverageRowsModel
-from app.gui.download_dialog import DownloadDialog, DownloadRequest, InstrumentCache
-from app.gui.panels.corporate_actions import CorporateActionsDialog
-from app.gui.panels.import_dialog import ImportDialog
-from app.gui.panels.import_result import (
-    ERROR_STYLE,
-    WARNING_STYLE,
-    HeldChoice,
-    HeldFilesDialog,
-    ImportResultDialog,
-    bounded,
-    fixed_font,
-    log_outcome,
-    merged,
-    stopped,
-)
+from app.gui.message_style import ERROR_STYLE, WARNING_STYLE, bounded, fixed_font
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column
-from brokers.accounts import AccountError, BrokerAccount
-from brokers.hub import BrokerHub
-from engine.broker.models import ConnectionState
 from engine.data.bar_series import ist_iso
 from engine.data.coverage import StoreCoverage, read_coverage
-from engine.data.import_files import FileResult, ImportOptions, ImportOutcome, import_files
 from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
 from engine.events import (
     JobCancelled,
@@ -107,6 +81,17 @@ from engine.events import (
 )
 from engine.ist import IST
 from engine.jobs import JobControl
+
+if TYPE_CHECKING:
+    # What imports, downloads and their dialogs use loads when one starts: the importers
+    # and the backtester's modules under the broker hub bring pandas (~0.3 s), which the
+    # panel's first picture (the list of series) does not need.
+    from app.commands.data_download import DownloadOutcome, DownloadStep
+    from app.gui.download_dialog import DownloadDialog, DownloadRequest, InstrumentCache
+    from app.gui.panels.import_result import HeldFilesDialog, ImportResultDialog
+    from brokers.accounts import BrokerAccount
+    from brokers.hub import BrokerHub
+    from engine.data.import_files import FileResult, ImportOptions, ImportOutcome
 
 log = logging.getLogger(__name__)
 SIZE_FROM_ROWS = 40
@@ -240,6 +225,9 @@ def _importing(paths: Sequence[str], options: ImportOptions) -> Work:
     it had reported."""
 
     def work(store: MarketStore, control: JobControl) -> ImportOutcome:
+        from app.gui.panels.import_result import stopped
+        from engine.data.import_files import import_files
+
         settled: list[FileResult] = []
         read = 0  # files handed over by the parser (import_files asks `cancelled` after each)
 
@@ -280,6 +268,14 @@ def _downloading(
 
     def work(store: MarketStore, control: JobControl) -> DownloadOutcome:
         async def download() -> DownloadOutcome:
+            from app.commands.data_download import (
+                StoreTarget,
+                check_timeframe,
+                download_instruments,
+                download_span,
+            )
+            from engine.broker.models import ConnectionState
+
             broker = hub.broker(account)
             check_timeframe(broker, request.timeframe)
             start, end = download_span(request.start, request.end, now())
@@ -328,6 +324,7 @@ class DataPanel(QWidget):
         # the newest quality check's job id: an older one's result arriving late is dropped
         self._quality_job: int | None = None
         self._coverage_job: int | None = None  # the newest coverage read, likewise
+        self._columns_fitted = False  # sized to the rows listed (_fit_columns)
         self._reads: set[int] = set()  # this panel's reads not yet ended, older ones too
         self._then: Callable[[Any], None] | None = None  # what to do with the work's result
         self._what = ""
@@ -335,7 +332,7 @@ class DataPanel(QWidget):
         self._bar_text: Callable[[int, int], str] = _files_done
         self._cancel_text = ""
         self._cancelling = ""
-        self._instruments = InstrumentCache()  # the brokers' dumps, for the day
+        self._instrument_cache: InstrumentCache | None = None  # the brokers' dumps, for the day
         self.download_dialog: DownloadDialog | None = None
         self.download_failed: QMessageBox | None = None
         self.last_download: DownloadOutcome | None = None
@@ -462,6 +459,15 @@ class DataPanel(QWidget):
         self.drop_highlight = _DropHighlight(self)
         self.refresh()
 
+    @property
+    def _instruments(self) -> InstrumentCache:
+        """The brokers' instruments books, kept for the day (made at the first download)."""
+        if self._instrument_cache is None:
+            from app.gui.download_dialog import InstrumentCache
+
+            self._instrument_cache = InstrumentCache()
+        return self._instrument_cache
+
     # -- showing ------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.status.setStyleSheet("")
@@ -483,8 +489,7 @@ class DataPanel(QWidget):
             return
         shown = self._selected_key()
         self.model.set_rows(rows)
-        self.table.resizeColumnsToContents()
-        self._fit_coverage()
+        self._fit_columns()
         self._select(shown)
         total = sum(r.bars for r in rows)
         demo = any(r.symbol.startswith("SYN") for r in rows)
@@ -645,6 +650,8 @@ class DataPanel(QWidget):
         if 0 <= row < len(self.model.rows):
             info: SeriesInfo = self.model.rows[row]
             symbol, exchange = info.symbol, info.exchange
+        from app.gui.panels.corporate_actions import CorporateActionsDialog
+
         dialog = CorporateActionsDialog(self._store, symbol, exchange, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a new one each time
         # a bound method, not a lambda: a lambda holding the panel crashed PySide 6.11 when
@@ -730,6 +737,20 @@ class DataPanel(QWidget):
             self._fit_coverage()
         return super().eventFilter(watched, event)
 
+    def _fit_columns(self) -> None:
+        """Columns to their contents, once the table is on screen: sizing asks every cell
+        (the timelines' too, ~30 ms for 50 series), and a panel behind a tab at the
+        station's start does it when it is first shown instead (showEvent)."""
+        self._columns_fitted = self.table.isVisible()
+        if self._columns_fitted:
+            self.table.resizeColumnsToContents()
+            self._fit_coverage()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._columns_fitted:
+            self._fit_columns()
+
     def _fit_coverage(self) -> None:
         """The timeline takes the width the other columns leave; when that is under
         TIMELINE_MIN (a narrow dock) it takes what the columns before it leave, and the
@@ -757,6 +778,8 @@ class DataPanel(QWidget):
         a drop's."""
         if self._store is None or self.busy or not paths:
             return
+        from app.gui.panels.import_dialog import ImportDialog
+
         dialog = ImportDialog(paths, parent=self)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         options = dialog.options()
@@ -767,6 +790,8 @@ class DataPanel(QWidget):
     def import_files(self, paths: Sequence[str], options: ImportOptions | None = None) -> None:
         """Import on the thread; every file's result ends in the result dialog, after the
         trader's word on files held for bars on closed days (resolve_held)."""
+        from engine.data.import_files import ImportOptions
+
         options = options or ImportOptions()
         self._start(
             _importing(paths, options),
@@ -785,6 +810,8 @@ class DataPanel(QWidget):
         self._held = _Held(outcome, options)
         self._set_busy(True)  # the import is not over until the trader says
         self.status.setText(f"{len(held)} file(s) held: bars on days the exchange was closed")
+        from app.gui.panels.import_result import HeldFilesDialog
+
         question = HeldFilesDialog(held, parent=self)
         question.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         question.chosen.connect(self.resolve_held)
@@ -794,6 +821,8 @@ class DataPanel(QWidget):
     def resolve_held(self, choice: str) -> None:
         """The trader's word on the held files: "keep" or "drop" imports them again with
         those bars kept or left out, "skip" stores nothing of them."""
+        from app.gui.panels.import_result import HeldChoice, merged
+
         held, self._held = self._held, None
         if held is None:
             return
@@ -817,6 +846,8 @@ class DataPanel(QWidget):
         )
 
     def _show_result(self, outcome: ImportOutcome, skipped: bool = False) -> None:
+        from app.gui.panels.import_result import ImportResultDialog, log_outcome
+
         log_outcome(log, outcome, skipped)
         if outcome.warning:
             self.show_warning(outcome.warning)
@@ -837,6 +868,10 @@ class DataPanel(QWidget):
         offered); its Download starts the job."""
         if self._store is None or self.busy:
             return None
+        from app.commands.data_download import download_accounts
+        from app.gui.download_dialog import DownloadDialog
+        from brokers.accounts import AccountError
+
         try:
             accounts = download_accounts(self._ctx.broker_accounts())
         except AccountError as exc:
@@ -885,6 +920,8 @@ class DataPanel(QWidget):
                 "station's main window, or with `artha data download`."
             )
             return
+        from brokers.accounts import AccountError
+
         try:
             account = self._ctx.broker_accounts().get(request.account_id)
         except AccountError as exc:

@@ -18,9 +18,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -40,13 +41,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.after_paint import after_first_paint
 from app.gui.context import AppContext
 from app.gui.editor.checks import Diagnostic, Severity, quick_check
-from app.gui.editor.code_editor import EDITOR_KEYS, CodeEditor
-from app.gui.editor.completion import JediCompleter
-from app.gui.editor.find_bar import FindBar
 from app.gui.editor.param_form import ParamForm
-from app.gui.editor.strategy_check import CheckOutcome, CheckRequest, check_strategy
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
@@ -54,8 +52,21 @@ from engine.heap import freeze_long_lived
 from strategies.reference import REFERENCE_STRATEGIES
 from strategies.template import template
 
+if TYPE_CHECKING:
+    # The code editor, its find bar and completion, and the strategy check load when the
+    # panel first opens a file (after the station's first paint): completion reads the
+    # SDK's names, and the SDK and the check load the backtester and pandas (~0.3 s).
+    from app.gui.editor.code_editor import CodeEditor
+    from app.gui.editor.completion import JediCompleter
+    from app.gui.editor.find_bar import FindBar
+    from app.gui.editor.strategy_check import CheckOutcome
+
 log = logging.getLogger(__name__)
 JEDI_WARM_AFTER_SECONDS = 2.0  # the jedi process starts after the window's start-up work
+# after the window's first paint, the panel loads its editor (the code editor, completion and
+# the SDK: ~0.5 s on the GUI thread) this much later, unless painted (seen) before: the
+# chart's first bars come first
+START_AFTER_PAINT_MS = 1_000
 
 CHECK_DELAY_MS = 300  # after the last key, the quick checks run
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "strategies" / "reference"
@@ -96,8 +107,9 @@ class EditorPanel(QWidget):
         self._check_again = False
         self._backtest_after_check = False
         self._scratch = Path(tempfile.mkdtemp(prefix="artha-editor-"))
-        self.jedi = JediCompleter(self, warm_after=JEDI_WARM_AFTER_SECONDS)
-        self.jedi.warmed.connect(self._completion_ready)
+        self._jedi: JediCompleter | None = None  # made by `jedi`, at the latest after paint
+        self._find_bar: FindBar | None = None  # made by `find_bar`
+        self._started = False  # _start_up has run
         app = QApplication.instance()
         self.theme = current_theme(app) if isinstance(app, QApplication) else ctx.settings.theme
 
@@ -107,15 +119,55 @@ class EditorPanel(QWidget):
 
         def stop(*_: object) -> None:
             subscription.cancel()
-            self.jedi.shutdown()
+            if self._jedi is not None:
+                self._jedi.shutdown()
 
         self.destroyed.connect(stop)
         self.refresh_files()
-        QTimer.singleShot(0, self._open_first)
+        # docked by then: the window's first paint (this panel's own when it stands alone)
+        QTimer.singleShot(0, self, lambda: after_first_paint(self, self._start_soon))
+
+    def _start_soon(self) -> None:
+        QTimer.singleShot(START_AFTER_PAINT_MS, self, self._start_up)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        # painted: the trader sees the panel (a dock tabbed behind another is shown but
+        # never painted), so its editor loads next, not a second later
+        if not self._started:
+            QTimer.singleShot(0, self, self._start_up)
+
+    def _start_up(self) -> None:
+        """Start jedi's warm-up clock and open the first strategy (once)."""
+        if self._started:
+            return
+        self._started = True
+        self.jedi  # noqa: B018 - makes it
+        self._open_first()
+
+    @property
+    def jedi(self) -> JediCompleter:
+        """Completion (its worker process starts JEDI_WARM_AFTER_SECONDS after this is made,
+        or at the first request)."""
+        if self._jedi is None:
+            from app.gui.editor.completion import JediCompleter
+
+            self._jedi = JediCompleter(self, warm_after=JEDI_WARM_AFTER_SECONDS)
+            self._jedi.warmed.connect(self._completion_ready)
+        return self._jedi
+
+    @property
+    def find_bar(self) -> FindBar:
+        """Find and replace under the tabs (made when first used: a tab shown, Ctrl+F)."""
+        if self._find_bar is None:
+            from app.gui.editor.find_bar import FindBar
+
+            self._find_bar = FindBar()
+            self._centre_layout.addWidget(self._find_bar)
+        return self._find_bar
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.find_bar = FindBar()
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
         bar.setSpacing(4)
@@ -162,7 +214,7 @@ class EditorPanel(QWidget):
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.setSpacing(0)
         centre_layout.addWidget(self.tabs, 1)
-        centre_layout.addWidget(self.find_bar)
+        self._centre_layout = centre_layout  # the find bar goes under the tabs
 
         self.form = ParamForm()
         self.form.changed.connect(self._form_changed)
@@ -243,6 +295,8 @@ class EditorPanel(QWidget):
 
     def handled_keys(self) -> tuple[tuple[str, str], ...]:
         """Keys the code editor reads itself (no QAction), for Help > Keyboard shortcuts."""
+        from app.gui.editor.code_editor import EDITOR_KEYS
+
         return EDITOR_KEYS
 
     # -- files ---------------------------------------------------------------------------------
@@ -297,6 +351,8 @@ class EditorPanel(QWidget):
             self.say(f"Cannot open {path}: {reason}", error=True)
             return None
         reference = _reference_name(path)
+        from app.gui.editor.code_editor import CodeEditor
+
         editor = CodeEditor(self.theme)
         editor.setObjectName(f"editor.{path.stem}")
         editor.path = path
@@ -395,6 +451,10 @@ class EditorPanel(QWidget):
     # -- tabs and closing ----------------------------------------------------------------------
     def current_editor(self) -> CodeEditor | None:
         widget = self.tabs.currentWidget()
+        if widget is None:
+            return None
+        from app.gui.editor.code_editor import CodeEditor  # loaded: a tab is open
+
         return widget if isinstance(widget, CodeEditor) else None
 
     def _mark(self, editor: CodeEditor) -> None:
@@ -408,6 +468,8 @@ class EditorPanel(QWidget):
 
     def close_tab(self, index: int) -> bool:
         """Close a tab, asking first when it has unsaved edits; False if the user kept it."""
+        from app.gui.editor.code_editor import CodeEditor
+
         editor = self.tabs.widget(index)
         if not isinstance(editor, CodeEditor):
             return False
@@ -451,7 +513,8 @@ class EditorPanel(QWidget):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.confirm_close():
-            self.jedi.cancel()
+            if self._jedi is not None:
+                self._jedi.cancel()
             super().closeEvent(event)
         else:
             event.ignore()
@@ -550,6 +613,8 @@ class EditorPanel(QWidget):
             return self._check_job
         info = self.files[editor]
         text = editor.toPlainText()
+        from app.gui.editor.strategy_check import CheckRequest, check_strategy
+
         request = CheckRequest(text, info.path, info.reference)
         scratch = self._scratch
         self._check_editor = editor
@@ -576,6 +641,8 @@ class EditorPanel(QWidget):
         if editor is None or editor not in self.files:
             return
         info = self.files[editor]
+        from app.gui.editor.strategy_check import CheckOutcome  # loaded: it ran the check
+
         if isinstance(event, JobFinished) and isinstance(event.result, CheckOutcome):
             outcome = event.result
         else:  # the checker itself failed: say so, never take the panel down

@@ -21,7 +21,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
-    QFontDatabase,
     QGuiApplication,
     QTextBlockFormat,
     QTextCharFormat,
@@ -38,12 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.message_style import ERROR_STYLE, WARNING_STYLE, bounded, fixed_font
+from app.gui.message_style import MAX_MESSAGE as MAX_MESSAGE  # where its tests look for it
 from engine.data.bar_series import ist_iso
 from engine.data.import_files import FileResult, FileStatus, ImportOutcome
 
-MAX_MESSAGE: Final = 3_000  # characters of one message shown: a 50 MB field stays out
-WARNING_STYLE: Final = "color: #d99a1e; font-weight: 600;"  # readable on both themes
-ERROR_STYLE: Final = "color: #e5534b; font-weight: 600;"
 _COLOURS: Final = {logging.INFO: "#2e9d5b", logging.WARNING: "#d99a1e", logging.ERROR: "#e5534b"}
 _TAG_WIDTH: Final = 11  # "NOT TRIED" and a gap: the file lines start in one column
 UNTRIED_LINE: Final = 20_000  # characters of the log's one "not tried" line (~300 paths)
@@ -62,18 +60,6 @@ class HeldChoice(StrEnum):
     KEEP = "keep"
     DROP = "drop"
     SKIP = "skip"
-
-
-def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text`, cut to `limit` characters with "…" and how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
-
-
-def fixed_font() -> QFont:
-    """The system's fixed-pitch font: report columns line up as in a terminal."""
-    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
 def summary(outcome: ImportOutcome) -> str:

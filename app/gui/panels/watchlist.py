@@ -682,12 +682,12 @@ class WatchlistPanel(QWidget):
             )
             return
         try:
-            frame = self._store.instruments()
+            instruments = self._store.instrument_names()
         except StoreError as exc:
             self._show_message(f"The market store cannot be read: {exc}")
             return
-        keys = [f"{e}:{s}" for e, s in zip(frame["exchange"], frame["symbol"], strict=True)]
-        self._names = dict(zip(keys, (str(n or "") for n in frame["name"]), strict=True))
+        keys = [f"{e}:{s}" for e, s, _ in instruments]
+        self._names = {f"{e}:{s}": name for e, s, name in instruments}
         self._completions.setStringList(keys)
         if not keys:
             self._show_message(

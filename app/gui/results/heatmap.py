@@ -3,13 +3,21 @@ up/down colours, blended over the theme's background so it reads in dark and lig
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from app.reports.analysis import MONTHS, MonthlyReturns
+if TYPE_CHECKING:  # app.reports loads the backtester and pandas: with the first run shown
+    from app.reports.analysis import MonthlyReturns
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
+
+
+# the reports' month names (app.reports.analysis.MONTHS), here too: the empty table's header
+# is laid out when the panel is built, and app.reports would load the backtester with it
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def blend(colour: str, background: str, strength: float) -> QColor:
@@ -30,7 +38,7 @@ class MonthlyModel(QAbstractTableModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.table = MonthlyReturns((), {}, {})
+        self.table: MonthlyReturns | None = None  # no run shown yet: no rows
         self.up, self.down, self.background = "#26a69a", "#ef5350", "#131722"
         self.bold = QFont()
         self.bold.setBold(True)
@@ -46,11 +54,12 @@ class MonthlyModel(QAbstractTableModel):
         self.endResetModel()
 
     def value(self, row: int, column: int) -> float | None:
+        assert self.table is not None  # rows exist only with a table
         year = self.table.years[row]
         return self.table.year_total[year] if column == 12 else self.table.cells[year][column]
 
     def rowCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.table.years)
+        return 0 if parent.isValid() or self.table is None else len(self.table.years)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else 13
@@ -72,14 +81,15 @@ class MonthlyModel(QAbstractTableModel):
             return readable_on(fill)
         if role == Qt.ItemDataRole.FontRole and index.column() == 12:
             return self.bold
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole and self.table is not None:
             year = self.table.years[index.row()]
             month = "the year" if index.column() == 12 else f"{MONTHS[index.column()]} {year}"
             return f"Net return over {month}: {value * 100:+.2f}%"
         return None
 
     def _fill(self, value: float) -> QColor:
-        strength = min(abs(value) / self.table.largest(), 1.0) * 0.8 + 0.15
+        largest = self.table.largest() if self.table is not None else 1.0
+        strength = min(abs(value) / largest, 1.0) * 0.8 + 0.15
         return blend(self.up if value >= 0 else self.down, self.background, strength)
 
     def headerData(
@@ -89,4 +99,4 @@ class MonthlyModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             return "Year" if section == 12 else MONTHS[section]
-        return str(self.table.years[section])
+        return "" if self.table is None else str(self.table.years[section])

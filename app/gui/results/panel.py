@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QPaintEvent
@@ -50,33 +50,20 @@ from PySide6.QtWidgets import (
 from app.gui.chart.palette import ChartPalette, palette_for
 from app.gui.context import AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
-from app.gui.results.charts import (
-    NS_PER_SECOND,
-    CurveCharts,
-    WeeklyChart,
-    drawdown_plot,
-    equity_plot,
-)
 from app.gui.results.heatmap import MonthlyModel
 from app.gui.results.trades_model import TradeFilter, TradesModel
 from app.gui.table_model import Column, RowsModel
 from app.gui.themes import current_theme
-from app.reports import (
-    ChargeSummary,
-    Conventions,
-    Figures,
-    ReportError,
-    charge_summary,
-    export_csv,
-    figures,
-    metric_rows,
-    write_html,
-)
-from app.reports.analysis import drawdown_curve, format_value, monthly_returns, rupees_text
-from app.reports.csv_export import default_stem
-from app.reports.svg import BADGE_COLOURS
-from engine.backtest import BacktestResult
 from engine.ist import ist_iso, ist_midnight_ns
+
+if TYPE_CHECKING:
+    # The figures (app.reports: the backtester's modules and pandas, ~0.3 s) load with the
+    # first run shown and the plots (pyqtgraph) when first built: the panel starts empty,
+    # behind a tab, and the station's first paint needs none of them.
+    from app.gui.results.charts import CurveCharts, WeeklyChart
+    from app.reports import ChargeSummary, Conventions, Figures
+    from app.reports.analysis import Kind, Value
+    from engine.backtest import BacktestResult
 
 EMPTY_TEXT = (
     "<h3>No backtest to show yet</h3>"
@@ -88,6 +75,9 @@ EMPTY_TEXT = (
     "the weekly target's badge, monthly returns, every trade and the charges.</p>"
 )
 VAR_LEVELS = (0.90, 0.95, 0.975, 0.99)
+# Conventions().periods_per_year (engine.metrics' TRADING_DAYS_PER_YEAR), for the empty
+# panel's sessions box: the metrics package is not imported until a run is shown
+DEFAULT_SESSIONS = 252
 KPI_NAMES = (
     "Net P&L",
     "Total return",
@@ -102,6 +92,20 @@ KPI_NAMES = (
 
 def _when(ns: int) -> str:
     return ist_iso(ns)[:16].replace("T", " ")
+
+
+def _value_text(kind: Kind, value: Value) -> str:
+    """A figure as the reports print it (app.reports.analysis.format_value)."""
+    from app.reports.analysis import format_value
+
+    return format_value(kind, value)
+
+
+def _rupees_text(value: float | int | Decimal) -> str:
+    """Rupees as the reports print them (app.reports.analysis.rupees_text)."""
+    from app.reports.analysis import rupees_text
+
+    return rupees_text(value)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ class ResultsPanel(QWidget):
         self.ctx = ctx
         self.result: BacktestResult | None = None
         self.title = ""
-        self.conventions = Conventions()
+        self._conventions: Conventions | None = None  # the defaults until set
         self.figures: Figures | None = None
         self.charges: ChargeSummary | None = None
         self.theme = "dark"
@@ -300,9 +304,24 @@ class ResultsPanel(QWidget):
         return box
 
     @property
+    def conventions(self) -> Conventions:
+        """How the risk figures are measured (the reports' defaults until changed)."""
+        if self._conventions is None:
+            from app.reports import Conventions
+
+            self._conventions = Conventions()
+        return self._conventions
+
+    @conventions.setter
+    def conventions(self, conventions: Conventions) -> None:
+        self._conventions = conventions
+
+    @property
     def curves(self) -> CurveCharts:
         """The equity and drawdown plots (built on first use)."""
         if self._curves is None:
+            from app.gui.results.charts import CurveCharts
+
             plots = [*self._plots, None, None]
             self._curves = CurveCharts(equity=plots[0], drawdown=plots[1])
             self._curves.apply_palette(self.palette_, self._net_colour)
@@ -313,6 +332,8 @@ class ResultsPanel(QWidget):
     def weekly_chart(self) -> WeeklyChart:
         """The weekly returns' bars (built on first use)."""
         if self._weekly_chart is None:
+            from app.gui.results.charts import WeeklyChart
+
             self._weekly_chart = WeeklyChart()
             self._weekly_chart.apply_palette(self.palette_)
             self._weekly_layout.addWidget(self._weekly_chart)
@@ -329,6 +350,13 @@ class ResultsPanel(QWidget):
             self._charts_queued = True
             self._queue(self._chart_steps(), replace=False)
 
+    def warm_up(self) -> None:
+        """Before the first run arrives (the station idle after its start): build the plots,
+        a step a loop turn, instead of in the first run's steps."""
+        if not self.charts_built() and not self._charts_queued:
+            self._charts_queued = True
+            self._queue(self._chart_steps(), replace=False)
+
     def _chart_steps(self) -> list[Callable[[], None]]:
         """Building the plots, one a loop turn (each takes a few tens of ms)."""
         return [
@@ -340,10 +368,14 @@ class ResultsPanel(QWidget):
 
     def _build_equity_plot(self) -> None:
         if self._curves is None and not self._plots:
+            from app.gui.results.charts import equity_plot
+
             self._plots.append(equity_plot())
 
     def _build_drawdown_plot(self) -> None:
         if self._curves is None and len(self._plots) == 1:
+            from app.gui.results.charts import drawdown_plot
+
             self._plots.append(drawdown_plot())
 
     def _build_curves(self) -> None:
@@ -359,7 +391,7 @@ class ResultsPanel(QWidget):
         form = QHBoxLayout()
         self.sessions = QSpinBox()
         self.sessions.setRange(1, 400)
-        self.sessions.setValue(self.conventions.periods_per_year)
+        self.sessions.setValue(DEFAULT_SESSIONS)
         self.sessions.setSuffix(" sessions/yr")
         self.sessions.setToolTip(
             "Daily returns are annualised with the square root of this (252 NSE sessions)"
@@ -391,8 +423,8 @@ class ResultsPanel(QWidget):
         self.metrics_model = RowsModel(
             [
                 Column("Metric", lambda r: r.label),
-                Column("Gross", lambda r: format_value(r.kind, r.gross), numeric=True),
-                Column("Net", lambda r: format_value(r.kind, r.net), numeric=True),
+                Column("Gross", lambda r: _value_text(r.kind, r.gross), numeric=True),
+                Column("Net", lambda r: _value_text(r.kind, r.net), numeric=True),
                 Column("How", lambda r: r.note),
             ]
         )
@@ -410,7 +442,7 @@ class ResultsPanel(QWidget):
         self.costs_model = RowsModel(
             [
                 Column("Component", lambda r: r.label),
-                Column("Amount", lambda r: rupees_text(r.amount), numeric=True),
+                Column("Amount", lambda r: _rupees_text(r.amount), numeric=True),
                 Column("Share", lambda r: r.share, numeric=True),
             ]
         )
@@ -472,6 +504,8 @@ class ResultsPanel(QWidget):
         `result`, the header and the figures are set at once; the curves, the weekly bars,
         the monthly table and the trades in the next loop turns, one each (`filled` fires
         after the last; `fill_now` does the rest at once)."""
+        from app.reports import figures
+
         self.result = result
         self.title = title or f"{result.strategy} on {', '.join(result.symbols)}"
         self.charges = None
@@ -484,7 +518,7 @@ class ResultsPanel(QWidget):
         self.subtitle.setText(
             f"{result.strategy}({params}) · {result.bars:,} bars · "
             f"{_when(curve.timestamps[0])} to {_when(curve.timestamps[-1])} IST · "
-            f"capital {rupees_text(config.capital)} · costs {costs}, slippage "
+            f"capital {_rupees_text(config.capital)} · costs {costs}, slippage "
             f"{config.slippage_bps} bps, fills at {config.fill}"
         )
         self._show_figures()
@@ -528,15 +562,21 @@ class ResultsPanel(QWidget):
         return not self._steps
 
     def _fill_curves(self, result: BacktestResult) -> None:
+        from app.reports.analysis import drawdown_curve
+
         curve = result.curve
         self.curves.set_curve(curve, drawdown_curve(curve, float(result.config.capital)))
 
     def _fill_weekly(self, result: BacktestResult) -> None:
+        from app.gui.results.charts import NS_PER_SECOND
+
         weekly = result.weekly
         starts = [ist_midnight_ns(w.week_start) / NS_PER_SECOND for w in weekly.weeks]
         self.weekly_chart.set_weeks(starts, [w.weekly_return for w in weekly.weeks])
 
     def _fill_monthly(self, result: BacktestResult) -> None:
+        from app.reports.analysis import monthly_returns
+
         capital = float(result.config.capital)
         self.monthly_model.set_table(monthly_returns(result.curve, capital))
 
@@ -545,6 +585,9 @@ class ResultsPanel(QWidget):
         self._fill_symbols()
 
     def _show_figures(self) -> None:
+        from app.reports import metric_rows
+        from app.reports.analysis import format_value, rupees_text
+
         assert self.result is not None and self.figures is not None
         result, fig = self.result, self.figures
         m = fig.metrics
@@ -591,6 +634,8 @@ class ResultsPanel(QWidget):
     def _paint_badge(self) -> None:
         if self.result is None:
             return
+        from app.reports.svg import BADGE_COLOURS
+
         name = self.result.weekly.badge.value
         self.badge.setText(name)
         self.badge.setStyleSheet(
@@ -663,16 +708,22 @@ class ResultsPanel(QWidget):
             widget.blockSignals(False)
         self.conventions = conventions
         if self.result is not None:
+            from app.reports import figures
+
             self.figures = figures(self.result, conventions)
             self._show_figures()
 
     def reset_conventions(self) -> None:
+        from app.reports import Conventions
+
         self.set_conventions(Conventions())
 
     def _recompute_soon(self) -> None:
         self._recompute.start()
 
     def _apply_conventions(self) -> None:
+        from app.reports import Conventions
+
         self.set_conventions(
             Conventions(
                 periods_per_year=self.sessions.value(),
@@ -689,6 +740,8 @@ class ResultsPanel(QWidget):
         """Itemise the charges (re-pricing every contract note: done once, when asked)."""
         if self.result is None or self.charges is not None:
             return
+        from app.reports import charge_summary
+
         self.charges = summary = charge_summary(self.result)
         total = summary.ledger_total
         rows = [
@@ -698,19 +751,23 @@ class ResultsPanel(QWidget):
         self.costs_model.set_rows(rows)
         self.costs_note.setText(
             f"Cost model: {summary.model}. {summary.notes:,} contract notes re-priced from "
-            f"the closed trades' fills; turnover {rupees_text(summary.turnover)}."
+            f"the closed trades' fills; turnover {_rupees_text(summary.turnover)}."
         )
 
     # --- export -------------------------------------------------------------------------
 
     def export_html_to(self, path: Path) -> Path:
         """Write the HTML report of the shown run (ReportError when refused)."""
+        from app.reports import ReportError, write_html
+
         if self.result is None:
             raise ReportError("no backtest is shown; run one first")
         return write_html(self.result, path, self.title, self.conventions)
 
     def export_csv_to(self, folder: Path) -> list[Path]:
         """Write the trades and metrics CSVs of the shown run into `folder`."""
+        from app.reports import ReportError, export_csv
+
         if self.result is None:
             raise ReportError("no backtest is shown; run one first")
         return export_csv(self.result, folder, conventions=self.conventions)
@@ -721,6 +778,8 @@ class ResultsPanel(QWidget):
     def _ask_html(self) -> None:
         if self.result is None:
             return
+        from app.reports.csv_export import default_stem
+
         name = str(Path(self._start_dir()) / f"{default_stem(self.result)}.html")
         chosen, _ = QFileDialog.getSaveFileName(self, "Export HTML report", name, "HTML (*.html)")
         if chosen:
@@ -734,6 +793,8 @@ class ResultsPanel(QWidget):
             self._export(lambda: self.export_csv_to(Path(chosen)))
 
     def _export(self, write: Callable[[], list[Path]]) -> None:
+        from app.reports import ReportError
+
         try:
             paths = write()
         except ReportError as exc:

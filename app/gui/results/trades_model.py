@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from engine.backtest import Trade
 from engine.ist import ns_of
+
+if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the panel
+    from engine.backtest import Trade
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()

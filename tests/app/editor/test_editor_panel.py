@@ -69,6 +69,8 @@ def test_it_opens_the_first_workspace_strategy_and_lists_the_files(
     write_strategy("a_idea", template("a_idea"))
     panel = EditorPanel(make_ctx())
     qtbot.addWidget(panel)
+    assert panel.tabs.count() == 0  # opened once on screen: after the window's first paint
+    panel.show()
     qtbot.waitUntil(lambda: panel.tabs.count() == 1, timeout=2000)
     assert panel.tabs.tabText(0) == "a_idea.py"
     mine = panel.tree.topLevelItem(0)

@@ -138,6 +138,8 @@ def test_selecting_a_trade_emits_symbol_and_utc_ns(panel, result, qtbot):
 
 
 def test_conventions_recompute_through_the_engine(panel, result, qtbot):
+    # the empty panel's form shows the defaults without loading the reports
+    assert panel.sessions.value() == Conventions().periods_per_year
     show(panel, qtbot, result)
     panel.set_conventions(Conventions(periods_per_year=250, risk_free_rate=0.065))
     trades = TradeArrays.from_decimals(
@@ -263,3 +265,11 @@ def test_plots_are_built_when_the_panel_is_first_shown(qtbot):
     qtbot.waitUntil(panel.charts_built, timeout=5_000)
     panel.apply_theme("light")
     assert panel.curves.equity_plot.backgroundBrush().color().name() == "#ffffff"
+
+
+def test_the_heatmap_names_the_months_as_the_reports_do():
+    """The heatmap keeps its own copy (its header is laid out before app.reports loads)."""
+    from app.gui.results import heatmap
+    from app.reports import analysis
+
+    assert heatmap.MONTHS == analysis.MONTHS
