@@ -10,6 +10,7 @@ never as the run's live objects.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,7 @@ def _rupees(paise: int) -> Decimal:
 
 
 NS_PER_SECOND = 1_000_000_000
+_new_object = object.__new__
 
 
 def curve_paise(rupees: npt.NDArray[np.float64]) -> Int64Array:
@@ -97,23 +99,30 @@ class Trade:
         exit_time: datetime | None = None,
     ) -> Trade:
         """A portfolio's round trip, with the bars of its instrument it opened and closed on
-        (and its times in IST when the caller converted many at once: `ist_datetimes`)."""
+        (and its times in IST when the caller converted many at once: `ist_datetimes`).
+
+        A run builds one per round trip, so the fields go straight into the new instance's
+        __dict__: the frozen dataclass's __init__ sets each through object.__setattr__
+        (~2 us a trade); the Trade is the same."""
         gross = r.gross_pnl
-        return cls(
-            r.symbol,
-            "long" if r.long else "short",
-            r.product,
-            r.quantity,
-            entry_bar,
-            ist_datetime(r.entry_ts) if entry_time is None else entry_time,
-            _rupees(r.entry_price),
-            exit_bar,
-            ist_datetime(r.exit_ts) if exit_time is None else exit_time,
-            _rupees(r.exit_price),
-            _rupees(gross),
-            _rupees(r.charges),
-            _rupees(gross - r.charges),  # TradeRecord.net_pnl
+        charges = r.charges
+        trade = _new_object(cls)
+        trade.__dict__.update(
+            symbol=r.symbol,
+            side="long" if r.long else "short",
+            product=r.product,
+            quantity=r.quantity,
+            entry_bar=entry_bar,
+            entry_time=ist_datetime(r.entry_ts) if entry_time is None else entry_time,
+            entry_price=Decimal(r.entry_price).scaleb(-2),  # _rupees, without a call
+            exit_bar=exit_bar,
+            exit_time=ist_datetime(r.exit_ts) if exit_time is None else exit_time,
+            exit_price=Decimal(r.exit_price).scaleb(-2),
+            gross_pnl=Decimal(gross).scaleb(-2),
+            charges=Decimal(charges).scaleb(-2),
+            net_pnl=Decimal(gross - charges).scaleb(-2),  # TradeRecord.net_pnl
         )
+        return trade
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -170,40 +179,56 @@ class TradeSource:
         self.records = records
         self.ts_of = ts_of
         self.built: list[Trade] | None = None
+        self.times: tuple[Int64Array, Int64Array] | None = None
 
     def _times(self) -> tuple[Int64Array, Int64Array]:
-        """Every trade's entry and exit time (UTC ns)."""
-        records, n = self.records, len(self.records)
-        entry_ns = np.fromiter((r.entry_ts for r in records), np.int64, n)
-        exit_ns = np.fromiter((r.exit_ts for r in records), np.int64, n)
-        return entry_ns, exit_ns
+        """Every trade's entry and exit time (UTC ns); read once, for the trades and the
+        metrics alike."""
+        if self.times is None:
+            records, n = self.records, len(self.records)
+            entry_ns = np.fromiter((r.entry_ts for r in records), np.int64, n)
+            exit_ns = np.fromiter((r.exit_ts for r in records), np.int64, n)
+            entry_ns.flags.writeable = exit_ns.flags.writeable = False  # shared: read only
+            self.times = entry_ns, exit_ns
+        return self.times
 
     def __call__(self) -> list[Trade]:
         if self.built is None:
-            records = self.records
-            entry_ns, exit_ns = self._times()
-            entry_bars = np.zeros(len(records), np.int64)
-            exit_bars = np.zeros(len(records), np.int64)
-            rows: dict[str, list[int]] = {}
-            for n, r in enumerate(records):
-                rows.setdefault(r.symbol, []).append(n)
-            for symbol, mine in rows.items():  # each trade's bars, per symbol in one search
-                ts = self.ts_of[symbol]
-                at = np.array(mine, np.int64)
-                entry_bars[at] = np.searchsorted(ts, entry_ns[at])
-                exit_bars[at] = np.searchsorted(ts, exit_ns[at])
-            self.built = [
-                Trade.from_record(r, entry_bar, exit_bar, entry_time, exit_time)
-                for r, entry_bar, exit_bar, entry_time, exit_time in zip(
-                    records,
-                    entry_bars.tolist(),
-                    exit_bars.tolist(),
-                    ist_datetimes(entry_ns),
-                    ist_datetimes(exit_ns),
-                    strict=True,
-                )
-            ]
+            # tens of thousands of acyclic records (Trades, datetimes, Decimals): the cyclic
+            # collector would rescan the run's objects between them (as in the run itself)
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self.built = self._build()
+            finally:
+                if collecting:
+                    gc.enable()
         return self.built
+
+    def _build(self) -> list[Trade]:
+        records = self.records
+        entry_ns, exit_ns = self._times()
+        entry_bars = np.zeros(len(records), np.int64)
+        exit_bars = np.zeros(len(records), np.int64)
+        rows: dict[str, list[int]] = {}
+        for n, r in enumerate(records):
+            rows.setdefault(r.symbol, []).append(n)
+        for symbol, mine in rows.items():  # each trade's bars, per symbol in one search
+            ts = self.ts_of[symbol]
+            at = np.array(mine, np.int64)
+            entry_bars[at] = np.searchsorted(ts, entry_ns[at])
+            exit_bars[at] = np.searchsorted(ts, exit_ns[at])
+        return [
+            Trade.from_record(r, entry_bar, exit_bar, entry_time, exit_time)
+            for r, entry_bar, exit_bar, entry_time, exit_time in zip(
+                records,
+                entry_bars.tolist(),
+                exit_bars.tolist(),
+                ist_datetimes(entry_ns),
+                ist_datetimes(exit_ns),
+                strict=True,
+            )
+        ]
 
     def trade_arrays(self) -> TradeArrays:
         """The metrics' view of the trades, from the exact paise and times of the records:

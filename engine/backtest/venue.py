@@ -36,8 +36,8 @@ from engine.execution.prices import slipped
 # `Validity.IOC` costs ~120 ns (a descriptor on the class), a global ~10 ns.
 _MARKET, _SL, _SL_M = OrderType.MARKET, OrderType.SL, OrderType.SL_M
 _IOC, _SELL = Validity.IOC, Side.SELL
-_FILL, _SQUARE_OFF = EventKind.FILL, EventKind.SQUARE_OFF
-_OPEN_FILL, _INTRABAR = Phase.OPEN_FILL, Phase.INTRABAR
+_FILL, _EXPIRE, _SQUARE_OFF = EventKind.FILL, EventKind.EXPIRE, EventKind.SQUARE_OFF
+_OPEN_FILL, _INTRABAR, _CLOSE = Phase.OPEN_FILL, Phase.INTRABAR, Phase.CLOSE
 
 
 class SimulatedVenue:
@@ -61,8 +61,8 @@ class SimulatedVenue:
         slot = self.slots[instrument]
         bar = slot.clock.index
         event = self.event_bar
-        if event is not None and event[0] == instrument:
-            bar = max(bar, event[1])
+        if event is not None and event[0] == instrument and event[1] > bar:
+            bar = event[1]
         if bar < 0:  # before the instrument's first bar (a multi-instrument strategy)
             return bar, 0, 0
         return bar, slot.ts.item(bar), slot.close.item(bar)
@@ -107,7 +107,7 @@ class SimulatedVenue:
 
     def arm_squareoff(self, instrument: int, bar: int) -> None:
         slot = self.slots[instrument]
-        day = int(slot.sessions.day[bar])
+        day = slot.sessions.day.item(bar)  # on every fill that leaves a position open
         if day in slot.squareoff_days:
             return
         slot.squareoff_days.add(day)
@@ -189,10 +189,10 @@ class SimulatedVenue:
         self, order: ManagedOrder, slot: Slot, end: int, ticket: int | None = None
     ) -> None:
         self.queue.push(
-            int(slot.gidx[end]),
-            Phase.CLOSE,
+            slot.gidx.item(end),
+            _CLOSE,
             0,
-            EventKind.EXPIRE,
+            _EXPIRE,
             order,
             order.version,
             end,

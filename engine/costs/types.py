@@ -46,7 +46,15 @@ class ChargeSegment(StrEnum):
     @classmethod
     def of(cls, segment: Segment | str, product: Product | str) -> ChargeSegment:
         """Map an instrument segment and order product: EQ+CNC is delivery, EQ+MIS intraday."""
-        seg, prod = Segment(segment), Product(product)
+        if type(segment) is Segment and type(product) is Product:  # on every fill: kept
+            known = _CHARGE_SEGMENTS.get((segment, product))
+            if known is None:
+                known = _CHARGE_SEGMENTS[segment, product] = cls._map(segment, product)
+            return known
+        return cls._map(Segment(segment), Product(product))
+
+    @classmethod
+    def _map(cls, seg: Segment, prod: Product) -> ChargeSegment:
         if seg is Segment.FUTURES:
             return cls.FUTURES
         if seg is Segment.OPTIONS:
@@ -56,6 +64,10 @@ class ChargeSegment(StrEnum):
         if seg is Segment.EQUITY and prod is Product.MIS:
             return cls.INTRADAY
         raise ValueError(f"no charge segment for instrument segment {seg} with product {prod}")
+
+
+# ChargeSegment.of's answers by (segment, product) members; a refused pair raises each time.
+_CHARGE_SEGMENTS: dict[tuple[Segment, Product], ChargeSegment] = {}
 
 
 # Why the schedules stop at 2020-07-01, in the words every refusal uses.

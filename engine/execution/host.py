@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -39,12 +38,12 @@ from engine.execution.prices import Bracket, price_to_paise
 from engine.ist import ist_date_of
 from engine.strategy.base import Strategy, StrategyError
 from engine.strategy.requests import (
-    FillReport,
     Funds,
     OrderRequest,
     OrderState,
-    OrderUpdate,
     PriceInput,
+    fill_report,
+    order_update,
     shape_problem,
 )
 
@@ -246,7 +245,9 @@ class ExecutionHost:
         )
 
     def order_status(self, order_id: str) -> OrderStatus:
-        return self._order(order_id).status
+        # asked after every placement: a plain id is looked up here, without another call
+        order = self.oms.orders.get(order_id) if type(order_id) is str else None
+        return (order or self._order(order_id)).status
 
     def position_quantity(self, symbol: str) -> int:
         return self.portfolio.quantity(symbol)
@@ -300,7 +301,7 @@ class ExecutionHost:
                 order.symbol,
                 rules.charge_segment(order.product),
                 rules.cost_exchange,
-                _trade_date(ts),
+                ist_date_of(ts),  # the trade date
                 order.side,
                 quantity,
                 price,
@@ -314,7 +315,7 @@ class ExecutionHost:
         owner = order.owner
         if self._hears_fill[id(owner)]:
             owner.on_fill(
-                FillReport(
+                fill_report(
                     order.order_id,
                     order.symbol,
                     order.side,
@@ -417,7 +418,7 @@ class ExecutionHost:
         owner = order.owner
         if self._hears_order[id(owner)]:
             owner.on_order(
-                OrderUpdate(
+                order_update(
                     order.order_id,
                     order.symbol,
                     order.side,
@@ -432,10 +433,6 @@ class ExecutionHost:
 
 def _rupees(paise: int) -> Decimal:
     return Decimal(paise).scaleb(-2)
-
-
-def _trade_date(ts: int) -> date:
-    return ist_date_of(ts)
 
 
 def _overrides(owner: object, name: str) -> bool:

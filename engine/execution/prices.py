@@ -20,6 +20,8 @@ def to_number(value: object, field_name: str) -> Decimal:
     """The exact decimal an author wrote: int, float, Decimal, numeric text, or a numpy number
     (`data.close[-1]` is a numpy float64); floats are read as the shortest decimal that prints
     as them, so 428.35 is 428.35, not its binary neighbour."""
+    if type(value) is Decimal:  # what strategies computing prices exactly pass: asked first
+        return value
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{field_name} must be a number, got {value!r}")
     if isinstance(value, np.floating):

@@ -64,6 +64,67 @@ class FillReport:
     tag: str = ""
 
 
+# The host makes an OrderUpdate per state change and a FillReport per fill. These build them
+# with the slots set directly: a frozen dataclass's __init__ goes through object.__setattr__
+# per field (~1.3 us for an OrderUpdate; this takes about half); the records are the same.
+_new_record = object.__new__
+_U_ID, _U_SYMBOL, _U_SIDE, _U_QUANTITY, _U_FILLED, _U_STATUS, _U_MESSAGE, _U_TAG = (
+    OrderUpdate.__dict__[name].__set__
+    for name in (
+        "order_id",
+        "symbol",
+        "side",
+        "quantity",
+        "filled_quantity",
+        "status",
+        "message",
+        "tag",
+    )
+)
+_F_ID, _F_SYMBOL, _F_SIDE, _F_QUANTITY, _F_PRICE, _F_BAR, _F_TAG = (
+    FillReport.__dict__[name].__set__
+    for name in ("order_id", "symbol", "side", "quantity", "price", "bar_index", "tag")
+)
+
+
+def order_update(
+    order_id: str,
+    symbol: str,
+    side: Side,
+    quantity: int,
+    filled_quantity: int,
+    status: OrderStatus,
+    message: str,
+    tag: str,
+) -> OrderUpdate:
+    """`OrderUpdate(order_id, symbol, ...)`, built faster (see above)."""
+    update: OrderUpdate = _new_record(OrderUpdate)
+    _U_ID(update, order_id)
+    _U_SYMBOL(update, symbol)
+    _U_SIDE(update, side)
+    _U_QUANTITY(update, quantity)
+    _U_FILLED(update, filled_quantity)
+    _U_STATUS(update, status)
+    _U_MESSAGE(update, message)
+    _U_TAG(update, tag)
+    return update
+
+
+def fill_report(
+    order_id: str, symbol: str, side: Side, quantity: int, price: Decimal, bar: int, tag: str
+) -> FillReport:
+    """`FillReport(order_id, symbol, ...)`, built faster (see above)."""
+    report: FillReport = _new_record(FillReport)
+    _F_ID(report, order_id)
+    _F_SYMBOL(report, symbol)
+    _F_SIDE(report, side)
+    _F_QUANTITY(report, quantity)
+    _F_PRICE(report, price)
+    _F_BAR(report, bar)
+    _F_TAG(report, tag)
+    return report
+
+
 _NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.SL})
 _NEEDS_TRIGGER = frozenset({OrderType.SL, OrderType.SL_M})
 
@@ -120,6 +181,9 @@ class OrderState:
     fills: tuple[tuple[int, Decimal], ...]  # (quantity, price in rupees), in order
 
 
+_NO_FUNDS = Decimal(0)
+
+
 @dataclass(frozen=True, slots=True)
 class Funds:
     """The account as its host sees it now, in rupees: cash, equity (cash plus every open
@@ -133,7 +197,7 @@ class Funds:
 
     @property
     def free(self) -> Decimal:
-        return max(self.equity - self.blocked, Decimal(0))
+        return max(self.equity - self.blocked, _NO_FUNDS)
 
 
 class StrategyHost(Protocol):

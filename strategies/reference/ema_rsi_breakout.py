@@ -67,10 +67,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from strategies.sdk import (
     NS_PER_MINUTE,
@@ -83,6 +83,7 @@ from strategies.sdk import (
     Strategy,
     ema,
     ist_day,
+    ist_days,
     ist_open_minutes,
     ist_time_param,
     lot_size,
@@ -96,6 +97,9 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 PRODUCT = "MIS"
+# read on every order update: module names (an Enum member read costs ~120 ns on Python 3.11)
+_REJECTED, _CANCELLED = OrderStatus.REJECTED, OrderStatus.CANCELLED
+_ONE = Decimal(1)
 
 
 # -- indicators (causal: the value at bar t uses bars up to t) -------------------------------
@@ -107,7 +111,7 @@ def previous_highest(values: npt.ArrayLike, length: int) -> FloatArray:
     array = np.asarray(values, dtype=np.float64)
     out = np.full(array.shape[0], np.nan)
     if array.shape[0] > length:
-        out[length:] = sliding_window_view(array[:-1], length).max(axis=1)
+        out[length:] = _window_extreme(array[:-1], length, np.maximum)
     return out
 
 
@@ -116,8 +120,30 @@ def previous_lowest(values: npt.ArrayLike, length: int) -> FloatArray:
     array = np.asarray(values, dtype=np.float64)
     out = np.full(array.shape[0], np.nan)
     if array.shape[0] > length:
-        out[length:] = sliding_window_view(array[:-1], length).min(axis=1)
+        out[length:] = _window_extreme(array[:-1], length, np.minimum)
     return out
+
+
+def _window_extreme(array: FloatArray, length: int, pick: np.ufunc) -> FloatArray:
+    """pick (np.maximum / np.minimum) over every window array[i : i + length], exactly as a
+    max/min over each window: doubled spans (1, 2, 4.. bars) then two overlapping spans per
+    window, a few passes over the array instead of `length` (a NaN spreads as in max/min)."""
+    span, acc = 1, array
+    while span * 2 <= length:
+        acc = pick(acc[:-span], acc[span:])  # acc[i] = pick over array[i : i + 2 * span]
+        span *= 2
+    count = array.shape[0] - length + 1
+    return np.asarray(pick(acc[:count], acc[length - span : length - span + count]))
+
+
+def first_at_or_after_each_day(ts: npt.ArrayLike, cut: int) -> BoolArray:
+    """True on each IST day's first bar opening at or after IST minute `cut` (the bar before
+    it opened earlier that day, or on an earlier day)."""
+    minute = ist_open_minutes(ts)
+    day = ist_days(ts)
+    fired = minute >= cut
+    fired[1:] &= (minute[:-1] < cut) | (day[:-1] != day[1:])
+    return np.asarray(fired, dtype=np.bool_)
 
 
 def long_entry(
@@ -193,8 +219,8 @@ def exit_levels(
     """(stop trigger, target limit) in rupees for an entry filled at `entry`: entry -/+ the
     percents (mirrored for a short), each on the nearest tick (half up) and at least one
     tick from the entry."""
-    stop_move = entry * Decimal(str(stop_percent)) / 100
-    target_move = entry * Decimal(str(target_percent)) / 100
+    stop_move = entry * _decimal(stop_percent) / 100
+    target_move = entry * _decimal(target_percent) / 100
     if long:
         stop = min(on_tick(entry - stop_move, tick), entry - tick)
         target = max(on_tick(entry + target_move, tick), entry + tick)
@@ -204,12 +230,18 @@ def exit_levels(
     return stop, target
 
 
+@lru_cache(maxsize=None, typed=True)  # typed: 1 and 1.0 print differently
+def _decimal(percent: float) -> Decimal:
+    """A float parameter as the decimal it prints as (0.3 is 0.3): asked once per value."""
+    return Decimal(str(percent))
+
+
 def on_tick(price: Decimal, tick: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
     """`price` on the tick grid (nearest, half up, unless `rounding` says otherwise)."""
-    return (price / tick).quantize(Decimal(1), rounding=rounding) * tick
+    return (price / tick).quantize(_ONE, rounding) * tick
 
 
-@dataclass
+@dataclass(slots=True)
 class Trade:
     """The trade in progress: its entry and exit orders by handle."""
 
@@ -325,12 +357,15 @@ class EmaRsiBreakout(Strategy):
         short_rule = (d.close, self.range_low, fast, slow, *common, self.rsi_oversold, *limits)
         self.on(self.I(long_entry, *long_rule, name="long entry", lookback=1), self.enter_long)
         self.on(self.I(short_entry, *short_rule, name="short entry", lookback=1), self.enter_short)
-        cut = self.I(at_or_after, minute, self.flat_by_minute, name="cut-off", lookback=1)
+        cut = self.I(
+            first_at_or_after_each_day, d.ts, self.flat_by_minute, name="cut-off", lookback=2
+        )
         self.on(cut, self.cut_off)
         if self.trail_percent > 0:  # every bar: the stop follows the price
             self.on(self.I(at_or_after, minute, 0, name="every bar", lookback=1), self.trail)
 
         self.trade: Trade | None = None
+        self.cooldown_ns = self.trade_cooldown_minutes * NS_PER_MINUTE  # read at each signal
         self.last_entry_ns: int | None = None
         self.session_day = -1
         self.session_entries = 0
@@ -343,23 +378,25 @@ class EmaRsiBreakout(Strategy):
         self.enter(bar, long=False)
 
     def enter(self, bar: BarView, long: bool) -> None:
+        if self.trade is not None:  # most signals come during a trade: the cheapest test first
+            return
         now = bar.ts_ns
         day = ist_day(now)
-        if day != self.session_day:
+        if day != self.session_day:  # (a new session is noticed at its first signal tested)
             self.session_day, self.session_entries = day, 0
-        if self.trade is not None or not self.position.is_flat:
-            return
         if self.session_entries >= self.max_daily_trades:
             return
-        cooldown = self.trade_cooldown_minutes * NS_PER_MINUTE
-        if self.last_entry_ns is not None and now - self.last_entry_ns < cooldown:
+        if self.last_entry_ns is not None and now - self.last_entry_ns < self.cooldown_ns:
             return
+        if not self.position.is_flat:  # (the costlier test last: every test only returns)
+            return
+        close = bar.close
         level = self.range_high[-1] if long else self.range_low[-1]
         opposite = self.range_low[-1] if long else self.range_high[-1]
         score = confidence(
-            bar.close, level, opposite, self.volume_ratio[-1], self.volume_threshold, long
+            close, level, opposite, self.volume_ratio[-1], self.volume_threshold, long
         )
-        quantity = self.size(bar.close, score)
+        quantity = self.size(close, score)
         if quantity <= 0:
             return
         order = self.buy if long else self.sell
@@ -367,9 +404,7 @@ class EmaRsiBreakout(Strategy):
         self.last_entry_ns = now
         self.session_entries += 1
         # a rejection at placement (margin, say) is heard before the handle exists
-        self.trade = (
-            None if entry.status is OrderStatus.REJECTED else Trade(1 if long else -1, entry)
-        )
+        self.trade = None if entry.status is _REJECTED else Trade(1 if long else -1, entry)
 
     def size(self, price: float, score: float) -> int:
         """Whole lots worth max_position_size_percent x confidence of the balance: the
@@ -416,21 +451,21 @@ class EmaRsiBreakout(Strategy):
         trade.stop = close(total, trigger=stop, product=PRODUCT, tag="stop-loss")
         trade.target = close(total, price=target, product=PRODUCT, tag="take-profit")
         trade.exits = {trade.stop.order_id, trade.target.order_id}
-        if OrderStatus.REJECTED in (trade.stop.status, trade.target.status):
+        if _REJECTED in (trade.stop.status, trade.target.status):
             self.close_out(trade)  # rejected as placed: an unprotected position is not kept
             return
         if self.trail_percent > 0:
-            distance = on_tick(trade.price * Decimal(str(self.trail_percent)) / 100, self.tick)
+            distance = on_tick(trade.price * _decimal(self.trail_percent) / 100, self.tick)
             trade.trail_distance = max(distance, self.tick)
 
     def on_order(self, update: OrderUpdate) -> None:
         trade = self.trade
-        if trade is None:
-            return
-        ended = update.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
-        if update.order_id == trade.entry.order_id and ended and update.filled_quantity == 0:
+        status = update.status
+        if trade is None or (status is not _REJECTED and status is not _CANCELLED):
+            return  # heard on every change: only a rejection or a cancellation matters here
+        if update.order_id == trade.entry.order_id and update.filled_quantity == 0:
             self.trade = None  # the entry never traded (rejected, e.g. margin)
-        elif update.order_id in trade.exits and update.status is OrderStatus.REJECTED:
+        elif update.order_id in trade.exits and status is _REJECTED:
             self.close_out(trade)  # an unprotected position is not kept
 
     def cut_off(self, bar: BarView) -> None:

@@ -30,7 +30,13 @@ from engine.data.demo import generate_demo
 from engine.execution.checks import MarginRates
 from engine.replay import replay_bars
 from strategies.reference import REFERENCE_STRATEGIES, load_reference
-from strategies.reference.ema_rsi_breakout import EmaRsiBreakout, exit_levels
+from strategies.reference.ema_rsi_breakout import (
+    EmaRsiBreakout,
+    exit_levels,
+    first_at_or_after_each_day,
+    previous_highest,
+    previous_lowest,
+)
 from tests.engine.replay_helpers import placed, same_report, trades
 from tests.strategies.intraday_rules import futures
 
@@ -529,3 +535,36 @@ def test_bad_parameter_combinations_stop_the_run_in_init(params, message):
 
     with pytest.raises(StrategyRuntimeError, match=message):
         run_backtest(EmaRsiBreakout, params, [demo(3, 2)[0]], NO_COSTS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False) | st.just(float("nan")), max_size=90),
+    st.integers(1, 40),
+)
+def test_the_previous_range_is_each_windows_max_and_min(values, length):
+    """previous_highest/lowest (doubled spans) equal a plain max/min over each window of the
+    `length` bars before a bar, bit for bit, NaN included."""
+    x = np.array(values, dtype=np.float64)
+    high, low = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    for t in range(length, len(x)):
+        high[t], low[t] = x[t - length : t].max(), x[t - length : t].min()
+    assert previous_highest(x, length).tobytes() == high.tobytes()
+    assert previous_lowest(x, length).tobytes() == low.tobytes()
+
+
+def test_the_cut_off_fires_on_each_days_first_bar_from_flat_by():
+    """One call a day: the first bar opening at or after flat_by, whatever bars are missing
+    (a day starting after the cut-off, a gap across it)."""
+    day0 = 1_767_225_600_000_000_000  # 2026-01-01 00:00 UTC = 05:30 IST
+    ist = day0 - 330 * NS_MINUTE  # 00:00 IST that day
+    days = [  # each day's bars, as IST minutes
+        [914, 915, 916],  # fires at 15:15
+        [900, 930, 931],  # a gap across 15:15: fires at 15:30
+        [1000, 1001],  # the day's first bar is past the cut-off: fires at once
+        [914],  # never reaches it: nothing
+    ]
+    stamps = [ist + (d * 1440 + m) * NS_MINUTE for d, day in enumerate(days) for m in day]
+    ts = np.array(stamps, dtype=np.int64)
+    fired = first_at_or_after_each_day(ts, 915)
+    assert fired.tolist() == [False, True, False, False, True, False, True, False, False]
