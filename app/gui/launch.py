@@ -170,14 +170,19 @@ def _broker_hub(ctx: AppContext, store: MarketStore | None) -> BrokerHub:
 
 
 def _start_brokers(
-    ctx: AppContext, store: MarketStore | None, loop: asyncio.AbstractEventLoop
+    ctx: AppContext, store: MarketStore | None, loop: asyncio.AbstractEventLoop, window: QWidget
 ) -> None:
     """The broker connections, once the window has painted: the hub's modules (the live-bar
     builder, the replay, the backtester and pandas: ~0.3 s) are not on the first picture,
     and nothing connects before this. Saved accounts then connect with their stored
     sessions: the status bar says connected, or "login needed" where the session ended."""
     ctx.brokers = _broker_hub(ctx, store)
-    QTimer.singleShot(500, lambda: loop.create_task(ctx.connect_saved_accounts()))
+
+    def connect() -> None:
+        if not loop.is_closed():  # a window closed within the half second: nothing to do
+            loop.create_task(ctx.connect_saved_accounts())
+
+    QTimer.singleShot(500, window, connect)  # dropped with the window (_dispose)
 
 
 def _run(ws: Workspace) -> int:
@@ -211,7 +216,7 @@ def _run(ws: Workspace) -> int:
     log.info("Artha %s ready — workspace %s", __version__, ws.root)
     if offer_demo:
         QTimer.singleShot(300, window.offer_demo)
-    after_first_paint(window, lambda: _start_brokers(ctx, store, loop))
+    after_first_paint(window, lambda: _start_brokers(ctx, store, loop, window))
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:

@@ -61,6 +61,8 @@ class FirstPaint(QObject):
             and watched.window().objectName() == "arthaMainWindow"
         ):
             seen["modules"] = sorted(sys.modules)
+            check = getattr(sys.modules.get("shibokensupport.feature"), "_mod_uses_pyside", None)
+            seen["pyside_check"] = getattr(check, "__module__", None)
             window = watched.window()
             QTimer.singleShot(0, lambda: window.close_by_signal("test"))
         return False
@@ -70,7 +72,8 @@ app.installEventFilter(probe)
 from app.cli import main
 
 code = main(["--workspace", sys.argv[1]])
-print(json.dumps({"code": code, "modules": seen.get("modules", [])}))
+print(json.dumps({"code": code, "modules": seen.get("modules", []),
+                  "pyside_check": seen.get("pyside_check")}))
 """
 
 
@@ -136,6 +139,36 @@ def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspa
         "brokers.hub",
     }
     assert not_yet.isdisjoint(modules), sorted(not_yet & modules)
+    # PySide6's import hook answered without reading each module's source file
+    assert result["pyside_check"] == "app.gui.feature_check"
+
+
+def test_the_pyside_check_answers_as_the_source_search_does_for_our_modules():
+    """app.gui.feature_check answers from a module's namespace what PySide6's hook asked of
+    its source ("PySide6" in it): the same for every module of ours loaded by the station
+    (app.gui and feature_check name PySide6 in their docstrings, import it in a function)."""
+    import inspect
+
+    import app.gui.launch  # noqa: F401 - loads the station's modules
+    from app.gui.feature_check import uses_pyside
+
+    ours = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.split(".")[0] in {"app", "engine", "brokers", "resources"}
+        and getattr(module, "__file__", None)
+        and name not in {"app.gui", "app.gui.feature_check"}  # name it in words only
+    ]
+    assert len(ours) > 100
+
+    def source_says(module: object) -> bool:
+        try:
+            return "PySide6" in inspect.getsource(module)  # type: ignore[arg-type]
+        except OSError:  # an empty file (a package's bare __init__.py)
+            return False
+
+    differ = [m.__name__ for m in ours if uses_pyside(m) != source_says(m)]
+    assert differ == []
 
 
 def test_work_after_the_first_paint_waits_for_it_and_later_runs_at_once(qtbot):
