@@ -10,7 +10,6 @@ never as the run's live objects.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ import numpy.typing as npt
 from engine.backtest.config import BacktestConfig
 from engine.domain.enums import Product
 from engine.execution.portfolio import TradeRecord
+from engine.heap import collector_paused
 from engine.ist import ist_datetime, ist_datetimes, ns_of
 from engine.metrics import (
     EquityCurve,
@@ -196,13 +196,8 @@ class TradeSource:
         if self.built is None:
             # tens of thousands of acyclic records (Trades, datetimes, Decimals): the cyclic
             # collector would rescan the run's objects between them (as in the run itself)
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            with collector_paused():
                 self.built = self._build()
-            finally:
-                if collecting:
-                    gc.enable()
         return self.built
 
     def _build(self) -> list[Trade]:
