@@ -67,6 +67,21 @@ def test_it_opens_the_first_instrument_with_its_stored_bars(ctx, qtbot, demo_ser
     assert panel.info.text() == f"{SESSIONS * 375:,} bars, as traded"
 
 
+def test_a_long_info_line_never_widens_the_panel(ctx, qtbot):
+    """The line beside the tools ("4,500 bars, as traded", a fallback's note, a refused
+    indicator's reason) once raised the panel's minimum width with its text: after a
+    backtest the main window grew 280 px and was laid out and repainted whole."""
+    panel = open_panel(ctx, qtbot)
+    narrow = panel.minimumSizeHint().width()
+    note = "Indicator 'ema(close, 10' refused: " + "the closing bracket is missing; " * 6
+    panel.info.setText(note)
+    assert panel.minimumSizeHint().width() == narrow
+    assert panel.info.text() == note  # whole; cut with "…" on screen
+    shown = panel.info.shown_text()
+    assert shown.endswith("…") and len(shown) < len(note)
+    assert panel.info.width() < panel.info.fontMetrics().horizontalAdvance(note)
+
+
 def test_switching_symbol_and_timeframe_reads_the_engines_bars(ctx, qtbot, demo_series):
     panel = open_panel(ctx, qtbot)
     other = max(demo_series, key=lambda s: s.symbol)

@@ -55,6 +55,7 @@ from app.gui.chart.loading import (
 from app.gui.chart.palette import ChartPalette, palette_for
 from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
+from app.gui.elided_label import ElidedLabel
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.broker.models import ConnectionState
@@ -250,7 +251,9 @@ class ChartPanel(QWidget):
         fit.clicked.connect(lambda _c=False: self.view.show_all())
         row.addWidget(fit)
         row.addStretch(1)
-        self.info = QLabel()
+        # cut with … to the room the buttons leave: a long line ("1,000,000 bars, 1m …")
+        # must not widen the panel, and with it the main window
+        self.info = ElidedLabel()
         self.info.setObjectName("chartInfo")
         row.addWidget(self.info)
 

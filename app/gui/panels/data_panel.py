@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -65,6 +65,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.context import AppContext
 from app.gui.coverage_timeline import CoverageDelegate, CoverageRowsModel
+from app.gui.elided_label import ElidedLabel
 from app.gui.message_style import ERROR_STYLE, WARNING_STYLE, bounded, fixed_font
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column
@@ -182,23 +183,6 @@ class _DropHighlight(QWidget):
         painter.drawRoundedRect(plate, 8, 8)
         painter.setPen(palette.color(QPalette.ColorRole.WindowText))
         painter.drawText(box, flags, self.text)
-
-
-class _StatusLabel(QLabel):
-    """The panel's one-line status: cut with "…" to the width it gets, never widening the
-    panel (a long calendar warning did); the whole text stays in text() and the tooltip."""
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        box = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, box.width())
-        painter.drawText(
-            box, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text
-        )
 
 
 class _Done(QObject):
@@ -365,7 +349,10 @@ class DataPanel(QWidget):
         self.actions_button.clicked.connect(self.open_actions)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
-        self.status = _StatusLabel()
+        # cut with … to the room it gets, never widening the panel (a long calendar warning did)
+        self.status = ElidedLabel(
+            alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelJob")
         self.cancel_button.setToolTip(
