@@ -523,6 +523,8 @@ class ResultsPanel(QWidget):
         )
         self._show_figures()
         self._show_weekly_text(result)
+        if self._curves is not None:  # shown again filled, in its step: never painted twice
+            self._curves.hide()  # (empty or the last run's) in this first, costliest frame
         self.stack.setCurrentIndex(1)
         self._queue(
             [
@@ -565,6 +567,7 @@ class ResultsPanel(QWidget):
         from app.reports.analysis import drawdown_curve
 
         curve = result.curve
+        self.curves.show()  # laid out first: the curves then range and sample to its size once
         self.curves.set_curve(curve, drawdown_curve(curve, float(result.config.capital)))
 
     def _fill_weekly(self, result: BacktestResult) -> None:
