@@ -85,14 +85,30 @@ class CurveCharts(QWidget):
         layout.addWidget(self.drawdown_plot, 1)
 
     def set_curve(self, curve: EquityCurve, drawdown: np.ndarray) -> None:
+        self.set_equity(curve)
+        self.set_drawdown(drawdown)
+
+    def set_equity(self, curve: EquityCurve) -> None:
+        """The run's equity, net and before costs; its drawdown comes with `set_drawdown`
+        (the results panel sets them a loop turn apart: each plot's paint in a turn of its
+        own). Until then the drawdown plot is empty, never the last run's."""
         x = curve.timestamps.astype(np.float64) / NS_PER_SECOND
         self.pyramids = [
             (self.gross_line, CurvePyramid(x, curve.gross_equity)),
             (self.net_line, CurvePyramid(x, curve.equity)),
-            (self.drawdown_line, CurvePyramid(x, -100.0 * drawdown)),
         ]
+        self.drawdown_line.setData([], [])
         self._redraw(whole=True)
         self.equity_plot.getPlotItem().enableAutoRange()
+
+    def set_drawdown(self, drawdown: np.ndarray) -> None:
+        """The drawdown (fractions of the running peak, at the equity's times) under it."""
+        if not self.pyramids:
+            raise ValueError("set_equity first: the drawdown is drawn at the equity's times")
+        pyramid = CurvePyramid(self.pyramids[0][1].x, -100.0 * drawdown)
+        self.pyramids = [*self.pyramids[:2], (self.drawdown_line, pyramid)]
+        x = pyramid.x
+        self.drawdown_line.setData(*pyramid.view(x[0], x[-1], self._pixels()))
         self.drawdown_plot.getPlotItem().enableAutoRange()
 
     def _redraw(self, *_: object, whole: bool = False) -> None:
@@ -102,9 +118,12 @@ class CurveCharts(QWidget):
         view = self.equity_plot.getPlotItem().getViewBox()
         x = self.pyramids[0][1].x
         x0, x1 = (x[0], x[-1]) if whole else view.viewRange()[0]
-        pixels = max(int(view.width()), 200)
+        pixels = self._pixels()
         for line, pyramid in self.pyramids:
             line.setData(*pyramid.view(x0, x1, pixels))
+
+    def _pixels(self) -> int:
+        return max(int(self.equity_plot.getPlotItem().getViewBox().width()), 200)
 
     def apply_palette(self, palette: ChartPalette, net: str) -> None:
         for plot in (self.equity_plot, self.drawdown_plot):

@@ -7,11 +7,13 @@ once (the result arrives materialised from the worker) and leaves the costs brea
 which re-prices every contract note, until its tab is first shown.
 
 Opening a run never holds the GUI thread long: the header, the headline figures and the
-metrics are set at once, and the curves, the weekly bars, the monthly table and the trade
-list follow one per event-loop turn (`filled` fires after the last); until then the earlier
-run's curves and trades stay. The three pyqtgraph plots are built when first needed, a plot
-a loop turn (the panel first painted, i.e. seen, or the first run shown), not with the
-panel: it starts empty, behind a tab, and they cost a noticeable part of the app's start.
+metrics are set at once, and the equity curve, its drawdown, the weekly bars, the monthly
+table and the trade list follow one per event-loop turn (`filled` fires after the last);
+until then the earlier run's trades stay, and its curves are hidden (the first frame, the
+page's layout and paint, is the costliest: it does not paint plots about to change).
+The three pyqtgraph plots are built when first needed, a plot a loop turn (the panel first
+painted, i.e. seen, or the first run shown), not with the panel: it starts empty, behind a
+tab, and they cost a noticeable part of the app's start.
 """
 
 from __future__ import annotations
@@ -501,9 +503,9 @@ class ResultsPanel(QWidget):
     def show_result(self, result: BacktestResult, title: str = "") -> None:
         """Show `result` (replacing any earlier one); `title` names it in the header.
 
-        `result`, the header and the figures are set at once; the curves, the weekly bars,
-        the monthly table and the trades in the next loop turns, one each (`filled` fires
-        after the last; `fill_now` does the rest at once)."""
+        `result`, the header and the figures are set at once; the equity curve, its drawdown,
+        the weekly bars, the monthly table and the trades in the next loop turns, one each
+        (`filled` fires after the last; `fill_now` does the rest at once)."""
         from app.reports import figures
 
         self.result = result
@@ -529,7 +531,8 @@ class ResultsPanel(QWidget):
         self._queue(
             [
                 *self._chart_steps(),
-                lambda: self._fill_curves(result),
+                lambda: self._fill_equity(result),
+                lambda: self._fill_drawdown(result),
                 lambda: self._fill_weekly(result),
                 lambda: self._fill_monthly(result),
                 lambda: self._fill_trades(result),
@@ -563,12 +566,15 @@ class ResultsPanel(QWidget):
         """Whether the shown run (if any) is shown in full: nothing left to fill."""
         return not self._steps
 
-    def _fill_curves(self, result: BacktestResult) -> None:
+    def _fill_equity(self, result: BacktestResult) -> None:
+        self.curves.show()  # laid out first: the curves then range and sample to its size once
+        self.curves.set_equity(result.curve)
+
+    def _fill_drawdown(self, result: BacktestResult) -> None:
         from app.reports.analysis import drawdown_curve
 
-        curve = result.curve
-        self.curves.show()  # laid out first: the curves then range and sample to its size once
-        self.curves.set_curve(curve, drawdown_curve(curve, float(result.config.capital)))
+        capital = float(result.config.capital)
+        self.curves.set_drawdown(drawdown_curve(result.curve, capital))
 
     def _fill_weekly(self, result: BacktestResult) -> None:
         from app.gui.results.charts import NS_PER_SECOND

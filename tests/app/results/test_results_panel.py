@@ -241,6 +241,30 @@ def test_opening_a_run_sets_the_figures_at_once_and_the_rest_in_later_turns(qtbo
     assert 0 < len(x) < len(result.curve.timestamps)
     assert y.min() == equity.min() and y.max() == equity.max()  # every extreme kept
     assert x[0] == result.curve.timestamps[0] / 1e9
+    from app.reports.analysis import drawdown_curve
+
+    _, dd = panel.curves.drawdown_line.getData()  # set a loop turn after the equity
+    expected = -100.0 * drawdown_curve(result.curve, float(result.config.capital))
+    assert dd.min() == expected.min() and dd.max() == expected.max()
+
+
+def test_a_new_equity_never_shows_beside_the_last_runs_drawdown(qtbot, result):
+    """The equity and its drawdown are set a loop turn apart (each plot painted in a turn of
+    its own): in between, the drawdown plot is empty, never the older run's."""
+    from app.gui.results.charts import CurveCharts
+    from app.reports.analysis import drawdown_curve
+
+    charts = CurveCharts()
+    qtbot.addWidget(charts)
+    with pytest.raises(ValueError, match="set_equity first"):
+        charts.set_drawdown(np.zeros(3))
+    other = real_run(n=6_000, seed=3)
+    charts.set_curve(other.curve, drawdown_curve(other.curve, float(other.config.capital)))
+    assert len(charts.drawdown_line.getData()[0]) > 0
+    charts.set_equity(result.curve)
+    x, _ = charts.drawdown_line.getData()
+    assert x is None or len(x) == 0
+    assert charts.net_line.getData()[1].max() == result.curve.equity.astype(float).max()
 
 
 def test_a_newer_run_replaces_what_is_left_of_the_older_one(qtbot, result):
