@@ -40,9 +40,11 @@ class _FirstPaint(QObject):
 _WATCHERS: weakref.WeakKeyDictionary[QWidget, _FirstPaint] = weakref.WeakKeyDictionary()
 
 
-def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
+def after_first_paint(widget: QWidget, callback: Callable[[], None], first: bool = False) -> None:
     """Call `callback` on the GUI thread once `widget`'s window has painted (at once, through
-    the loop, when it already has); never after `widget` is deleted."""
+    the loop, when it already has); never after `widget` is deleted. Callbacks run in the
+    order given, except that `first` puts this one ahead of those waiting (the store's open,
+    which the panels' own first reads need)."""
     window = widget.window()
     if window.property(_PAINTED):
         QTimer.singleShot(0, widget, callback)
@@ -50,4 +52,7 @@ def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
     watcher = _WATCHERS.get(window)
     if watcher is None:
         watcher = _WATCHERS[window] = _FirstPaint(window)
-    watcher.waiting.append((widget, callback))
+    if first:
+        watcher.waiting.insert(0, (widget, callback))
+    else:
+        watcher.waiting.append((widget, callback))

@@ -29,6 +29,13 @@ if TYPE_CHECKING:  # the hub pulls in the live-bar builder and the backtester's 
 log = logging.getLogger(__name__)
 
 
+# ctx.store_problem while the window's first picture is on screen and the store not yet open
+# (it opens right after: app.gui.launch); panels say "No market data: opening the market
+# store…" meanwhile, and read it when MarketDataChanged(STORE_OPENED) comes.
+STORE_OPENING = "opening the market store…"
+STORE_OPENED = "store opened"  # MarketDataChanged's source once the store is open (or failed)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -21,14 +21,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from app.commands.output import OutputRefused, check_target, store_files
 from app.gui.after_paint import after_first_paint
 from app.gui.collector import GuiThreadCollector
-from app.gui.context import AppContext
-from app.gui.main_window import MainWindow, shared_series_list
+from app.gui.context import STORE_OPENED, STORE_OPENING, AppContext
+from app.gui.main_window import MainWindow
 from app.gui.themes import apply_theme, use_fusion
 from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
 from app.version import __version__
 from engine.bus import EventBus
 from engine.data.store import MarketStore, StoreError
+from engine.events import MarketDataChanged
 from engine.heap import collector_paused, freeze_long_lived
 from engine.workspace import Workspace, WorkspaceBusyError
 from resources import resource_path
@@ -185,24 +186,50 @@ def _start_brokers(
     QTimer.singleShot(500, window, connect)  # dropped with the window (_dispose)
 
 
+def _open_store(
+    ctx: AppContext,
+    ws: Workspace,
+    loop: asyncio.AbstractEventLoop,
+    window: MainWindow,
+    failures: list[Exception],
+) -> None:
+    """Once the window has painted: open the workspace's market store, tell the panels
+    (MarketDataChanged(STORE_OPENED): they read it, or say why it is not open), offer the
+    demo data to an empty store, then start the broker connections, which use it.
+
+    A store that cannot be opened (held by another process, damaged) leaves the station
+    running and saying so; an error nobody foresaw (a workspace calendar this version cannot
+    read) ends the start as it did before the window showed: kept in `failures`, raised by
+    `_run` once the window has closed."""
+    try:
+        with collector_paused():
+            ctx.store = MarketStore.open(ws.database_path)
+        ctx.store_problem = ""
+    except StoreError as exc:
+        log.error("market store unavailable: %s", exc)
+        ctx.store_problem = str(exc)
+    except Exception as exc:  # reported by run_gui, with its traceback
+        failures.append(exc)
+        window.close_by_signal("a start-up error")
+        return
+    log.info("Artha %s ready — workspace %s", __version__, ws.root)
+    ctx.bus.publish(MarketDataChanged(STORE_OPENED))
+    window.store_opened()
+    _start_brokers(ctx, ctx.store, loop, window)
+
+
 def _run(ws: Workspace) -> int:
     app = _application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    problem = ""
     # the window's build allocates objects that live for the session (the panels' modules,
     # Qt wrappers): collections meanwhile would only rescan them (collector_paused)
     with collector_paused():
-        try:
-            store: MarketStore | None = MarketStore.open(ws.database_path)
-        except StoreError as exc:
-            log.error("market store unavailable: %s", exc)
-            store, problem = None, str(exc)
-        ctx = _context(ws, loop, store, problem)
-        with shared_series_list(store):  # one store query for every panel's series list
-            window = MainWindow(ctx)
-            window.show()
-            offer_demo = window.should_offer_demo()
+        # The store opens right after the window's first paint (_open_store): the first
+        # picture does not wait for it (~0.2 s: DuckDB's open and the panels' first reads).
+        ctx = _context(ws, loop, None, STORE_OPENING)
+        window = MainWindow(ctx)
+        window.show()
         # Everything alive now (Qt, numpy, pandas: ~a million objects) lives for the whole
         # session: keep it out of the collector's full passes, which otherwise stall the GUI
         # for 100-200 ms (seen mid-keystroke in the strategy editor's checks).
@@ -213,10 +240,8 @@ def _run(ws: Workspace) -> int:
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     collector = GuiThreadCollector()  # collections only between events, on this thread
     undo_signal = _on_sigterm(window)
-    log.info("Artha %s ready — workspace %s", __version__, ws.root)
-    if offer_demo:
-        QTimer.singleShot(300, window.offer_demo)
-    after_first_paint(window, lambda: _start_brokers(ctx, store, loop, window))
+    failures: list[Exception] = []
+    after_first_paint(window, lambda: _open_store(ctx, ws, loop, window, failures), first=True)
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:
@@ -231,8 +256,10 @@ def _run(ws: Workspace) -> int:
         closed_by = window.closed_by
         _stop_jobs(ctx)  # the window waited for them; this is the last guard (D1)
         _dispose(window)  # its panels' timers must not outlive the store they read
-        if store is not None:
-            store.close()
+        if ctx.store is not None:
+            ctx.store.close()
+    if failures:
+        raise failures[0]
     log.info("Artha closed" + (f" by {closed_by}" if closed_by else ""))
     return 0
 

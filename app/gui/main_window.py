@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.broker_status import BrokerStatus
-from app.gui.context import AppContext
+from app.gui.context import STORE_OPENING, AppContext
 from app.gui.job_status import JobStatus
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
@@ -438,12 +438,31 @@ class MainWindow(QMainWindow):
         with an empty store sees the Data panel, where data comes in."""
         if "chart" not in self.docks or "data" not in self.docks:
             return
+        self.docks["chart" if self._has_data() else "data"].raise_()
+
+    def _has_data(self) -> bool:
+        """Whether the store holds bars; before it opens (the first picture), whether it
+        did when last opened."""
         store = self.ctx.store
+        if store is None:
+            return self.ctx.store_problem == STORE_OPENING and self.ctx.settings.store_had_data
         try:
-            has_data = store is not None and bool(store.list_series())
+            return bool(store.list_series())
         except StoreError:
-            has_data = False
-        self.docks["chart" if has_data else "data"].raise_()
+            return False
+
+    def store_opened(self) -> None:
+        """The store has just opened (or failed to), after the first paint: the front tab
+        follows what it holds if the last start's guess was wrong, the demo data is offered
+        to an empty one, and the guess is kept for the next start."""
+        had = self.ctx.settings.store_had_data
+        has = self._has_data()
+        self.ctx.settings.store_had_data = has
+        saved = self.restore_layout and self.ctx.settings.window_layout(LAYOUT_VERSION)
+        if has != had and not saved:
+            self._front_tabs()  # the tabs were the guess's, not a saved layout's
+        if self.should_offer_demo():
+            QTimer.singleShot(300, self, self.offer_demo)
 
     def reset_layout(self) -> None:
         self.restoreGeometry(self._default_geometry)

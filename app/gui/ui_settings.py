@@ -147,6 +147,16 @@ class UiSettings:
     def demo_offered(self, value: bool) -> None:
         self._qs.setValue("ui/demo_offered", "true" if value else "false")
 
+    @property
+    def store_had_data(self) -> bool:
+        """Whether the market store held bars when last opened: the window picks its front tab
+        (chart or Data panel) from it before the store opens, after the first paint."""
+        return str(self._qs.value("ui/store_had_data", "false")).lower() == "true"
+
+    @store_had_data.setter
+    def store_had_data(self, value: bool) -> None:
+        self._qs.setValue("ui/store_had_data", "true" if value else "false")
+
     def window_layout(self, version: int) -> tuple[QByteArray, QByteArray] | None:
         """Saved (geometry, dock state), or None when absent or saved by another layout version."""
         if self._qs.value("window/layout_version") != str(version):

@@ -184,3 +184,54 @@ def test_work_after_the_first_paint_waits_for_it_and_later_runs_at_once(qtbot):
     after_first_paint(child, lambda: calls.append("later"))
     assert calls == ["first"]  # through the loop, not inside the call
     qtbot.waitUntil(lambda: calls == ["first", "later"])
+
+
+def test_the_store_opens_after_the_first_paint_and_the_panels_then_read_it(qapp, workspace):
+    """The first picture does not wait for DuckDB: the window paints with the store still
+    opening (the panels say so), then the store opens, the Data panel lists what it holds,
+    the chart opens its first instrument, and the log says ready."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from app.gui.context import STORE_OPENING
+
+    _store_two_sessions(workspace)
+    seen: dict[str, object] = {}
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if (
+                "problem" not in seen
+                and event.type() == QEvent.Type.Paint
+                and isinstance(watched, QWidget)
+                and watched.window().objectName() == "arthaMainWindow"
+            ):
+                window = watched.window()
+                seen["store"] = window.ctx.store
+                seen["problem"] = window.ctx.store_problem
+                seen["chart_says"] = window.docks["chart"].widget().info.text()
+                QTimer.singleShot(50, lambda: wait_for_the_store(window))
+            return False
+
+    def wait_for_the_store(window: MainWindow) -> None:
+        data = window.docks["data"].widget()
+        chart = window.docks["chart"].widget()
+        if window.ctx.store is None or len(data.model.rows) < 2 or chart.bars is None:
+            QTimer.singleShot(50, lambda: wait_for_the_store(window))
+            return
+        seen["listed"] = sorted(row.symbol for row in data.model.rows)
+        seen["charted"] = chart.bars.key
+        window.close()
+
+    probe = FirstPaint()
+    qapp.installEventFilter(probe)
+    try:
+        assert run_gui(workspace.root) == 0
+    finally:
+        qapp.removeEventFilter(probe)
+    assert seen["store"] is None and seen["problem"] == STORE_OPENING
+    assert seen["chart_says"] in ("", "Loading…") or "opening the market store" in str(
+        seen["chart_says"]
+    )
+    assert seen["listed"] == ["SYNAAA", "SYNBBB"]
+    assert seen["charted"] == "NSE:SYNAAA"
+    assert "ready — workspace" in (workspace.logs_dir / "artha.log").read_text()

@@ -63,7 +63,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.context import AppContext
+from app.gui.context import STORE_OPENED, STORE_OPENING, AppContext
 from app.gui.coverage_timeline import CoverageDelegate, CoverageRowsModel
 from app.gui.elided_label import ElidedLabel
 from app.gui.message_style import ERROR_STYLE, WARNING_STYLE, bounded, fixed_font
@@ -298,8 +298,7 @@ class DataPanel(QWidget):
         self.setObjectName("dataPanel")
         self.setAcceptDrops(True)
         self._ctx = ctx
-        self._store = ctx.store
-        self._store_problem = ctx.store_problem
+        self._waiting: list[Callable[[], None]] = []  # asked for before the store opened
         self._bus = ctx.bus
         self._jobs = ctx.jobs
         self._done = _Done()
@@ -320,8 +319,11 @@ class DataPanel(QWidget):
         self.download_dialog: DownloadDialog | None = None
         self.download_failed: QMessageBox | None = None
         self.last_download: DownloadOutcome | None = None
-        subscription = ctx.bus.subscribe(JobEvent, self._on_job_event)
-        self.destroyed.connect(lambda *_: subscription.cancel())  # the bus outlives panels
+        for subscription in (
+            ctx.bus.subscribe(JobEvent, self._on_job_event),
+            ctx.bus.subscribe(MarketDataChanged, self._on_market_data),
+        ):  # the bus outlives panels
+            self.destroyed.connect(lambda *_, s=subscription: s.cancel())
         self._held: _Held | None = None
         self.held_question: HeldFilesDialog | None = None
         self.result_dialog: ImportResultDialog | None = None
@@ -456,11 +458,31 @@ class DataPanel(QWidget):
         return self._instrument_cache
 
     # -- showing ------------------------------------------------------------------------------
+    @property
+    def _store(self) -> MarketStore | None:
+        """The workspace's store: None until it opens (after the window's first paint) or
+        when it could not be opened (`_store_problem` says why)."""
+        return self._ctx.store
+
+    @property
+    def _store_problem(self) -> str:
+        return self._ctx.store_problem
+
+    def _on_market_data(self, event: MarketDataChanged) -> None:
+        if event.source == STORE_OPENED:  # (the panel refreshes itself after its own imports)
+            self.refresh()
+            waiting, self._waiting = self._waiting, []
+            for start in waiting[:1]:  # one job at a time, as the panel's buttons allow
+                start()
+
     def refresh(self) -> None:
         self.status.setStyleSheet("")
         self.status.setToolTip("")
         self._problem = ""
         self.details_button.setVisible(False)
+        if self._store is None and self._store_problem == STORE_OPENING:
+            self.status.setText(STORE_OPENING.capitalize())  # for a moment at the start
+            return
         if self._store is None:
             self._show_problem(f"Market store unavailable: {self._store_problem or 'not open'}")
             return
@@ -1015,6 +1037,16 @@ class DataPanel(QWidget):
         """Run `work` as a job of the runner, then `then(its result)` on the GUI thread.
         `bar_text(done, total)` labels the progress bar (default: files); `cancel_text` says
         what Cancel does (its tooltip), `cancelling` what happens once it was pressed."""
+        if self._store is None and self._store_problem == STORE_OPENING:
+            # asked in the moment between the window's first picture and the store's open
+            # (a file dropped at once): it starts once the store is open
+            self._waiting.append(
+                lambda: self._start(
+                    work, what, then, progress, cancellable, bar_text, cancel_text, cancelling
+                )
+            )
+            self.status.setText(f"{what} (once the market store is open)")
+            return
         if self._store is None or self.busy:
             return
         store = self._store

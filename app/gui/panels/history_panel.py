@@ -55,10 +55,11 @@ from PySide6.QtWidgets import (
 from app.commands.output import inr
 from app.gui.after_paint import after_first_paint
 from app.gui.chart.palette import palette_for
-from app.gui.context import AppContext
+from app.gui.context import STORE_OPENED, STORE_OPENING, AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.data.store import MarketStore, StoreError
+from engine.events import MarketDataChanged
 from engine.ist import IST
 
 if TYPE_CHECKING:  # both load SQLAlchemy (~0.3 s): only once the runs are first read
@@ -295,7 +296,6 @@ class HistoryPanel(QWidget):
         super().__init__()
         self.setObjectName("historyPanel")
         self.ctx = ctx
-        self.store: MarketStore | None = ctx.store
         self.compare_dialog: CompareDialog | None = None
         self.delete_question: QMessageBox | None = None
         self.tag_dialog: QInputDialog | None = None
@@ -382,11 +382,26 @@ class HistoryPanel(QWidget):
         app_theme = _app_theme()
         self.apply_theme(app_theme or ctx.settings.theme)
         self._read_queued = False  # a read waits for the window's first paint (showEvent)
+        subscription = ctx.bus.subscribe(MarketDataChanged, self._on_market_data)
+        self.destroyed.connect(lambda *_: subscription.cancel())  # the bus outlives panels
         # no read here: the panel starts behind a tab, and showEvent reads when it is shown
+
+    @property
+    def store(self) -> MarketStore | None:
+        """The workspace's store: None until it opens (after the window's first paint) or
+        when it could not be opened (ctx.store_problem says why)."""
+        return self.ctx.store
+
+    def _on_market_data(self, event: MarketDataChanged) -> None:
+        if event.source == STORE_OPENED and not self._read_queued and self.isVisible():
+            self.refresh()  # (hidden, it reads when next shown)
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the runs again (cheap: no reports); keeps the selection and the sort."""
+        if self.store is None and self.ctx.store_problem == STORE_OPENING:
+            self.status.setText(STORE_OPENING.capitalize())  # read again once it is open
+            return
         if self.store is None:
             self._problem(f"Market store unavailable: {self.ctx.store_problem or 'not open'}")
             return

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.context import AppContext
+from app.gui.context import STORE_OPENING, AppContext
 from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, session_hours, status_detail
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.version import __version__
@@ -204,6 +204,8 @@ class HomePanel(QScrollArea):
                 if series
                 else "empty: import files or create the demo data (Data panel)"
             )
+        elif self._ctx.store_problem == STORE_OPENING:  # the window's first picture
+            db_state = STORE_OPENING
         elif db.exists():
             db_state = "present, not open here (another Artha may be using it)"
         else:

@@ -68,13 +68,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.context import AppContext
+from app.gui.context import STORE_OPENING, AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.watchlists import WatchlistError, Watchlists
 from engine.broker.models import ConnectionState
 from engine.calendar import IST
 from engine.data.quotes import Quote, read_quotes
-from engine.data.store import StoreError
+from engine.data.store import MarketStore, StoreError
 from engine.domain.money import to_paise
 from engine.events import (
     BrokerStateEvent,
@@ -529,9 +529,7 @@ class WatchlistPanel(QWidget):
         super().__init__()
         self.setObjectName("watchlistPanel")
         self._ctx = ctx
-        self._store = ctx.store
         self._ctx_settings = ctx.settings
-        self._store_problem = ctx.store_problem
         self._jobs = ctx.jobs
         self._job: int | None = None  # the newest quotes job: an older one's result is dropped
         self._again = False  # a refresh was asked while a job ran
@@ -675,6 +673,9 @@ class WatchlistPanel(QWidget):
 
     def refresh(self) -> None:
         """Read the store's instruments (completion, seeding) and the shown list's figures."""
+        if self._store is None and self._store_problem == STORE_OPENING:
+            self._show_message(STORE_OPENING.capitalize())  # for a moment at the start
+            return
         if self._store is None:
             self._show_message(
                 "The market store is not open, so there are no prices to show.\n"
@@ -757,6 +758,16 @@ class WatchlistPanel(QWidget):
         self._fit_columns()
         self._say_as_of()
         self.quotes_shown.emit()
+
+    @property
+    def _store(self) -> MarketStore | None:
+        """The workspace's store: None until it opens (after the window's first paint) or
+        when it could not be opened (`_store_problem` says why)."""
+        return self._ctx.store
+
+    @property
+    def _store_problem(self) -> str:
+        return self._ctx.store_problem
 
     def _on_market_data(self, _event: MarketDataChanged) -> None:
         self.refresh()
