@@ -457,7 +457,8 @@ class MainWindow(QMainWindow):
         to an empty one, and the guess is kept for the next start."""
         had = self.ctx.settings.store_had_data
         has = self._has_data()
-        self.ctx.settings.store_had_data = has
+        if self.ctx.store is not None:  # (a store that failed to open says nothing of its bars)
+            self.ctx.settings.store_had_data = has
         saved = self.restore_layout and self.ctx.settings.window_layout(LAYOUT_VERSION)
         if has != had and not saved:
             self._front_tabs()  # the tabs were the guess's, not a saved layout's
