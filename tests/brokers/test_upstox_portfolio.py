@@ -275,6 +275,9 @@ def test_unreadable_and_foreign_messages_are_skipped_and_the_stream_carries_on(f
         stream = broker.order_stream
         assert stream is not None
         try:
+            # the client's handshake can end before the server has the connection listed:
+            # pushed then, the messages would go to nobody (seen once in CI)
+            await in_thread(fake.wait_for, lambda: fake.portfolio_connection_count == 1)
             await in_thread(fake.push_portfolio_raw, "not json {")
             await in_thread(fake.push_portfolio_raw, json.dumps({"update_type": "position"}))
             await in_thread(fake.push_portfolio_raw, json.dumps({"update_type": "order"}))
