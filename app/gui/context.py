@@ -80,6 +80,12 @@ class AppContext:
         return self._credentials
 
     @property
+    def store_opening(self) -> bool:
+        """The window's first picture is on screen and the store is not open yet (it opens
+        right after); panels say so instead of "unavailable"."""
+        return self.store is None and self.store_problem == STORE_OPENING
+
+    @property
     def files_dir(self) -> Path:
         """`settings_dir`, typed (always set after construction)."""
         assert self.settings_dir is not None

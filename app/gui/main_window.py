@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.broker_status import BrokerStatus
-from app.gui.context import STORE_OPENING, AppContext
+from app.gui.context import AppContext
 from app.gui.job_status import JobStatus
 from app.gui.market_clock import MarketClock
 from app.gui.panels.registry import PanelSpec, panel_specs
@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
         did when last opened."""
         store = self.ctx.store
         if store is None:
-            return self.ctx.store_problem == STORE_OPENING and self.ctx.settings.store_had_data
+            return self.ctx.store_opening and self.ctx.settings.store_had_data
         try:
             return bool(store.list_series())
         except StoreError:

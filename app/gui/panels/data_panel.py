@@ -460,13 +460,8 @@ class DataPanel(QWidget):
     # -- showing ------------------------------------------------------------------------------
     @property
     def _store(self) -> MarketStore | None:
-        """The workspace's store: None until it opens (after the window's first paint) or
-        when it could not be opened (`_store_problem` says why)."""
+        """None until the store opens (after the first paint) or if it could not be."""
         return self._ctx.store
-
-    @property
-    def _store_problem(self) -> str:
-        return self._ctx.store_problem
 
     def _on_market_data(self, event: MarketDataChanged) -> None:
         if event.source == STORE_OPENED:  # (the panel refreshes itself after its own imports)
@@ -480,11 +475,11 @@ class DataPanel(QWidget):
         self.status.setToolTip("")
         self._problem = ""
         self.details_button.setVisible(False)
-        if self._store is None and self._store_problem == STORE_OPENING:
+        if self._ctx.store_opening:
             self.status.setText(STORE_OPENING.capitalize())  # for a moment at the start
             return
         if self._store is None:
-            self._show_problem(f"Market store unavailable: {self._store_problem or 'not open'}")
+            self._show_problem(f"Market store unavailable: {self._ctx.store_problem or 'not open'}")
             return
         try:
             rows: Sequence[SeriesInfo] = self._store.list_series()
@@ -1037,7 +1032,7 @@ class DataPanel(QWidget):
         """Run `work` as a job of the runner, then `then(its result)` on the GUI thread.
         `bar_text(done, total)` labels the progress bar (default: files); `cancel_text` says
         what Cancel does (its tooltip), `cancelling` what happens once it was pressed."""
-        if self._store is None and self._store_problem == STORE_OPENING:
+        if self._ctx.store_opening:
             # asked in the moment between the window's first picture and the store's open
             # (a file dropped at once): it starts once the store is open
             self._waiting.append(

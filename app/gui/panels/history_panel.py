@@ -399,7 +399,7 @@ class HistoryPanel(QWidget):
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the runs again (cheap: no reports); keeps the selection and the sort."""
-        if self.store is None and self.ctx.store_problem == STORE_OPENING:
+        if self.ctx.store_opening:
             self.status.setText(STORE_OPENING.capitalize())  # read again once it is open
             return
         if self.store is None:

@@ -204,7 +204,7 @@ class HomePanel(QScrollArea):
                 if series
                 else "empty: import files or create the demo data (Data panel)"
             )
-        elif self._ctx.store_problem == STORE_OPENING:  # the window's first picture
+        elif self._ctx.store_opening:  # the window's first picture
             db_state = STORE_OPENING
         elif db.exists():
             db_state = "present, not open here (another Artha may be using it)"

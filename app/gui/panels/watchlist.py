@@ -673,13 +673,13 @@ class WatchlistPanel(QWidget):
 
     def refresh(self) -> None:
         """Read the store's instruments (completion, seeding) and the shown list's figures."""
-        if self._store is None and self._store_problem == STORE_OPENING:
+        if self._ctx.store_opening:
             self._show_message(STORE_OPENING.capitalize())  # for a moment at the start
             return
         if self._store is None:
             self._show_message(
                 "The market store is not open, so there are no prices to show.\n"
-                + (self._store_problem or "")
+                + (self._ctx.store_problem or "")
             )
             return
         try:
@@ -761,13 +761,8 @@ class WatchlistPanel(QWidget):
 
     @property
     def _store(self) -> MarketStore | None:
-        """The workspace's store: None until it opens (after the window's first paint) or
-        when it could not be opened (`_store_problem` says why)."""
+        """None until the store opens (after the first paint) or if it could not be."""
         return self._ctx.store
-
-    @property
-    def _store_problem(self) -> str:
-        return self._ctx.store_problem
 
     def _on_market_data(self, _event: MarketDataChanged) -> None:
         self.refresh()
