@@ -61,8 +61,18 @@ def _collections_on_the_main_thread() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_leaked_artha_log_handlers() -> Iterator[None]:
-    """configure_logging() adds file handlers to the root logger; drop them after each test."""
+    """configure_logging() adds file handlers to the root logger and installs the redacting
+    log-record factory (and its filters on every handler) process-wide; undo both after each
+    test, so a later test on the same worker sees plain records (the factory drops
+    `exc_info`, which test_bus asserts on)."""
+    from brokers import redaction
+
+    factory = logging.getLogRecordFactory()
     yield
+    if logging.getLogRecordFactory() is not factory:
+        # pytest's own capture handlers live the whole session: take our filters off them too
+        redaction.uninstall_everywhere()
+        logging.setLogRecordFactory(factory)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_artha_handler", False)]:
         root.removeHandler(handler)
