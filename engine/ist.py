@@ -8,11 +8,12 @@ saving) since 1945, so the conversion is integer arithmetic; every module conver
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # the array helpers import numpy when called: the GUI's start needs none
+    import numpy as np
+    import numpy.typing as npt
 
 NS_PER_SECOND: Final = 1_000_000_000
 NS_PER_DAY: Final = 86_400 * NS_PER_SECOND
@@ -28,6 +29,8 @@ def ist_day_number(ts_ns: int | np.integer) -> int:
 
 def ist_day_numbers(ts_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The IST day number of every time in an array (vectorised `ist_day_number`)."""
+    import numpy as np
+
     return np.asarray((ts_ns + IST_OFFSET_NS) // NS_PER_DAY, dtype=np.int64)
 
 
@@ -63,6 +66,8 @@ def ist_datetimes(ts_ns: npt.NDArray[np.int64]) -> list[datetime]:
     zone database's lookup per value (~1 us). Since 1946 IST is a fixed offset, so the wall
     times come from numpy in one pass (floored to the microsecond, as `ist_datetime` does)
     and only the zone is attached per value; earlier times take `ist_datetime` itself."""
+    import numpy as np
+
     ts = np.asarray(ts_ns, dtype=np.int64)
     if not ts.size or int(ts.min()) < _FIXED_OFFSET_SINCE_NS:
         return [ist_datetime(t) for t in ts.tolist()]

@@ -15,16 +15,18 @@ from app.gui.ui_settings import UiSettings
 from engine.broker.errors import BrokerError
 from engine.broker.models import ConnectionState, TickMode
 from engine.bus import EventBus
-from engine.data.store import MarketStore, StoreError
+from engine.data.errors import StoreError
 from engine.domain.instrument import Instrument
 from engine.jobs import JobRunner
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:  # the hub pulls in the live-bar builder and the backtester's modules;
-    # the accounts and the keychain (keyring and the HTTP modules under it) load when used
+    # the accounts and the keychain (keyring and the HTTP modules under it) load when used;
+    # the store (DuckDB, numpy) when it opens, after the window's first paint
     from brokers.accounts import BrokerAccounts
     from brokers.credentials import CredentialStore
     from brokers.hub import BrokerHub
+    from engine.data.store import MarketStore
 
 log = logging.getLogger(__name__)
 

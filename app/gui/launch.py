@@ -28,7 +28,7 @@ from app.gui.ui_settings import UiSettings
 from app.logging_setup import configure_logging
 from app.version import __version__
 from engine.bus import EventBus
-from engine.data.store import MarketStore, StoreError
+from engine.data.errors import StoreError
 from engine.events import MarketDataChanged
 from engine.heap import collector_paused, freeze_long_lived
 from engine.workspace import Workspace, WorkspaceBusyError
@@ -36,6 +36,7 @@ from resources import resource_path
 
 if TYPE_CHECKING:
     from brokers.hub import BrokerHub
+    from engine.data.store import MarketStore  # loads when the store opens (_open_store)
 
 log = logging.getLogger(__name__)
 SCREENSHOT_SETTLE_SECONDS = 0.6
@@ -84,6 +85,8 @@ def _screenshot_store(workspace: Workspace) -> tuple[MarketStore | None, str]:
     """Read-only when a store exists and no running Artha holds it; else no store, and why."""
     if not workspace.database_path.exists():
         return None, "no market data in this workspace yet (a screenshot creates none)"
+    from engine.data.store import MarketStore
+
     try:
         return MarketStore.open(workspace.database_path, read_only=True), ""
     except StoreError as exc:
@@ -203,6 +206,8 @@ def _open_store(
     `_run` once the window has closed."""
     try:
         with collector_paused():
+            from engine.data.store import MarketStore  # DuckDB and numpy: after the paint
+
             ctx.store = MarketStore.open(ws.database_path)
         ctx.store_problem = ""
     except StoreError as exc:

@@ -37,16 +37,18 @@ from app.gui.themes import apply_theme
 from app.gui.ui_settings import THEMES
 from app.gui.workbench import Workbench
 from app.version import __version__
-from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
+from engine.data.errors import StoreDamaged, StoreError
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished
 from engine.jobs import JobInfo
 
 if TYPE_CHECKING:  # the dialogs load when first opened: the first paint needs none of them
+    # (nor the store's module: DuckDB and numpy load when the store opens, after the paint)
     from app.gui.about import AboutDialog
     from app.gui.calendar_dialog import CalendarDialog
     from app.gui.charges_dialog import ChargesDialog
     from app.gui.settings_dialog import SettingsDialog
     from app.gui.shortcuts_dialog import ShortcutsDialog
+    from engine.data.store import MarketStore, SeriesInfo
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,13 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from app.gui.after_paint import after_first_paint
-from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
 from engine.events import JobEvent, JobFailed, JobFinished
 
 if TYPE_CHECKING:  # SQLAlchemy (~0.3 s): loaded by the first run saved or reopened; the
-    # wizard and the backtester (pandas, ~0.3 s) when the wizard first opens
+    # wizard and the backtester (pandas, ~0.3 s) when the wizard first opens; the chart's
+    # trade marks (numpy) when a run is first shown
+    from app.gui.chart.trade_marks import TradeMarks
     from app.gui.wizard import BacktestWizard
     from engine.backtest.job import BacktestJob, BacktestReport
     from engine.data import run_history
@@ -148,6 +149,7 @@ class Workbench(QObject):
             if chart.bars is None or not chart.bars.key.endswith(f":{symbol.upper()}"):
                 chart.open_symbol(symbol)
             trades = report.trades
+            from app.gui.chart.trade_marks import TradeMarks
 
             def marks(_control: object) -> TradeMarks:
                 return TradeMarks.from_trades(trades, symbol)  # ~0.1 s for 20,000 trades
@@ -205,7 +207,11 @@ class Workbench(QObject):
             verb = "reopen" if what == "open" else "save"
             self._tell(f"Could not {verb} the run: {event.message}")
             return
-        if what == "marks" and isinstance(event.result, TradeMarks):
+        if what == "marks":
+            from app.gui.chart.trade_marks import TradeMarks  # loaded: show_report made them
+
+            if not isinstance(event.result, TradeMarks):
+                return
             chart = self.panel("chart")
             if chart is not None and event.job_id == self._latest_marks:
                 chart.show_trades(event.result)

@@ -29,18 +29,10 @@ from typing import Any
 
 import duckdb
 
-
-class StoreError(RuntimeError):
-    """A store operation failed; the message names the file, symbol or row and what is wrong."""
-
-
-class StoreDamaged(StoreError):
-    """The store's file is damaged (a checksum error, a truncated file, a corrupt WAL).
-
-    The message says what is wrong and what to do (`artha data check`, `artha data restore`);
-    once raised, the store refuses writes for the rest of the process (store.py).
-    """
-
+# Defined in errors.py (no DuckDB there, for the app's first paint); the store's modules
+# import them from here as before.
+from engine.data.errors import StoreDamaged as StoreDamaged
+from engine.data.errors import StoreError as StoreError
 
 Connection = duckdb.DuckDBPyConnection
 

@@ -5,11 +5,14 @@ add up in a cash balance, so every constructor funnels money through `to_decimal
 refuses floats outright instead of guessing.
 """
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Final, Literal, overload
+from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Final, Literal, overload
+
+if TYPE_CHECKING:  # numpy only for the array overload: importing the domain stays light
+    import numpy as np
+    import numpy.typing as npt
 
 # Volume-weighted average prices of orders are reported to 1/100 paisa; brokers show two to
 # four decimals, so this never hides a difference a trader can see.

@@ -11,12 +11,15 @@ bars a backtest of that timeframe would trade.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.data.store import MarketStore
 from engine.timeframes import TIMEFRAME_NAMES, Timeframe
+
+if TYPE_CHECKING:  # DuckDB loads when the store opens, after the window's first paint
+    from engine.data.store import MarketStore
 
 # engine.data.stored_bars is imported where bars are read (on the read's job thread): it
 # loads the corporate-action adjuster and with it pandas (~0.3 s), which building the chart

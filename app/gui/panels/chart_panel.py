@@ -59,7 +59,7 @@ from app.gui.elided_label import ElidedLabel
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
 from engine.broker.models import ConnectionState
-from engine.data.store import MarketStore, StoreError
+from engine.data.errors import StoreError
 from engine.domain.enums import Exchange
 from engine.domain.market_data import Bar
 from engine.domain.money import to_paise
@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from app.gui.chart.drawings import DrawingLayer
     from app.gui.chart.trade_markers import TradeColours, TradeMarkersItem
     from app.gui.chart.view import ChartView
+    from engine.data.store import MarketStore  # DuckDB: loaded when the store opens
 
 log = logging.getLogger(__name__)
 

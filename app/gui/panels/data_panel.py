@@ -69,9 +69,8 @@ from app.gui.elided_label import ElidedLabel
 from app.gui.message_style import ERROR_STYLE, WARNING_STYLE, bounded, fixed_font
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.table_model import Column
-from engine.data.bar_series import ist_iso
 from engine.data.coverage import StoreCoverage, read_coverage
-from engine.data.store import MarketStore, SeriesInfo, StoreDamaged, StoreError
+from engine.data.errors import StoreDamaged, StoreError
 from engine.events import (
     JobCancelled,
     JobEvent,
@@ -80,7 +79,7 @@ from engine.events import (
     JobProgress,
     MarketDataChanged,
 )
-from engine.ist import IST
+from engine.ist import IST, ist_iso
 from engine.jobs import JobControl
 
 if TYPE_CHECKING:
@@ -93,6 +92,7 @@ if TYPE_CHECKING:
     from brokers.accounts import BrokerAccount
     from brokers.hub import BrokerHub
     from engine.data.import_files import FileResult, ImportOptions, ImportOutcome
+    from engine.data.store import MarketStore, SeriesInfo  # DuckDB: when the store opens
 
 log = logging.getLogger(__name__)
 SIZE_FROM_ROWS = 40
@@ -200,7 +200,7 @@ class _Held:
     options: ImportOptions
 
 
-Work = Callable[[MarketStore, JobControl], Any]
+Work = Callable[["MarketStore", JobControl], Any]
 
 
 def _importing(paths: Sequence[str], options: ImportOptions) -> Work:

@@ -58,13 +58,14 @@ from app.gui.chart.palette import palette_for
 from app.gui.context import STORE_OPENED, STORE_OPENING, AppContext
 from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.themes import current_theme
-from engine.data.store import MarketStore, StoreError
+from engine.data.errors import StoreError
 from engine.events import MarketDataChanged
 from engine.ist import IST
 
 if TYPE_CHECKING:  # both load SQLAlchemy (~0.3 s): only once the runs are first read
     from app.gui.history_compare import CompareDialog
     from engine.data import run_history as rh
+    from engine.data.store import MarketStore  # DuckDB: loaded when the store opens
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex

@@ -25,7 +25,7 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.version import __version__
 from engine.bus import Subscription
 from engine.calendar import IST, get_calendar
-from engine.data.store import StoreError
+from engine.data.errors import StoreError
 from engine.domain.enums import Exchange
 from engine.events import CalendarChanged, MarketDataChanged
 

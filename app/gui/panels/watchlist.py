@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -73,8 +74,8 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.watchlists import WatchlistError, Watchlists
 from engine.broker.models import ConnectionState
 from engine.calendar import IST
+from engine.data.errors import StoreError
 from engine.data.quotes import Quote, read_quotes
-from engine.data.store import MarketStore, StoreError
 from engine.domain.money import to_paise
 from engine.events import (
     BrokerStateEvent,
@@ -85,6 +86,9 @@ from engine.events import (
     MarketDataChanged,
     QuoteEvent,
 )
+
+if TYPE_CHECKING:
+    from engine.data.store import MarketStore  # DuckDB: loaded when the store opens
 
 log = logging.getLogger(__name__)
 
