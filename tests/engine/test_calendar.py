@@ -72,6 +72,22 @@ def test_the_table_ends_where_the_package_would(today: dt.date) -> None:
     assert source.from_table(today) == source._load(end=end)
 
 
+def test_the_package_version_is_read_as_importlib_metadata_reads_it(tmp_path, monkeypatch):
+    """installed_version() reads the .dist-info folder's name (no importlib.metadata at the
+    station's start): the same answer, the first folder on sys.path wins, names compare as
+    packaging normalises them, and a package without a .dist-info is left to metadata."""
+    import importlib.metadata
+
+    assert source.installed_version() == importlib.metadata.version("exchange-calendars")
+    ahead = tmp_path / "ahead"
+    (ahead / "Exchange.Calendars-9.8.7.dist-info").mkdir(parents=True)
+    (ahead / "exchange_calendars_extra-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(ahead), *sys.path])
+    assert source.installed_version() == "9.8.7"
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "empty")])
+    assert source.installed_version() is None
+
+
 def test_a_table_written_from_another_package_version_is_not_used(monkeypatch) -> None:
     monkeypatch.setattr(source, "installed_version", lambda: "0.0.1")
     assert source.from_table() is None
