@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.gui.context import STORE_OPENING, AppContext
 from app.gui.market_text import PHASE_COLOURS, PHASE_LABELS, session_hours, status_detail
 from app.gui.panels.registry import PanelSpec, register_panel
+from app.gui.themes import make_card
 from app.version import __version__
 from engine.bus import Subscription
 from engine.calendar import IST, get_calendar
@@ -48,7 +49,7 @@ def _cancel_all(subscriptions: list[Subscription]) -> None:
 
 def _card(title: str) -> tuple[QFrame, QLabel]:
     frame = QFrame()
-    frame.setObjectName("card")
+    make_card(frame)
     frame.setFrameShape(QFrame.Shape.StyledPanel)
     layout = QVBoxLayout(frame)
     heading = QLabel(f"<b>{html.escape(title)}</b>")

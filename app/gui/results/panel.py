@@ -55,7 +55,7 @@ from app.gui.panels.registry import PanelSpec, register_panel
 from app.gui.results.heatmap import MonthlyModel
 from app.gui.results.trades_model import TradeFilter, TradesModel
 from app.gui.table_model import Column, RowsModel
-from app.gui.themes import current_theme
+from app.gui.themes import current_theme, make_card
 from engine.ist import ist_iso, ist_midnight_ns
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class Kpi(QFrame):
 
     def __init__(self, caption: str) -> None:
         super().__init__()
-        self.setObjectName("card")
+        make_card(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(0)
