@@ -2,8 +2,9 @@
 
 No application style sheet: one, however short, makes Qt style every widget through its
 style-sheet engine (~80 ms to polish the main window at start, and slower paints after).
-What the sheet did is done by a proxy of Fusion (the dock titles' margin) and by a sheet on
-the few card frames alone (`make_card`)."""
+The cards' frames carry a sheet of their own (`make_card`); the dock titles keep Fusion's
+compact margin (a Python proxy style widening it would be called thousands of times a
+layout)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QProxyStyle, QStyle, QStyleOption, QWidget
+from PySide6.QtWidgets import QApplication, QFrame
 
 _DARK = {
     QPalette.ColorRole.Window: "#1e2127",
@@ -35,24 +36,6 @@ _DARK_DISABLED = "#6b7280"
 _DARK_DISABLED_FIELD = "#1e2127"  # a disabled field sinks into the window instead of Base
 
 CARD_STYLE = "QFrame#card { border: 1px solid palette(mid); border-radius: 6px; }"
-DOCK_TITLE_MARGIN = 5  # px around a dock's title (Fusion's 1 px crowds the text)
-
-
-class ArthaStyle(QProxyStyle):
-    """Fusion, with room around the dock titles."""
-
-    def __init__(self) -> None:
-        super().__init__("Fusion")
-
-    def pixelMetric(
-        self,
-        metric: QStyle.PixelMetric,
-        option: QStyleOption | None = None,
-        widget: QWidget | None = None,
-    ) -> int:
-        if metric == QStyle.PixelMetric.PM_DockWidgetTitleMargin:
-            return DOCK_TITLE_MARGIN
-        return super().pixelMetric(metric, option, widget)
 
 
 def make_card(frame: QFrame) -> None:
@@ -85,10 +68,10 @@ def no_garbage_collection() -> Iterator[None]:
 
 
 def use_fusion(app: QApplication) -> None:
-    """Fusion (ArthaStyle), once per process: best before the first widget is built."""
+    """Fusion, once per process: best before the first widget is built."""
     if not app.property("arthaFusion"):
         with no_garbage_collection():
-            app.setStyle(ArthaStyle())  # the application owns the style from here
+            app.setStyle("Fusion")
         app.setProperty("arthaFusion", True)
 
 
