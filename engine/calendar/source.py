@@ -24,7 +24,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -115,8 +115,7 @@ def from_table(today: datetime.date | None = None) -> PackageSchedule | None:
         )
         for day, (open_, close) in table.SPECIAL.items()
     }
-    combine = datetime.datetime.combine
-    hours: dict[datetime.date, tuple[datetime.datetime, datetime.datetime]] = {}
+    times: dict[datetime.date, tuple[datetime.time, datetime.time]] = {}
     day = datetime.date.fromisoformat(table.FIRST)
     ordinal = day.toordinal()
     for gap in "0" + table.GAPS:
@@ -124,15 +123,37 @@ def from_table(today: datetime.date | None = None) -> PackageSchedule | None:
         day = datetime.date.fromordinal(ordinal)
         if day > end:
             break
-        open_, close = special.get(day, regular)
-        hours[day] = (combine(day, open_, IST), combine(day, close, IST))
-    days = list(hours)
+        times[day] = special.get(day, regular)
+    days = list(times)
     return PackageSchedule(
         first=days[0],
         last=days[-1],
-        hours=MappingProxyType(hours),
+        hours=TableHours(times),
         source=f"{PACKAGE} {table.VERSION} {CALENDAR_NAME}",
     )
+
+
+class TableHours(Mapping[datetime.date, tuple[datetime.datetime, datetime.datetime]]):
+    """The table's sessions as (open, close) IST datetimes, each pair made when asked for
+    (read-only): making all ~7,400 at once took ~15 ms of the station's start, and the
+    calendar asks for the few days it shows or a backtest trades."""
+
+    def __init__(self, times: Mapping[datetime.date, tuple[datetime.time, datetime.time]]):
+        self._times = times
+
+    def __getitem__(self, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+        open_, close = self._times[day]
+        combine = datetime.datetime.combine
+        return combine(day, open_, IST), combine(day, close, IST)
+
+    def __contains__(self, day: object) -> bool:
+        return day in self._times
+
+    def __iter__(self) -> Iterator[datetime.date]:
+        return iter(self._times)
+
+    def __len__(self) -> int:
+        return len(self._times)
 
 
 def table_text(schedule: PackageSchedule, version: str, bound_max: datetime.date) -> str:
