@@ -15,16 +15,18 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import numpy.typing as npt
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from app.gui.table_model import Column, Index, RowsModel
 from engine.data.coverage import SeriesCoverage, StoreCoverage
+
+if TYPE_CHECKING:  # numpy: with the first coverage read, after the station's first paint
+    import numpy as np
+    import numpy.typing as npt
 
 COVERAGE_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1  # a row's TimelineMarks (or None)
 MISSING_COLOUR: Final = "#e5534b"  # the red of errors elsewhere: readable on both themes
@@ -45,6 +47,8 @@ class TimelineMarks:
         """(first, last) index of each unbroken run of sessions with bars."""
         if not len(self.present):
             return []
+        import numpy as np
+
         breaks = np.flatnonzero(np.diff(self.present) != 1)
         starts = np.concatenate(([0], breaks + 1))
         ends = np.concatenate((breaks, [len(self.present) - 1]))
@@ -56,6 +60,7 @@ class TimelineMarks:
 def marks_of(coverage: SeriesCoverage, axis: Sequence[date]) -> TimelineMarks:
     """Where `coverage`'s days and missing sessions sit on `axis` (a day not on it is
     placed at the axis day before it)."""
+    import numpy as np
 
     def where(days: Sequence[date]) -> npt.NDArray[np.int64]:
         spots = [max(0, bisect.bisect_right(axis, d) - 1) for d in days]

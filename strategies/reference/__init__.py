@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from engine.strategy.base import Strategy
+if TYPE_CHECKING:  # the names are listed without loading the strategy base (numpy)
+    from engine.strategy.base import Strategy
 
 # name -> "module:Class" (imported on demand so listing names stays cheap)
 REFERENCE_STRATEGIES: dict[str, str] = {

@@ -106,8 +106,9 @@ def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspa
     coverage are read through DuckDB alone), the backtester (results, wizard, editor
     checks), the SDK (completion, the chart's indicators), pyqtgraph (the chart's view is
     built once the window has painted), the keychain (broker accounts connect then) and
-    DuckDB (the market store opens right after the first paint); importlib.metadata (the
-    calendar reads its package's version from a folder name)."""
+    DuckDB and numpy (the market store opens right after the first paint, the chart's
+    arrays with it; the results page is built later); importlib.metadata (the calendar
+    reads its package's version from a folder name)."""
     _store_two_sessions(workspace)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
@@ -142,6 +143,8 @@ def test_the_first_paint_waits_for_no_command_run_history_dialog_or_jedi(workspa
         "duckdb",
         "engine.data.store",
         "importlib.metadata",
+        "numpy",
+        "engine.strategy.base",
     }
     assert not_yet.isdisjoint(modules), sorted(not_yet & modules)
     # PySide6's import hook answered without reading each module's source file

@@ -14,18 +14,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.strategy.params import Param, ParamError
+
+if TYPE_CHECKING:  # numpy loads where lines are computed, after the station's first paint
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
 
 # The indicators themselves (strategies.sdk.indicators) are imported where a line is
 # computed: the SDK package loads the backtester and pandas (~0.3 s), which the chart's
 # first picture does not need. Param and ParamError are the SDK's own (re-exported there).
 
-FloatArray = npt.NDArray[np.float64]
 Kind = Literal["overlay", "oscillator"]
 
 _NS_PER_MINUTE = 60 * 10**9
@@ -56,11 +58,13 @@ def bar_minutes(ts: npt.NDArray[np.int64]) -> int:
     across nights and holidays are longer, so they never win); 1 for fewer than two bars."""
     if ts.shape[0] < 2:
         return 1
+    import numpy as np
+
     gap = int(np.diff(ts).min())
     return max(1, gap // _NS_PER_MINUTE)
 
 
-Compute = Callable[[BarArrays, Mapping[str, Any]], dict[str, FloatArray]]
+Compute = Callable[[BarArrays, Mapping[str, Any]], "dict[str, FloatArray]"]
 
 
 def _param(name: str, default: Any, minimum: Any, maximum: Any, help: str) -> Param[Any]:
@@ -154,6 +158,8 @@ def _opening_range(bars: BarArrays, p: Mapping[str, Any]) -> dict[str, FloatArra
     minutes, step = p["minutes"], bar_minutes(bars.ts)
     if step > minutes:
         # bars longer than the range (a 60m or daily chart): there is no range to draw
+        import numpy as np
+
         nan = np.full(bars.ts.shape[0], np.nan)
         return {"high": nan, "low": nan.copy()}
     return {

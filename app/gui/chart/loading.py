@@ -13,20 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
 from engine.timeframes import TIMEFRAME_NAMES, Timeframe
 
-if TYPE_CHECKING:  # DuckDB loads when the store opens, after the window's first paint
+if TYPE_CHECKING:  # DuckDB and numpy load when the store opens, after the first paint
+    import numpy as np
+    import numpy.typing as npt
+
     from engine.data.store import MarketStore
+
+    FloatArray = npt.NDArray[np.float64]
+    Int64Array = npt.NDArray[np.int64]
 
 # engine.data.stored_bars is imported where bars are read (on the read's job thread): it
 # loads the corporate-action adjuster and with it pandas (~0.3 s), which building the chart
 # panel does not need.
-
-FloatArray = npt.NDArray[np.float64]
-Int64Array = npt.NDArray[np.int64]
 
 CHART_TIMEFRAMES: tuple[str, ...] = TIMEFRAME_NAMES  # 1m 3m 5m 15m 30m 60m 1d
 
@@ -73,6 +73,8 @@ def possible_timeframes(store: MarketStore, key: str) -> list[str]:
 def load_chart_bars(store: MarketStore, key: str, timeframe: str, adjusted: bool) -> ChartBars:
     """Read `key` at `timeframe` (raw or adjusted for corporate actions); StoreError (with
     a message for the trader) when the store cannot give them."""
+    import numpy as np
+
     from engine.data.stored_bars import series_for, stored_timeframes
 
     exchange, symbol = split_key(key)

@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
 from engine.ist import ns_of
 
-if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the chart
+if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the chart;
+    # numpy with the first marks made, after the station's first paint
+    import numpy as np
+    import numpy.typing as npt
+
     from engine.backtest.result import Trade
 
-FloatArray = npt.NDArray[np.float64]
-Int64Array = npt.NDArray[np.int64]
+    FloatArray = npt.NDArray[np.float64]
+    Int64Array = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class TradeMarks:
 
     @classmethod
     def empty(cls) -> TradeMarks:
+        import numpy as np
+
         return cls(
             np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0),
             np.empty(0, np.int8),
@@ -47,6 +50,8 @@ class TradeMarks:
     @classmethod
     def from_trades(cls, trades: Sequence[Trade], symbol: str) -> TradeMarks:
         """The round trips of `symbol` (bare symbol, any case) among a run's trades."""
+        import numpy as np
+
         mine = [t for t in trades if t.symbol.upper() == symbol.upper()]
         n = len(mine)
         return cls(
@@ -60,6 +65,8 @@ class TradeMarks:
     def on_bars(self, ts_ns: Int64Array) -> tuple[Int64Array, Int64Array]:
         """(entry index, exit index) of each trade on bars opening at `ts_ns` (sorted): the
         last bar opening at or before the time; -1 for a time before the first bar."""
+        import numpy as np
+
         entry = np.searchsorted(ts_ns, self.entry_ns, side="right").astype(np.int64) - 1
         exit_ = np.searchsorted(ts_ns, self.exit_ns, side="right").astype(np.int64) - 1
         return entry, exit_

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.strategy.base import Strategy
 from engine.strategy.params import Param, ParamError, declared_params
+
+if TYPE_CHECKING:  # the strategy base (numpy) loads with the first strategy checked
+    from engine.strategy.base import Strategy
 
 INT_LIMIT = 2**31 - 1  # what a QSpinBox can hold
 FLOAT_LIMIT = 1e15

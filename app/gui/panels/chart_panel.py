@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -44,7 +43,6 @@ from app.gui.after_paint import after_first_paint
 from app.gui.chart.chart_state import ChartState
 from app.gui.chart.drawing_store import DrawingStore
 from app.gui.chart.indicator_catalog import CATALOG, BarArrays, IndicatorSpec
-from app.gui.chart.live_candles import Candle, LiveCandles, Minute
 from app.gui.chart.loading import (
     CHART_TIMEFRAMES,
     ChartBars,
@@ -53,7 +51,6 @@ from app.gui.chart.loading import (
     split_key,
 )
 from app.gui.chart.palette import ChartPalette, palette_for
-from app.gui.chart.trade_marks import TradeMarks
 from app.gui.context import AppContext
 from app.gui.elided_label import ElidedLabel
 from app.gui.panels.registry import PanelSpec, register_panel
@@ -79,11 +76,14 @@ from engine.timeframes import Timeframe
 if TYPE_CHECKING:
     # The drawing (pyqtgraph: ~0.2 s to import, and the view's build) is made once the
     # station has painted, while the first bars are read: the first picture shows the
-    # chart's toolbar and "Loading…", never waits for it.
+    # chart's toolbar and "Loading…", never waits for it. numpy comes with the store, the
+    # live candles and trade marks when bars or trades first arrive.
     import pyqtgraph as pg
 
     from app.gui.chart.drawings import DrawingLayer
+    from app.gui.chart.live_candles import LiveCandles, Minute
     from app.gui.chart.trade_markers import TradeColours, TradeMarkersItem
+    from app.gui.chart.trade_marks import TradeMarks
     from app.gui.chart.view import ChartView
     from engine.data.store import MarketStore  # DuckDB: loaded when the store opens
 
@@ -126,7 +126,7 @@ class ChartPanel(QWidget):
         self.state = ctx.settings.chart_state(panel_id)
         self.bars: ChartBars | None = None
         self.indicators: list[ShownIndicator] = []
-        self.trades = TradeMarks.empty()
+        self.trades: TradeMarks | None = None  # the last run's trades on this chart
         self.trade_item: TradeMarkersItem | None = None
         self._job: int | None = None
         self._pending: ChartState | None = None  # asked while a read runs: read next
@@ -383,6 +383,8 @@ class ChartPanel(QWidget):
 
             self.trade_item = TradeMarkersItem(self._trade_colours())
             self.view.price_plot.addItem(self.trade_item)
+        import numpy as np
+
         index = int(np.searchsorted(self.view.ts_ns, ts_ns, side="right")) - 1
         self.trade_item.add_fill(max(index, 0), price, side, is_entry)
 
@@ -487,6 +489,8 @@ class ChartPanel(QWidget):
     def _start_live(self, bars: ChartBars) -> None:
         """New bars on screen: live minutes now extend their last candle; ask the connected
         broker to stream the instrument."""
+        from app.gui.chart.live_candles import Candle, LiveCandles  # (numpy: after the paint)
+
         last = None
         if len(bars):
             i = len(bars) - 1
@@ -517,6 +521,8 @@ class ChartPanel(QWidget):
         bar: Bar = event.bar
         if self.live is None or bar.symbol != self.live.symbol:
             return
+        from app.gui.chart.live_candles import Minute
+
         ts = ns_of(bar.ts)
         self._live_pending[ts] = Minute(
             ts,
@@ -665,7 +671,7 @@ class ChartPanel(QWidget):
         if self.trade_item is not None:
             self.view.price_plot.removeItem(self.trade_item)
             self.trade_item = None
-        if self.bars is None or not len(self.trades):
+        if self.bars is None or self.trades is None or not len(self.trades):
             return
         from app.gui.chart.trade_markers import TradeMarkersItem
 

@@ -13,19 +13,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from engine.ist import ns_of
 
-if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the panel
+if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the panel;
+    # numpy when the model is made (the results page, after the station's first paint)
+    import numpy as np
+    import numpy.typing as npt
+
     from engine.backtest import Trade
+
+    IntArray = npt.NDArray[np.int64]
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
-IntArray = npt.NDArray[np.int64]
 
 
 def _paise(value: Decimal) -> int:
@@ -85,6 +88,8 @@ class TradesModel(QAbstractTableModel):
     """Closed trades, sortable by any column and filterable by side, symbol and outcome."""
 
     def __init__(self) -> None:
+        import numpy as np
+
         super().__init__()
         self.trades: list[Trade] = []
         self._keys: dict[int, npt.NDArray[Any]] = {}
@@ -107,6 +112,8 @@ class TradesModel(QAbstractTableModel):
         """Column `column`'s sort key for every trade: exact integers (paise, UTC ns)."""
         found = self._keys.get(column)
         if found is None:
+            import numpy as np
+
             trades, n = self.trades, len(self.trades)
             make = _KEYS[column]
             if column in _TEXT_KEYS:
@@ -146,6 +153,8 @@ class TradesModel(QAbstractTableModel):
 
     def _rows(self) -> IntArray:
         """The trades that pass the filter, in the current sort order."""
+        import numpy as np
+
         n = len(self.trades)
         column, order = self._sort
         if column == 0:  # the trades' own order: nothing to sort
