@@ -203,7 +203,7 @@ class ResultsPanel(QWidget):
         self.page_scroll = QScrollArea()
         self.page_scroll.setWidgetResizable(True)
         self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.page_built = False  # the page is built when first needed (_ensure_page)
+        self.page_scroll.setWidget(self._build_page())
         self.stack.addWidget(self.page_scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -220,16 +220,6 @@ class ResultsPanel(QWidget):
         self.apply_theme(theme or "dark")
 
     # --- building -----------------------------------------------------------------------
-
-    def _ensure_page(self) -> None:
-        """Build the result page (figures, tabs, tables: ~50 ms) when first needed: a run
-        shown, the panel painted, or the station's warm-up after its start; the panel sits
-        behind a tab at start, and the window's first paint need not wait for it."""
-        if self.page_built:
-            return
-        self.page_built = True
-        self.page_scroll.setWidget(self._build_page())
-        self._colour_page()
 
     def _build_page(self) -> QWidget:
         page = QWidget()
@@ -331,7 +321,6 @@ class ResultsPanel(QWidget):
     @property
     def curves(self) -> CurveCharts:
         """The equity and drawdown plots (built on first use)."""
-        self._ensure_page()
         if self._curves is None:
             from app.gui.results.charts import CurveCharts
 
@@ -344,7 +333,6 @@ class ResultsPanel(QWidget):
     @property
     def weekly_chart(self) -> WeeklyChart:
         """The weekly returns' bars (built on first use)."""
-        self._ensure_page()
         if self._weekly_chart is None:
             from app.gui.results.charts import WeeklyChart
 
@@ -374,7 +362,6 @@ class ResultsPanel(QWidget):
     def _chart_steps(self) -> list[Callable[[], None]]:
         """Building the plots, one a loop turn (each takes a few tens of ms)."""
         return [
-            self._ensure_page,
             self._build_equity_plot,
             self._build_drawdown_plot,
             self._build_curves,
@@ -521,7 +508,6 @@ class ResultsPanel(QWidget):
         (`filled` fires after the last; `fill_now` does the rest at once)."""
         from app.reports import figures
 
-        self._ensure_page()
         self.result = result
         self.title = title or f"{result.strategy} on {', '.join(result.symbols)}"
         self.charges = None
@@ -689,7 +675,6 @@ class ResultsPanel(QWidget):
 
     def set_trade_filter(self, wanted: TradeFilter) -> None:
         """Show only the trades `wanted` lets through (the filter bar does this too)."""
-        self._ensure_page()
         for combo, value in (
             (self.side_filter, wanted.side),
             (self.symbol_filter, wanted.symbol),
@@ -719,7 +704,6 @@ class ResultsPanel(QWidget):
 
     def set_conventions(self, conventions: Conventions) -> None:
         """Measure the risk figures this way (recomputed by the engine's metrics)."""
-        self._ensure_page()
         for widget in (self.sessions, self.risk_free, self.var_level):
             widget.blockSignals(True)
         self.sessions.setValue(conventions.periods_per_year)
@@ -843,15 +827,7 @@ class ResultsPanel(QWidget):
             self._curves.apply_palette(p, net)
         if self._weekly_chart is not None:
             self._weekly_chart.apply_palette(p)
-        if self.page_built:
-            self._colour_page()
-
-    def _colour_page(self) -> None:
-        """The result page's tables, captions and figures in the theme's colours."""
-        p = self.palette_
-        self.monthly_model.set_colours(
-            p.up, p.down, "#16181d" if self.theme == "dark" else "#ffffff"
-        )
+        self.monthly_model.set_colours(p.up, p.down, "#16181d" if name == "dark" else "#ffffff")
         self.trades_model.set_colours(p.up, p.down)
         muted = p.readout_label
         for card in self.kpis.values():

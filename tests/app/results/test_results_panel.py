@@ -137,26 +137,10 @@ def test_selecting_a_trade_emits_symbol_and_utc_ns(panel, result, qtbot):
     assert datetime.fromtimestamp(entry_ns / 1e9, KOLKATA) == trade.entry_time
 
 
-def test_the_result_page_is_built_when_first_needed(qtbot, result):
-    """Not with the panel (it sits behind a tab at start): by the warm-up after the
-    station's start, a step of its own, or by the first run shown."""
-    waiting = ResultsPanel()
-    qtbot.addWidget(waiting)
-    assert not waiting.page_built and waiting.page_scroll.widget() is None
-    waiting.warm_up()
-    assert not waiting.page_built  # queued, not built in the caller's turn
-    qtbot.waitUntil(lambda: waiting.charts_built(), timeout=10_000)
-    assert waiting.page_built and waiting.page_scroll.widget() is not None
-    shown = ResultsPanel()
-    qtbot.addWidget(shown)
-    shown.resize(1400, 900)
-    show(shown, qtbot, result)
-    assert shown.page_built and shown.heading.text()
-
-
 def test_conventions_recompute_through_the_engine(panel, result, qtbot):
+    # the empty panel's form shows the defaults without loading the reports
+    assert panel.sessions.value() == Conventions().periods_per_year
     show(panel, qtbot, result)
-    assert panel.sessions.value() == Conventions().periods_per_year  # the defaults first
     panel.set_conventions(Conventions(periods_per_year=250, risk_free_rate=0.065))
     trades = TradeArrays.from_decimals(
         [t.gross_pnl for t in result.trades],
