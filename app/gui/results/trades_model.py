@@ -88,12 +88,12 @@ class TradesModel(QAbstractTableModel):
     """Closed trades, sortable by any column and filterable by side, symbol and outcome."""
 
     def __init__(self) -> None:
-        import numpy as np
-
         super().__init__()
         self.trades: list[Trade] = []
         self._keys: dict[int, npt.NDArray[Any]] = {}
-        self._order: IntArray = np.zeros(0, dtype=np.int64)  # shown rows -> trade index
+        # shown rows -> trade index; None until trades are set (no numpy before the station's
+        # first paint: the panel and this model are built before it)
+        self._order: IntArray | None = None
         self._sort: tuple[int, Qt.SortOrder] = (0, Qt.SortOrder.AscendingOrder)
         self._filter = TradeFilter()
         self.up = QColor("#26a69a")
@@ -144,6 +144,8 @@ class TradesModel(QAbstractTableModel):
 
     def trade_at(self, row: int) -> Trade:
         """The trade shown on `row` (after sorting and filtering)."""
+        if self._order is None:
+            raise IndexError(f"no trade on row {row}: no trades are set")
         return self.trades[int(self._order[row])]
 
     def entry_exit_ns(self, row: int) -> tuple[int, int]:
@@ -182,19 +184,24 @@ class TradesModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
+        if self._order is None:  # no trades yet: they come in this order
+            self._sort = (column, order)
+            return
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order)
         self._order = self._rows()
         self.layoutChanged.emit()
 
     def rowCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else int(self._order.size)
+        if parent.isValid() or self._order is None:
+            return 0
+        return int(self._order.size)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
+        if not index.isValid() or self._order is None:
             return None
         column = COLUMNS[index.column()]
         k = int(self._order[index.row()])
