@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor
 from engine.ist import ns_of
 
 if TYPE_CHECKING:  # the backtester (and pandas) load with the first run, not the panel;
-    # numpy when the model is made (the results page, after the station's first paint)
+    # numpy when trades are first set (a run shown, after the station's first paint)
     import numpy as np
     import numpy.typing as npt
 
