@@ -36,7 +36,7 @@ from resources import resource_path
 
 if TYPE_CHECKING:
     from brokers.hub import BrokerHub
-    from engine.data.store import MarketStore  # loads when the store opens (_open_store)
+    from engine.data.store import MarketStore  # loads when the store opens, after the paint
 
 log = logging.getLogger(__name__)
 SCREENSHOT_SETTLE_SECONDS = 0.6
