@@ -62,17 +62,17 @@ def _collections_on_the_main_thread() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_leaked_artha_log_handlers() -> Iterator[None]:
     """configure_logging() adds file handlers to the root logger and installs the redacting
-    log-record factory (and its filters on every handler) process-wide; undo both after each
-    test, so a later test on the same worker sees plain records (the factory drops
-    `exc_info`, which test_bus asserts on)."""
+    log-record factory (and its filters on every handler) process-wide; undo both before and
+    after each test, so every test sees plain records (the factory drops `exc_info`, which
+    test_bus asserts on)."""
     from brokers import redaction
 
-    factory = logging.getLogRecordFactory()
+    # Plain records in, plain records out, whatever installed redaction (this test, or an
+    # earlier one on this worker at any fixture scope): pytest's own capture handlers live the
+    # whole session, so the filters on them are taken off too.
+    redaction.uninstall_everywhere()
     yield
-    if logging.getLogRecordFactory() is not factory:
-        # pytest's own capture handlers live the whole session: take our filters off them too
-        redaction.uninstall_everywhere()
-        logging.setLogRecordFactory(factory)
+    redaction.uninstall_everywhere()
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_artha_handler", False)]:
         root.removeHandler(handler)
