@@ -161,6 +161,41 @@ class _Collections:
         return sum((b - a) * 1000 for a, b, _ in inside), max((g for *_, g in inside), default=-1)
 
 
+class _StackSampler:
+    """The GUI thread's Python stack every millisecond (a daemon thread reading
+    sys._current_frames), to say what the longest gap was made of. A gap whose samples sit
+    in the event loop's own frame (`exec`) was spent in Qt's C++ (painting, layout) or idle;
+    the GUI thread's CPU time in it tells which."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[tuple[float, str]] = []
+        self._main = threading.main_thread().ident
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.001):
+            frame = sys._current_frames().get(self._main)
+            parts: list[str] = []
+            while frame is not None and len(parts) < 4:
+                code = frame.f_code
+                parts.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter(), " < ".join(parts)))
+            if len(self.samples) > 200_000:
+                del self.samples[:100_000]
+
+    def within(self, start: float, end: float, top: int = 6) -> list[tuple[int, str]]:
+        """The most frequent stacks sampled inside [start, end], with their counts."""
+        import collections as counting
+
+        counts = counting.Counter(s for t, s in self.samples if start <= t <= end)
+        return [(n, stack) for stack, n in counts.most_common(top)]
+
+
 def _settle(paints: _Paints, timeout: float = 10.0) -> float:
     """processEvents until something painted and two further passes painted nothing; the
     perf_counter time the last painting pass ended (NaN: nothing painted in `timeout`)."""
@@ -304,7 +339,9 @@ PHASES = {
 }
 
 
-def child_stall(workspace: str, runs: int, out: str, profile: str = "") -> int:
+def child_stall(
+    workspace: str, runs: int, out: str, profile: str = "", sample: bool = False
+) -> int:
     """The app through `app.cli.main`; a coroutine on its loop opens the wizard from the
     workbench (as the menu does), runs sma_crossover on the 1M bars `runs` times and probes
     the loop with a 10 ms timer from Run until the run is shown and saved."""
@@ -323,7 +360,7 @@ def child_stall(workspace: str, runs: int, out: str, profile: str = "") -> int:
         if _main_window() is None:
             QTimer.singleShot(200, begin)
             return
-        tasks.append(asyncio.ensure_future(_stall_driver(runs, report, out, profile)))
+        tasks.append(asyncio.ensure_future(_stall_driver(runs, report, out, profile, sample)))
 
     QTimer.singleShot(500, begin)
     QTimer.singleShot(int(CHILD_TIMEOUT * 1000) - 30_000, lambda: os._exit(3))
@@ -333,7 +370,9 @@ def child_stall(workspace: str, runs: int, out: str, profile: str = "") -> int:
     return code if report.get("done") else 4
 
 
-async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: str) -> None:
+async def _stall_driver(
+    runs: int, report: dict[str, Any], out: str, profile: str, sample: bool
+) -> None:
     import asyncio
 
     from PySide6.QtCore import Qt, QTimer
@@ -371,6 +410,7 @@ async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: st
 
     ctx.bus.subscribe(JobEvent, on_event)  # before each wizard's own: sees events first
     collections = _Collections()
+    sampler = _StackSampler() if sample else None
     import cProfile
 
     profiler = cProfile.Profile()
@@ -475,6 +515,9 @@ async def _stall_driver(runs: int, report: dict[str, Any], out: str, profile: st
             f"in it {one.get('gui_cpu_in_max_ms', float('nan')):.0f} ms",
             flush=True,
         )
+        if sampler is not None:
+            for count, stack in sampler.within(start, end):
+                print(f"    {count:4d} ms  {stack}", flush=True)
         await asyncio.sleep(1.0)
     report["done"] = True
     Path(out).write_text(json.dumps(report), encoding="utf-8")
@@ -840,6 +883,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile-stall", help="cProfile the GUI thread from the last run's result to the loop"
     )
+    parser.add_argument(
+        "--sample-stall",
+        action="store_true",
+        help="sample the GUI thread's stack every ms; print what each run's longest gap held",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -881,7 +929,8 @@ def main(argv: list[str] | None = None) -> int:
             _child(["prepare", str(big), str(STALL_BARS)])
             print(f"GUI stalls during {args.stall_runs} wizard runs ...", flush=True)
             out = tmp / "stall.json"
-            _child(["stall", str(big), str(args.stall_runs), str(out), args.profile_stall or ""])
+            _child(["stall", str(big), str(args.stall_runs), str(out), args.profile_stall or "",
+                    "sample" if args.sample_stall else ""])  # fmt: skip
             stall = json.loads(out.read_text())
             maxima = [r["max_ms"] for r in stall["runs"]]
             figures["stall_max_ms"] = max(maxima)
@@ -974,7 +1023,11 @@ def _run_child(words: list[str]) -> int:
         "prepare": lambda: print(json.dumps(child_prepare(rest[0], int(rest[1])))) or 0,
         "start": lambda: child_start(rest[0], rest[1]),
         "stall": lambda: child_stall(
-            rest[0], int(rest[1]), rest[2], rest[3] if len(rest) > 3 else ""
+            rest[0],
+            int(rest[1]),
+            rest[2],
+            rest[3] if len(rest) > 3 else "",
+            len(rest) > 4 and rest[4] == "sample",
         ),
         "results": lambda: child_results(
             rest[0], int(rest[1]), int(rest[2]), rest[3], rest[4] if len(rest) > 4 else ""

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.commands.runs import metric_text
 from app.gui.chart.palette import ChartPalette, palette_for
+from app.gui.direct_axis import DateAxis
 from app.gui.value_axes import RupeeAxis
 from engine.data import run_history as rh
 from engine.data.store import MarketStore
@@ -164,7 +165,7 @@ class CompareDialog(QDialog):
 
         self.plot = pg.PlotWidget(
             axisItems={
-                "bottom": pg.DateAxisItem(utcOffset=IST_UTC_OFFSET),
+                "bottom": DateAxis(utcOffset=IST_UTC_OFFSET),
                 "left": RupeeAxis("left"),
             }
         )

@@ -12,9 +12,8 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-import pyqtgraph as pg
-
 from app.commands.output import inr
+from app.gui.direct_axis import DirectAxis
 
 MAX_DECIMALS = 4
 LAKH = 1e5
@@ -49,7 +48,7 @@ def percent_ticks(values: Sequence[float], spacing: float) -> list[str]:
     return [f"{v:,.{places}f}%" for v in values]
 
 
-class RupeeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+class RupeeAxis(DirectAxis):
     """Money ticks in lakh and crore, never 1e+07."""
 
     def __init__(self, orientation: str = "left") -> None:
@@ -60,7 +59,7 @@ class RupeeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
         return rupee_ticks([v * scale for v in values], spacing * scale)
 
 
-class PercentAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+class PercentAxis(DirectAxis):
     """Percent ticks as written, never rescaled into "(x0.001)"."""
 
     def __init__(self, orientation: str = "left") -> None:

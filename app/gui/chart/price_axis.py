@@ -1,27 +1,20 @@
 """Light axes: drawn straight onto the painter, and the right-hand price and volume axes.
 
-pyqtgraph records an axis into a QPicture and replays it on every paint; replaying text
-re-resolves the fonts and cost ~10 ms per axis per frame here. `LightAxis` keeps the draw
-specs instead and draws them directly (the same pixels). Tick placement on y is cheap (a
-handful of ticks, independent of the bars), so the value axes only change label text."""
+`LightAxis` paints directly (`DirectAxis`: no QPicture replay) and draws opaque grid lines
+as filled pixel rows. Tick placement on y is cheap (a handful of ticks, independent of the
+bars), so the value axes only change label text."""
 
 from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPicture, QTransform
-from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter
 
 from app.gui.chart.crosshair import format_volume
+from app.gui.direct_axis import DirectAxis, DrawSpecs, LineSpec, TextSpec, draw_lines
 
 TICK_SPACING_PX = 44.0
-
-LineSpec = tuple[QPen, QPointF, QPointF]
-TextSpec = tuple[QRectF, int, str]
-DrawSpecs = tuple[LineSpec, list[LineSpec], list[TextSpec]]
-"""What an axis draws: its own line, the tick/grid lines, the labels (pyqtgraph's layout)."""
 
 
 def nice_step(raw: float) -> float:
@@ -35,11 +28,9 @@ def nice_step(raw: float) -> float:
     return 10.0 * power
 
 
-class LightAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
-    """An AxisItem painting its cached specs directly instead of replaying a QPicture."""
-
-    _specs: DrawSpecs | None = None
-    picture: QPicture | None  # pyqtgraph's: None when the axis must be redrawn
+class LightAxis(DirectAxis):
+    """The chart's axis: painted directly, its title rendered only while shown, grid lines
+    opaque and filled as pixel rows."""
 
     def _updateLabel(self) -> None:
         """pyqtgraph re-renders the axis title's HTML on every pen, text pen and SI-prefix
@@ -56,22 +47,6 @@ class LightAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
         super().showLabel(show)
         if show:
             super()._updateLabel()
-
-    def paint(
-        self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        # pyqtgraph sets self.picture to None when the axis must be redrawn
-        if self.picture is None:
-            p.save()
-            if self.style["tickFont"]:
-                p.setFont(self.style["tickFont"])
-            self._specs = self.generateDrawSpecs(p)
-            p.restore()
-            self.picture = QPicture()  # marks the specs current
-        if self._specs is not None:
-            p.save()
-            self.drawPicture(p, *self._specs)
-            p.restore()
 
     def generateDrawSpecs(self, p: QPainter) -> DrawSpecs:
         """A vertical value axis: one level of round ticks ~TICK_SPACING_PX apart, grid
@@ -119,85 +94,17 @@ class LightAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
         tick_specs: list[LineSpec],
         text_specs: list[TextSpec],
     ) -> None:
-        """Lines opaque and batched by colour, no clip: a translucent 1-px line across the
-        pane costs ~0.4 ms to blend on a laptop CPU, an opaque one ~0.03 ms.
-
-        Axis-aligned lines under a translation are filled as one-pixel-wide rectangles:
-        Qt's cosmetic stroker blends a line a pixel at a time (the price grid's 1,500-pixel
-        rows took ~0.5 ms a frame), a filled row is one run of stores. Vertical lines gain
-        less (a span per row either way). The pixels are the stroker's (`_pixel_rect`)."""
+        """Lines opaque, filled as pixel rows where they can be, and no clip: a translucent
+        1-px line across the pane costs ~0.4 ms to blend on a laptop CPU, an opaque one
+        ~0.03 ms, and the stroker's 1,500-pixel price grid rows took ~0.5 ms a frame."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-        batches: dict[int, list[tuple[QPointF, QPointF]]] = {}
-        for pen, start, stop in [axis_spec, *tick_specs]:
-            rgb = pen.color().rgb()  # alpha dropped: the grid colour is meant as it is
-            batches.setdefault(rgb, []).append((start, stop))
-        transform = p.transform()
-        translate_only = transform.type() in _TRANSLATIONS
-        dx, dy = transform.dx(), transform.dy()
-        for rgb, points in batches.items():
-            colour = QColor.fromRgb(rgb)
-            rects: list[QRect] = []
-            lines: list[QLineF] = []
-            for start, stop in points:
-                pixels = _pixel_rect(start, stop, dx, dy) if translate_only else None
-                if pixels is None:
-                    lines.append(QLineF(start, stop))
-                else:
-                    rects.append(pixels)
-            if rects:
-                p.setTransform(_IDENTITY)
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(colour)
-                p.drawRects(rects)
-                p.setTransform(transform)
-            if lines:
-                line_pen = QPen(colour)
-                line_pen.setCosmetic(True)
-                p.setPen(line_pen)
-                p.drawLines(lines)
+        draw_lines(p, [axis_spec, *tick_specs], opaque=True)
         if self.style["tickFont"] is not None:
             p.setFont(self.style["tickFont"])
         p.setPen(self.textPen())
         for rect, flags, text in text_specs:
             p.drawText(rect, int(flags), text)
-
-
-_IDENTITY = QTransform()
-_TRANSLATIONS = (QTransform.TransformationType.TxNone, QTransform.TransformationType.TxTranslate)
-
-
-def _pixel_rect(start: QPointF, stop: QPointF, dx: float, dy: float) -> QRect | None:
-    """The device pixels a one-pixel cosmetic, non-antialiased line from `start` to `stop`
-    (item coordinates, translated by dx, dy) covers, as a rectangle; None unless the line is
-    horizontal or vertical and at least a pixel long (the stroker's rule is then simple:
-    every pixel whose cell holds a point of the line, i.e. floor of both ends; shorter
-    lines may draw nothing, so they are left to the stroker).
-
-    Checked against QPainter.drawLines pixel for pixel on random lines, translations and
-    clips."""
-    x1, y1 = start.x() + dx, start.y() + dy
-    x2, y2 = stop.x() + dx, stop.y() + dy
-    if not math.isfinite(x1 + y1 + x2 + y2):
-        return None
-    if y1 == y2:
-        if abs(x2 - x1) < 1.0:
-            return None
-    elif x1 == x2:
-        if abs(y2 - y1) < 1.0:
-            return None
-    else:
-        return None
-    left, right = math.floor(min(x1, x2)), math.floor(max(x1, x2))
-    top, bottom = math.floor(min(y1, y2)), math.floor(max(y1, y2))
-    if not -_PIXEL_LIMIT < left <= right < _PIXEL_LIMIT:
-        return None
-    if not -_PIXEL_LIMIT < top <= bottom < _PIXEL_LIMIT:
-        return None
-    return QRect(left, top, right - left + 1, bottom - top + 1)
-
-
-_PIXEL_LIMIT = 1 << 24  # past this the QRect would overflow; the stroker clips such lines
 
 
 class PriceAxis(LightAxis):

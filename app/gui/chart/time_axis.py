@@ -23,7 +23,8 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from app.gui.chart.palette import qcolor
-from app.gui.chart.price_axis import DrawSpecs, LightAxis, LineSpec, TextSpec
+from app.gui.chart.price_axis import LightAxis
+from app.gui.direct_axis import DrawSpecs, LineSpec, TextSpec
 from engine.ist import IST_OFFSET_NS, NS_PER_DAY
 
 I64 = npt.NDArray[np.int64]

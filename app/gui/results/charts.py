@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.gui.chart.palette import ChartPalette
+from app.gui.direct_axis import DateAxis
 from app.gui.results.curve_lod import CurvePyramid
 from app.gui.value_axes import PercentAxis, RupeeAxis
 from engine.metrics import EquityCurve
@@ -36,7 +37,7 @@ def drawdown_plot() -> pg.PlotWidget:
 def _plot(axis_dates: bool, money: bool = False) -> pg.PlotWidget:
     axes: dict[str, pg.AxisItem] = {"left": RupeeAxis() if money else PercentAxis()}
     if axis_dates:
-        axes["bottom"] = pg.DateAxisItem(utcOffset=IST_UTC_OFFSET)
+        axes["bottom"] = DateAxis(utcOffset=IST_UTC_OFFSET)
     plot = pg.PlotWidget(axisItems=axes)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -150,7 +151,7 @@ class WeeklyChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph is untyped
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
             parent,
-            axisItems={"bottom": pg.DateAxisItem(utcOffset=IST_UTC_OFFSET), "left": PercentAxis()},
+            axisItems={"bottom": DateAxis(utcOffset=IST_UTC_OFFSET), "left": PercentAxis()},
         )
         self.setMenuEnabled(False)
         self.hideButtons()

@@ -10,7 +10,7 @@ from PySide6.QtCore import QLineF, QPointF, QRect
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication
 
-from app.gui.chart.price_axis import _pixel_rect
+from app.gui.direct_axis import pixel_rect
 
 
 def _stroked(lines: list[tuple[float, float, float, float]], dx: float, dy: float) -> QImage:
@@ -33,7 +33,7 @@ def _filled(lines: list[tuple[float, float, float, float]], dx: float, dy: float
     painter = QPainter(image)
     painter.setClipRect(QRect(10, 10, 180, 180))
     for x1, y1, x2, y2 in lines:
-        rect = _pixel_rect(QPointF(x1, y1), QPointF(x2, y2), dx, dy)
+        rect = pixel_rect(QPointF(x1, y1), QPointF(x2, y2), dx, dy)
         assert rect is not None
         painter.fillRect(rect, QColor("#ff0000"))
     painter.end()
@@ -58,7 +58,7 @@ def test_pixel_rects_cover_what_the_cosmetic_stroker_draws(qapp: QApplication) -
 
 
 def test_only_long_axis_aligned_finite_lines_become_rects() -> None:
-    assert _pixel_rect(QPointF(0, 0), QPointF(10, 5), 0, 0) is None  # slanted
-    assert _pixel_rect(QPointF(0, 0.5), QPointF(0.4, 0.5), 0, 0) is None  # under a pixel
-    assert _pixel_rect(QPointF(0, math.nan), QPointF(5, math.nan), 0, 0) is None
-    assert _pixel_rect(QPointF(2.5, 3.5), QPointF(9.9, 3.5), 1, 0) == QRect(3, 3, 8, 1)
+    assert pixel_rect(QPointF(0, 0), QPointF(10, 5), 0, 0) is None  # slanted
+    assert pixel_rect(QPointF(0, 0.5), QPointF(0.4, 0.5), 0, 0) is None  # under a pixel
+    assert pixel_rect(QPointF(0, math.nan), QPointF(5, math.nan), 0, 0) is None
+    assert pixel_rect(QPointF(2.5, 3.5), QPointF(9.9, 3.5), 1, 0) == QRect(3, 3, 8, 1)
