@@ -515,9 +515,12 @@ async def _stall_driver(
             f"in it {one.get('gui_cpu_in_max_ms', float('nan')):.0f} ms",
             flush=True,
         )
-        if sampler is not None:
-            for count, stack in sampler.within(start, end):
-                print(f"    {count:4d} ms  {stack}", flush=True)
+        if sampler is not None:  # what each long gap held, longest first
+            for gap in one["long_gaps"]:
+                gap_start = ticks[0] + gap["at_s"]
+                print(f"    gap {gap['ms']:.1f} ms in {gap['phase']}:", flush=True)
+                for count, stack in sampler.within(gap_start, gap_start + gap["ms"] / 1000):
+                    print(f"      {count:4d} samples  {stack}", flush=True)
         await asyncio.sleep(1.0)
     report["done"] = True
     Path(out).write_text(json.dumps(report), encoding="utf-8")

@@ -22,6 +22,7 @@ from engine.metrics import EquityCurve
 
 NS_PER_SECOND = 1_000_000_000
 IST_UTC_OFFSET = -19_800  # pyqtgraph's utcOffset: seconds WEST of UTC, as time.timezone
+X_PADDING = 0.02  # of the run's span, each side of the curves
 
 
 def equity_plot() -> pg.PlotWidget:
@@ -100,7 +101,7 @@ class CurveCharts(QWidget):
         ]
         self.drawdown_line.setData([], [])
         self._redraw(whole=True)
-        self.equity_plot.getPlotItem().enableAutoRange()
+        self._show_whole_run(x)
 
     def set_drawdown(self, drawdown: np.ndarray) -> None:
         """The drawdown (fractions of the running peak, at the equity's times) under it."""
@@ -110,7 +111,20 @@ class CurveCharts(QWidget):
         self.pyramids = [*self.pyramids[:2], (self.drawdown_line, pyramid)]
         x = pyramid.x
         self.drawdown_line.setData(*pyramid.view(x[0], x[-1], self._pixels()))
-        self.drawdown_plot.getPlotItem().enableAutoRange()
+        self.drawdown_plot.getPlotItem().enableAutoRange(x=False, y=True)
+
+    def _show_whole_run(self, x: np.ndarray) -> None:
+        """Time from the run's first to its last point, set here, never by pyqtgraph's
+        auto-range: the lines hold only the points of the range on screen, so an auto-range
+        over them grew the range by its padding a step at a time (about ten redraws and
+        paints a run, each a finer level of detail, ~1 s of a stuttering GUI). Values
+        follow what is on screen (y auto-range)."""
+        first, last = float(x[0]), float(x[-1])
+        if not last > first:  # one point: a minute either side
+            first, last = first - 60.0, last + 60.0
+        for plot in (self.equity_plot, self.drawdown_plot):
+            plot.getPlotItem().enableAutoRange(x=False, y=True)
+        self.equity_plot.getPlotItem().setXRange(first, last, padding=X_PADDING)
 
     def _redraw(self, *_: object, whole: bool = False) -> None:
         """Give each line the points of the x range on screen, about two a pixel."""

@@ -3,6 +3,8 @@ covers, costs points per pixel (not per bar), and is the raw points when they ar
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,25 @@ def test_nan_is_ignored_in_a_bucket():
     y[2000] = 5.0
     _xs, ys = CurvePyramid(x, y).view(0.0, 4095.0, 64)
     assert np.nanmax(ys) == 5.0 and np.nanmin(ys) == 1.0
+
+
+@pytest.mark.parametrize("k", range(0, 13))
+def test_every_level_is_each_buckets_min_and_max(k):
+    """Short buckets are folded column by column, long ones reduced: both are numpy's
+    nanmin/nanmax of each bucket, NaN runs and an all-NaN bucket included."""
+    n = 100_003  # an odd tail at every level
+    rng = np.random.default_rng(k)
+    y = np.cumsum(rng.normal(0.0, 1.0, n))
+    y[rng.integers(0, n, 500)] = np.nan  # scattered gaps
+    y[40:4_200] = np.nan  # whole buckets of NaN at the finer levels
+    x = np.arange(n, dtype=np.float64)
+    starts, mins, maxs = CurvePyramid(x, y).level(k)
+    size = 1 << k
+    buckets = [y[i : i + size] for i in range(0, n, size)]
+    with warnings.catch_warnings():  # nanmin warns of an all-NaN bucket; its answer: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected_min = np.array([np.nanmin(b) for b in buckets])
+        expected_max = np.array([np.nanmax(b) for b in buckets])
+    assert np.array_equal(starts, x[0:n:size])
+    assert np.array_equal(mins, expected_min, equal_nan=True)
+    assert np.array_equal(maxs, expected_max, equal_nan=True)

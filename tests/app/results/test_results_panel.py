@@ -305,3 +305,30 @@ def test_the_heatmap_names_the_months_as_the_reports_do():
     from app.reports import analysis
 
     assert heatmap.MONTHS == analysis.MONTHS
+
+
+def test_a_run_opens_showing_all_of_it_at_once(qtbot, result):
+    """The curves hold only the points of the range on screen, so the time range is set to
+    the whole run, not grown by pyqtgraph's auto-range: that grew it by its padding a step at
+    a time, each step a redraw at a finer level of detail (about ten levels built, and as
+    many paints, for a million-bar run). A second run replaces the first's range at once."""
+    from app.gui.results.charts import CurveCharts
+    from app.reports.analysis import drawdown_curve
+
+    charts = CurveCharts()
+    qtbot.addWidget(charts)
+    charts.resize(900, 500)
+    charts.show()
+    qtbot.waitExposed(charts)
+    for run in (real_run(n=6_000, seed=3), result):
+        curve = run.curve
+        charts.set_curve(curve, drawdown_curve(curve, float(run.config.capital)))
+        for _ in range(20):  # let every range change and redraw it sets off happen
+            qtbot.wait(10)
+        first, last = curve.timestamps[0] / 1e9, curve.timestamps[-1] / 1e9
+        for plot in (charts.equity_plot, charts.drawdown_plot):  # (x-linked, pixel aligned)
+            x0, x1 = plot.getPlotItem().getViewBox().viewRange()[0]
+            assert x0 < first and x1 > last  # the whole run, a margin either side
+            assert first - x0 < 0.05 * (last - first) and x1 - last < 0.05 * (last - first)
+        for _line, pyramid in charts.pyramids:
+            assert len(pyramid.levels) <= 2, sorted(pyramid.levels)  # no step-by-step growth
