@@ -32,6 +32,7 @@ class MarketClock(QWidget):
         self.detail_label = QLabel()
         self.time_label = QLabel()
         self.time_label.setObjectName("marketTime")
+        self._fix_time_label_size()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
         for widget in (self.exchange_label, self.phase_label, self.detail_label, self.time_label):
@@ -43,7 +44,21 @@ class MarketClock(QWidget):
         self._timer.timeout.connect(self.refresh)
         self._timer.start(1000)
 
+    def _fix_time_label_size(self) -> None:
+        """The ticking time in a label of fixed size (room for its widest reading): a label
+        whose size may change passes every new text up as a layout request to the main
+        window, which then lays out every dock again, each second."""
+        metrics = self.time_label.fontMetrics()
+        widest = max(metrics.horizontalAdvance(f"{d}{d}:{d}{d}:{d}{d} IST") for d in range(10))
+        margins = self.time_label.contentsMargins()
+        self.time_label.setFixedSize(
+            widest + margins.left() + margins.right() + 2, self.time_label.sizeHint().height()
+        )
+
     def refresh(self) -> None:
+        """Each second: the time; the phase, its colour, what comes next and the tooltip
+        only when they change (a new style sheet re-polishes the label; a new text or
+        sheet may lay out the whole window)."""
         now = self._now()
         self.time_label.setText(f"{now.astimezone(IST):%H:%M:%S} IST")
         calendar = get_calendar(self._exchange)  # asked each time: the workspace may edit it
@@ -52,14 +67,18 @@ class MarketClock(QWidget):
         colour = PHASE_COLOURS[status.phase]
         label = PHASE_LABELS[status.phase]
         border = "border:2px dashed #f5c542;" if status.provisional else ""
-        self.phase_label.setText(f"{label} (provisional)" if status.provisional else label)
-        self.phase_label.setStyleSheet(
+        _set_text(self.phase_label, f"{label} (provisional)" if status.provisional else label)
+        sheet = (
             f"background:{colour};color:white;border-radius:3px;padding:1px 6px;"
             f"font-weight:600;{border}"
         )
-        self.detail_label.setText(status_detail(status))
+        if self.phase_label.styleSheet() != sheet:
+            self.phase_label.setStyleSheet(sheet)
+        _set_text(self.detail_label, status_detail(status))
         warning = calendar.provisional_warning(status.at.date(), status.at.date())
-        self.setToolTip(self._tooltip(status, warning))
+        tooltip = self._tooltip(status, warning)
+        if self.toolTip() != tooltip:
+            self.setToolTip(tooltip)
         if warning and not self._provisional_warned:
             log.warning("%s", warning)
             self._provisional_warned = True
@@ -81,3 +100,8 @@ class MarketClock(QWidget):
             if last is not None:
                 lines.append(f"Holiday lists known until {last:%d %b %Y}")
         return "\n".join(lines)
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)

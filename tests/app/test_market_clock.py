@@ -134,3 +134,50 @@ def test_home_panel_after_the_list_is_loaded(make_ctx, qtbot):
     assert "Tue 26 Jan 2027" in panel.holidays_label.text()
     assert "Tue 26 Jan 2027" not in panel.sessions_label.text()
     assert "holiday lists known until 31 Dec 2027" in panel.holidays_label.text()
+
+
+def test_the_ticking_clock_lays_out_nothing_but_itself(qtbot):
+    """Each second's new time stays inside its fixed-size label: no layout request reaches
+    the window (the main window would lay out every dock again, each second), and the
+    phase's style sheet is set again only when the phase changes."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QMainWindow
+
+    moments = iter([ist(2026, 1, 16, 9, 14, 50 + s) for s in range(10)] + [ist(2026, 1, 16, 9, 15)])
+    now = [next(moments)]
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    clock = MarketClock(lambda: now[0])
+    window.statusBar().addPermanentWidget(clock)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    sheet = clock.phase_label.styleSheet()
+    polished: list[int] = []
+
+    class Requests(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if watched is window and event.type() == QEvent.Type.LayoutRequest:
+                Requests.count += 1
+            if watched is clock.phase_label and event.type() == QEvent.Type.StyleChange:
+                polished.append(1)
+            return False
+
+    requests = Requests()
+    window.installEventFilter(requests)
+    clock.phase_label.installEventFilter(requests)
+    widths = {clock.time_label.width()}
+    for moment in moments:  # 09:14:51 ... 09:14:59 pre-open, then 09:15:00 open
+        now[0] = moment
+        clock.refresh()
+        qtbot.wait(5)
+        widths.add(clock.time_label.width())
+        if moment.minute == 14:
+            assert Requests.count == 0 and not polished
+            assert clock.phase_label.styleSheet() == sheet
+    assert clock.time_label.text() == "09:15:00 IST" and clock.phase_label.text() == "OPEN"
+    assert clock.phase_label.styleSheet() != sheet and polished  # the phase changed: new colour
+    assert len(widths) == 1  # the time never resizes its label
+    assert clock.time_label.fontMetrics().horizontalAdvance("88:88:88 IST") <= min(widths)
