@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -159,6 +159,32 @@ class _Collections:
         """ms spent collecting inside [start, end] and the oldest generation collected."""
         inside = [(a, b, g) for a, b, g in self.done if a >= start and b <= end]
         return sum((b - a) * 1000 for a, b, _ in inside), max((g for *_, g in inside), default=-1)
+
+
+def _tracing_application_class() -> Any:
+    """A QApplication noting every event that took 2 ms or more to deliver (with
+    --sample-stall only: a Python call per event slows the loop a little)."""
+    from PySide6.QtWidgets import QApplication
+
+    class TracingApplication(QApplication):  # type: ignore[misc]
+        slow_events: ClassVar[list[tuple[float, float, str]]] = []  # (start, ms, what)
+
+        def notify(self, receiver: Any, event: Any) -> bool:
+            started = time.perf_counter()
+            try:
+                return bool(super().notify(receiver, event))
+            finally:
+                took = time.perf_counter() - started
+                if took >= 0.002:
+                    what = f"{event.type().name} -> {type(receiver).__name__}"
+                    try:
+                        name = receiver.objectName()
+                    except (AttributeError, RuntimeError):  # not a QObject, or deleted by now
+                        name = ""
+                    what += f" {name}" if name else ""
+                    self.slow_events.append((started, took * 1000, what))
+
+    return TracingApplication
 
 
 class _StackSampler:
@@ -351,7 +377,7 @@ def child_stall(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv[:1])  # this name keeps it alive while run_gui uses it
+    app = (_tracing_application_class() if sample else QApplication)(sys.argv[:1])  # kept
     app.setApplicationName("Artha")  # as run_gui's _application does
     report: dict[str, Any] = {"runs": []}
     tasks: list[Any] = []
@@ -376,6 +402,7 @@ async def _stall_driver(
     import asyncio
 
     from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
 
     from engine.events import JobEvent, JobFinished, JobProgress, JobStarted
 
@@ -519,8 +546,13 @@ async def _stall_driver(
             for gap in one["long_gaps"]:
                 gap_start = ticks[0] + gap["at_s"]
                 print(f"    gap {gap['ms']:.1f} ms in {gap['phase']}:", flush=True)
-                for count, stack in sampler.within(gap_start, gap_start + gap["ms"] / 1000):
+                gap_end = gap_start + gap["ms"] / 1000
+                for count, stack in sampler.within(gap_start, gap_end):
                     print(f"      {count:4d} samples  {stack}", flush=True)
+                for started, ms, what in getattr(QApplication.instance(), "slow_events", []):
+                    if gap_start <= started <= gap_end:
+                        print(f"      event at +{(started - gap_start) * 1000:5.1f} ms: "
+                              f"{ms:5.1f} ms {what}", flush=True)  # fmt: skip
         await asyncio.sleep(1.0)
     report["done"] = True
     Path(out).write_text(json.dumps(report), encoding="utf-8")
@@ -889,7 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample-stall",
         action="store_true",
-        help="sample the GUI thread's stack every ms; print what each run's longest gap held",
+        help="sample the GUI thread's stack every ms and note events over 2 ms; print what "
+        "each long gap held (slows the loop: its figures are not the bench's)",
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

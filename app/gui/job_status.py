@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.gui.context import AppContext
+from app.gui.elided_label import ElidedLabel
 from engine.events import JobCancelled, JobEvent, JobFailed, JobFinished, JobProgress, JobStarted
 
 SHOW_AFTER_MS = 500  # the "progress for anything over half a second"
@@ -42,7 +43,9 @@ class JobStatus(QWidget):
         self.status_bar = status_bar
         self.jobs: dict[int, _Running] = {}
         self.cancelling: set[int] = set()
-        self.label = QLabel()
+        # cut with "…" when the bar is short of room: a whole job name as the status bar's
+        # minimum widened a window at its smallest (repainting all of it) as a job started
+        self.label = ElidedLabel()
         self.label.setObjectName("jobStatusText")
         self.bar = QProgressBar()
         self.bar.setObjectName("jobStatusBar")
