@@ -161,6 +161,19 @@ class _Collections:
         return sum((b - a) * 1000 for a, b, _ in inside), max((g for *_, g in inside), default=-1)
 
 
+def _named_ancestor(widget: Any) -> str:
+    """ " in <name>" for the nearest named ancestor of a widget (what a viewport belongs to)."""
+    try:
+        parent = widget.parent()
+        while parent is not None:
+            if parent.objectName() and not parent.objectName().startswith("qt_"):
+                return f" in {parent.objectName()}"
+            parent = parent.parent()
+    except (AttributeError, RuntimeError, TypeError):
+        pass
+    return ""
+
+
 def _tracing_application_class() -> Any:
     """A QApplication noting every event that took 2 ms or more to deliver (with
     --sample-stall only: a Python call per event slows the loop a little)."""
@@ -182,6 +195,7 @@ def _tracing_application_class() -> Any:
                     except (AttributeError, RuntimeError):  # not a QObject, or deleted by now
                         name = ""
                     what += f" {name}" if name else ""
+                    what += _named_ancestor(receiver)
                     self.slow_events.append((started, took * 1000, what))
 
     return TracingApplication
