@@ -56,6 +56,11 @@ class JobStatus(QWidget):
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop this job (work already done is kept)")
         self.cancel_button.clicked.connect(self.cancel_shown)
+        # hidden for a job that cannot stop, its room kept: the status bar's height follows
+        # the tallest item, and growing it 4 px moved every dock (the window repainted whole)
+        keep_room = self.cancel_button.sizePolicy()
+        keep_room.setRetainSizeWhenHidden(True)
+        self.cancel_button.setSizePolicy(keep_room)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
         layout.addWidget(self.label)

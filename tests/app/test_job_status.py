@@ -110,3 +110,38 @@ def test_a_long_job_name_never_widens_the_window(make_window, qtbot):
     finally:
         release.set()
     qtbot.waitUntil(lambda: not status.isVisible(), timeout=3000)
+
+
+def test_the_window_stays_still_as_jobs_start_and_end(make_window, qtbot):
+    """The status bar's height never changes with the jobs: a job that cannot be cancelled
+    (a run's save) hid the Cancel button and the bar shrank 4 px; the next backtest showed
+    it again and the bar grew back, moving every dock and repainting the whole window."""
+    from PySide6.QtWidgets import QDockWidget
+
+    window = make_window()
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    status = window.job_status
+    assert not status.isVisible()
+
+    def places() -> list[object]:
+        docks = [d.geometry() for d in window.findChildren(QDockWidget) if d.isVisible()]
+        docks = [g for g in docks if g.x() >= 0 and g.y() >= 0]  # (tabbed away: off-screen)
+        return [window.statusBar().geometry(), *docks]
+
+    before = places()
+    for name, cancellable in (("Save run", False), ("Backtest sma_crossover on SYNTH", True)):
+        release = threading.Event()
+        window.ctx.jobs.submit(_work_until(release), name, cancellable=cancellable)
+        try:
+            qtbot.waitUntil(status.isVisible, timeout=3000)
+            qtbot.wait(50)
+            assert status.cancel_button.isVisible() is cancellable
+            assert places() == before
+        finally:
+            release.set()
+        qtbot.waitUntil(lambda: not status.isVisible(), timeout=3000)
+        qtbot.wait(50)
+        assert places() == before
