@@ -31,6 +31,8 @@ class DirectAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
 
     _specs: Any = None  # generateDrawSpecs' tuple, or None when there is nothing to draw
     picture: QPicture | None  # pyqtgraph's: None when the axis must be redrawn
+    opaque_lines = False  # True: each line's colour without its alpha (meant as it is)
+    clip_labels = True  # pyqtgraph clips the labels to the axis' bounding rectangle
 
     def paint(
         self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -54,15 +56,17 @@ class DirectAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
         tick_specs: list[LineSpec],
         text_specs: list[TextSpec],
     ) -> None:
-        """pyqtgraph's drawing (no antialiasing, labels clipped to the axis) with the lines
-        filled as pixel rows where they can be (`draw_lines`)."""
+        """pyqtgraph's drawing (no antialiasing, labels clipped to the axis unless
+        `clip_labels` is off) with the lines filled as pixel rows where they can be
+        (`draw_lines`)."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-        draw_lines(p, [axis_spec, *tick_specs])
+        draw_lines(p, [axis_spec, *tick_specs], opaque=self.opaque_lines)
         if self.style["tickFont"] is not None:
             p.setFont(self.style["tickFont"])
         p.setPen(self.textPen())
-        p.setClipRect(self.boundingRect().toAlignedRect())
+        if self.clip_labels:
+            p.setClipRect(self.boundingRect().toAlignedRect())
         for rect, flags, text in text_specs:
             p.drawText(rect, int(flags), text)
 
