@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -159,81 +159,6 @@ class _Collections:
         """ms spent collecting inside [start, end] and the oldest generation collected."""
         inside = [(a, b, g) for a, b, g in self.done if a >= start and b <= end]
         return sum((b - a) * 1000 for a, b, _ in inside), max((g for *_, g in inside), default=-1)
-
-
-def _named_ancestor(widget: Any) -> str:
-    """ " in <name>" for the nearest named ancestor of a widget (what a viewport belongs to)."""
-    try:
-        parent = widget.parent()
-        while parent is not None:
-            if parent.objectName() and not parent.objectName().startswith("qt_"):
-                return f" in {parent.objectName()}"
-            parent = parent.parent()
-    except (AttributeError, RuntimeError, TypeError):
-        pass
-    return ""
-
-
-def _tracing_application_class() -> Any:
-    """A QApplication noting every event that took 2 ms or more to deliver (with
-    --sample-stall only: a Python call per event slows the loop a little)."""
-    from PySide6.QtWidgets import QApplication
-
-    class TracingApplication(QApplication):  # type: ignore[misc]
-        slow_events: ClassVar[list[tuple[float, float, str]]] = []  # (start, ms, what)
-
-        def notify(self, receiver: Any, event: Any) -> bool:
-            started = time.perf_counter()
-            try:
-                return bool(super().notify(receiver, event))
-            finally:
-                took = time.perf_counter() - started
-                if took >= 0.002:
-                    what = f"{event.type().name} -> {type(receiver).__name__}"
-                    try:
-                        name = receiver.objectName()
-                    except (AttributeError, RuntimeError):  # not a QObject, or deleted by now
-                        name = ""
-                    what += f" {name}" if name else ""
-                    what += _named_ancestor(receiver)
-                    self.slow_events.append((started, took * 1000, what))
-
-    return TracingApplication
-
-
-class _StackSampler:
-    """The GUI thread's Python stack every millisecond (a daemon thread reading
-    sys._current_frames), to say what the longest gap was made of. A gap whose samples sit
-    in the event loop's own frame (`exec`) was spent in Qt's C++ (painting, layout) or idle;
-    the GUI thread's CPU time in it tells which."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.samples: list[tuple[float, str]] = []
-        self._main = threading.main_thread().ident
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.001):
-            frame = sys._current_frames().get(self._main)
-            parts: list[str] = []
-            while frame is not None and len(parts) < 4:
-                code = frame.f_code
-                parts.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
-                frame = frame.f_back
-            self.samples.append((time.perf_counter(), " < ".join(parts)))
-            if len(self.samples) > 200_000:
-                del self.samples[:100_000]
-
-    def within(self, start: float, end: float, top: int = 6) -> list[tuple[int, str]]:
-        """The most frequent stacks sampled inside [start, end], with their counts."""
-        import collections as counting
-
-        counts = counting.Counter(s for t, s in self.samples if start <= t <= end)
-        return [(n, stack) for stack, n in counts.most_common(top)]
 
 
 def _settle(paints: _Paints, timeout: float = 10.0) -> float:
@@ -388,10 +313,11 @@ def child_stall(
     _offscreen()
     import asyncio
 
+    from gui_trace import tracing_application_class
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = (_tracing_application_class() if sample else QApplication)(sys.argv[:1])  # kept
+    app = (tracing_application_class() if sample else QApplication)(sys.argv[:1])  # kept
     app.setApplicationName("Artha")  # as run_gui's _application does
     report: dict[str, Any] = {"runs": []}
     tasks: list[Any] = []
@@ -451,7 +377,9 @@ async def _stall_driver(
 
     ctx.bus.subscribe(JobEvent, on_event)  # before each wizard's own: sees events first
     collections = _Collections()
-    sampler = _StackSampler() if sample else None
+    from gui_trace import StackSampler
+
+    sampler = StackSampler() if sample else None
     import cProfile
 
     profiler = cProfile.Profile()

@@ -132,7 +132,7 @@ def pixel_rect(start: QPointF, stop: QPointF, dx: float, dy: float) -> QRect | N
     lines may draw nothing, so they are left to the stroker).
 
     Checked against QPainter.drawLines pixel for pixel on random lines, translations and
-    clips (tests/app/chart/test_price_axis.py)."""
+    clips (tests/app/test_direct_axis.py)."""
     x1, y1 = start.x() + dx, start.y() + dy
     x2, y2 = stop.x() + dx, stop.y() + dy
     if not math.isfinite(x1 + y1 + x2 + y2):
