@@ -40,9 +40,22 @@ Cancelled = Callable[[], bool]
 """`cancelled()`: True once whoever started the run wants it stopped."""
 
 CHECK_EVERY = 1024
-"""Loop steps (handler calls) between two progress reports and cancel checks: often enough
-that a cancel lands within milliseconds, rarely enough to cost nothing per bar (one integer
-compare a step)."""
+"""The most loop steps (handler calls) between two progress reports and cancel checks: rarely
+enough to cost nothing per bar (one integer compare a step). A slow strategy is checked sooner
+(see `next_check_interval`)."""
+CHECK_SECONDS = 0.05
+"""The longest a run goes between two checks when its handler calls are slow: a strategy
+spending a millisecond a bar would otherwise hear a cancel a second late."""
+FIRST_CHECK = 16
+"""Loop steps to the first check after the start, before the pace of the calls is known."""
+
+
+def next_check_interval(steps: int, seconds: float) -> int:
+    """Loop steps until the next check, given that the last `steps` took `seconds`: as many
+    as fit in CHECK_SECONDS at that pace, at least 1 and at most CHECK_EVERY."""
+    if seconds <= 0:
+        return CHECK_EVERY
+    return max(1, min(CHECK_EVERY, int(steps * CHECK_SECONDS / seconds)))
 
 
 class StrategyRuntimeError(RuntimeError):
@@ -191,10 +204,10 @@ class BacktestRun:
 
     # -- the loop ---------------------------------------------------------------------------
     def loop(self, progress: Progress | None = None, cancelled: Cancelled | None = None) -> None:
-        """Drive the strategies over the bars. With `progress`/`cancelled` given, every
-        CHECK_EVERY handler calls report the bar reached and honour a cancel (raising
-        JobCancelledError); without them the check is one integer compare that never
-        passes."""
+        """Drive the strategies over the bars. With `progress`/`cancelled` given, checks
+        report the bar reached and honour a cancel (raising JobCancelledError) every
+        CHECK_EVERY handler calls, or every CHECK_SECONDS when the calls are slow; without
+        them the check is one integer compare that never passes."""
         bars_total = len(self.timeline)
         watched = progress is not None or cancelled is not None
 
@@ -221,12 +234,17 @@ class BacktestRun:
         total = len(g_idx)
         k = 0
         end = int(np.iinfo(np.int64).max)
-        # past `total`, never reached, when nobody watches; else every CHECK_EVERY calls
-        next_check = CHECK_EVERY if watched else total + 1
+        # past `total`, never reached, when nobody watches; else paced by the calls' speed
+        every = FIRST_CHECK
+        next_check = every if watched else total + 1
+        checked_at, checked_k = time.perf_counter(), 0
         while k < total or heap:
             g = g_idx[k] if k < total else end
             if k >= next_check:
-                next_check = k + CHECK_EVERY
+                now = time.perf_counter()
+                every = next_check_interval(k - checked_k, now - checked_at)
+                checked_at, checked_k = now, k
+                next_check = k + every
                 checkpoint(min(g, bars_total))
             if heap and (heap[0].bar < g or (heap[0].bar == g and heap[0].phase < handlers_phase)):
                 deliver(pop(heap))  # fills, square-offs and expiries up to this close

@@ -4,12 +4,13 @@ next check with JobCancelledError, before init() when asked before the run."""
 
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 
 import pytest
 
 from engine.backtest import BacktestJob, run_backtest, run_job
-from engine.backtest.runner import CHECK_EVERY
+from engine.backtest.runner import CHECK_EVERY, CHECK_SECONDS, next_check_interval
 from engine.jobs import JobCancelledError
 from engine.strategy.loader import StrategyRef
 from strategies.reference.sma_crossover import SmaCrossover
@@ -57,6 +58,42 @@ def test_every_bar_strategy_reports_every_few_thousand_bars(bars):
     run_backtest(EveryBar, None, bars, NO_COSTS, progress=lambda d, t: seen.append(d))
     steps = [b - a for a, b in pairwise(seen[2:-1])]
     assert steps and all(0 < s <= CHECK_EVERY for s in steps)
+
+
+class SlowBar(Strategy):
+    """Spends ~2 ms a bar: a thousand calls between checks would make a cancel wait 2 s."""
+
+    name = "slow_bar"
+
+    def on_bar(self, bar: BarView) -> None:
+        time.sleep(0.002)
+
+
+def test_a_slow_strategy_is_checked_every_few_hundredths_of_a_second(bars):
+    seen: list[tuple[int, float]] = []
+    short = [series(make_bars(600, seed=5), "INFY")]
+    run_backtest(
+        SlowBar, None, short, NO_COSTS, progress=lambda d, t: seen.append((d, time.monotonic()))
+    )
+    paced = seen[3:-1]  # after the start-up checks and the first paced one
+    steps = [b[0] - a[0] for a, b in pairwise(paced)]
+    gaps = [b[1] - a[1] for a, b in pairwise(paced)]
+    assert len(steps) > 10
+    assert max(steps) <= CHECK_SECONDS / 0.002 + 1  # ~25 bars, not CHECK_EVERY
+    assert max(gaps) < 4 * CHECK_SECONDS, gaps
+
+
+@pytest.mark.parametrize(
+    ("steps", "seconds", "expected"),
+    [
+        (1024, 0.002, CHECK_EVERY),  # fast calls: the most steps, never more
+        (16, 0.0, CHECK_EVERY),  # the clock did not move
+        (100, 0.1, 50),  # 1 ms a call: 50 ms worth
+        (10, 5.0, 1),  # half a second a call: check after every call
+    ],
+)
+def test_next_check_interval_fits_the_pace_of_the_calls(steps, seconds, expected):
+    assert next_check_interval(steps, seconds) == expected
 
 
 def test_a_cancel_mid_run_raises_job_cancelled_at_the_next_check(bars):
