@@ -147,12 +147,22 @@ def _print_entry(entry: dict[str, Any]) -> None:
         print(f"  {entry['name']:<20} does not load: {entry['error']}")
         return
     print(f"  {entry['name']:<20} {entry['class']}: {entry['summary']}")
-    for p in entry["params"]:
-        bounds = ""
-        if p["choices"] is not None:
-            bounds = "one of " + ", ".join(str(c) for c in p["choices"])
-        elif p["min"] is not None or p["max"] is not None:
-            low = "" if p["min"] is None else p["min"]
-            high = "" if p["max"] is None else p["max"]
-            bounds = f"{low}..{high}"
-        print(f"      {p['name']:<16} {p['type']:<8} {p['default']!s:<10} {bounds:<12} {p['help']}")
+    rows = [
+        (p["name"], p["type"], str(p["default"]), _bounds(p), p["help"]) for p in entry["params"]
+    ]
+    # each column as wide as the strategy's widest value in it: long names stay aligned
+    widths = [max(len(row[i]) for row in rows) for i in range(4)] if rows else []
+    for row in rows:
+        cells = " ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False))
+        print(f"      {cells} {row[4]}")
+
+
+def _bounds(param: dict[str, Any]) -> str:
+    """A parameter's allowed values as the list shows them: choices, or low..high."""
+    if param["choices"] is not None:
+        return "one of " + ", ".join(str(c) for c in param["choices"])
+    if param["min"] is not None or param["max"] is not None:
+        low = "" if param["min"] is None else param["min"]
+        high = "" if param["max"] is None else param["max"]
+        return f"{low}..{high}"
+    return ""

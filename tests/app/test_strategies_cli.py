@@ -122,3 +122,25 @@ def test_a_strategys_declared_costs_apply_unless_the_command_line_names_its_own(
     assert chosen["total_charges"] == "0.00" and declared["total_charges"] != "0.00"
     bps_only = run("--slippage-bps", "0")
     assert (bps_only["config"]["costs"], bps_only["config"]["slippage_bps"]) == ("bps", "0")
+
+
+def test_the_plain_list_keeps_each_strategys_columns_aligned(tmp_path):
+    """Long parameter names (max_position_size_percent) widen the name column instead of
+    pushing their own row's type, default and bounds out of line."""
+    listed = cli("strategies", "list", home=tmp_path / "ws")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("  ema_rsi_breakout ")))
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("      "):
+            break
+        rows.append(line)
+    names = [row.split()[0] for row in rows]
+    assert "max_position_size_percent" in names and "rsi_period" in names
+    # the type column starts at the same place on every row
+    type_at = {
+        row.index(" int " if " int " in row else " float " if " float " in row else " str ")
+        for row in rows
+    }
+    assert len(type_at) == 1, rows
