@@ -121,6 +121,8 @@ class Workbench(QObject):
                 self._jobs[job_id] = "save"
 
             self._pending.append(submit_save)
+        elif prepared is not None:
+            prepared.discard()  # no store to keep it in: its spooled files go
         self.show_report(report, "")
 
     # -- a saved run reopened --------------------------------------------------------------

@@ -92,8 +92,10 @@ class BacktestRun(AppBase):
     """One backtest: what ran (strategy, its source's sha256, parameters, symbols, data range,
     config), its headline metrics (`summary`) and the saved report that reopens it.
 
-    `report` (JSON) and `curve` (npz bytes) can be megabytes: they are deferred, loaded only
-    when read (engine/data/run_history.py reads and writes them; the format is described there).
+    `report` (JSON) can be megabytes: it is deferred, loaded only when read
+    (engine/data/run_history.py reads and writes it; the format is described there). The
+    equity curve is rows of `run_curves` (schema v6); `curve` held it as npz bytes before, and
+    still holds an old curve that could not be read (shown as damaged).
     """
 
     __tablename__ = "backtest_runs"

@@ -11,13 +11,14 @@ The saved report (REPORT_FORMAT 1) is two parts, neither of them a pickle:
   by any later Artha or by hand, plus what as_json leaves out and a rebuild needs: exact
   paise sums, the full config, each trade's entry/exit bar, the order log, the weekly target.
   Money stays Decimal strings, times ISO with offsets.
-- `curve` (bytes): the per-bar equity curve as an .npz (numpy's zip of .npy arrays:
-  timestamps int64 ns UTC, equity, gross_equity, exposure float64), read with
-  `allow_pickle=False`. Stored, not deflated: 32 bytes a bar (32 MB for a 1M-bar run,
-  1.4 MB for the demo's 45k-bar timeline), written in 0.08 s where zlib took 3 s (measured
-  on 1M bars), a pause the CLI and the app would pay after every long run.
+- the per-bar equity curve: rows of `run_curves` (run_id, ts BIGINT ns UTC, equity,
+  gross_equity, exposure DOUBLE), exact. DuckDB compresses them (~9 MB for a 1M-bar run)
+  and each run appends row groups of its own, so a save costs the same however many runs
+  are kept (an npz BLOB in the run's row, before schema v6, was rewritten with every other
+  saved curve at each checkpoint; see schema.py). Written from the curve's arrays and read
+  back a chunk at a time, neither holding the GIL for long.
 A pickle would tie a stored run to the classes of the Artha that wrote it (a renamed field or
-module and every old run is lost) and can run code when read; JSON and .npy are plain data.
+module and every old run is lost) and can run code when read; JSON and plain columns are data.
 `load_run` rebuilds a `BacktestResult` from them: trades, metrics (recomputed from the exact
 trades and the curve: the same numbers) and the weekly verdict, so a reopened run shows in
 whatever shows a fresh one. A report that cannot be read (damaged, or a newer format) raises
@@ -31,9 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import io
 import json
-import zipfile
+import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from engine.backtest.config import BacktestConfig, MarginRates
 from engine.backtest.job import BacktestJob, BacktestReport, run_job_controlled
@@ -60,7 +62,14 @@ from engine.strategy.params import ParamError, resolve_params
 
 REPORT_FORMAT = 1
 CURVE_ARRAYS = ("timestamps", "equity", "gross_equity", "exposure")
-CURVE_JSON_KEY = "equity_curve"  # as_json's copy of the curve: not kept in `report` (the npz is)
+CURVE_JSON_KEY = "equity_curve"  # as_json's copy of the curve: not kept in `report` (rows are)
+# run_curves' columns, in CURVE_ARRAYS' order, with the dtypes EquityCurve holds
+CURVE_COLUMNS: dict[str, np.dtype[Any]] = {
+    "ts": np.dtype(np.int64),
+    "equity": np.dtype(np.float64),
+    "gross_equity": np.dtype(np.float64),
+    "exposure": np.dtype(np.float64),
+}
 MAX_TAG_LENGTH = 40
 
 # The headline metrics kept in `summary` (lists and comparisons read only these), as
@@ -348,27 +357,13 @@ def headline(report_json: Mapping[str, Any]) -> dict[str, Any]:
 # --- the saved report ----------------------------------------------------------------------
 
 
-def _curve_bytes(curve: EquityCurve) -> bytes:
-    buffer = io.BytesIO()
-    arrays: dict[str, Any] = {name: np.asarray(getattr(curve, name)) for name in CURVE_ARRAYS}
-    np.savez(buffer, allow_pickle=False, **arrays)  # stored, not deflated: see the module doc
-    return buffer.getvalue()
-
-
-def _curve_from(data: bytes) -> EquityCurve:
-    if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would try it as a pickle
-        raise ValueError("the saved equity curve is not an .npz archive")
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return EquityCurve(*(np.array(arrays[name]) for name in CURVE_ARRAYS))
-
-
 def _report_document(
     report: BacktestReport, shown: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """What `report` column holds: the as_json report and what a rebuild needs beyond it.
     `shown` is `report.as_json(curve=False)` when the caller has built it already (the CLI
     writes it as --json too: a million-bar run's takes ~0.3 s)."""
-    # the curve is saved exactly in the npz; as JSON it would be tens of MB more per long run
+    # the curve is saved exactly as rows; as JSON it would be tens of MB more per long run
     if shown is None:
         shown = report.as_json(curve=False)
     trades = report.trades
@@ -415,10 +410,9 @@ def _trade(row: Mapping[str, Any], bars: Sequence[int]) -> Trade:
     )
 
 
-def rebuild_report(document: Mapping[str, Any], curve: bytes) -> BacktestResult:
-    """A BacktestResult from a saved report; KeyError/ValueError/TypeError when it is not one.
-
-    Its as_json() equals the saved run's (the equity curve comes back from the npz)."""
+def rebuild_report(document: Mapping[str, Any], curve: EquityCurve) -> BacktestResult:
+    """A BacktestResult from a saved report and its curve; KeyError/ValueError/TypeError when
+    it is not one. Its as_json() equals the saved run's."""
     if document.get("format") != REPORT_FORMAT:
         raise ValueError(
             f"report format {document.get('format')!r}, this Artha reads {REPORT_FORMAT}"
@@ -439,7 +433,7 @@ def rebuild_report(document: Mapping[str, Any], curve: bytes) -> BacktestResult:
         config=config_from_json(extra["config"]),
         symbols=symbols,
         trade_source=Built(trades),
-        curve=_curve_from(curve),
+        curve=curve,
         final_equity_paise=int(extra["final_equity_paise"]),
         total_charges_paise=int(extra["total_charges_paise"]),
         traded_value_paise=int(extra["traded_value_paise"]),
@@ -463,15 +457,35 @@ def rebuild_report(document: Mapping[str, Any], curve: bytes) -> BacktestResult:
 
 
 @dataclass(frozen=True)
+class SpooledReport:
+    """A run's report written to a file by the process that encoded it (the wizard's
+    worker), for the store to read itself. DuckDB reads a file with the GIL released, where
+    binding megabytes as a query parameter holds it (a 9 MB report: 20-30 ms, a pause of the
+    app's GUI thread; bench/history_save.py), and the pipe from the worker no longer carries it.
+    The insert consumes the file, saved or not; `discard` drops it when the run is not saved
+    at all."""
+
+    path: Path  # the `report` column's JSON document, UTF-8 (ASCII) text
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
 class PreparedRun:
-    """A finished run made ready to store: every column's value but the curve, and the report
-    already JSON text. Encoding it is the slow part of saving (hundreds of ms of JSON for a
-    long run, one C call that holds the GIL); the backtest wizard's worker process does it
-    beside the report, so the app's process only inserts. The curve's npz is written at the
-    insert from the report's own arrays: sending it too would double what crosses."""
+    """A finished run made ready to store: every column's value, and the report already JSON
+    text. Encoding it is the slow part of saving (hundreds of ms of JSON for a long run, one
+    C call that holds the GIL); the backtest wizard's worker process does it beside the
+    report, so the app's process only inserts. The curve's rows are written at the insert
+    from the report's own arrays: sending them too would double what crosses."""
 
     columns: dict[str, Any]  # the small columns, as BacktestRun takes them
-    report_text: str  # the `report` column's JSON document, encoded
+    report: str | SpooledReport  # the `report` column's JSON document, encoded or spooled
+
+    def discard(self) -> None:
+        """The run will not be saved: drop its spooled file, if any."""
+        if isinstance(self.report, SpooledReport):
+            self.report.discard()
 
 
 @dataclass(frozen=True)
@@ -535,16 +549,87 @@ def prepare_run(
 
 
 def insert_prepared(store: MarketStore, prepared: PreparedRun, curve: EquityCurve) -> int:
-    """Store a prepared run with its equity `curve` (the report's); its id. The report goes in
-    as the text it already is (no JSON encoding here). Refused on a read-only or damaged store
-    (StoreError)."""
-    row = BacktestRun(**prepared.columns, curve=_curve_bytes(curve))
-    encoded: Any = sa.type_coerce(prepared.report_text, sa.String)  # stored as the text it is
-    row.report = encoded
-    with store.session() as session, session.begin():
-        session.add(row)
-        session.flush()
-        return int(row.id)
+    """Store a prepared run with its equity `curve` (the report's), in one transaction; its
+    id. The report goes in as the text it already is (no JSON encoding here), or is read by
+    the store from its spooled file (consumed either way). Refused on a read-only or damaged
+    store (StoreError)."""
+    spooled = prepared.report if isinstance(prepared.report, SpooledReport) else None
+    try:
+        with store.session() as session, session.begin():
+            row = BacktestRun(**prepared.columns)
+            if spooled is None:
+                encoded: Any = sa.type_coerce(prepared.report, sa.String)  # the text it is
+                row.report = encoded
+            session.add(row)
+            session.flush()
+            run_id = int(row.id)
+            if spooled is not None:
+                _read_spooled(session, run_id, spooled)
+            _insert_curve(session, run_id, curve)
+            return run_id
+    finally:
+        if spooled is not None:
+            spooled.discard()
+
+
+# a file that is gone matches no row (DuckDB reads a path as a pattern): nothing is updated
+_READ_SPOOLED = sa.text(
+    "UPDATE backtest_runs SET report = r.content FROM read_text(:path) AS r "
+    "WHERE id = :id RETURNING id"
+)
+
+
+def _read_spooled(session: Session, run_id: int, spooled: SpooledReport) -> None:
+    updated = session.execute(_READ_SPOOLED, {"path": str(spooled.path), "id": run_id}).all()
+    if not updated:  # raised inside the transaction: the row goes too
+        raise StoreError(
+            f"the run was not saved: its report file {spooled.path} is gone (a cleaner of "
+            "temporary files?); run it again"
+        )
+
+
+def _insert_curve(session: Session, run_id: int, curve: EquityCurve) -> None:
+    """The curve's rows, scanned by DuckDB from the arrays (no copy through Python objects)
+    on the session's own cursor, in its transaction."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            column: np.asarray(getattr(curve, name), dtype=dtype)
+            for (column, dtype), name in zip(CURVE_COLUMNS.items(), CURVE_ARRAYS, strict=True)
+        }
+    )
+    cursor = session.connection().connection.dbapi_connection
+    assert cursor is not None  # a live session's connection
+    name = f"artha_curve_{run_id}"
+    cursor.register(name, frame)
+    try:
+        session.execute(
+            sa.text(f"INSERT INTO run_curves SELECT :id, {', '.join(CURVE_COLUMNS)} FROM {name}"),
+            {"id": run_id},
+        )
+    finally:
+        cursor.unregister(name)
+
+
+def spool(prepared: PreparedRun, folder: Path | None = None) -> PreparedRun:
+    """`prepared` with its report written to a file in `folder` (the system's temporary
+    folder by default), for `insert_prepared` to hand to the store (see SpooledReport).
+    Where it cannot be written (a full disk), `prepared` as it was: the run is still saved,
+    from memory."""
+    if isinstance(prepared.report, SpooledReport):
+        return prepared
+    path: Path | None = None
+    try:
+        handle, name = tempfile.mkstemp(prefix="artha-run-", suffix=".json", dir=folder)
+        os.close(handle)
+        path = Path(name)
+        path.write_bytes(prepared.report.encode("ascii"))  # json.dumps' own ASCII
+    except (OSError, ValueError):
+        if path is not None:
+            path.unlink(missing_ok=True)
+        return prepared
+    return replace(prepared, report=SpooledReport(path))
 
 
 def save_run(
@@ -616,10 +701,12 @@ def run_and_prepare(
     control: JobControl, job: BacktestJob, data: Sequence[BarSeries], source_hash: str | None
 ) -> FinishedRun:
     """The backtest wizard's worker (`JobRunner.submit_process`): run the job, then build its
-    history record here, in the worker, where encoding tens of MB of JSON stalls nobody.
+    history record here, in the worker, where encoding tens of MB of JSON stalls nobody, and
+    spool it to a file for the store to read (`spool`).
     `source_hash` is taken when the run is submitted (the file may be edited meanwhile)."""
     report = run_job_controlled(control, job, data)
-    return FinishedRun(report, prepare_record(job, report, source_hash=source_hash))
+    prepared = prepare_record(job, report, source_hash=source_hash)
+    return FinishedRun(report, spool(prepared))
 
 
 def effective_params(job: BacktestJob) -> dict[str, Any]:
@@ -728,17 +815,21 @@ def load_run(store: MarketStore, run_id: int) -> StoredRun:
     info = run_info(store, run_id)
     with store.session() as session:
         row = session.execute(
-            sa.select(BacktestRun.report, BacktestRun.curve).where(BacktestRun.id == run_id)
+            sa.select(BacktestRun.report, BacktestRun.curve.is_not(None).label("old_curve")).where(
+                BacktestRun.id == run_id
+            )
         ).one()
-    document, curve = row.report, row.curve
-    if document is None or curve is None:
+    if row.report is None:
         raise RunHistoryError(
             f"run {run_id} ({info.name}) was saved without its report (by an Artha before run "
             "history): its parameters and summary are listed, but it cannot be reopened"
         )
     try:
-        report = rebuild_report(document, curve)
-    except (KeyError, ValueError, TypeError, InvalidOperation, OSError, zipfile.BadZipFile) as exc:
+        curve = _stored_curve(store, run_id)
+        if curve is None:
+            raise ValueError(f"its equity curve {_missing_curve(row.old_curve)}")
+        report = rebuild_report(row.report, curve)
+    except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
         raise RunHistoryError(
             f"run {run_id} ({info.name}): its saved report cannot be read "
             f"({type(exc).__name__}: {exc}); it is damaged or from a newer Artha. Its summary "
@@ -751,18 +842,47 @@ def load_curve(store: MarketStore, run_id: int) -> EquityCurve:
     """Only a run's equity curve (a comparison's overlay: no trades rebuilt)."""
     with store.session() as session:
         row = session.execute(
-            sa.select(BacktestRun.name, BacktestRun.curve).where(BacktestRun.id == run_id)
+            sa.select(BacktestRun.name, BacktestRun.curve.is_not(None).label("old_curve")).where(
+                BacktestRun.id == run_id
+            )
         ).one_or_none()
     if row is None:
         raise _unknown(store, run_id)
-    if row.curve is None:
-        raise RunHistoryError(f"run {run_id} ({row.name}) was saved without its equity curve")
     try:
-        return _curve_from(row.curve)
-    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        curve = _stored_curve(store, run_id)
+    except ValueError as exc:
         raise RunHistoryError(
             f"run {run_id} ({row.name}): its saved equity curve cannot be read ({exc})"
         ) from None
+    if curve is None:
+        if row.old_curve:
+            raise RunHistoryError(
+                f"run {run_id} ({row.name}): its saved equity curve cannot be read (it "
+                f"{_missing_curve(True)})"
+            )
+        raise RunHistoryError(f"run {run_id} ({row.name}) was saved without its equity curve")
+    return curve
+
+
+def _stored_curve(store: MarketStore, run_id: int) -> EquityCurve | None:
+    """The run's curve from its rows; None when it has none; ValueError when they do not
+    make a curve (damaged)."""
+    arrays = store.read_columns(
+        f"SELECT {', '.join(CURVE_COLUMNS)} FROM run_curves WHERE run_id = ? ORDER BY ts",
+        [run_id],
+        CURVE_COLUMNS,
+    )
+    if not len(arrays["ts"]):
+        return None
+    return EquityCurve(*(arrays[column] for column in CURVE_COLUMNS))
+
+
+def _missing_curve(old_curve: bool) -> str:
+    """Why a run has no curve rows: an npz kept before schema v6 that could not be moved to
+    rows (it did not read then either), or none at all."""
+    if old_curve:
+        return "is an npz kept by an older Artha that is not a readable .npz archive (damaged)"
+    return "is missing"
 
 
 def _unknown(store: MarketStore, run_id: int) -> RunHistoryError:
@@ -797,6 +917,7 @@ def delete_run(store: MarketStore, run_id: int) -> RunInfo:
     """Remove a run and its report for good; the listing it had."""
     info = run_info(store, run_id)
     with store.session() as session, session.begin():
+        session.execute(sa.text("DELETE FROM run_curves WHERE run_id = :id"), {"id": run_id})
         session.execute(sa.delete(BacktestRun).where(BacktestRun.id == run_id))
     return info
 

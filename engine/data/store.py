@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import duckdb
+import numpy as np
 
 from engine.calendar import CalendarLayer
 from engine.calendar.changes import CalendarPlan
@@ -454,6 +455,18 @@ class MarketStore:
             raise StoreError("read_rows runs SELECT or WITH queries only")
         with self._cursor() as cur:
             return cur.execute(sql, list(params)).fetchall()
+
+    def read_columns(
+        self, sql: str, params: Sequence[object], dtypes: Mapping[str, np.dtype[Any]]
+    ) -> dict[str, np.ndarray]:
+        """The columns of one read-only query as arrays of `dtypes`, read in chunks
+        (`store_query.fetch_columns`: a long read never holds the GIL for long), damage turned
+        into StoreDamaged as in every read."""
+        words = sql.split(None, 1)
+        if not words or words[0].upper() not in ("SELECT", "WITH"):
+            raise StoreError("read_columns runs SELECT or WITH queries only")
+        with self._cursor() as cur:
+            return query.fetch_columns(cur.execute(sql, list(params)), dtypes)
 
     def import_log(self) -> pd.DataFrame:
         with self._cursor() as cur:

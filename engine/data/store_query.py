@@ -6,6 +6,7 @@ int64 arrays a chunk at a time (`fetch_int64_columns`), never through the ORM.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -196,21 +197,26 @@ VECTORS_PER_CHUNK = 50
 
 
 def fetch_int64_columns(result: Cursor, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """A query's integer columns as int64 arrays, fetched ~100,000 rows at a time.
+    """A query's integer columns as int64 arrays, fetched a chunk at a time (`fetch_columns`)."""
+    return fetch_columns(result, dict.fromkeys(names, np.dtype(np.int64)))
+
+
+def fetch_columns(result: Cursor, dtypes: Mapping[str, np.dtype[Any]]) -> dict[str, np.ndarray]:
+    """A query's columns as arrays of the given dtypes, fetched ~100,000 rows at a time.
 
     `fetchnumpy` of a million bars converts them in one C call that holds the GIL for 30-40
     ms: the GUI thread, which needs it for every paint, waited that long while a backtest's
     or the chart's bars were read beside it. A chunk holds it ~5 ms, and the whole read is
     no slower. (The chunks come as pandas frames: pandas is loaded with the bar readers.)"""
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in dtypes}
     while True:
         chunk = result.fetch_df_chunk(VECTORS_PER_CHUNK)
         if chunk is None or not len(chunk):
             break
-        for name in names:
-            parts[name].append(chunk[name].to_numpy(dtype=np.int64))
+        for name, dtype in dtypes.items():
+            parts[name].append(chunk[name].to_numpy(dtype=dtype))
     return {
-        name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+        name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtypes[name])
         for name, arrays in parts.items()
     }
 

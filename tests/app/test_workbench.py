@@ -81,13 +81,22 @@ def test_a_finished_run_is_shown_and_saved_in_the_history(window, demo_series, q
     qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=10_000)
 
 
-def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(window, demo_series, qtbot):
-    """The wizard's worker encodes the history record (run_and_prepare); the app only
-    inserts it. What is stored must be what the app would have encoded itself."""
+@pytest.mark.parametrize("spooled", [False, True], ids=["in-memory", "spooled"])
+def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(
+    window, demo_series, qtbot, tmp_path, spooled
+):
+    """The wizard's worker encodes the history record (run_and_prepare) and spools it to a
+    file; the app only inserts it (the store reading the file itself). What is stored must
+    be what the app would have encoded itself, whichever way it came, and the file goes."""
     series = min(demo_series, key=lambda s: s.symbol)
     job, report = a_run(series)
     prepared = run_history.prepare_record(job, report)
-    assert isinstance(prepared.report_text, str) and json.loads(prepared.report_text)["report"]
+    assert isinstance(prepared.report, str) and json.loads(prepared.report)["report"]
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    if spooled:
+        prepared = run_history.spool(prepared, spool_dir)
+        assert [p.suffix for p in spool_dir.iterdir()] == [".json"]
     bench = window.workbench
     bench.run_finished(report, job, prepared)
     qtbot.waitUntil(lambda: bench.last_saved is not None, timeout=20_000)
@@ -98,6 +107,7 @@ def test_a_run_prepared_by_the_worker_is_stored_as_record_run_stores_it(window, 
     assert by_worker.report.as_json() == by_app.report.as_json() == report.as_json()
     assert by_worker.info.params == by_app.info.params
     assert by_worker.info.source_hash == by_app.info.source_hash is not None
+    assert list(spool_dir.iterdir()) == []  # the spooled file was consumed
 
 
 def test_closing_the_window_as_a_run_is_shown_still_saves_it(window, demo_series, qtbot):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -231,12 +232,94 @@ def test_a_read_only_or_damaged_store_refuses_writes_with_its_message(tmp_path, 
             store_module._DAMAGED.pop(store.path, None)  # the process-wide mark, for other tests
 
 
+def test_a_spooled_run_is_stored_exactly_as_one_sent_in_memory(store, sma_runs, tmp_path):
+    """The wizard's worker spools the report to a file and the store reads it itself; the
+    row must be the one an in-memory insert writes, and the file is consumed."""
+    job, report = sma_runs[1]
+    prepared = rh.prepare_record(job, report)
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    spooled = rh.spool(prepared, spool_dir)
+    assert isinstance(spooled.report, rh.SpooledReport) and spooled.columns == prepared.columns
+    from_memory = rh.insert_prepared(store, prepared, report.curve)
+    from_file = rh.insert_prepared(store, spooled, report.curve)
+    assert list(spool_dir.iterdir()) == []
+    with store._cursor() as cur:
+        reports = cur.execute(
+            "SELECT report FROM backtest_runs WHERE id IN (?, ?) ORDER BY id",
+            [from_memory, from_file],
+        ).fetchall()
+    assert reports[0] == reports[1] and len(reports[0][0]) > 1000
+    for run_id in (from_memory, from_file):
+        assert rh.load_run(store, run_id).report.as_json() == report.as_json()
+
+
+def test_the_curve_is_kept_as_rows_of_its_own_and_goes_with_its_run(store, sma_runs):
+    """Not a BLOB in the run's row (which DuckDB rewrote with every saved curve at each
+    checkpoint): one row per bar in run_curves, exact, removed with the run."""
+    job, report = sma_runs[0]
+    first = rh.record_run(store, job, report)
+    second = rh.record_run(store, *sma_runs[1])
+    with store._cursor() as cur:
+        counts = dict(
+            cur.execute("SELECT run_id, count(*) FROM run_curves GROUP BY run_id").fetchall()
+        )
+        [(blobs,)] = cur.execute(
+            "SELECT count(*) FROM backtest_runs WHERE curve IS NOT NULL"
+        ).fetchall()
+    assert counts == {
+        first: len(report.curve.timestamps),
+        second: len(sma_runs[1][1].curve.timestamps),
+    }
+    assert blobs == 0
+    back = rh.load_curve(store, first)
+    for name in rh.CURVE_ARRAYS:
+        got, want = getattr(back, name), getattr(report.curve, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+    rh.delete_run(store, first)
+    with store._cursor() as cur:
+        assert cur.execute("SELECT DISTINCT run_id FROM run_curves").fetchall() == [(second,)]
+    assert rh.load_run(store, second).report.as_json() == sma_runs[1][1].as_json()
+
+
+def test_a_spooled_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path, sma_runs):
+    path = tmp_path / "ws.duckdb"
+    job, report = sma_runs[0]
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    with MarketStore.open(path) as store:
+        rh.record_run(store, job, report)
+    with MarketStore.open(path, read_only=True) as reader:  # refused: the file still goes
+        spooled = rh.spool(rh.prepare_record(job, report), spool_dir)
+        with pytest.raises(StoreError, match="is open read-only: cannot write"):
+            rh.insert_prepared(reader, spooled, report.curve)
+    assert list(spool_dir.iterdir()) == []
+    with MarketStore.open(path) as store:  # the file gone before the insert: no row at all
+        spooled = rh.spool(rh.prepare_record(job, report), spool_dir)
+        assert isinstance(spooled.report, rh.SpooledReport)
+        spooled.report.path.unlink()
+        with pytest.raises(StoreError, match=r"the run was not saved: its report file .* gone"):
+            rh.insert_prepared(store, spooled, report.curve)
+        assert len(rh.list_runs(store)) == 1
+        with store._cursor() as cur:  # nor any of its curve
+            [(rows,)] = cur.execute("SELECT count(*) FROM run_curves").fetchall()
+        assert rows == len(report.curve.timestamps)
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_run_that_cannot_be_spooled_is_kept_in_memory(sma_runs, tmp_path):
+    job, report = sma_runs[0]
+    prepared = rh.prepare_record(job, report)
+    assert rh.spool(prepared, tmp_path / "missing") is prepared
+
+
 def test_a_damaged_saved_report_is_named_and_the_run_can_still_go(store, sma_runs):
     job, report = sma_runs[0]
     junk_curve = rh.record_run(store, job, report)
     newer = rh.record_run(store, job, report)
     gutted = rh.record_run(store, job, report)
-    with store._cursor() as cur:
+    with store._cursor() as cur:  # an old npz that did not read, its rows never made
+        cur.execute("DELETE FROM run_curves WHERE run_id = ?", [junk_curve])
         cur.execute("UPDATE backtest_runs SET curve = 'not a zip'::BLOB WHERE id = ?", [junk_curve])
         cur.execute(
             "UPDATE backtest_runs SET report = json_object('format', 99) WHERE id = ?", [newer]
@@ -248,7 +331,7 @@ def test_a_damaged_saved_report_is_named_and_the_run_can_still_go(store, sma_run
     with pytest.raises(rh.RunHistoryError, match="equity curve cannot be read"):
         rh.load_curve(store, junk_curve)
     for run_id, why in (
-        (junk_curve, "equity curve is not an .npz"),
+        (junk_curve, "equity curve is an npz kept by an older Artha that is not a readable"),
         (newer, "format 99"),
         (gutted, "KeyError: 'extra'"),
     ):
@@ -271,10 +354,10 @@ def test_a_version_4_workspace_upgrades_and_keeps_its_runs(tmp_path, sma_runs):
         '\'{"net_pnl": "12.50"}\')'
     )
     con.close()
-    with pytest.raises(StoreError, match="is at schema v4; this Artha needs v5"):
+    with pytest.raises(StoreError, match="is at schema v4; this Artha needs v6"):
         MarketStore.open(path, read_only=True)
     with MarketStore.open(path) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == 6
         [old] = rh.list_runs(store)
         assert (old.id, old.name, old.params, old.symbols) == (
             1,
@@ -290,6 +373,57 @@ def test_a_version_4_workspace_upgrades_and_keeps_its_runs(tmp_path, sma_runs):
         new = rh.record_run(store, job, report)
         assert new == 2  # the id sequence carried on
         assert rh.compare_runs(store, 1, 2).params[0].key == "fast"
+
+
+def v5_curve_blob(curve) -> bytes:
+    """The npz a version-5 Artha kept in backtest_runs.curve (stored, not deflated)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **{n: getattr(curve, n) for n in rh.CURVE_ARRAYS})
+    return buffer.getvalue()
+
+
+def test_a_version_5_workspace_moves_its_curves_to_rows(tmp_path, sma_runs):
+    """v6 moves each saved npz into run_curves (the run reopens exactly as saved); a BLOB
+    that was not a readable npz stays and is named as damaged, as it was before."""
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    assert schema.migrate(con, path, target=5) == [1, 2, 3, 4, 5]
+    saved = []
+    for (job, report), blob in zip(sma_runs, (None, b"not a zip"), strict=True):
+        prepared = rh.prepare_record(job, report)
+        columns = prepared.columns
+        con.execute(
+            "INSERT INTO backtest_runs (name, strategy, strategy_module, strategy_class, "
+            "params, symbols, config, tags, created_at, status, summary, report, curve) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '[]', TIMESTAMP '2026-11-01 04:00:00', 'done', ?, ?, ?)",
+            [
+                columns["name"],
+                columns["strategy"],
+                columns["strategy_module"],
+                columns["strategy_class"],
+                json.dumps(columns["params"]),
+                json.dumps(columns["symbols"]),
+                json.dumps(columns["config"]),
+                json.dumps(columns["summary"]),
+                prepared.report,
+                v5_curve_blob(report.curve) if blob is None else blob,
+            ],
+        )
+        saved.append(report)
+    con.close()
+    with MarketStore.open(path) as store:
+        assert store.schema_version == 6
+        good, junk = sorted(r.id for r in rh.list_runs(store))
+        back = rh.load_run(store, good)
+        assert back.report.as_json() == saved[0].as_json()
+        for name in rh.CURVE_ARRAYS:
+            got, want = getattr(back.curve, name), getattr(saved[0].curve, name)
+            assert got.dtype == want.dtype and np.array_equal(got, want), name
+        with pytest.raises(rh.RunHistoryError, match=rf"run {junk} .*cannot be read.*npz"):
+            rh.load_run(store, junk)
+        with store._cursor() as cur:
+            blobs = cur.execute("SELECT id FROM backtest_runs WHERE curve IS NOT NULL").fetchall()
+        assert blobs == [(junk,)]  # the moved npz is gone from its row; the damaged one stays
 
 
 def test_a_run_on_bar_files_keeps_them_in_its_config(store, demo):

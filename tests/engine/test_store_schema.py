@@ -30,10 +30,10 @@ def test_open_creates_a_migrated_store_and_reopens(tmp_path):
     path = tmp_path / "new" / "artha.duckdb"
     with MarketStore.open(path) as store:
         assert store.path == path.resolve()
-        assert store.schema_version == schema.LATEST_VERSION == 5
+        assert store.schema_version == schema.LATEST_VERSION == 6
         assert "read-write" in repr(store)
     with MarketStore.open(path) as again:
-        assert again.schema_version == 5
+        assert again.schema_version == 6
     with pytest.raises(StoreError, match="closed"):
         store.list_series()
 
@@ -67,12 +67,12 @@ def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_
     )
     con.close()
     with pytest.raises(
-        StoreError, match=r"is at schema v1; this Artha needs v5. Open it read-write"
+        StoreError, match=r"is at schema v1; this Artha needs v6. Open it read-write"
     ):
         MarketStore.open(path, read_only=True)
 
     with MarketStore.open(path) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == 6
         series = store.read_bars("OLDCO")
         assert (series.ts.tolist(), series.close.tolist(), series.volume.tolist()) == (
             [ts],
@@ -87,7 +87,7 @@ def test_a_version_1_workspace_opens_with_its_data_and_gains_the_new_tables(tmp_
     with MarketStore.open(path, read_only=True) as reader:
         with reader._cursor() as cur:
             versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
-        assert versions == [(1,), (2,), (3,), (4,), (5,)]
+        assert versions == [(1,), (2,), (3,), (4,), (5,), (6,)]
         assert len(reader.read_bars("OLDCO")) == 1
         with reader._cursor() as cur:
             kind = cur.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'bars' "

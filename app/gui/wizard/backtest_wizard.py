@@ -842,7 +842,11 @@ class BacktestWizard(QWizard):
             self.run_job = None
             self._fail(event.message)
         elif isinstance(event, JobCancelled):
+            from engine.data.run_history import FinishedRun
+
             self.run_job = None
+            if isinstance(event.result, FinishedRun):  # it ended as the cancel came: not kept
+                event.result.prepared.discard()
             self._cancelled()
 
     def _set_running(self, running: bool, text: str) -> None:

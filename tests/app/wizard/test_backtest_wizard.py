@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLineEdit
 from app.gui.wizard import BacktestWizard, open_backtest_wizard
 from engine.backtest import BacktestConfig, run_backtest
 from engine.data.demo import demo_batch, generate_demo
+from engine.data.run_history import SpooledReport
 from engine.data.stored_bars import choose_bars
 from engine.ist import ist_iso
 from strategies.reference.sma_crossover import SmaCrossover
@@ -147,9 +148,14 @@ def test_a_run_reports_progress_and_trades_as_run_backtest(ctx, qtbot, demo_seri
     # the worker sent the run's history record with it, encoded there
     assert prepared.columns["params"] == {"fast": 5, "slow": 30, "quantity": 100}
     assert prepared.columns["source_hash"] == wizard.source_hash is not None
-    assert json.loads(prepared.report_text)["report"]["trades"] == [
+    # ... and spooled it to a file, for the store to read without the GIL
+    spooled = prepared.report
+    assert isinstance(spooled, SpooledReport)
+    assert json.loads(spooled.path.read_text())["report"]["trades"] == [
         t.as_json() for t in report.trades
     ]
+    prepared.discard()
+    assert not spooled.path.exists()
     assert job.config.costs == "none"
     chosen = choose_bars(ctx.store, list(job.symbols), "5m", job.start, job.end)
     here = run_backtest(
