@@ -7,7 +7,7 @@ and the saved report that reopens it.
 
 The saved report (REPORT_FORMAT 1) is two parts, neither of them a pickle:
 - `report` (JSON): `{"format": 1, "report": BacktestResult.as_json(), "extra": {...}}`. The
-  documented `--json` report (less its `equity_curve`, which the npz holds exactly), readable
+  documented `--json` report (less its `equity_curve`, which run_curves holds exactly), readable
   by any later Artha or by hand, plus what as_json leaves out and a rebuild needs: exact
   paise sums, the full config, each trade's entry/exit bar, the order log, the weekly target.
   Money stays Decimal strings, times ISO with offsets.
