@@ -35,6 +35,7 @@ import importlib.util
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -612,16 +613,22 @@ def _insert_curve(session: Session, run_id: int, curve: EquityCurve) -> None:
         cursor.unregister(name)
 
 
+SPOOL_PREFIX = "artha-run-"
+STALE_SPOOL_SECONDS = 24 * 3600  # a spooled report this old was never inserted: the app died
+
+
 def spool(prepared: PreparedRun, folder: Path | None = None) -> PreparedRun:
     """`prepared` with its report written to a file in `folder` (the system's temporary
     folder by default), for `insert_prepared` to hand to the store (see SpooledReport).
     Where it cannot be written (a full disk), `prepared` as it was: the run is still saved,
-    from memory."""
+    from memory. Spooled reports left there a day ago or more (an app that died between a
+    run and its save) are removed first."""
     if isinstance(prepared.report, SpooledReport):
         return prepared
+    remove_stale_spools(Path(folder or tempfile.gettempdir()))
     path: Path | None = None
     try:
-        handle, name = tempfile.mkstemp(prefix="artha-run-", suffix=".json", dir=folder)
+        handle, name = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=".json", dir=folder)
         os.close(handle)
         path = Path(name)
         path.write_bytes(prepared.report.encode("ascii"))  # json.dumps' own ASCII
@@ -630,6 +637,21 @@ def spool(prepared: PreparedRun, folder: Path | None = None) -> PreparedRun:
             path.unlink(missing_ok=True)
         return prepared
     return replace(prepared, report=SpooledReport(path))
+
+
+def remove_stale_spools(folder: Path, older_than: float = STALE_SPOOL_SECONDS) -> int:
+    """Delete spooled reports in `folder` last written `older_than` seconds ago or more;
+    how many. A file another process is still writing or inserting is minutes old at most."""
+    cutoff = time.time() - older_than
+    removed = 0
+    for path in folder.glob(f"{SPOOL_PREFIX}*.json"):
+        try:
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    return removed
 
 
 def save_run(

@@ -8,6 +8,8 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -305,6 +307,22 @@ def test_a_spooled_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path, sma_
             [(rows,)] = cur.execute("SELECT count(*) FROM run_curves").fetchall()
         assert rows == len(report.curve.timestamps)
     assert list(spool_dir.iterdir()) == []
+
+
+def test_spooled_reports_a_dead_app_left_behind_go_at_the_next_spool(sma_runs, tmp_path):
+    job, report = sma_runs[0]
+    prepared = rh.prepare_record(job, report)
+    old = rh.spool(prepared, tmp_path).report
+    recent = rh.spool(prepared, tmp_path).report
+    mine = tmp_path / "notes.json"  # not a spooled report: never touched
+    mine.write_text("{}")
+    assert isinstance(old, rh.SpooledReport) and isinstance(recent, rh.SpooledReport)
+    day_ago = time.time() - rh.STALE_SPOOL_SECONDS - 60
+    for path in (old.path, mine):
+        os.utime(path, (day_ago, day_ago))
+    fresh = rh.spool(prepared, tmp_path).report
+    assert isinstance(fresh, rh.SpooledReport)
+    assert sorted(tmp_path.iterdir()) == sorted([recent.path, fresh.path, mine])
 
 
 def test_a_run_that_cannot_be_spooled_is_kept_in_memory(sma_runs, tmp_path):
