@@ -22,6 +22,7 @@ Storage choices (measured, see store.py):
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,16 +278,19 @@ def _v6_apply(con: Connection) -> None:
                 continue
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 columns = [np.asarray(arrays[name]) for name in _V6_CURVE_ARRAYS]
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        except Exception:  # any way an npz fails to read (truncated, wrong arrays, a pickle)
             continue  # damaged: left as it is, reported when the run is opened
-        frame = pd.DataFrame(
-            {
-                "ts": columns[0].astype(np.int64),
-                "equity": columns[1].astype(np.float64),
-                "gross_equity": columns[2].astype(np.float64),
-                "exposure": columns[3].astype(np.float64),
-            }
-        )
+        try:
+            frame = pd.DataFrame(
+                {
+                    "ts": columns[0].astype(np.int64),
+                    "equity": columns[1].astype(np.float64),
+                    "gross_equity": columns[2].astype(np.float64),
+                    "exposure": columns[3].astype(np.float64),
+                }
+            )
+        except (TypeError, ValueError):  # arrays that are not a curve's: damaged, as above
+            continue
         con.register("v6_curve", frame)
         try:
             con.execute(
@@ -403,8 +407,9 @@ def migrate(con: Connection, path: Path, target: int = LATEST_VERSION) -> list[i
                 [migration.version, migration.description, utc_now_naive()],
             )
             con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+        except Exception as exc:  # DuckDB's errors and a Python step's (v6 reads npz files)
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise StoreError(
                 f"{path}: schema migration v{migration.version} ({migration.description}) "
                 f"failed, the file is left at v{version}: {exc}"

@@ -407,7 +407,10 @@ def test_a_version_5_workspace_moves_its_curves_to_rows(tmp_path, sma_runs):
     con = duckdb.connect(str(path))
     assert schema.migrate(con, path, target=5) == [1, 2, 3, 4, 5]
     saved = []
-    for (job, report), blob in zip(sma_runs, (None, b"not a zip"), strict=True):
+    buffer = io.BytesIO()
+    np.savez(buffer, timestamps=np.arange(3), equity=np.ones(3))  # an npz, not a curve's
+    curve_blobs = (None, b"not a zip", buffer.getvalue())
+    for (job, report), blob in zip([*sma_runs, sma_runs[0]], curve_blobs, strict=True):
         prepared = rh.prepare_record(job, report)
         columns = prepared.columns
         con.execute(
@@ -431,17 +434,19 @@ def test_a_version_5_workspace_moves_its_curves_to_rows(tmp_path, sma_runs):
     con.close()
     with MarketStore.open(path) as store:
         assert store.schema_version == 6
-        good, junk = sorted(r.id for r in rh.list_runs(store))
+        good, junk, partial = sorted(r.id for r in rh.list_runs(store))
         back = rh.load_run(store, good)
         assert back.report.as_json() == saved[0].as_json()
         for name in rh.CURVE_ARRAYS:
             got, want = getattr(back.curve, name), getattr(saved[0].curve, name)
             assert got.dtype == want.dtype and np.array_equal(got, want), name
-        with pytest.raises(rh.RunHistoryError, match=rf"run {junk} .*cannot be read.*npz"):
-            rh.load_run(store, junk)
+        for damaged in (junk, partial):
+            with pytest.raises(rh.RunHistoryError, match=rf"run {damaged} .*cannot be read.*npz"):
+                rh.load_run(store, damaged)
         with store._cursor() as cur:
             blobs = cur.execute("SELECT id FROM backtest_runs WHERE curve IS NOT NULL").fetchall()
-        assert blobs == [(junk,)]  # the moved npz is gone from its row; the damaged one stays
+        # the moved npz is gone from its row; the damaged ones stay
+        assert blobs == [(junk,), (partial,)]
 
 
 def test_a_run_on_bar_files_keeps_them_in_its_config(store, demo):
