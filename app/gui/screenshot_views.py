@@ -302,9 +302,8 @@ async def _live(widget: QWidget, _loop: asyncio.AbstractEventLoop) -> None:
     if not isinstance(widget, LiveView) or widget.ctx.store is None:
         return
     ctx, store = widget.ctx, widget.ctx.store
-    shown: list[bool] = []
-    widget.watchlist.quotes_shown.connect(lambda: shown.append(True))
-    await _until(lambda: bool(shown) and widget.chart.bars is not None)
+    watchlist = widget.watchlist
+    await _until(lambda: watchlist.quotes_shown_count > 0 and widget.chart.bars is not None)
     chart_bars = widget.chart.bars
     if chart_bars is None:
         return

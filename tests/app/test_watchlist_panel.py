@@ -61,7 +61,10 @@ def shown(qtbot, ctx: AppContext) -> WatchlistPanel:
     panel = WatchlistPanel(ctx)
     qtbot.addWidget(panel)
     assert panel.model.rows and all(r.last is None for r in panel.model.rows)  # not yet
+    assert panel.quotes_shown_count == 0
     qtbot.waitSignal(panel.quotes_shown, timeout=15_000).wait()
+    # one who starts watching after the read (the live screenshot's stage) can tell it ended
+    assert panel.quotes_shown_count >= 1
     return panel
 
 

@@ -537,6 +537,9 @@ class WatchlistPanel(QWidget):
         self._jobs = ctx.jobs
         self._job: int | None = None  # the newest quotes job: an older one's result is dropped
         self._again = False  # a refresh was asked while a job ran
+        # how many times quotes_shown was emitted: who starts watching after a read has ended
+        # (a small store answers before the screenshot's stage connects) sees it happened
+        self.quotes_shown_count = 0
         self._names: dict[str, str] = {}  # key -> instrument name
         self._sort_column = -1  # -1: the trader's own order
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -761,6 +764,7 @@ class WatchlistPanel(QWidget):
             self._apply_sort()
         self._fit_columns()
         self._say_as_of()
+        self.quotes_shown_count += 1
         self.quotes_shown.emit()
 
     @property
